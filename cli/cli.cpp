@@ -1,0 +1,148 @@
+#include "cli/cli.hpp"
+
+#include "cli/reporter.hpp"
+#include "pipeline/error.hpp"
+#include "pipeline/versions.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+namespace cachet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BuildFlags {
+    std::string source;
+    std::string output;
+    std::string preset = "default";
+    std::string config_file;
+    unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+    bool dry_run = false;
+    bool json = false;
+    bool quiet = false;
+};
+
+std::string version_text()
+{
+    std::string out = "cachet " + cachet_version() + "\n";
+    for (const auto& [library, version] : library_versions())
+        out += "  " + library + " " + version + "\n";
+    out.pop_back();
+    return out;
+}
+
+int exit_code_for(ErrorKind kind)
+{
+    switch (kind) {
+    case ErrorKind::usage:
+    case ErrorKind::config: return k_exit_usage;
+    case ErrorKind::io: return k_exit_io;
+    case ErrorKind::asset: return k_exit_assets_failed;
+    case ErrorKind::internal: return k_exit_internal;
+    }
+    return k_exit_internal;
+}
+
+Config make_config(const BuildFlags& flags)
+{
+    Config config;
+    config.source = flags.source;
+    config.output = flags.output;
+    config.jobs = flags.jobs;
+    config.dry_run = flags.dry_run ? DryRun::yes : DryRun::no;
+    config.preset = load_preset(flags.preset);
+    if (!flags.config_file.empty())
+        apply_config_file(config.preset, flags.config_file);
+    else if (fs::is_regular_file("cachet.toml"))
+        apply_config_file(config.preset, "cachet.toml");
+    return config;
+}
+
+int build(const BuildFlags& flags)
+{
+    const Config config = make_config(flags);
+    if (config.dry_run == DryRun::yes) {
+        const ScanResult plan = plan_build(config);
+        std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);
+        return k_exit_ok;
+    }
+    const Verbosity verbosity = flags.quiet              ? Verbosity::quiet
+                                : isatty(STDERR_FILENO) ? Verbosity::progress
+                                                        : Verbosity::lines;
+    ConsoleReporter reporter(verbosity);
+    const Summary summary = run(config, reporter);
+    reporter.finish();
+    if (flags.json)
+        std::fputs(summary_json(summary).c_str(), stdout);
+    if (!flags.quiet)
+        std::fputs(summary_text(summary).c_str(), stderr);
+    return summary.failures.empty() ? k_exit_ok : k_exit_assets_failed;
+}
+
+int list_presets()
+{
+    for (const auto& p : embedded_presets()) {
+        const Preset preset = load_preset(p.name);
+        std::printf("%-14s %s\n", std::string(p.name).c_str(), preset.description.c_str());
+    }
+    return k_exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"cachet: turns a site's public/ tree into a deployable, fingerprinted, precompressed tree "
+                 "with a manifest"};
+    app.set_version_flag("--version", version_text);
+    app.require_subcommand(1);
+
+    BuildFlags flags;
+    CLI::App* build_cmd = app.add_subcommand("build", "Build SRC into OUT and write the manifest");
+    build_cmd->add_option("SRC", flags.source, "Source folder (the site's public/ tree)")->required();
+    build_cmd->add_option("-o,--output", flags.output, "Output folder (must not be inside SRC)")->required();
+    build_cmd->add_option("--preset", flags.preset, "Preset name (see `cachet presets`) or path to a TOML file")
+        ->capture_default_str();
+    build_cmd->add_option("--config", flags.config_file,
+                          "TOML file whose keys override the preset (default: ./cachet.toml if present)");
+    build_cmd->add_option("-j,--jobs", flags.jobs, "Parallel jobs, encoder threads included (default: cores)")
+        ->check(CLI::Range(1u, 1024u));
+    build_cmd->add_flag("--dry-run", flags.dry_run, "Print the plan and write nothing");
+    build_cmd->add_flag("--json", flags.json, "Print a machine-readable summary on stdout");
+    build_cmd->add_flag("-q,--quiet", flags.quiet, "Print errors only");
+
+    app.add_subcommand("presets", "List the built-in presets");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? k_exit_ok : k_exit_usage;
+    }
+
+    try {
+        if (build_cmd->parsed())
+            return build(flags);
+        return list_presets();
+    } catch (const Error& e) {
+        std::fprintf(stderr, "cachet: error: %s\n", e.what());
+        const int code = exit_code_for(e.kind());
+        if (flags.json)
+            std::fputs((nlohmann::json({{"status", "error"}, {"error", e.what()}, {"exit_code", code}}).dump(2) + "\n")
+                           .c_str(),
+                       stdout);
+        return code;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cachet: internal error: %s\n", e.what());
+        return k_exit_internal;
+    }
+}
+
+} // namespace cachet::cli

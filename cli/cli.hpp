@@ -1,0 +1,17 @@
+#pragma once
+
+namespace cachet::cli {
+
+// Exit codes, documented in README.md.
+enum ExitCode : int {
+    k_exit_ok = 0,
+    k_exit_assets_failed = 1,
+    k_exit_usage = 2,
+    k_exit_io = 3,
+    k_exit_internal = 70,
+};
+
+// Parses argv, runs the command, prints through a reporter; returns the process exit code.
+int main(int argc, char** argv);
+
+} // namespace cachet::cli

@@ -1,0 +1,197 @@
+#include "cli/reporter.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cinttypes>
+#include <cmath>
+
+namespace cachet::cli {
+namespace {
+
+std::string planned_outputs(const Asset& asset, const Config& config)
+{
+    const Preset& p = config.preset;
+    std::string out;
+    switch (asset.kind) {
+    case AssetKind::image:
+        for (const auto f : p.images.formats)
+            out += std::string(to_string(f)) + " ";
+        if (p.images.fallback)
+            out += "+fallback";
+        break;
+    case AssetKind::text:
+        out = "identity";
+        if (asset.bytes >= p.text.min_bytes)
+            for (const auto e : p.text.encodings)
+                out += " " + std::string(to_string(e));
+        break;
+    case AssetKind::passthrough: out = "copy"; break;
+    case AssetKind::unsupported: out = "error: unsupported image type"; break;
+    }
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
+} // namespace
+
+std::string human_bytes(std::uint64_t bytes)
+{
+    static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int unit = 0;
+    while (v >= 1024 && unit < 4) {
+        v /= 1024;
+        ++unit;
+    }
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f %s" : "%.1f %s", v, k_units[unit]);
+    return buffer;
+}
+
+ConsoleReporter::ConsoleReporter(Verbosity verbosity) : m_verbosity(verbosity) {}
+
+void ConsoleReporter::build_started(std::size_t assets)
+{
+    m_total = assets;
+    m_start = std::chrono::steady_clock::now();
+}
+
+void ConsoleReporter::asset_started(const Asset& asset)
+{
+    if (m_verbosity != Verbosity::progress)
+        return;
+    m_current = asset.path;
+    draw_progress();
+}
+
+void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& result)
+{
+    ++m_done;
+    const bool failed = result.status == AssetResult::Status::failed;
+    if (!failed)
+        m_saved += asset.bytes - std::min(asset.bytes, transfer_bytes(result.record));
+    clear_progress();
+    if (failed) {
+        std::fprintf(stderr, "cachet: failed: %s: %s\n", asset.path.c_str(), result.message.c_str());
+    } else if (m_verbosity != Verbosity::quiet) {
+        for (const auto& w : result.warnings)
+            std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), w.c_str());
+        if (m_verbosity == Verbosity::lines)
+            std::fprintf(stderr, "built %s (%s, %s -> %s)\n", asset.path.c_str(),
+                         std::string(to_string(asset.kind)).c_str(), human_bytes(asset.bytes).c_str(),
+                         human_bytes(transfer_bytes(result.record)).c_str());
+    }
+    if (m_verbosity == Verbosity::progress)
+        draw_progress();
+}
+
+void ConsoleReporter::warning(std::string_view message)
+{
+    if (m_verbosity == Verbosity::quiet)
+        return;
+    clear_progress();
+    std::fprintf(stderr, "cachet: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+void ConsoleReporter::finish()
+{
+    clear_progress();
+}
+
+void ConsoleReporter::draw_progress()
+{
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    std::string eta = "--:--";
+    if (m_done > 0 && m_done < m_total) {
+        const auto left = static_cast<long>(elapsed / static_cast<double>(m_done) * static_cast<double>(m_total - m_done));
+        char buffer[48];
+        std::snprintf(buffer, sizeof buffer, "%ld:%02ld", left / 60, left % 60);
+        eta = buffer;
+    }
+    std::string current = m_current;
+    if (current.size() > 40)
+        current = "..." + current.substr(current.size() - 37);
+    std::fprintf(stderr, "\r\x1b[2K[%zu/%zu] saved %s  ETA %s  %s", m_done, m_total, human_bytes(m_saved).c_str(),
+                 eta.c_str(), current.c_str());
+    std::fflush(stderr);
+    m_progress_shown = true;
+}
+
+void ConsoleReporter::clear_progress()
+{
+    if (!m_progress_shown)
+        return;
+    std::fprintf(stderr, "\r\x1b[2K");
+    m_progress_shown = false;
+}
+
+std::string summary_text(const Summary& summary)
+{
+    std::uint64_t assets = 0, failed = 0, in = 0;
+    std::string out;
+    for (const auto& [kind, totals] : summary.kinds) {
+        assets += totals.assets;
+        failed += totals.failed;
+        in += totals.bytes_in;
+        out += "  " + kind + ": " + std::to_string(totals.assets) + " (" + human_bytes(totals.bytes_in) + ")";
+        for (const auto& [format, f] : totals.outputs)
+            out += ", " + format + " " + std::to_string(f.files) + " = " + human_bytes(f.bytes);
+        out += "\n";
+    }
+    char head[160];
+    std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed, %s in, %.2f s\n", assets,
+                  failed, human_bytes(in).c_str(), summary.seconds);
+    return head + out + "  manifest: " + summary.manifest + "\n";
+}
+
+std::string summary_json(const Summary& summary)
+{
+    using nlohmann::json;
+    json kinds = json::object();
+    std::uint64_t assets = 0, failed = 0;
+    for (const auto& [kind, t] : summary.kinds) {
+        json outputs = json::object();
+        for (const auto& [format, f] : t.outputs)
+            outputs[format] = {{"files", f.files}, {"bytes", f.bytes}};
+        kinds[kind] = {{"assets", t.assets}, {"failed", t.failed}, {"bytes_in", t.bytes_in}, {"outputs", outputs}};
+        assets += t.assets;
+        failed += t.failed;
+    }
+    json failures = json::array();
+    for (const auto& [path, message] : summary.failures)
+        failures.push_back({{"path", path}, {"message", message}});
+    const json doc = {{"status", failed == 0 ? "ok" : "failed"},
+                      {"assets", assets},
+                      {"failed", failed},
+                      {"kinds", kinds},
+                      {"failures", failures},
+                      {"manifest", summary.manifest},
+                      {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
+    return doc.dump(2) + "\n";
+}
+
+std::string plan_text(const ScanResult& plan, const Config& config)
+{
+    std::string out;
+    for (const auto& a : plan.assets)
+        out += a.path + "  " + std::string(to_string(a.kind)) + "  " + human_bytes(a.bytes) + "  -> " +
+               planned_outputs(a, config) + "\n";
+    out += std::to_string(plan.assets.size()) + " assets would be built into " + config.output.string() +
+           " (dry run: nothing written)\n";
+    return out;
+}
+
+std::string plan_json(const ScanResult& plan, const Config& config)
+{
+    using nlohmann::json;
+    json assets = json::array();
+    for (const auto& a : plan.assets)
+        assets.push_back({{"path", a.path},
+                          {"kind", to_string(a.kind)},
+                          {"bytes", a.bytes},
+                          {"outputs", planned_outputs(a, config)}});
+    return json({{"dry_run", true}, {"assets", assets}, {"warnings", plan.warnings}}).dump(2) + "\n";
+}
+
+} // namespace cachet::cli

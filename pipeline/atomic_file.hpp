@@ -1,0 +1,37 @@
+#pragma once
+#include "pipeline/bytes.hpp"
+
+#include <filesystem>
+
+namespace cachet {
+
+// A file written to a temporary name beside its destination and renamed into place by
+// commit(), so readers see either the old file or the whole new one. A file not committed
+// is removed by the destructor. Every failure throws Error(io) naming the destination.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::filesystem::path destination);
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile();
+
+    void write(ByteView data);
+    // Flushes to disk and renames over the destination.
+    void commit();
+
+private:
+    std::filesystem::path m_destination;
+    std::filesystem::path m_temporary;
+    int m_fd = -1;
+};
+
+// Writes data to path atomically, creating parent folders.
+void write_file_atomic(const std::filesystem::path& path, ByteView data);
+
+// The whole contents of path; throws Error(io) naming it.
+Bytes read_file(const std::filesystem::path& path);
+
+// Prefix of the temporary files AtomicFile creates, so a scan can recognise leftovers.
+inline constexpr std::string_view k_temporary_prefix = ".cachet-tmp-";
+
+} // namespace cachet

@@ -1,0 +1,98 @@
+#include "pipeline/avif.hpp"
+
+#include "pipeline/error.hpp"
+
+#include <avif/avif.h>
+
+#include <memory>
+
+namespace cachet {
+namespace {
+
+// The mapping libavif 1.x uses for its "quality" setting, so presets read the same later.
+int quantizer_for(int quality)
+{
+    return ((100 - quality) * AVIF_QUANTIZER_WORST_QUALITY + 50) / 100;
+}
+
+avifCodecChoice codec_choice(AvifCodec codec)
+{
+    switch (codec) {
+    case AvifCodec::aom: return AVIF_CODEC_CHOICE_AOM;
+    case AvifCodec::svt: return AVIF_CODEC_CHOICE_SVT;
+    case AvifCodec::rav1e: return AVIF_CODEC_CHOICE_RAV1E;
+    }
+    return AVIF_CODEC_CHOICE_AOM;
+}
+
+void check(avifResult result, const char* what)
+{
+    if (result != AVIF_RESULT_OK)
+        throw Error(ErrorKind::asset, std::string("AVIF: ") + what + ": " + avifResultToString(result));
+}
+
+struct ImageDeleter {
+    void operator()(avifImage* p) const { avifImageDestroy(p); }
+};
+struct EncoderDeleter {
+    void operator()(avifEncoder* p) const { avifEncoderDestroy(p); }
+};
+
+} // namespace
+
+Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
+{
+    const AvifOptions& o = options.images.avif;
+    const avifCodecChoice choice = codec_choice(o.codec);
+    if (!avifCodecName(choice, AVIF_CODEC_FLAG_CAN_ENCODE))
+        throw Error(ErrorKind::asset, "AVIF: this libavif has no " + std::string(to_string(o.codec)) + " encoder");
+
+    std::unique_ptr<avifImage, ImageDeleter> image(
+        avifImageCreate(static_cast<uint32_t>(raster.width), static_cast<uint32_t>(raster.height), 8,
+                        o.chroma == Chroma::yuv444 ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420));
+    if (!image)
+        throw Error(ErrorKind::asset, "AVIF: out of memory");
+    image->colorPrimaries = AVIF_COLOR_PRIMARIES_BT709;
+    image->transferCharacteristics = AVIF_TRANSFER_CHARACTERISTICS_SRGB;
+    image->matrixCoefficients = AVIF_MATRIX_COEFFICIENTS_BT601;
+    image->yuvRange = AVIF_RANGE_FULL;
+
+    avifRGBImage rgb;
+    avifRGBImageSetDefaults(&rgb, image.get());
+    rgb.format = raster.has_alpha() ? AVIF_RGB_FORMAT_RGBA : AVIF_RGB_FORMAT_RGB;
+    rgb.depth = 8;
+    rgb.pixels = const_cast<uint8_t*>(raster.pixels.data());
+    rgb.rowBytes = static_cast<uint32_t>(raster.width * raster.bands);
+    check(avifImageRGBToYUV(image.get(), &rgb), "colour conversion");
+
+    std::unique_ptr<avifEncoder, EncoderDeleter> encoder(avifEncoderCreate());
+    if (!encoder)
+        throw Error(ErrorKind::asset, "AVIF: out of memory");
+    encoder->codecChoice = choice;
+    encoder->maxThreads = options.threads;
+    encoder->speed = o.speed;
+    encoder->minQuantizer = encoder->maxQuantizer = quantizer_for(o.quality);
+    // Alpha edges show banding long before colour does: keep alpha at high quality.
+    encoder->minQuantizerAlpha = encoder->maxQuantizerAlpha = quantizer_for(std::max(o.quality, 90));
+
+    avifRWData output = AVIF_DATA_EMPTY;
+    const avifResult result = avifEncoderWrite(encoder.get(), image.get(), &output);
+    if (result != AVIF_RESULT_OK) {
+        std::string detail = encoder->diag.error;
+        avifRWDataFree(&output);
+        throw Error(ErrorKind::asset, std::string("AVIF encoding failed: ") + avifResultToString(result) +
+                                          (detail.empty() ? "" : " (" + detail + ")"));
+    }
+    Bytes out(output.data, output.data + output.size);
+    avifRWDataFree(&output);
+    return out;
+}
+
+std::string avif_version()
+{
+    char codecs[256] = {};
+    avifCodecVersions(codecs);
+    return std::string(avifVersion()) + " (" + codecs + ")";
+}
+
+} // namespace cachet

@@ -1,0 +1,310 @@
+#include "pipeline/config.hpp"
+
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/error.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace cachet {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Where {
+    const std::string& source;
+    std::string key;
+    const toml::node& node;
+
+    [[noreturn]] void fail(const std::string& what) const
+    {
+        std::ostringstream out;
+        out << source << ':' << node.source().begin.line << ": " << key << ' ' << what;
+        throw Error(ErrorKind::config, out.str());
+    }
+};
+
+using Setter = std::function<void(Preset&, const Where&)>;
+
+template <class Field>
+Setter integer(Field field, std::int64_t lo, std::int64_t hi)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto v = w.node.value_exact<std::int64_t>();
+        if (!v || *v < lo || *v > hi)
+            w.fail("must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        field(p) = static_cast<std::remove_reference_t<decltype(field(p))>>(*v);
+    };
+}
+
+template <class Field>
+Setter boolean(Field field)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto v = w.node.value_exact<bool>();
+        if (!v)
+            w.fail("must be true or false");
+        field(p) = *v;
+    };
+}
+
+template <class Field>
+Setter string(Field field)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto v = w.node.value_exact<std::string>();
+        if (!v)
+            w.fail("must be a string");
+        field(p) = *v;
+    };
+}
+
+std::vector<std::string> string_array(const Where& w)
+{
+    const auto* array = w.node.as_array();
+    if (!array)
+        w.fail("must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : *array) {
+        const auto v = item.value_exact<std::string>();
+        if (!v)
+            Where{w.source, w.key, item}.fail("must contain only strings");
+        out.push_back(*v);
+    }
+    return out;
+}
+
+template <class Field>
+Setter strings(Field field)
+{
+    return [=](Preset& p, const Where& w) { field(p) = string_array(w); };
+}
+
+// A string or an array of strings from a fixed set of names, mapped to enum values.
+template <class Enum>
+Enum pick(const Where& w, const std::string& name, const std::vector<std::pair<std::string, Enum>>& choices)
+{
+    std::string list;
+    for (const auto& [n, e] : choices) {
+        if (n == name)
+            return e;
+        list += (list.empty() ? "" : ", ") + n;
+    }
+    w.fail("has unknown value \"" + name + "\" (expected one of: " + list + ")");
+}
+
+template <class Field, class Enum>
+Setter choice(Field field, std::vector<std::pair<std::string, Enum>> choices)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto v = w.node.value_exact<std::string>();
+        if (!v)
+            w.fail("must be a string");
+        field(p) = pick(w, *v, choices);
+    };
+}
+
+template <class Field, class Enum>
+Setter choices(Field field, std::vector<std::pair<std::string, Enum>> names)
+{
+    return [=](Preset& p, const Where& w) {
+        std::vector<Enum> out;
+        for (const auto& n : string_array(w)) {
+            const Enum e = pick(w, n, names);
+            if (std::find(out.begin(), out.end(), e) != out.end())
+                w.fail("lists \"" + n + "\" twice");
+            out.push_back(e);
+        }
+        field(p) = out;
+    };
+}
+
+#define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
+
+const std::map<std::string, Setter>& setters()
+{
+    static const std::map<std::string, Setter> table = {
+        {"description", string(FIELD(description))},
+        {"output.manifest", string(FIELD(output.manifest))},
+        {"output.hash_length", integer(FIELD(output.hash_length), 6, 64)},
+        {"output.stable", strings(FIELD(output.stable))},
+        {"output.ignore", strings(FIELD(output.ignore))},
+        {"images.formats",
+         choices(FIELD(images.formats),
+                 std::vector<std::pair<std::string, ImageFormat>>{{"avif", ImageFormat::avif},
+                                                                  {"webp", ImageFormat::webp}})},
+        {"images.fallback", boolean(FIELD(images.fallback))},
+        {"images.max_pixels", integer(FIELD(images.max_pixels), 1, std::int64_t{1} << 40)},
+        {"images.unsupported",
+         choice(FIELD(images.unsupported),
+                std::vector<std::pair<std::string, UnsupportedImages>>{
+                    {"error", UnsupportedImages::error}, {"passthrough", UnsupportedImages::passthrough}})},
+        {"images.avif.quality", integer(FIELD(images.avif.quality), 0, 100)},
+        {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
+        {"images.avif.chroma",
+         choice(FIELD(images.avif.chroma),
+                std::vector<std::pair<std::string, Chroma>>{{"420", Chroma::yuv420}, {"444", Chroma::yuv444}})},
+        {"images.avif.codec",
+         choice(FIELD(images.avif.codec),
+                std::vector<std::pair<std::string, AvifCodec>>{
+                    {"aom", AvifCodec::aom}, {"svt", AvifCodec::svt}, {"rav1e", AvifCodec::rav1e}})},
+        {"images.webp.quality", integer(FIELD(images.webp.quality), 0, 100)},
+        {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
+        {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
+        {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
+        {"images.jpeg.quality", integer(FIELD(images.jpeg.quality), 1, 100)},
+        {"images.jpeg.progressive", boolean(FIELD(images.jpeg.progressive))},
+        {"images.png.compression", integer(FIELD(images.png.compression), 0, 9)},
+        {"text.extensions", strings(FIELD(text.extensions))},
+        {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
+        {"text.min_saving",
+         [](Preset& p, const Where& w) {
+             const auto v = w.node.value<double>(); // integers are accepted too
+             if (!v || *v < 0.0 || *v >= 1.0)
+                 w.fail("must be a number from 0 up to (not including) 1");
+             p.text.min_saving = *v;
+         }},
+        {"text.encodings",
+         choices(FIELD(text.encodings),
+                 std::vector<std::pair<std::string, Encoding>>{
+                     {"zstd", Encoding::zstd}, {"br", Encoding::br}, {"gzip", Encoding::gzip}})},
+        {"text.zstd_level", integer(FIELD(text.zstd_level), 1, 22)},
+        {"text.brotli_quality", integer(FIELD(text.brotli_quality), 0, 11)},
+        {"text.gzip_level", integer(FIELD(text.gzip_level), 1, 12)},
+    };
+    return table;
+}
+
+#undef FIELD
+
+void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source)
+{
+    for (const auto& [key, node] : table) {
+        const std::string dotted = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+        const auto& table_setters = setters();
+        if (const auto it = table_setters.find(dotted); it != table_setters.end()) {
+            it->second(preset, Where{source, dotted, node});
+            continue;
+        }
+        if (const auto* sub = node.as_table()) {
+            const bool known_section = std::any_of(table_setters.begin(), table_setters.end(), [&](const auto& kv) {
+                return kv.first.rfind(dotted + ".", 0) == 0;
+            });
+            if (known_section) {
+                apply_table(preset, *sub, dotted, source);
+                continue;
+            }
+        }
+        Where{source, dotted, node}.fail("is not a known setting");
+    }
+}
+
+void normalise(Preset& preset)
+{
+    for (auto& ext : preset.text.extensions) {
+        if (!ext.empty() && ext.front() == '.')
+            ext.erase(0, 1);
+        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    }
+}
+
+const EmbeddedPreset* find_embedded(std::string_view name)
+{
+    for (const auto& p : embedded_presets())
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
+} // namespace
+
+void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)
+{
+    toml::table table;
+    try {
+        table = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream out;
+        out << source_name << ':' << e.source().begin.line << ": " << e.description();
+        throw Error(ErrorKind::config, out.str());
+    }
+    apply_table(preset, table, "", source_name);
+    normalise(preset);
+}
+
+void apply_config_file(Preset& preset, const fs::path& file)
+{
+    Bytes text;
+    try {
+        text = read_file(file);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::config, e.what());
+    }
+    apply_config_text(preset, as_text(text), file.string());
+}
+
+Preset load_preset(std::string_view name_or_path)
+{
+    Preset preset;
+    const auto* base = find_embedded("default");
+    if (!base)
+        throw Error(ErrorKind::internal, "the default preset is not compiled in");
+    apply_config_text(preset, base->text, "presets/default.toml");
+    preset.name = "default";
+
+    const bool is_path = name_or_path.find('/') != std::string_view::npos ||
+                         (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
+    if (is_path) {
+        apply_config_file(preset, fs::path(name_or_path));
+        preset.name = fs::path(name_or_path).stem().string();
+    } else if (name_or_path != "default") {
+        const auto* named = find_embedded(name_or_path);
+        if (!named) {
+            std::string names;
+            for (const auto& p : embedded_presets())
+                names += (names.empty() ? "" : ", ") + std::string(p.name);
+            throw Error(ErrorKind::config,
+                        "unknown preset \"" + std::string(name_or_path) + "\" (available: " + names + ")");
+        }
+        apply_config_text(preset, named->text, "presets/" + std::string(named->name) + ".toml");
+        preset.name = std::string(name_or_path);
+    }
+    return preset;
+}
+
+std::string_view to_string(ImageFormat format)
+{
+    switch (format) {
+    case ImageFormat::avif: return "avif";
+    case ImageFormat::webp: return "webp";
+    case ImageFormat::jpeg: return "jpeg";
+    case ImageFormat::png: return "png";
+    }
+    return "?";
+}
+
+std::string_view to_string(Encoding encoding)
+{
+    switch (encoding) {
+    case Encoding::zstd: return "zstd";
+    case Encoding::br: return "br";
+    case Encoding::gzip: return "gzip";
+    }
+    return "?";
+}
+
+std::string_view to_string(AvifCodec codec)
+{
+    switch (codec) {
+    case AvifCodec::aom: return "aom";
+    case AvifCodec::svt: return "svt";
+    case AvifCodec::rav1e: return "rav1e";
+    }
+    return "?";
+}
+
+} // namespace cachet

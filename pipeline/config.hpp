@@ -1,0 +1,110 @@
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachet {
+
+enum class Chroma { yuv420, yuv444 };
+enum class AvifCodec { aom, svt, rav1e };
+enum class Encoding { zstd, br, gzip };
+enum class ImageFormat { avif, webp, jpeg, png };
+// What to do with a file that looks like an image but is not a supported input.
+enum class UnsupportedImages { error, passthrough };
+enum class DryRun { no, yes };
+
+struct AvifOptions {
+    int quality = 50;   // 0..100, mapped onto AV1 quantizers
+    int speed = 6;      // 0 (slowest) .. 10 (fastest)
+    Chroma chroma = Chroma::yuv420;
+    AvifCodec codec = AvifCodec::aom;
+};
+
+struct WebpOptions {
+    int quality = 80;       // 0..100
+    int effort = 4;         // libwebp "method", 0..6
+    bool sharp_yuv = true;  // sharper RGB->YUV conversion
+    int alpha_quality = 90; // 0..100
+};
+
+struct JpegOptions {
+    int quality = 80;
+    bool progressive = true;
+};
+
+struct PngOptions {
+    int compression = 9; // zlib level 0..9
+};
+
+struct ImageSettings {
+    std::vector<ImageFormat> formats{ImageFormat::avif, ImageFormat::webp};
+    bool fallback = true;
+    std::uint64_t max_pixels = 268402689;
+    UnsupportedImages unsupported = UnsupportedImages::error;
+    AvifOptions avif;
+    WebpOptions webp;
+    JpegOptions jpeg;
+    PngOptions png;
+};
+
+struct TextSettings {
+    std::vector<std::string> extensions; // lower case, without the dot
+    std::uint64_t min_bytes = 1024;
+    double min_saving = 0.10;
+    std::vector<Encoding> encodings{Encoding::zstd, Encoding::br, Encoding::gzip};
+    int zstd_level = 19;
+    int brotli_quality = 11;
+    int gzip_level = 12;
+};
+
+struct OutputSettings {
+    std::string manifest = "cachet-manifest.json";
+    int hash_length = 10;
+    std::vector<std::string> stable; // globs of outputs kept at their source name
+    std::vector<std::string> ignore; // globs of sources not processed at all
+};
+
+// Everything a preset file can set.
+struct Preset {
+    std::string name;
+    std::string description;
+    OutputSettings output;
+    ImageSettings images;
+    TextSettings text;
+};
+
+// One build, fully resolved: what the CLI hands to run().
+struct Config {
+    std::filesystem::path source;
+    std::filesystem::path output;
+    Preset preset;
+    unsigned jobs = 1;
+    DryRun dry_run = DryRun::no;
+};
+
+struct EmbeddedPreset {
+    std::string_view name;
+    std::string_view text;
+};
+
+// The presets compiled in from presets/*.toml, sorted by name.
+const std::vector<EmbeddedPreset>& embedded_presets();
+
+// The preset named by name_or_path: an embedded name, or a path to a TOML file (anything with
+// a '/' or ending in .toml). Other presets are applied on top of "default". Throws Error(config)
+// naming file:line for unknown keys, wrong types, out-of-range values and TOML syntax errors.
+Preset load_preset(std::string_view name_or_path);
+
+// Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
+void apply_config_file(Preset& preset, const std::filesystem::path& file);
+
+// Applies TOML text on top of preset; source_name is used in error messages.
+void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name);
+
+std::string_view to_string(ImageFormat format);
+std::string_view to_string(Encoding encoding);
+std::string_view to_string(AvifCodec codec);
+
+} // namespace cachet

@@ -1,0 +1,36 @@
+#include "pipeline/encoder.hpp"
+
+#include "pipeline/avif.hpp"
+#include "pipeline/webp.hpp"
+
+namespace cachet {
+namespace {
+
+Bytes jpeg(const Raster& raster, const EncodeOptions& options)
+{
+    return encode_jpeg(raster, options.images.jpeg);
+}
+
+Bytes png(const Raster& raster, const EncodeOptions& options)
+{
+    return encode_png(raster, options.images.png);
+}
+
+const Encoder k_encoders[] = {
+    {ImageFormat::avif, "avif", "image/avif", encode_avif, avif_version},
+    {ImageFormat::webp, "webp", "image/webp", encode_webp, webp_version},
+    {ImageFormat::jpeg, "jpg", "image/jpeg", jpeg, libvips_version},
+    {ImageFormat::png, "png", "image/png", png, libvips_version},
+};
+
+} // namespace
+
+const Encoder& encoder_for(ImageFormat format)
+{
+    for (const auto& e : k_encoders)
+        if (e.format == format)
+            return e;
+    return k_encoders[0];
+}
+
+} // namespace cachet

@@ -1,0 +1,30 @@
+#pragma once
+#include "pipeline/bytes.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/image.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace cachet {
+
+struct EncodeOptions {
+    const ImageSettings& images;
+    int threads = 1; // encoder threads this job may use
+};
+
+// An image encoder as a row of a table: codec files only map options to codec parameters.
+struct Encoder {
+    ImageFormat format;
+    std::string_view extension;
+    std::string_view content_type;
+    // Encodes raster; throws Error(asset) with the codec's reason.
+    Bytes (*encode)(const Raster&, const EncodeOptions&);
+    // The codec library's version, e.g. "libwebp 1.2.4".
+    std::string (*version)();
+};
+
+// The encoder for format (every ImageFormat has one).
+const Encoder& encoder_for(ImageFormat format);
+
+} // namespace cachet

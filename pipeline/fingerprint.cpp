@@ -1,0 +1,42 @@
+#include "pipeline/fingerprint.hpp"
+
+namespace cachet {
+namespace {
+
+// Extensions that name one file type across two dots: a hash goes before both.
+constexpr std::string_view k_compound_extensions[] = {".js.map", ".mjs.map", ".cjs.map", ".css.map"};
+
+// Index of the extension's dot in path's file name, or npos (dot files have no extension).
+std::size_t extension_dot(std::string_view path)
+{
+    const auto slash = path.rfind('/');
+    const std::size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;
+    for (const auto compound : k_compound_extensions)
+        if (path.size() > compound.size() + name_start && path.ends_with(compound))
+            return path.size() - compound.size();
+    const auto dot = path.rfind('.');
+    if (dot == std::string_view::npos || dot <= name_start)
+        return std::string_view::npos;
+    return dot;
+}
+
+} // namespace
+
+std::string replace_extension(std::string_view path, std::string_view new_extension)
+{
+    const auto slash = path.rfind('/');
+    auto dot = path.rfind('.');
+    if (dot == std::string_view::npos || (slash != std::string_view::npos && dot <= slash + 1) || dot == 0)
+        dot = std::string_view::npos;
+    return std::string(path.substr(0, dot)) + "." + std::string(new_extension);
+}
+
+std::string fingerprinted_path(std::string_view path, std::string_view hash)
+{
+    const auto dot = extension_dot(path);
+    if (dot == std::string_view::npos)
+        return std::string(path) + "." + std::string(hash);
+    return std::string(path.substr(0, dot)) + "." + std::string(hash) + std::string(path.substr(dot));
+}
+
+} // namespace cachet

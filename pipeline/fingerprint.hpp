@@ -1,0 +1,14 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace cachet {
+
+// path with its extension replaced by new_extension (no dot): "img/a.png" -> "img/a.avif".
+std::string replace_extension(std::string_view path, std::string_view new_extension);
+
+// path named by its content: "js/app.js" + "3f9a1c2b7d" -> "js/app.3f9a1c2b7d.js";
+// a name with no extension gets the hash at the end ("LICENSE.3f9a1c2b7d").
+std::string fingerprinted_path(std::string_view path, std::string_view hash);
+
+} // namespace cachet

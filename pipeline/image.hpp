@@ -1,0 +1,50 @@
+#pragma once
+#include "pipeline/bytes.hpp"
+#include "pipeline/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// Decoded pixels ready for encoders: 8-bit sRGB, interleaved RGB (bands 3) or RGBA (bands 4),
+// already oriented, with no metadata.
+struct Raster {
+    int width = 0;
+    int height = 0;
+    int bands = 0;
+    Bytes pixels;
+
+    bool has_alpha() const { return bands == 4; }
+};
+
+// Which family the source belongs to, for choosing the fallback format.
+enum class SourceFamily { photo, graphic };
+
+struct DecodedImage {
+    Raster raster;
+    SourceFamily family = SourceFamily::photo;
+    std::string loader;                // the libvips loader class, e.g. "VipsForeignLoadJpegBuffer"
+    std::vector<std::string> warnings; // things worth telling the user (a broken ICC profile...)
+};
+
+// Starts libvips once for the process: untrusted loaders blocked, no operation cache, and
+// one libvips worker thread (cachet schedules its own workers).
+void init_image_library();
+
+// Decodes an encoded image (JPEG, PNG, GIF first frame, WebP, AVIF, TIFF). Applies EXIF
+// orientation, converts ICC-tagged and non-sRGB input to sRGB, reduces 16-bit to 8-bit and
+// drops an alpha channel that is fully opaque. Rejects images over max_pixels from the
+// header, before decoding. Throws Error(asset) with the reason.
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels);
+
+// Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white).
+Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);
+
+// Lossless PNG of a raster.
+Bytes encode_png(const Raster& raster, const PngOptions& options);
+
+// "8.14.1"
+std::string libvips_version();
+
+} // namespace cachet

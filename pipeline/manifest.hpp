@@ -1,0 +1,48 @@
+#pragma once
+#include "pipeline/config.hpp"
+#include "pipeline/scan.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+inline constexpr int k_manifest_version = 1;
+
+struct EncodedFile {
+    Encoding encoding = Encoding::gzip;
+    std::string path;
+    std::uint64_t bytes = 0;
+};
+
+struct OutputFile {
+    std::string path; // relative to OUT, '/'-separated
+    std::uint64_t bytes = 0;
+    std::string content_type;
+    std::string integrity; // SRI of the identity bytes
+    std::string cache_control;
+    bool fingerprinted = false;
+    std::optional<ImageFormat> format; // images only
+    int width = 0;
+    int height = 0;
+    std::vector<EncodedFile> encodings; // text only
+};
+
+struct AssetRecord {
+    std::string source; // relative to SRC
+    AssetKind kind = AssetKind::passthrough;
+    std::uint64_t source_bytes = 0;
+    std::string source_digest; // "sha256-<hex>"
+    std::vector<OutputFile> outputs;
+};
+
+// The manifest document (schema version 1, docs/manifest.schema.json): keys sorted, two-space
+// indented, newline-terminated, so the same records always give the same bytes.
+std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset);
+
+// Cache-Control for an output by whether its name carries a content hash.
+std::string cache_control_for(bool fingerprinted);
+
+} // namespace cachet

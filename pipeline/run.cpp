@@ -1,0 +1,333 @@
+#include "pipeline/run.hpp"
+
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/compress.hpp"
+#include "pipeline/content_type.hpp"
+#include "pipeline/encoder.hpp"
+#include "pipeline/error.hpp"
+#include "pipeline/fingerprint.hpp"
+#include "pipeline/glob.hpp"
+#include "pipeline/hash.hpp"
+#include "pipeline/image.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <new>
+#include <thread>
+
+namespace cachet {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_within(const fs::path& outer, const fs::path& inner)
+{
+    auto o = outer.begin();
+    auto i = inner.begin();
+    for (; o != outer.end(); ++o, ++i) {
+        if (o->empty())
+            continue; // trailing separator
+        if (i == inner.end() || *o != *i)
+            return false;
+    }
+    return true;
+}
+
+// Every output name claimed in this build, so that two different outputs never share a name.
+class OutputNames {
+public:
+    // Claims path for content digest from source; throws Error(asset) naming both sources if
+    // path is already claimed for other content.
+    void claim(const std::string& path, const std::string& digest, const std::string& source)
+    {
+        std::lock_guard lock(m_mutex);
+        const auto [it, inserted] = m_claims.try_emplace(path, Claim{digest, source});
+        if (!inserted && it->second.digest != digest)
+            throw Error(ErrorKind::asset, "output name collision: " + path + " would be written by both " +
+                                              it->second.source + " and " + source);
+    }
+
+private:
+    struct Claim {
+        std::string digest;
+        std::string source;
+    };
+    std::mutex m_mutex;
+    std::map<std::string, Claim> m_claims;
+};
+
+class AssetBuilder {
+public:
+    AssetBuilder(const Config& config, OutputNames& names, int threads)
+        : m_config(config), m_preset(config.preset), m_names(names), m_threads(threads)
+    {
+    }
+
+    AssetResult build(const Asset& asset)
+    {
+        AssetResult result;
+        Bytes source;
+        try {
+            source = read_file(asset.absolute);
+        } catch (const Error& e) {
+            throw Error(ErrorKind::asset, e.what()); // an unreadable source fails that asset only
+        }
+        AssetRecord& record = result.record;
+        record.source = asset.path;
+        record.kind = asset.kind;
+        record.source_bytes = source.size();
+        record.source_digest = "sha256-" + sha256_hex(source);
+        m_stable = is_stable(asset.path);
+        switch (asset.kind) {
+        case AssetKind::image: build_image(asset, source, result); break;
+        case AssetKind::text: build_text(asset, source, record); break;
+        case AssetKind::passthrough: record.outputs.push_back(write_output(asset.path, asset.path, source)); break;
+        case AssetKind::unsupported:
+            throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
+                                              " (set images.unsupported = \"passthrough\" to copy it as is)");
+        }
+        return result;
+    }
+
+private:
+    bool is_stable(const std::string& path) const
+    {
+        const std::string ext = extension_of(path);
+        return ext == "html" || ext == "htm" || glob_match_any(m_preset.output.stable, path);
+    }
+
+    // Writes data under OUT at name (fingerprinted unless stable) and describes it.
+    OutputFile write_output(const std::string& source, const std::string& name, ByteView data)
+    {
+        const std::string digest = sha256_hex(data);
+        OutputFile out;
+        out.fingerprinted = !m_stable;
+        out.path = m_stable ? name
+                            : fingerprinted_path(name, std::string_view(digest).substr(
+                                                           0, static_cast<std::size_t>(m_preset.output.hash_length)));
+        out.bytes = data.size();
+        out.content_type = content_type_for(out.path);
+        out.integrity = sri_sha384(data);
+        out.cache_control = cache_control_for(out.fingerprinted);
+        m_names.claim(out.path, digest, source);
+        write_file_atomic(m_config.output / out.path, data);
+        return out;
+    }
+
+    void build_image(const Asset& asset, ByteView source, AssetResult& result)
+    {
+        DecodedImage decoded = decode_image(source, m_preset.images.max_pixels);
+        result.warnings = std::move(decoded.warnings);
+        const Raster& raster = decoded.raster;
+        std::vector<ImageFormat> formats = m_preset.images.formats;
+        if (m_preset.images.fallback)
+            formats.push_back(decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
+                                                                                           : ImageFormat::jpeg);
+        const EncodeOptions options{m_preset.images, m_threads};
+        for (const ImageFormat format : formats) {
+            const Encoder& encoder = encoder_for(format);
+            const Bytes encoded = encoder.encode(raster, options);
+            OutputFile out = write_output(asset.path, replace_extension(asset.path, encoder.extension), encoded);
+            out.format = format;
+            out.width = raster.width;
+            out.height = raster.height;
+            result.record.outputs.push_back(std::move(out));
+        }
+    }
+
+    void build_text(const Asset& asset, ByteView source, AssetRecord& record)
+    {
+        OutputFile out = write_output(asset.path, asset.path, source);
+        const TextSettings& text = m_preset.text;
+        if (source.size() >= text.min_bytes && !source.empty()) {
+            for (const Encoding encoding : text.encodings) {
+                const Bytes packed = compress(encoding, source, text);
+                const double saving = 1.0 - static_cast<double>(packed.size()) / static_cast<double>(source.size());
+                if (saving < text.min_saving)
+                    continue;
+                EncodedFile variant;
+                variant.encoding = encoding;
+                variant.path = out.path + "." + std::string(sidecar_extension(encoding));
+                variant.bytes = packed.size();
+                m_names.claim(variant.path, sha256_hex(packed), asset.path);
+                write_file_atomic(m_config.output / variant.path, packed);
+                out.encodings.push_back(std::move(variant));
+            }
+        }
+        record.outputs.push_back(std::move(out));
+    }
+
+    const Config& m_config;
+    const Preset& m_preset;
+    OutputNames& m_names;
+    int m_threads;
+    bool m_stable = false;
+};
+
+void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
+{
+    KindTotals& totals = summary.kinds[std::string(to_string(asset.kind))];
+    ++totals.assets;
+    totals.bytes_in += asset.bytes;
+    if (result.status == AssetResult::Status::failed) {
+        ++totals.failed;
+        summary.failures.emplace_back(asset.path, result.message);
+        return;
+    }
+    for (const auto& o : result.record.outputs) {
+        FormatTotals& f = totals.outputs[o.format ? std::string(to_string(*o.format)) : "identity"];
+        ++f.files;
+        f.bytes += o.bytes;
+        for (const auto& e : o.encodings) {
+            FormatTotals& enc = totals.outputs[std::string(to_string(e.encoding))];
+            ++enc.files;
+            enc.bytes += e.bytes;
+        }
+    }
+}
+
+fs::path manifest_path(const Config& config)
+{
+    const fs::path name(config.preset.output.manifest);
+    if (name.empty() || name.is_absolute() ||
+        std::any_of(name.begin(), name.end(), [](const fs::path& part) { return part == ".."; }))
+        throw Error(ErrorKind::config, "output.manifest must be a relative path inside OUT, not \"" +
+                                           config.preset.output.manifest + "\"");
+    return config.output / name;
+}
+
+} // namespace
+
+std::uint64_t transfer_bytes(const AssetRecord& record)
+{
+    std::uint64_t best = record.source_bytes;
+    for (const auto& o : record.outputs) {
+        best = std::min(best, o.bytes);
+        for (const auto& e : o.encodings)
+            best = std::min(best, e.bytes);
+    }
+    return best;
+}
+
+void check_folders(const Config& config)
+{
+    std::error_code ec;
+    if (!fs::is_directory(config.source, ec))
+        throw Error(ErrorKind::usage, config.source.string() + ": source is not a folder");
+    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
+    if (is_within(src, out))
+        throw Error(ErrorKind::usage, "output folder " + config.output.string() + " is inside source folder " +
+                                          config.source.string() + "; choose an OUT outside SRC");
+    if (is_within(out, src))
+        throw Error(ErrorKind::usage, "source folder " + config.source.string() + " is inside output folder " +
+                                          config.output.string() + "; choose an OUT outside SRC");
+}
+
+ScanResult plan_build(const Config& config)
+{
+    check_folders(config);
+    manifest_path(config);
+    return scan_tree(config.source, config.preset);
+}
+
+Summary run(const Config& config, Reporter& reporter)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const ScanResult scan = plan_build(config);
+    const fs::path manifest = manifest_path(config);
+    std::error_code ec;
+    fs::create_directories(config.output, ec);
+    if (ec)
+        throw io_error(config.output.string(), "cannot create output folder", ec.value());
+    init_image_library();
+
+    std::mutex report_mutex;
+    reporter.build_started(scan.assets.size());
+    for (const auto& w : scan.warnings)
+        reporter.warning(w);
+
+    // Big images first, so the slowest jobs do not start last; results do not depend on order.
+    std::vector<std::size_t> order(scan.assets.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const Asset& x = scan.assets[a];
+        const Asset& y = scan.assets[b];
+        if ((x.kind == AssetKind::image) != (y.kind == AssetKind::image))
+            return x.kind == AssetKind::image;
+        return x.bytes > y.bytes;
+    });
+
+    const unsigned jobs = std::max(1u, config.jobs);
+    const unsigned workers = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(order.size())));
+    const int encoder_threads = static_cast<int>(std::max(1u, jobs / workers));
+
+    OutputNames names;
+    names.claim(config.preset.output.manifest, "manifest", "the manifest");
+    std::vector<AssetResult> results(scan.assets.size());
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::string io_failure;
+
+    auto work = [&] {
+        AssetBuilder builder(config, names, encoder_threads);
+        while (!stop) {
+            const std::size_t n = next++;
+            if (n >= order.size())
+                return;
+            const Asset& asset = scan.assets[order[n]];
+            {
+                std::lock_guard lock(report_mutex);
+                reporter.asset_started(asset);
+            }
+            AssetResult& result = results[order[n]];
+            try {
+                result = builder.build(asset);
+            } catch (const Error& e) {
+                if (e.kind() == ErrorKind::io) {
+                    std::lock_guard lock(report_mutex);
+                    if (io_failure.empty())
+                        io_failure = e.what();
+                    stop = true;
+                }
+                result.status = AssetResult::Status::failed;
+                result.message = e.what();
+            } catch (const std::bad_alloc&) {
+                result.status = AssetResult::Status::failed;
+                result.message = "out of memory";
+            } catch (const std::exception& e) {
+                result.status = AssetResult::Status::failed;
+                result.message = e.what();
+            }
+            if (result.status == AssetResult::Status::failed)
+                result.record.outputs.clear();
+            std::lock_guard lock(report_mutex);
+            reporter.asset_finished(asset, result);
+        }
+    };
+    {
+        std::vector<std::jthread> pool;
+        for (unsigned i = 1; i < workers; ++i)
+            pool.emplace_back(work);
+        work();
+    }
+    if (!io_failure.empty())
+        throw Error(ErrorKind::io, io_failure + " (the previous manifest is unchanged)");
+
+    Summary summary;
+    std::vector<AssetRecord> records;
+    for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+        add_totals(summary, scan.assets[i], results[i]);
+        if (results[i].status == AssetResult::Status::built)
+            records.push_back(std::move(results[i].record));
+    }
+    write_file_atomic(manifest, as_bytes(render_manifest(records, config.preset)));
+    summary.manifest = manifest.string();
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return summary;
+}
+
+} // namespace cachet

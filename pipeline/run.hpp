@@ -1,0 +1,68 @@
+#pragma once
+#include "pipeline/config.hpp"
+#include "pipeline/manifest.hpp"
+#include "pipeline/scan.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachet {
+
+struct AssetResult {
+    enum class Status { built, failed };
+    Status status = Status::built;
+    AssetRecord record;                // outputs, when built
+    std::string message;               // why, when failed
+    std::vector<std::string> warnings; // non-fatal remarks about this asset
+};
+
+// Smallest number of bytes a client downloads for record: the smallest output or encoded variant.
+std::uint64_t transfer_bytes(const AssetRecord& record);
+
+// How the core tells the outside world what happens; cli/ decides how to print it.
+// Calls are serialised by run(): implementations need no locking.
+class Reporter {
+public:
+    virtual ~Reporter() = default;
+    virtual void build_started(std::size_t assets) = 0;
+    virtual void asset_started(const Asset& asset) = 0;
+    virtual void asset_finished(const Asset& asset, const AssetResult& result) = 0;
+    virtual void warning(std::string_view message) = 0;
+};
+
+struct FormatTotals {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct KindTotals {
+    std::uint64_t assets = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t bytes_in = 0;
+    std::map<std::string, FormatTotals> outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
+};
+
+struct Summary {
+    std::map<std::string, KindTotals> kinds;                   // by AssetKind name
+    std::vector<std::pair<std::string, std::string>> failures; // (source path, message), sorted by path
+    std::string manifest;                                      // path of the published manifest
+    double seconds = 0;
+};
+
+// Checks the source and output folders of config: SRC must be a readable folder, OUT must not
+// be inside SRC nor SRC inside OUT. Throws Error(usage) otherwise.
+void check_folders(const Config& config);
+
+// What a build of config would process, without writing anything.
+ScanResult plan_build(const Config& config);
+
+// The front door: scans SRC, builds every asset on config.jobs threads, writes the outputs
+// into OUT and publishes the manifest last, atomically. One bad asset is reported as failed
+// and the rest still build. Throws Error(usage|config) for bad folders and Error(io) if OUT
+// cannot be written, in which case the previous manifest is left as it was.
+Summary run(const Config& config, Reporter& reporter);
+
+} // namespace cachet

@@ -1,0 +1,119 @@
+#include "pipeline/scan.hpp"
+
+#include "pipeline/content_type.hpp"
+#include "pipeline/error.hpp"
+#include "pipeline/glob.hpp"
+
+#include <algorithm>
+
+namespace cachet {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view k_image_extensions[] = {"jpg", "jpeg", "jpe", "jfif", "png", "gif",
+                                                   "webp", "avif", "tif", "tiff"};
+// Image types cachet does not decode (ico is served as a text-like asset).
+constexpr std::string_view k_other_image_extensions[] = {"bmp", "heic", "heif", "jxl", "jp2", "j2k", "jpx",
+                                                         "psd", "tga", "pnm", "ppm", "pgm", "pbm", "qoi",
+                                                         "dng", "cr2", "nef", "arw", "raf", "exr", "hdr"};
+
+template <class Range>
+bool contains(const Range& range, std::string_view value)
+{
+    return std::find(std::begin(range), std::end(range), value) != std::end(range);
+}
+
+bool inside(const fs::path& root, const fs::path& p)
+{
+    auto r = root.begin();
+    auto i = p.begin();
+    for (; r != root.end(); ++r, ++i)
+        if (i == p.end() || *r != *i)
+            return false;
+    return true;
+}
+
+void walk(const fs::path& root, const fs::path& canonical_root, const fs::path& dir, const std::string& prefix,
+          const Preset& preset, ScanResult& out)
+{
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec)
+        throw io_error(dir.string(), "cannot list folder", ec.value());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        if (ec)
+            throw io_error(dir.string(), "cannot list folder", ec.value());
+        const fs::directory_entry& entry = *it;
+        const std::string rel = prefix + entry.path().filename().string();
+        const fs::file_status link_status = entry.symlink_status(ec);
+        if (fs::is_directory(link_status)) {
+            if (!glob_match_any(preset.output.ignore, rel + "/"))
+                walk(root, canonical_root, entry.path(), rel + "/", preset, out);
+            continue;
+        }
+        if (glob_match_any(preset.output.ignore, rel))
+            continue;
+        if (fs::is_symlink(link_status)) {
+            const fs::path target = fs::weakly_canonical(entry.path(), ec);
+            if (ec || !inside(canonical_root, target)) {
+                out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
+                continue;
+            }
+            if (!fs::is_regular_file(fs::status(entry.path(), ec))) {
+                out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
+                continue;
+            }
+        } else if (!fs::is_regular_file(link_status)) {
+            out.warnings.push_back(rel + ": skipped: not a regular file");
+            continue;
+        }
+        Asset asset;
+        asset.path = rel;
+        asset.absolute = entry.path();
+        asset.kind = classify(rel, preset);
+        asset.bytes = fs::file_size(entry.path(), ec);
+        out.assets.push_back(std::move(asset));
+    }
+}
+
+} // namespace
+
+std::string_view to_string(AssetKind kind)
+{
+    switch (kind) {
+    case AssetKind::image: return "image";
+    case AssetKind::text: return "text";
+    case AssetKind::passthrough: return "passthrough";
+    case AssetKind::unsupported: return "unsupported";
+    }
+    return "?";
+}
+
+AssetKind classify(std::string_view path, const Preset& preset)
+{
+    const std::string ext = extension_of(path);
+    if (contains(k_image_extensions, ext))
+        return AssetKind::image;
+    if (contains(preset.text.extensions, ext))
+        return AssetKind::text;
+    if (contains(k_other_image_extensions, ext))
+        return preset.images.unsupported == UnsupportedImages::passthrough ? AssetKind::passthrough
+                                                                           : AssetKind::unsupported;
+    return AssetKind::passthrough;
+}
+
+ScanResult scan_tree(const fs::path& root, const Preset& preset)
+{
+    ScanResult out;
+    std::error_code ec;
+    const fs::path canonical_root = fs::canonical(root, ec);
+    if (ec)
+        throw io_error(root.string(), "cannot open source folder", ec.value());
+    walk(root, canonical_root, root, "", preset, out);
+    std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
+    std::sort(out.warnings.begin(), out.warnings.end());
+    return out;
+}
+
+} // namespace cachet

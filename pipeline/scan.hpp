@@ -1,0 +1,38 @@
+#pragma once
+#include "pipeline/config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachet {
+
+// How a source is processed. unsupported: looks like an image cachet cannot read; it fails
+// (or is passed through, if the preset says so) and never reaches the manifest as such.
+enum class AssetKind { image, text, passthrough, unsupported };
+
+std::string_view to_string(AssetKind kind);
+
+struct Asset {
+    std::string path;               // relative to the source root, '/'-separated
+    std::filesystem::path absolute; // where to read it
+    AssetKind kind = AssetKind::passthrough;
+    std::uint64_t bytes = 0;
+};
+
+struct ScanResult {
+    std::vector<Asset> assets;         // sorted byte-wise by path
+    std::vector<std::string> warnings; // skipped entries (links leaving the tree, devices...)
+};
+
+// The kind of the file at relative path, from its extension and the preset.
+AssetKind classify(std::string_view path, const Preset& preset);
+
+// Walks root recursively. Regular files are assets unless the preset ignores them; a symbolic
+// link to a file is followed only if it resolves inside root; linked folders, devices, FIFOs
+// and sockets are skipped with a warning. Throws Error(io) if root cannot be read.
+ScanResult scan_tree(const std::filesystem::path& root, const Preset& preset);
+
+} // namespace cachet

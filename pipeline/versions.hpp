@@ -1,0 +1,14 @@
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cachet {
+
+// cachet's own version, e.g. "0.1.0".
+std::string cachet_version();
+
+// (library, version) for every codec library cachet runs with, in a fixed order.
+std::vector<std::pair<std::string, std::string>> library_versions();
+
+} // namespace cachet

@@ -1,0 +1,10 @@
+#pragma once
+#include "pipeline/encoder.hpp"
+
+namespace cachet {
+
+// Lossy WebP via libwebp's advanced API; throws Error(asset).
+Bytes encode_webp(const Raster& raster, const EncodeOptions& options);
+std::string webp_version();
+
+} // namespace cachet
