@@ -1,0 +1,61 @@
+#include "pipeline/atomic_file.hpp"
+
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cachet;
+namespace fs = std::filesystem;
+
+TEST_CASE("AtomicFile shows the new content only after commit, and leaves no temporary file", "[atomic_file]")
+{
+    test::TempDir dir;
+    const fs::path target = dir / "a.txt";
+    test::spit(target, "old");
+    {
+        AtomicFile file(target);
+        file.write(as_bytes("new content"));
+        CHECK(as_text(test::slurp(target)) == "old");
+        file.commit();
+    }
+    CHECK(as_text(test::slurp(target)) == "new content");
+    CHECK(test::list_files(dir.path()) == std::vector<std::string>{"a.txt"});
+}
+
+TEST_CASE("AtomicFile that is never committed leaves the old file and no temporary", "[atomic_file]")
+{
+    test::TempDir dir;
+    const fs::path target = dir / "a.txt";
+    test::spit(target, "old");
+    {
+        AtomicFile file(target);
+        file.write(as_bytes("half"));
+    }
+    CHECK(as_text(test::slurp(target)) == "old");
+    CHECK(test::list_files(dir.path()) == std::vector<std::string>{"a.txt"});
+}
+
+TEST_CASE("write_file_atomic creates folders; failures name the path", "[atomic_file]")
+{
+    test::TempDir dir;
+    write_file_atomic(dir / "x/y/z.bin", as_bytes("z"));
+    CHECK(as_text(test::slurp(dir / "x/y/z.bin")) == "z");
+    test::spit(dir / "file", "not a folder");
+    try {
+        write_file_atomic(dir / "file/z.bin", as_bytes("z"));
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::io);
+        CHECK_THAT(e.what(), Catch::Contains((dir / "file").string()));
+    }
+}
+
+TEST_CASE("read_file reads everything and names a missing file", "[atomic_file]")
+{
+    test::TempDir dir;
+    std::string big(300000, 'q');
+    test::spit(dir / "big", big);
+    CHECK(read_file(dir / "big").size() == big.size());
+    CHECK_THROWS_WITH(read_file(dir / "missing"), Catch::Contains("missing") && Catch::Contains("No such file"));
+}

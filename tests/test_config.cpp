@@ -1,0 +1,124 @@
+#include "pipeline/config.hpp"
+
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cachet;
+
+namespace {
+
+std::string config_error(std::string_view text)
+{
+    Preset preset = load_preset("default");
+    try {
+        apply_config_text(preset, text, "cachet.toml");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::config);
+        return e.what();
+    }
+    return "no error";
+}
+
+} // namespace
+
+TEST_CASE("load_preset: every embedded preset loads and describes itself", "[config]")
+{
+    REQUIRE(embedded_presets().size() >= 3);
+    for (const auto& p : embedded_presets()) {
+        const Preset preset = load_preset(p.name);
+        CHECK(preset.name == p.name);
+        CHECK_FALSE(preset.description.empty());
+    }
+}
+
+TEST_CASE("load_preset: named presets apply on top of default", "[config]")
+{
+    const Preset def = load_preset("default");
+    const Preset fast = load_preset("fast");
+    const Preset hq = load_preset("high-quality");
+    CHECK(def.images.avif.speed == 6);
+    CHECK(fast.images.avif.speed == 10);
+    CHECK(hq.images.avif.chroma == Chroma::yuv444);
+    CHECK(fast.text.extensions == def.text.extensions); // inherited
+    CHECK(def.output.hash_length == 10);
+    CHECK(def.text.min_bytes == 1024);
+    CHECK(def.text.gzip_level == 12);
+    CHECK(def.images.max_pixels == 268402689);
+}
+
+TEST_CASE("load_preset: an unknown name lists the available presets", "[config]")
+{
+    CHECK_THROWS_WITH(load_preset("turbo"), Catch::Contains("unknown preset \"turbo\"") && Catch::Contains("fast"));
+}
+
+TEST_CASE("load_preset: a path loads a preset file", "[config]")
+{
+    test::TempDir dir;
+    test::spit(dir / "mine.toml", "description = \"mine\"\n[images.webp]\nquality = 55\n");
+    const Preset p = load_preset((dir / "mine.toml").string());
+    CHECK(p.name == "mine");
+    CHECK(p.images.webp.quality == 55);
+    CHECK(p.images.avif.quality == load_preset("default").images.avif.quality);
+}
+
+TEST_CASE("apply_config_text: overrides replace only the keys given", "[config]")
+{
+    Preset p = load_preset("default");
+    apply_config_text(p, "[images]\nformats = [\"webp\"]\n[text]\nextensions = [\".JS\"]\nmin_saving = 0\n", "x");
+    CHECK(p.images.formats == std::vector<ImageFormat>{ImageFormat::webp});
+    CHECK(p.text.extensions == std::vector<std::string>{"js"});
+    CHECK(p.text.min_saving == 0.0);
+    CHECK(p.images.avif.quality == 50);
+}
+
+TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
+{
+    SECTION("unknown key")
+    {
+        CHECK(config_error("[images.avif]\nqualty = 3\n") == "cachet.toml:2: images.avif.qualty is not a known setting");
+    }
+    SECTION("unknown section")
+    {
+        CHECK(config_error("\n\n[imagez]\nx = 1\n") == "cachet.toml:3: imagez is not a known setting");
+    }
+    SECTION("out of range")
+    {
+        CHECK(config_error("[images.avif]\n\nquality = 200\n") ==
+              "cachet.toml:3: images.avif.quality must be an integer from 0 to 100");
+    }
+    SECTION("wrong type")
+    {
+        CHECK(config_error("[images.webp]\nquality = \"high\"\n") ==
+              "cachet.toml:2: images.webp.quality must be an integer from 0 to 100");
+        CHECK(config_error("[output]\nstable = \"robots.txt\"\n") ==
+              "cachet.toml:2: output.stable must be an array of strings");
+    }
+    SECTION("unknown enum value")
+    {
+        CHECK_THAT(config_error("[images]\nformats = [\"avif\", \"jxl\"]\n"),
+                   Catch::StartsWith("cachet.toml:2: images.formats has unknown value \"jxl\""));
+        CHECK_THAT(config_error("[images.avif]\nchroma = \"422\"\n"), Catch::Contains("expected one of: 420, 444"));
+    }
+    SECTION("duplicate")
+    {
+        CHECK(config_error("[text]\nencodings = [\"br\", \"br\"]\n") == "cachet.toml:2: text.encodings lists \"br\" twice");
+    }
+    SECTION("syntax error")
+    {
+        CHECK_THAT(config_error("[images\nx = 1\n"), Catch::StartsWith("cachet.toml:1: "));
+    }
+}
+
+TEST_CASE("apply_config_file: a missing file is a config error naming it", "[config]")
+{
+    Preset p = load_preset("default");
+    try {
+        apply_config_file(p, "/nonexistent/cachet.toml");
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::config);
+        CHECK_THAT(e.what(), Catch::Contains("/nonexistent/cachet.toml"));
+    }
+}

@@ -1,0 +1,396 @@
+// End-to-end tests: the real cachet binary on the fixture site, outputs checked with
+// independent decoders (libvips/libheif/libwebp for images, the compression libraries'
+// one-shot APIs for sidecars, OpenSSL for digests, python3-jsonschema for the schema).
+#include "pipeline/hash.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <vips/vips8>
+
+#include <cmath>
+#include <set>
+
+using namespace cachet;
+using nlohmann::json;
+using vips::VImage;
+namespace fs = std::filesystem;
+
+namespace {
+
+VImage load(const fs::path& path)
+{
+    if (vips_init("cachet-tests") != 0)
+        throw std::runtime_error("vips_init failed");
+    return VImage::new_from_file(path.c_str());
+}
+
+// The source as a browser should show it: oriented, in sRGB, 8-bit, RGB(A).
+VImage reference(const fs::path& source)
+{
+    VImage image = load(source).autorot();
+    if (image.get_typeof(VIPS_META_ICC_NAME) != 0)
+        image = image.icc_transform("srgb", VImage::option()->set("embedded", true)->set("depth", 8));
+    image = image.colourspace(VIPS_INTERPRETATION_sRGB).cast(VIPS_FORMAT_UCHAR);
+    if (image.bands() < 3)
+        image = image.extract_band(0).bandjoin({image.extract_band(0), image.extract_band(0)});
+    return image;
+}
+
+struct Pixels {
+    int width = 0, height = 0, bands = 0;
+    std::vector<std::uint8_t> data;
+};
+
+Pixels pixels_of(VImage image)
+{
+    image = image.colourspace(VIPS_INTERPRETATION_sRGB).cast(VIPS_FORMAT_UCHAR);
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
+    Pixels p{image.width(), image.height(), image.bands(), {}};
+    p.data.assign(static_cast<std::uint8_t*>(memory), static_cast<std::uint8_t*>(memory) + size);
+    g_free(memory);
+    return p;
+}
+
+// Mean absolute colour difference over pixels the reference shows opaque.
+double difference(VImage decoded, VImage reference_image)
+{
+    const Pixels a = pixels_of(decoded);
+    const Pixels r = pixels_of(reference_image);
+    REQUIRE(a.width == r.width);
+    REQUIRE(a.height == r.height);
+    REQUIRE(a.bands >= 3);
+    double sum = 0;
+    long count = 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(r.width) * static_cast<std::size_t>(r.height); ++i) {
+        if (r.bands == 4 && r.data[i * 4 + 3] < 255)
+            continue;
+        for (std::size_t c = 0; c < 3; ++c)
+            sum += std::abs(int(a.data[i * a.bands + c]) - int(r.data[i * r.bands + c]));
+        count += 3;
+    }
+    REQUIRE(count > 0);
+    return sum / double(count);
+}
+
+std::string hex_prefix(const fs::path& file, std::size_t n)
+{
+    return sha256_hex(test::slurp(file)).substr(0, n);
+}
+
+test::Process build(const fs::path& src, const fs::path& out, std::vector<std::string> extra = {})
+{
+    std::vector<std::string> args{"build", src.string(), "-o", out.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_cachet(args);
+}
+
+} // namespace
+
+TEST_CASE("cachet build: every output exists, decodes and matches its manifest entry", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::fixtures() / "site";
+    const fs::path out = dir / "out";
+    const auto p = build(src, out, {"--json", "-j", "2"});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+
+    const json summary = json::parse(p.out);
+    CHECK(summary["status"] == "ok");
+    CHECK(summary["failed"] == 0);
+    CHECK(summary["kinds"]["image"]["assets"] == 10);
+    CHECK(summary["kinds"]["image"]["outputs"]["avif"]["files"] == 10);
+
+    const json manifest = test::read_json(out / "cachet-manifest.json");
+    CHECK(manifest["version"] == 1);
+    std::set<std::string> named{"cachet-manifest.json"};
+    CHECK(manifest["assets"].size() == test::list_files(src).size());
+
+    for (const auto& [source, asset] : manifest["assets"].items()) {
+        INFO("source " << source);
+        const Bytes source_bytes = test::slurp(src / source);
+        CHECK(asset["source"]["bytes"] == source_bytes.size());
+        CHECK(asset["source"]["digest"] == "sha256-" + sha256_hex(source_bytes));
+        for (const auto& o : asset["outputs"]) {
+            const std::string path = o["path"];
+            INFO("output " << path);
+            named.insert(path);
+            const fs::path file = out / path;
+            REQUIRE(fs::is_regular_file(file));
+            const Bytes bytes = test::slurp(file);
+            CHECK(o["bytes"] == bytes.size());
+            CHECK(o["integrity"] == sri_sha384(bytes));
+            if (o["fingerprinted"]) {
+                // name.<10 hex of sha256 of the file's own bytes>.ext
+                const std::string hash = hex_prefix(file, 10);
+                CHECK(path.find("." + hash + ".") != std::string::npos);
+                CHECK(o["cache_control"] == "public, max-age=31536000, immutable");
+            } else {
+                CHECK(o["cache_control"] == "no-cache");
+            }
+            if (asset["kind"] == "image") {
+                const VImage decoded = load(file);
+                const VImage ref = reference(src / source);
+                CHECK(o["width"] == decoded.width());
+                CHECK(o["height"] == decoded.height());
+                CHECK(difference(decoded, ref) < 10.0);
+                const std::string format = o["format"];
+                CHECK(o["content_type"] == "image/" + format);
+            }
+            if (asset["kind"] == "text") {
+                CHECK(bytes == source_bytes);
+                for (const auto& e : o["encodings"]) {
+                    const std::string epath = e["path"];
+                    named.insert(epath);
+                    const Bytes packed = test::slurp(out / epath);
+                    CHECK(e["bytes"] == packed.size());
+                    CHECK(packed.size() <= bytes.size() * 9 / 10);
+                    if (e["encoding"] == "zstd")
+                        CHECK(test::unzstd(packed) == bytes);
+                    else if (e["encoding"] == "br")
+                        CHECK(test::unbrotli(packed, bytes.size()) == bytes);
+                    else
+                        CHECK(test::gunzip(packed, bytes.size()) == bytes);
+                    CHECK(epath == path + "." + (e["encoding"] == "zstd" ? "zst" : e["encoding"] == "br" ? "br" : "gz"));
+                }
+                if (bytes.size() < 1024)
+                    CHECK(o["encodings"].empty());
+            }
+        }
+    }
+    // Nothing in OUT that the manifest does not name.
+    for (const auto& f : test::list_files(out))
+        CHECK(named.count(f) == 1);
+
+    SECTION("the camera-rotated JPEG comes out upright")
+    {
+        for (const auto& o : manifest["assets"]["img/rotated.jpg"]["outputs"]) {
+            CHECK(o["width"] == 96);
+            CHECK(o["height"] == 64);
+        }
+    }
+    SECTION("fallbacks follow the source family; stable names keep their name")
+    {
+        CHECK(manifest["assets"]["img/hero.jpg"]["outputs"][2]["format"] == "jpeg");
+        CHECK(manifest["assets"]["img/logo.png"]["outputs"][2]["format"] == "png");
+        CHECK(manifest["assets"]["index.html"]["outputs"][0]["path"] == "index.html");
+        CHECK(manifest["assets"]["robots.txt"]["outputs"][0]["path"] == "robots.txt");
+        CHECK(manifest["assets"]["site.webmanifest"]["outputs"][0]["path"] == "site.webmanifest");
+        CHECK(manifest["assets"]["js/app.js.map"]["outputs"][0]["path"].get<std::string>().ends_with(".js.map"));
+        CHECK(manifest["assets"]["fonts/dejavu-sans.woff2"]["kind"] == "passthrough");
+    }
+    SECTION("the manifest validates against docs/manifest.schema.json, and a broken one does not")
+    {
+        const auto ok = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                           CACHET_SCHEMA, (out / "cachet-manifest.json").string()});
+        INFO(ok.out << ok.err);
+        CHECK(ok.exit_code == 0);
+        json broken = manifest;
+        broken["assets"]["js/app.js"]["outputs"][0].erase("integrity");
+        test::spit(dir / "broken.json", broken.dump());
+        const auto bad = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                            CACHET_SCHEMA, (dir / "broken.json").string()});
+        CHECK(bad.exit_code == 1);
+        CHECK_THAT(bad.out, Catch::Contains("integrity"));
+    }
+}
+
+TEST_CASE("cachet build: two builds are byte-identical whatever -j", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::fixtures() / "site";
+    REQUIRE(build(src, dir / "a", {"-j", "1"}).exit_code == 0);
+    REQUIRE(build(src, dir / "b", {"-j", "2"}).exit_code == 0);
+    REQUIRE(build(src, dir / "c", {"-j", "7"}).exit_code == 0);
+    const auto files = test::list_files(dir / "a");
+    CHECK(files.size() > 40);
+    CHECK(test::list_files(dir / "b") == files);
+    CHECK(test::list_files(dir / "c") == files);
+    for (const auto& f : files) {
+        INFO(f);
+        CHECK(test::slurp(dir / "a" / f) == test::slurp(dir / "b" / f));
+        CHECK(test::slurp(dir / "a" / f) == test::slurp(dir / "c" / f));
+    }
+}
+
+TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    Bytes truncated = test::slurp(src / "img/hero.jpg");
+    truncated.resize(truncated.size() / 3);
+    test::spit(src / "img/broken.jpg", std::string(truncated.begin(), truncated.end()));
+    test::spit(src / "img/garbage.png", "this is not a PNG at all");
+    const auto p = build(src, dir / "out", {"--json"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("img/broken.jpg: cannot decode image"));
+    CHECK_THAT(p.err, Catch::Contains("img/garbage.png: not a supported image"));
+    const json summary = json::parse(p.out);
+    CHECK(summary["status"] == "failed");
+    CHECK(summary["failed"] == 2);
+    CHECK(summary["failures"][0]["path"] == "img/broken.jpg");
+    CHECK(summary["failures"][1]["path"] == "img/garbage.png");
+    const json manifest = test::read_json(dir / "out/cachet-manifest.json");
+    CHECK(manifest["assets"].size() == test::list_files(src).size() - 2);
+    CHECK_FALSE(manifest["assets"].contains("img/broken.jpg"));
+    CHECK(manifest["assets"].contains("img/hero.jpg"));
+}
+
+TEST_CASE("cachet build: unsupported image types fail, or pass through when configured", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    test::spit(src / "a.bmp", "BM fake bitmap");
+    test::spit(src / "b.css", "body{}");
+    auto p = build(src, dir / "out");
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("a.bmp: unsupported image type .bmp"));
+    test::spit(dir / "cachet.toml", "[images]\nunsupported = \"passthrough\"\n");
+    p = test::run_cachet({"build", "src", "-o", "out2"}, dir.path());
+    CHECK(p.exit_code == 0);
+    CHECK(test::read_json(dir / "out2/cachet-manifest.json")["assets"]["a.bmp"]["kind"] == "passthrough");
+}
+
+TEST_CASE("cachet build: over-limit images are rejected with the setting named", "[e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "limit.toml", "[images]\nmax_pixels = 10000\n");
+    const auto p = build(test::fixtures() / "site", dir / "out", {"--config", (dir / "limit.toml").string()});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("img/hero.jpg: image is 480x320 = 153600 pixels, over the limit of 10000"));
+}
+
+TEST_CASE("cachet build: sidecars only when big enough and worth it", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    std::string random_text;
+    std::uint32_t x = 12345;
+    for (int i = 0; i < 4000; ++i) {
+        x = x * 1103515245u + 12345u;
+        random_text += static_cast<char>(33 + (x >> 16) % 94);
+    }
+    test::spit(src / "noise.txt", random_text);
+    test::spit(src / "small.js", "console.log(1)");
+    test::spit(src / "big.js", std::string(5000, 'a'));
+    REQUIRE(build(src, dir / "out").exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    CHECK(m["assets"]["small.js"]["outputs"][0]["encodings"].empty());
+    CHECK(m["assets"]["big.js"]["outputs"][0]["encodings"].size() == 3);
+    // Printable random bytes compress by about 18% at most with every codec: gzip/zstd keep
+    // little, so some variants may be dropped at the 10% gate. Raise the gate to drop them all.
+    test::spit(dir / "strict.toml", "[text]\nmin_saving = 0.5\n");
+    REQUIRE(build(src, dir / "out2", {"--config", (dir / "strict.toml").string()}).exit_code == 0);
+    const json m2 = test::read_json(dir / "out2/cachet-manifest.json");
+    CHECK(m2["assets"]["noise.txt"]["outputs"][0]["encodings"].empty());
+    CHECK(m2["assets"]["big.js"]["outputs"][0]["encodings"].size() == 3);
+}
+
+TEST_CASE("cachet build: two different outputs with one name are an error naming both", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "pic.jpg");
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "pic.png");
+    test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n");
+    const auto p = build(src, dir / "out", {"--config", (dir / "stable.toml").string(), "-j", "1"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("output name collision: pic.avif would be written by both pic.jpg and pic.png"));
+}
+
+TEST_CASE("cachet build: refuses OUT inside SRC and SRC inside OUT", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    auto p = build(src, src / "dist");
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("is inside source folder"));
+    CHECK_FALSE(fs::exists(src / "dist"));
+    p = build(src, dir.path());
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("is inside output folder"));
+    p = build(dir / "missing", dir / "out");
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("missing: source is not a folder"));
+}
+
+TEST_CASE("cachet build: I/O errors exit 3 and leave the previous manifest in place", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const fs::path out = dir / "out";
+    REQUIRE(build(src, out).exit_code == 0);
+    const Bytes before = test::slurp(out / "cachet-manifest.json");
+    // Make the next build's img/ outputs unwritable: img becomes a file.
+    fs::remove_all(out / "img");
+    test::spit(out / "img", "in the way");
+    test::spit(src / "css/new.css", "a{}");
+    const auto p = build(src, out, {"--json"});
+    CHECK(p.exit_code == 3);
+    CHECK_THAT(p.err, Catch::Contains("cachet: error: ") && Catch::Contains("img"));
+    CHECK(json::parse(p.out)["status"] == "error");
+    CHECK(test::slurp(out / "cachet-manifest.json") == before);
+    for (const auto& f : test::list_files(out))
+        CHECK(f.find(".cachet-tmp-") == std::string::npos);
+
+    test::spit(dir / "file-in-the-way", "x");
+    const auto r = build(src, dir / "file-in-the-way/x");
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("cannot create output folder"));
+}
+
+TEST_CASE("cachet build --dry-run prints the plan and writes nothing", "[e2e]")
+{
+    test::TempDir dir;
+    const auto p = build(test::fixtures() / "site", dir / "out", {"--dry-run"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("img/hero.jpg  image") && Catch::Contains("avif webp +fallback"));
+    CHECK_THAT(p.out, Catch::Contains("js/app.js  text") && Catch::Contains("identity zstd br gzip"));
+    CHECK_FALSE(fs::exists(dir / "out"));
+    const auto j = build(test::fixtures() / "site", dir / "out", {"--dry-run", "--json"});
+    CHECK(json::parse(j.out)["assets"].size() == test::list_files(test::fixtures() / "site").size());
+    CHECK_FALSE(fs::exists(dir / "out"));
+}
+
+TEST_CASE("cachet: config errors name file:line and exit 2", "[e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "bad.toml", "[images.avif]\nspeed = 6\nqualty = 40\n");
+    auto p = build(test::fixtures() / "site", dir / "out", {"--config", (dir / "bad.toml").string()});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("bad.toml:3: images.avif.qualty is not a known setting"));
+    p = build(test::fixtures() / "site", dir / "out", {"--preset", "nope"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("unknown preset \"nope\""));
+    p = test::run_cachet({"build"});
+    CHECK(p.exit_code == 2);
+    p = test::run_cachet({"build", "x", "-o", "y", "-j", "0"});
+    CHECK(p.exit_code == 2);
+}
+
+TEST_CASE("cachet --version names the codec libraries; cachet presets lists presets", "[e2e]")
+{
+    auto p = test::run_cachet({"--version"});
+    CHECK(p.exit_code == 0);
+    for (const char* lib : {"cachet 0.", "libvips 8.", "libwebp 1.", "libavif 0.", "aom", "zstd 1.", "brotli 1.",
+                            "gzip libdeflate"})
+        CHECK_THAT(p.out, Catch::Contains(lib));
+    p = test::run_cachet({"presets"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("default") && Catch::Contains("fast") && Catch::Contains("high-quality"));
+}
+
+TEST_CASE("cachet build: plain lines when not a terminal, nothing but errors with --quiet", "[e2e]")
+{
+    test::TempDir dir;
+    auto p = build(test::fixtures() / "site", dir / "a");
+    CHECK_THAT(p.err, Catch::Contains("built img/hero.jpg (image,"));
+    CHECK_THAT(p.err, Catch::Contains("manifest: "));
+    CHECK(p.out.empty());
+    p = build(test::fixtures() / "site", dir / "b", {"--quiet"});
+    CHECK(p.exit_code == 0);
+    CHECK(p.err.empty());
+    CHECK(p.out.empty());
+}

@@ -1,0 +1,28 @@
+#include "pipeline/fingerprint.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cachet;
+
+TEST_CASE("fingerprinted_path puts the hash before the extension", "[fingerprint]")
+{
+    CHECK(fingerprinted_path("js/app.js", "3f9a1c2b7d") == "js/app.3f9a1c2b7d.js");
+    CHECK(fingerprinted_path("css/bootstrap.min.css", "abc") == "css/bootstrap.min.abc.css");
+    CHECK(fingerprinted_path("LICENSE", "abc") == "LICENSE.abc");
+    CHECK(fingerprinted_path("dir.v2/LICENSE", "abc") == "dir.v2/LICENSE.abc");
+    CHECK(fingerprinted_path(".htaccess", "abc") == ".htaccess.abc");
+}
+
+TEST_CASE("fingerprinted_path keeps source-map double extensions together", "[fingerprint]")
+{
+    CHECK(fingerprinted_path("js/app.js.map", "abc") == "js/app.abc.js.map");
+    CHECK(fingerprinted_path("css/site.min.css.map", "abc") == "css/site.min.abc.css.map");
+    CHECK(fingerprinted_path("data/geo.map", "abc") == "data/geo.abc.map");
+}
+
+TEST_CASE("replace_extension swaps only the last extension", "[fingerprint]")
+{
+    CHECK(replace_extension("img/hero.jpg", "avif") == "img/hero.avif");
+    CHECK(replace_extension("img/hero.large.png", "webp") == "img/hero.large.webp");
+    CHECK(replace_extension("img.d/photo", "webp") == "img.d/photo.webp");
+}

@@ -1,0 +1,185 @@
+#include "pipeline/image.hpp"
+
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <vips/vips8>
+#include <zlib.h>
+
+#include <cmath>
+
+using namespace cachet;
+using vips::VImage;
+
+namespace {
+
+Raster raster_of(VImage image)
+{
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
+    Raster r;
+    r.width = image.width();
+    r.height = image.height();
+    r.bands = image.bands();
+    r.pixels.assign(static_cast<std::uint8_t*>(memory), static_cast<std::uint8_t*>(memory) + size);
+    g_free(memory);
+    return r;
+}
+
+// Mean absolute difference per sample over the colour bands both rasters share.
+double mean_difference(const Raster& a, const Raster& b)
+{
+    REQUIRE(a.width == b.width);
+    REQUIRE(a.height == b.height);
+    double sum = 0;
+    const std::size_t pixels = static_cast<std::size_t>(a.width) * static_cast<std::size_t>(a.height);
+    for (std::size_t i = 0; i < pixels; ++i)
+        for (int c = 0; c < 3; ++c)
+            sum += std::abs(int(a.pixels[i * a.bands + c]) - int(b.pixels[i * b.bands + c]));
+    return sum / double(pixels * 3);
+}
+
+Raster decode_fixture(const std::string& relative, std::uint64_t max_pixels = 268402689)
+{
+    return decode_image(test::slurp(test::fixtures() / relative), max_pixels).raster;
+}
+
+void put32(Bytes& out, std::uint32_t v)
+{
+    for (int shift = 24; shift >= 0; shift -= 8)
+        out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+void chunk(Bytes& png, const char* type, const Bytes& data)
+{
+    put32(png, static_cast<std::uint32_t>(data.size()));
+    const std::size_t start = png.size();
+    png.insert(png.end(), type, type + 4);
+    png.insert(png.end(), data.begin(), data.end());
+    put32(png, static_cast<std::uint32_t>(crc32(0, png.data() + start, static_cast<uInt>(png.size() - start))));
+}
+
+// A PNG whose header claims width x height, with a few bytes of pixel data: a decompression bomb's shape.
+Bytes png_header_only(std::uint32_t width, std::uint32_t height)
+{
+    Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    Bytes ihdr;
+    put32(ihdr, width);
+    put32(ihdr, height);
+    ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});
+    chunk(png, "IHDR", ihdr);
+    chunk(png, "IDAT", {0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
+    chunk(png, "IEND", {});
+    return png;
+}
+
+} // namespace
+
+TEST_CASE("decode_image applies all 8 EXIF orientations", "[image]")
+{
+    init_image_library();
+    const Raster upright = decode_fixture("images/upright.png");
+    REQUIRE(upright.width == 96);
+    REQUIRE(upright.height == 64);
+    for (int o = 1; o <= 8; ++o) {
+        INFO("orientation " << o);
+        const Raster r = decode_fixture("images/orientation-" + std::to_string(o) + ".jpg");
+        CHECK(r.width == 96);
+        CHECK(r.height == 64);
+        CHECK(mean_difference(r, upright) < 4.0); // JPEG noise; a wrong turn is > 60
+    }
+    // The test can fail: a raw decode of orientation 3 (rotated 180 degrees) is far off.
+    const Raster raw = raster_of(VImage::new_from_file((test::fixtures() / "images/orientation-3.jpg").c_str()));
+    CHECK(mean_difference(raw, upright) > 40.0);
+}
+
+TEST_CASE("decode_image converts ICC-tagged input to sRGB", "[image]")
+{
+    init_image_library();
+    const std::string path = (test::fixtures() / "site/img/display-p3.jpg").string();
+    const VImage source = VImage::new_from_file(path.c_str());
+    REQUIRE(source.get_typeof(VIPS_META_ICC_NAME) != 0);
+    const Raster reference = raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
+    const Raster ignored_profile = raster_of(source);
+    const Raster decoded = decode_fixture("site/img/display-p3.jpg");
+    CHECK(mean_difference(decoded, reference) < 1.0);
+    CHECK(mean_difference(ignored_profile, reference) > 5.0); // the conversion is visible
+}
+
+TEST_CASE("decode_image expands greyscale to RGB and keeps grey alpha", "[image]")
+{
+    const Raster grey = decode_fixture("site/img/greyscale.jpg");
+    CHECK(grey.bands == 3);
+    CHECK(grey.width == 200);
+    for (std::size_t i = 0; i < grey.pixels.size(); i += 3) {
+        REQUIRE(grey.pixels[i] == grey.pixels[i + 1]);
+        REQUIRE(grey.pixels[i] == grey.pixels[i + 2]);
+    }
+    const Raster grey_alpha = decode_fixture("images/grey-alpha.png");
+    CHECK(grey_alpha.bands == 4);
+}
+
+TEST_CASE("decode_image reduces 16-bit input to 8-bit", "[image]")
+{
+    init_image_library();
+    const Raster r = decode_fixture("site/img/deep-16bit.png");
+    CHECK(r.bands == 3);
+    const VImage source = VImage::new_from_file((test::fixtures() / "site/img/deep-16bit.png").c_str());
+    REQUIRE(source.format() == VIPS_FORMAT_USHORT);
+    const double right_edge_red = source.getpoint(95, 0)[0] / 257.0;
+    CHECK(std::abs(r.pixels[95 * 3] - right_edge_red) <= 1.0);
+}
+
+TEST_CASE("decode_image keeps real alpha and drops alpha that is fully opaque", "[image]")
+{
+    const Raster logo = decode_fixture("site/img/logo.png");
+    CHECK(logo.bands == 4);
+    CHECK(logo.pixels[3] == 0); // top-left corner is transparent
+
+    Raster opaque;
+    opaque.width = 4;
+    opaque.height = 4;
+    opaque.bands = 4;
+    opaque.pixels.assign(64, 255);
+    const Bytes png = encode_png(opaque, PngOptions{});
+    CHECK(decode_image(png, 1000).raster.bands == 3);
+}
+
+TEST_CASE("decode_image rejects images over the pixel limit from the header alone", "[image]")
+{
+    const Bytes huge = png_header_only(100000, 100000); // no pixel data: decoding would fail differently
+    CHECK_THROWS_WITH(decode_image(huge, 268402689),
+                      Catch::Contains("100000x100000") && Catch::Contains("over the limit of 268402689"));
+    CHECK_THROWS_WITH(decode_fixture("site/img/hero.jpg", 1000), Catch::Contains("images.max_pixels"));
+}
+
+TEST_CASE("decode_image rejects corrupt, truncated and unsupported data", "[image]")
+{
+    CHECK_THROWS_WITH(decode_image(as_bytes("definitely not an image"), 1000),
+                      Catch::Contains("not a supported image"));
+    Bytes truncated = test::slurp(test::fixtures() / "site/img/hero.jpg");
+    truncated.resize(truncated.size() / 3);
+    try {
+        decode_image(truncated, 268402689);
+        FAIL("a truncated JPEG decoded");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::asset);
+        CHECK_THAT(e.what(), Catch::StartsWith("cannot decode image"));
+    }
+    const std::string ppm = "P6\n2 2\n255\n" + std::string(12, '\x7f');
+    CHECK_THROWS_WITH(decode_image(as_bytes(ppm), 1000), Catch::Contains("unsupported image type"));
+}
+
+TEST_CASE("encode_jpeg and encode_png round-trip through libvips", "[image]")
+{
+    init_image_library();
+    const Raster logo = decode_fixture("site/img/logo.png");
+    const Bytes png = encode_png(logo, PngOptions{});
+    const Raster back = raster_of(VImage::new_from_buffer(png.data(), png.size(), ""));
+    CHECK(back.pixels == logo.pixels); // lossless
+    const Raster hero = decode_fixture("site/img/hero.jpg");
+    const Bytes jpeg = encode_jpeg(hero, JpegOptions{});
+    CHECK(jpeg.size() < test::slurp(test::fixtures() / "site/img/hero.jpg").size());
+    CHECK(mean_difference(raster_of(VImage::new_from_buffer(jpeg.data(), jpeg.size(), "")), hero) < 4.0);
+}

@@ -1,0 +1,154 @@
+#include "tests/test_support.hpp"
+
+#include <brotli/decode.h>
+#include <libdeflate.h>
+#include <zstd.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace cachet::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir()
+{
+    std::string pattern = (fs::temp_directory_path() / "cachet-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data()))
+        throw std::runtime_error("mkdtemp failed");
+    m_path = pattern;
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ec;
+    fs::permissions(m_path, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(m_path, ec);
+}
+
+Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
+{
+    TempDir io;
+    const std::string out_path = (io / "out").string();
+    const std::string err_path = (io / "err").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!cwd.empty())
+        posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+    std::vector<char*> args;
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+        throw std::runtime_error("cannot start " + argv[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    Process p;
+    p.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const Bytes out = slurp(out_path);
+    const Bytes err = slurp(err_path);
+    p.out.assign(out.begin(), out.end());
+    p.err.assign(err.begin(), err.end());
+    return p;
+}
+
+Process run_cachet(const std::vector<std::string>& args, const fs::path& cwd)
+{
+    std::vector<std::string> argv{CACHET_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, cwd);
+}
+
+fs::path fixtures()
+{
+    return CACHET_FIXTURES;
+}
+
+Bytes slurp(const fs::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("cannot read " + path.string());
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void spit(const fs::path& path, std::string_view text)
+{
+    fs::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+nlohmann::json read_json(const fs::path& path)
+{
+    const Bytes b = slurp(path);
+    return nlohmann::json::parse(b.begin(), b.end());
+}
+
+fs::path copy_site(const TempDir& dir)
+{
+    const fs::path site = dir / "site";
+    fs::copy(fixtures() / "site", site, fs::copy_options::recursive);
+    return site;
+}
+
+std::vector<std::string> list_files(const fs::path& root)
+{
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(root))
+        if (e.is_regular_file())
+            out.push_back(fs::relative(e.path(), root).generic_string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Bytes unzstd(ByteView data)
+{
+    const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+        throw std::runtime_error("zstd frame without content size");
+    Bytes out(size);
+    const std::size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+    if (ZSTD_isError(n) || n != size)
+        throw std::runtime_error("zstd decompression failed");
+    return out;
+}
+
+Bytes unbrotli(ByteView data, std::size_t expected_size)
+{
+    Bytes out(expected_size + 1);
+    std::size_t size = out.size();
+    if (BrotliDecoderDecompress(data.size(), data.data(), &size, out.data()) != BROTLI_DECODER_RESULT_SUCCESS)
+        throw std::runtime_error("brotli decompression failed");
+    out.resize(size);
+    return out;
+}
+
+Bytes gunzip(ByteView data, std::size_t expected_size)
+{
+    libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+    Bytes out(expected_size + 1);
+    std::size_t n = 0;
+    const auto r = libdeflate_gzip_decompress(d, data.data(), data.size(), out.data(), out.size(), &n);
+    libdeflate_free_decompressor(d);
+    if (r != LIBDEFLATE_SUCCESS)
+        throw std::runtime_error("gzip decompression failed");
+    out.resize(n);
+    return out;
+}
+
+} // namespace cachet::test

@@ -1,0 +1,54 @@
+#pragma once
+#include "pipeline/bytes.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cachet::test {
+
+// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+    std::filesystem::path m_path;
+};
+
+struct Process {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs the real cachet binary with args in working directory cwd (default: current).
+Process run_cachet(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
+
+// Runs any program (argv[0] is looked up in PATH).
+Process run_program(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {});
+
+std::filesystem::path fixtures();
+Bytes slurp(const std::filesystem::path& path);
+void spit(const std::filesystem::path& path, std::string_view text);
+nlohmann::json read_json(const std::filesystem::path& path);
+
+// Copies the fixture site into dir/site and returns that path.
+std::filesystem::path copy_site(const TempDir& dir);
+
+// Every regular file under root, relative and sorted.
+std::vector<std::string> list_files(const std::filesystem::path& root);
+
+// Independent decoders (the libraries' one-shot APIs, not cachet's own code).
+Bytes unzstd(ByteView data);
+Bytes unbrotli(ByteView data, std::size_t expected_size);
+Bytes gunzip(ByteView data, std::size_t expected_size);
+
+} // namespace cachet::test

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tools/dev.sh - the two quick-start commands (see README.md), also used by CI.
+#
+#   bash tools/dev.sh demo   install what is missing, build, run cachet on fixtures/site
+#   bash tools/dev.sh test   install what is missing, build, run the whole test suite (CTest)
+#
+# Works as root on a fresh Debian 12 machine: every dependency is a Debian package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config                  # toolchain
+  libvips-dev libwebp-dev libavif-dev               # images (libavif brings aom, rav1e, svt-av1)
+  libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
+  libssl-dev                                        # SHA-256 / SHA-384 digests
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev catch2
+  libvips-tools python3 python3-jsonschema          # tests and benchmarks
+)
+
+install_missing() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_WARNINGS_AS_ERRORS=ON
+  cmake --build build
+}
+
+case "${1:-}" in
+  demo)
+    install_missing
+    build
+    rm -rf out/site
+    ./build/cachet build fixtures/site -o out/site
+    ;;
+  test)
+    install_missing
+    build
+    ctest --test-dir build --output-on-failure -j "$(nproc)"
+    ;;
+  *)
+    echo "usage: bash tools/dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac
