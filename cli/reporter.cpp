@@ -168,7 +168,8 @@ std::string summary_json(const Summary& summary)
                       {"failures", failures},
                       {"manifest", summary.manifest},
                       {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
-    return doc.dump(2) + "\n";
+    // A failure may name a file whose name is not UTF-8: show it with U+FFFD rather than throw.
+    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string plan_text(const ScanResult& plan, const Config& config)
@@ -191,7 +192,9 @@ std::string plan_json(const ScanResult& plan, const Config& config)
                           {"kind", to_string(a.kind)},
                           {"bytes", a.bytes},
                           {"outputs", planned_outputs(a, config)}});
-    return json({{"dry_run", true}, {"assets", assets}, {"warnings", plan.warnings}}).dump(2) + "\n";
+    return json({{"dry_run", true}, {"assets", assets}, {"warnings", plan.warnings}})
+               .dump(2, ' ', false, json::error_handler_t::replace) +
+           "\n";
 }
 
 } // namespace cachet::cli

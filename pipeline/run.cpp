@@ -68,6 +68,8 @@ public:
     AssetResult build(const Asset& asset)
     {
         AssetResult result;
+        if (!is_valid_utf8(asset.path))
+            throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
         Bytes source;
         try {
             source = read_file(asset.absolute);

@@ -27,6 +27,9 @@ struct ScanResult {
     std::vector<std::string> warnings; // skipped entries (links leaving the tree, devices...)
 };
 
+// True if text is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
 // The kind of the file at relative path, from its extension and the preset.
 AssetKind classify(std::string_view path, const Preset& preset);
 

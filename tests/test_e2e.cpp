@@ -252,6 +252,20 @@ TEST_CASE("cachet build: unsupported image types fail, or pass through when conf
     CHECK(test::read_json(dir / "out2/cachet-manifest.json")["assets"]["a.bmp"]["kind"] == "passthrough");
 }
 
+TEST_CASE("cachet build: a file name that is not UTF-8 fails clearly; the rest builds", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    test::spit(src / "caf\xe9.css", "a{}");
+    test::spit(src / "ok.css", "b{}");
+    const auto p = build(src, dir / "out", {"--json"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("not valid UTF-8"));
+    const json summary = json::parse(p.out);
+    CHECK(summary["failed"] == 1);
+    CHECK(test::read_json(dir / "out/cachet-manifest.json")["assets"].contains("ok.css"));
+}
+
 TEST_CASE("cachet build: over-limit images are rejected with the setting named", "[e2e]")
 {
     test::TempDir dir;

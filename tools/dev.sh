@@ -12,7 +12,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config                  # toolchain
   libvips-dev libwebp-dev libavif-dev               # images (libavif brings aom, rav1e, svt-av1)
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
-  libssl-dev                                        # SHA-256 / SHA-384 digests
+  libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev catch2
   libvips-tools python3 python3-jsonschema          # tests and benchmarks
 )
