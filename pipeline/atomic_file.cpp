@@ -48,6 +48,12 @@ void AtomicFile::write(ByteView data)
     }
 }
 
+void AtomicFile::commit_as(const fs::path& destination)
+{
+    m_destination = destination;
+    commit();
+}
+
 void AtomicFile::commit()
 {
     if (fdatasync(m_fd) != 0)

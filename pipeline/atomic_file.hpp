@@ -18,6 +18,8 @@ public:
     void write(ByteView data);
     // Flushes to disk and renames over the destination.
     void commit();
+    // The same, renaming to another name in the same folder (one known only once the content is).
+    void commit_as(const std::filesystem::path& destination);
 
 private:
     std::filesystem::path m_destination;

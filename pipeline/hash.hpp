@@ -2,6 +2,7 @@
 #include "pipeline/bytes.hpp"
 
 #include <string>
+#include <utility>
 
 namespace cachet {
 
@@ -10,5 +11,22 @@ std::string sha256_hex(ByteView data);
 
 // Subresource-integrity value of data: "sha384-" followed by the base64 digest.
 std::string sri_sha384(ByteView data);
+
+// SHA-256 and SHA-384 of a stream fed in pieces, for files too large to hold in memory.
+class StreamDigest {
+public:
+    StreamDigest();
+    ~StreamDigest();
+    StreamDigest(const StreamDigest&) = delete;
+    StreamDigest& operator=(const StreamDigest&) = delete;
+
+    void update(ByteView data);
+    // Finishes both digests: (sha256 hex, "sha384-<base64>"). Call once.
+    std::pair<std::string, std::string> finish();
+
+private:
+    void* m_sha256;
+    void* m_sha384;
+};
 
 } // namespace cachet

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -70,26 +71,29 @@ public:
         AssetResult result;
         if (!is_valid_utf8(asset.path))
             throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
+        AssetRecord& record = result.record;
+        record.source = asset.path;
+        record.kind = asset.kind;
+        m_stable = is_stable(asset.path);
+        if (asset.kind == AssetKind::unsupported)
+            throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
+                                              " (set images.unsupported = \"passthrough\" to copy it as is)");
+        if (asset.kind == AssetKind::passthrough) {
+            copy_output(asset, record);
+            return result;
+        }
         Bytes source;
         try {
             source = read_file(asset.absolute);
         } catch (const Error& e) {
             throw Error(ErrorKind::asset, e.what()); // an unreadable source fails that asset only
         }
-        AssetRecord& record = result.record;
-        record.source = asset.path;
-        record.kind = asset.kind;
         record.source_bytes = source.size();
         record.source_digest = "sha256-" + sha256_hex(source);
-        m_stable = is_stable(asset.path);
-        switch (asset.kind) {
-        case AssetKind::image: build_image(asset, source, result); break;
-        case AssetKind::text: build_text(asset, source, record); break;
-        case AssetKind::passthrough: record.outputs.push_back(write_output(asset.path, asset.path, source)); break;
-        case AssetKind::unsupported:
-            throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
-                                              " (set images.unsupported = \"passthrough\" to copy it as is)");
-        }
+        if (asset.kind == AssetKind::image)
+            build_image(asset, source, result);
+        else
+            build_text(asset, source, record);
         return result;
     }
 
@@ -100,22 +104,63 @@ private:
         return ext == "html" || ext == "htm" || glob_match_any(m_preset.output.stable, path);
     }
 
-    // Writes data under OUT at name (fingerprinted unless stable) and describes it.
-    OutputFile write_output(const std::string& source, const std::string& name, ByteView data)
+    // Names an output of source (fingerprinted unless stable), claims the name, describes it.
+    OutputFile name_output(const std::string& source, const std::string& name, const std::string& digest,
+                           std::string integrity, std::uint64_t bytes)
     {
-        const std::string digest = sha256_hex(data);
         OutputFile out;
         out.fingerprinted = !m_stable;
         out.path = m_stable ? name
                             : fingerprinted_path(name, std::string_view(digest).substr(
                                                            0, static_cast<std::size_t>(m_preset.output.hash_length)));
-        out.bytes = data.size();
+        out.bytes = bytes;
         out.content_type = content_type_for(out.path);
-        out.integrity = sri_sha384(data);
+        out.integrity = std::move(integrity);
         out.cache_control = cache_control_for(out.fingerprinted);
         m_names.claim(out.path, digest, source);
+        return out;
+    }
+
+    // Writes data under OUT at name (fingerprinted unless stable) and describes it.
+    OutputFile write_output(const std::string& source, const std::string& name, ByteView data)
+    {
+        OutputFile out = name_output(source, name, sha256_hex(data), sri_sha384(data), data.size());
         write_file_atomic(m_config.output / out.path, data);
         return out;
+    }
+
+    // Copies a passthrough source in pieces, hashing what it writes, so that files of any size
+    // cost a fixed amount of memory and the name always matches the bytes written.
+    void copy_output(const Asset& asset, AssetRecord& record)
+    {
+        const fs::path provisional = m_config.output / asset.path;
+        std::error_code ec;
+        fs::create_directories(provisional.parent_path(), ec);
+        if (ec)
+            throw io_error(provisional.parent_path().string(), "cannot create folder", ec.value());
+        std::ifstream in(asset.absolute, std::ios::binary);
+        if (!in)
+            throw Error(ErrorKind::asset, asset.absolute.string() + ": cannot read");
+        AtomicFile file(provisional);
+        StreamDigest digest;
+        std::vector<char> buffer(1 << 20);
+        std::uint64_t total = 0;
+        while (in) {
+            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            const auto n = static_cast<std::size_t>(in.gcount());
+            const ByteView piece(reinterpret_cast<const std::uint8_t*>(buffer.data()), n);
+            digest.update(piece);
+            file.write(piece);
+            total += n;
+        }
+        if (in.bad())
+            throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
+        auto [sha256, integrity] = digest.finish();
+        OutputFile out = name_output(asset.path, asset.path, sha256, std::move(integrity), total);
+        file.commit_as(m_config.output / out.path);
+        record.source_bytes = total;
+        record.source_digest = "sha256-" + sha256;
+        record.outputs.push_back(std::move(out));
     }
 
     void build_image(const Asset& asset, ByteView source, AssetResult& result)

@@ -266,6 +266,29 @@ TEST_CASE("cachet build: a file name that is not UTF-8 fails clearly; the rest b
     CHECK(test::read_json(dir / "out/cachet-manifest.json")["assets"].contains("ok.css"));
 }
 
+TEST_CASE("cachet build: large passthrough files are copied exactly and named by their bytes", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    std::string video(24 * 1024 * 1024 + 123, '\0');
+    std::uint32_t x = 7;
+    for (auto& c : video) {
+        x = x * 1664525u + 1013904223u;
+        c = static_cast<char>(x >> 24);
+    }
+    test::spit(src / "media/intro.mp4", video);
+    REQUIRE(build(src, dir / "out").exit_code == 0);
+    const json o = test::read_json(dir / "out/cachet-manifest.json")["assets"]["media/intro.mp4"]["outputs"][0];
+    const std::string path = o["path"];
+    const Bytes copied = test::slurp(dir / "out" / path);
+    CHECK(copied.size() == video.size());
+    CHECK(as_text(copied) == video);
+    CHECK(path == "media/intro." + sha256_hex(copied).substr(0, 10) + ".mp4");
+    CHECK(o["integrity"] == sri_sha384(copied));
+    CHECK(o["content_type"] == "video/mp4");
+    CHECK(test::list_files(dir / "out").size() == 2); // the copy and the manifest: no temporary left
+}
+
 TEST_CASE("cachet build: over-limit images are rejected with the setting named", "[e2e]")
 {
     test::TempDir dir;
