@@ -214,6 +214,20 @@ TEST_CASE("cachet build: two builds are byte-identical whatever -j", "[e2e]")
     }
 }
 
+TEST_CASE("cachet build: a lone image is byte-identical at -j1 and -j2 (encoder threads vary)", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");
+    REQUIRE(build(src, dir / "a", {"-j", "1"}).exit_code == 0);
+    REQUIRE(build(src, dir / "b", {"-j", "2"}).exit_code == 0);
+    const auto files = test::list_files(dir / "a");
+    REQUIRE(test::list_files(dir / "b") == files);
+    for (const auto& f : files)
+        CHECK(test::slurp(dir / "a" / f) == test::slurp(dir / "b" / f));
+}
+
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
 {
     test::TempDir dir;

@@ -1,0 +1,100 @@
+#include "pipeline/encoder.hpp"
+
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <vips/vips8>
+
+using namespace cachet;
+using vips::VImage;
+
+namespace {
+
+Raster fixture(const char* name)
+{
+    return decode_image(test::slurp(test::fixtures() / name), 268402689).raster;
+}
+
+VImage decode(const Bytes& data)
+{
+    return VImage::new_from_buffer(data.data(), data.size(), "");
+}
+
+} // namespace
+
+TEST_CASE("every encoder's output decodes at the raster's size, keeping alpha", "[encoder]")
+{
+    init_image_library();
+    const Preset preset = load_preset("default");
+    const Raster photo = fixture("site/img/hero.jpg");
+    const Raster logo = fixture("site/img/logo.png");
+    for (const auto format : {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png}) {
+        INFO(to_string(format));
+        const Encoder& encoder = encoder_for(format);
+        CHECK(encoder.format == format);
+        const Bytes out = encoder.encode(photo, EncodeOptions{preset.images, 1});
+        const VImage image = decode(out);
+        CHECK(image.width() == photo.width);
+        CHECK(image.height() == photo.height);
+        if (format != ImageFormat::jpeg) {
+            const VImage with_alpha = decode(encoder.encode(logo, EncodeOptions{preset.images, 1}));
+            CHECK(with_alpha.has_alpha());
+        }
+        CHECK_FALSE(encoder.version().empty());
+    }
+}
+
+TEST_CASE("AVIF and WebP quality settings trade bytes as expected", "[encoder]")
+{
+    const Raster photo = fixture("site/img/hero.jpg");
+    Preset low = load_preset("default");
+    Preset high = low;
+    low.images.avif.quality = 30;
+    low.images.webp.quality = 40;
+    high.images.avif.quality = 80;
+    high.images.webp.quality = 90;
+    for (const auto format : {ImageFormat::avif, ImageFormat::webp}) {
+        INFO(to_string(format));
+        const Encoder& e = encoder_for(format);
+        CHECK(e.encode(photo, EncodeOptions{low.images, 1}).size() < e.encode(photo, EncodeOptions{high.images, 1}).size());
+    }
+}
+
+TEST_CASE("AVIF and WebP output is byte-identical across thread counts and runs", "[encoder]")
+{
+    const Raster photo = fixture("site/img/hero.jpg");
+    const Raster logo = fixture("site/img/logo.png");
+    const Preset preset = load_preset("default");
+    for (const auto format : {ImageFormat::avif, ImageFormat::webp}) {
+        INFO(to_string(format));
+        const Encoder& e = encoder_for(format);
+        for (const Raster* r : {&photo, &logo}) {
+            const Bytes a = e.encode(*r, EncodeOptions{preset.images, 1});
+            CHECK(a == e.encode(*r, EncodeOptions{preset.images, 1}));
+            CHECK(a == e.encode(*r, EncodeOptions{preset.images, 2}));
+            CHECK(a == e.encode(*r, EncodeOptions{preset.images, 4}));
+        }
+    }
+}
+
+TEST_CASE("AVIF chroma and codec settings reach libavif", "[encoder]")
+{
+    init_image_library();
+    const Raster photo = fixture("site/img/hero.jpg");
+    Preset preset = load_preset("default");
+    const Encoder& avif = encoder_for(ImageFormat::avif);
+    const Bytes yuv420 = avif.encode(photo, EncodeOptions{preset.images, 1});
+    preset.images.avif.chroma = Chroma::yuv444;
+    const Bytes yuv444 = avif.encode(photo, EncodeOptions{preset.images, 1});
+    CHECK(yuv420 != yuv444);
+    for (const auto codec : {AvifCodec::rav1e, AvifCodec::svt}) {
+        INFO(to_string(codec));
+        preset.images.avif.codec = codec;
+        preset.images.avif.chroma = Chroma::yuv420;
+        preset.images.avif.speed = 10;
+        const Bytes out = avif.encode(photo, EncodeOptions{preset.images, 1});
+        CHECK(decode(out).width() == photo.width);
+        CHECK(out != yuv420);
+    }
+}
