@@ -79,6 +79,26 @@ std::vector<std::string> string_array(const Where& w)
 }
 
 template <class Field>
+Setter widths(Field field)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto* array = w.node.as_array();
+        if (!array)
+            w.fail("must be an array of widths in pixels");
+        std::vector<int> out;
+        for (const auto& item : *array) {
+            const auto v = item.value_exact<std::int64_t>();
+            if (!v || *v < 1 || *v > 65535)
+                Where{w.source, w.key, item}.fail("must contain only integers from 1 to 65535");
+            out.push_back(static_cast<int>(*v));
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        field(p) = out;
+    };
+}
+
+template <class Field>
 Setter strings(Field field)
 {
     return [=](Preset& p, const Where& w) { field(p) = string_array(w); };
@@ -138,6 +158,7 @@ const std::map<std::string, Setter>& setters()
                  std::vector<std::pair<std::string, ImageFormat>>{{"avif", ImageFormat::avif},
                                                                   {"webp", ImageFormat::webp}})},
         {"images.fallback", boolean(FIELD(images.fallback))},
+        {"images.widths", widths(FIELD(images.widths))},
         {"images.max_pixels", integer(FIELD(images.max_pixels), 1, std::int64_t{1} << 40)},
         {"images.unsupported",
          choice(FIELD(images.unsupported),

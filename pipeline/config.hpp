@@ -41,6 +41,8 @@ struct PngOptions {
 struct ImageSettings {
     std::vector<ImageFormat> formats{ImageFormat::avif, ImageFormat::webp};
     bool fallback = true;
+    // Responsive widths: every listed width below the image's own, plus its own; never upscaled.
+    std::vector<int> widths{640, 750, 828, 1080, 1200, 1920, 2048, 3840};
     std::uint64_t max_pixels = 268402689;
     UnsupportedImages unsupported = UnsupportedImages::error;
     AvifOptions avif;

@@ -31,12 +31,17 @@ std::string replace_extension(std::string_view path, std::string_view new_extens
     return std::string(path.substr(0, dot)) + "." + std::string(new_extension);
 }
 
-std::string fingerprinted_path(std::string_view path, std::string_view hash)
+std::string insert_before_extension(std::string_view path, std::string_view text)
 {
     const auto dot = extension_dot(path);
     if (dot == std::string_view::npos)
-        return std::string(path) + "." + std::string(hash);
-    return std::string(path.substr(0, dot)) + "." + std::string(hash) + std::string(path.substr(dot));
+        return std::string(path) + std::string(text);
+    return std::string(path.substr(0, dot)) + std::string(text) + std::string(path.substr(dot));
+}
+
+std::string fingerprinted_path(std::string_view path, std::string_view hash)
+{
+    return insert_before_extension(path, "." + std::string(hash));
 }
 
 } // namespace cachet

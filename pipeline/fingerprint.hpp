@@ -7,6 +7,10 @@ namespace cachet {
 // path with its extension replaced by new_extension (no dot): "img/a.png" -> "img/a.avif".
 std::string replace_extension(std::string_view path, std::string_view new_extension);
 
+// text inserted before path's extension (source maps' double extension counts as one):
+// "img/hero.jpg" + "-640w" -> "img/hero-640w.jpg"; no extension: appended.
+std::string insert_before_extension(std::string_view path, std::string_view text);
+
 // path named by its content: "js/app.js" + "3f9a1c2b7d" -> "js/app.3f9a1c2b7d.js";
 // a name with no extension gets the hash at the end ("LICENSE.3f9a1c2b7d").
 std::string fingerprinted_path(std::string_view path, std::string_view hash);

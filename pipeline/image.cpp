@@ -159,6 +159,28 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels)
     return result;
 }
 
+Raster resize_raster(const Raster& raster, int width)
+{
+    init_image_library();
+    try {
+        // thumbnail_image premultiplies alpha and hits the target width exactly.
+        const VImage scaled = from_raster(raster).thumbnail_image(
+            width, VImage::option()->set("height", VIPS_MAX_COORD)->set("size", VIPS_SIZE_DOWN));
+        std::size_t size = 0;
+        void* memory = scaled.write_to_memory(&size);
+        Raster out;
+        out.width = scaled.width();
+        out.height = scaled.height();
+        out.bands = scaled.bands();
+        const auto* bytes = static_cast<const std::uint8_t*>(memory);
+        out.pixels.assign(bytes, bytes + size);
+        g_free(memory);
+        return out;
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot resize image");
+    }
+}
+
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
 {
     init_image_library();

@@ -38,6 +38,10 @@ void init_image_library();
 // header, before decoding. Throws Error(asset) with the reason.
 DecodedImage decode_image(ByteView data, std::uint64_t max_pixels);
 
+// raster scaled down to width pixels wide (height in proportion, at least 1), with Lanczos
+// resampling on premultiplied alpha. width must not exceed raster.width.
+Raster resize_raster(const Raster& raster, int width);
+
 // Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white).
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);
 

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <thread>
 
 namespace cachet {
@@ -168,19 +169,48 @@ private:
         DecodedImage decoded = decode_image(source, m_preset.images.max_pixels);
         result.warnings = std::move(decoded.warnings);
         const Raster& raster = decoded.raster;
+        const ImageFormat fallback =
+            decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png : ImageFormat::jpeg;
+        const bool name_widths = !m_preset.images.widths.empty();
+        for (const int width : output_widths(m_preset.images.widths, raster.width)) {
+            const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
+            const std::string name =
+                name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
+            encode_width(asset, name, width == raster.width ? raster : scaled, fallback, result.record);
+        }
+    }
+
+    // Encodes one width in every format and ships only what is not bigger: a modern format
+    // must be smaller than the fallback, and AVIF smaller than WebP, at the same width.
+    void encode_width(const Asset& asset, const std::string& name, const Raster& raster, ImageFormat fallback,
+                      AssetRecord& record)
+    {
+        std::vector<std::pair<ImageFormat, Bytes>> encoded;
         std::vector<ImageFormat> formats = m_preset.images.formats;
         if (m_preset.images.fallback)
-            formats.push_back(decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
-                                                                                           : ImageFormat::jpeg);
+            formats.push_back(fallback);
         const EncodeOptions options{m_preset.images, m_threads};
-        for (const ImageFormat format : formats) {
-            const Encoder& encoder = encoder_for(format);
-            const Bytes encoded = encoder.encode(raster, options);
-            OutputFile out = write_output(asset.path, replace_extension(asset.path, encoder.extension), encoded);
+        for (const ImageFormat format : formats)
+            encoded.emplace_back(format, encoder_for(format).encode(raster, options));
+        auto size_of = [&](ImageFormat format) -> std::optional<std::size_t> {
+            for (const auto& [f, bytes] : encoded)
+                if (f == format)
+                    return bytes.size();
+            return std::nullopt;
+        };
+        for (const auto& [format, bytes] : encoded) {
+            const bool is_fallback = m_preset.images.fallback && format == fallback;
+            const auto fallback_size = m_preset.images.fallback ? size_of(fallback) : std::nullopt;
+            const auto webp_size = size_of(ImageFormat::webp);
+            if (!is_fallback && fallback_size && bytes.size() >= *fallback_size)
+                continue;
+            if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
+                continue;
+            OutputFile out = write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes);
             out.format = format;
             out.width = raster.width;
             out.height = raster.height;
-            result.record.outputs.push_back(std::move(out));
+            record.outputs.push_back(std::move(out));
         }
     }
 
@@ -246,6 +276,16 @@ fs::path manifest_path(const Config& config)
 }
 
 } // namespace
+
+std::vector<int> output_widths(const std::vector<int>& widths, int source_width)
+{
+    std::vector<int> out;
+    for (const int w : widths)
+        if (w < source_width)
+            out.push_back(w);
+    out.push_back(source_width);
+    return out;
+}
 
 std::uint64_t transfer_bytes(const AssetRecord& record)
 {

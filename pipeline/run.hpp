@@ -19,6 +19,9 @@ struct AssetResult {
     std::vector<std::string> warnings; // non-fatal remarks about this asset
 };
 
+// The widths an image of source_width is built at: every configured width below it, then its own.
+std::vector<int> output_widths(const std::vector<int>& widths, int source_width);
+
 // Smallest number of bytes a client downloads for record: the smallest output or encoded variant.
 std::uint64_t transfer_bytes(const AssetRecord& record);
 

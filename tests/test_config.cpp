@@ -46,6 +46,7 @@ TEST_CASE("load_preset: named presets apply on top of default", "[config]")
     CHECK(def.text.min_bytes == 1024);
     CHECK(def.text.gzip_level == 12);
     CHECK(def.images.max_pixels == 268402689);
+    CHECK(def.images.widths == std::vector<int>{640, 750, 828, 1080, 1200, 1920, 2048, 3840});
 }
 
 TEST_CASE("load_preset: an unknown name lists the available presets", "[config]")
@@ -100,6 +101,14 @@ TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
         CHECK_THAT(config_error("[images]\nformats = [\"avif\", \"jxl\"]\n"),
                    Catch::StartsWith("cachet.toml:2: images.formats has unknown value \"jxl\""));
         CHECK_THAT(config_error("[images.avif]\nchroma = \"422\"\n"), Catch::Contains("expected one of: 420, 444"));
+    }
+    SECTION("widths")
+    {
+        CHECK(config_error("[images]\nwidths = [640, 0]\n") ==
+              "cachet.toml:2: images.widths must contain only integers from 1 to 65535");
+        Preset p = load_preset("default");
+        apply_config_text(p, "[images]\nwidths = [300, 100, 300]\n", "x");
+        CHECK(p.images.widths == std::vector<int>{100, 300}); // sorted, duplicates folded
     }
     SECTION("duplicate")
     {

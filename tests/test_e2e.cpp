@@ -8,6 +8,7 @@
 #include <vips/vips8>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 using namespace cachet;
@@ -100,7 +101,9 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
     CHECK(summary["status"] == "ok");
     CHECK(summary["failed"] == 0);
     CHECK(summary["kinds"]["image"]["assets"] == 10);
-    CHECK(summary["kinds"]["image"]["outputs"]["avif"]["files"] == 10);
+    const auto& image_outputs = summary["kinds"]["image"]["outputs"];
+    CHECK(image_outputs["jpeg"]["files"].get<int>() + image_outputs["png"]["files"].get<int>() == 10); // one fallback each
+    CHECK(image_outputs["avif"]["files"].get<int>() >= 6);
 
     const json manifest = test::read_json(out / "cachet-manifest.json");
     CHECK(manifest["version"] == 1);
@@ -159,6 +162,27 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
             }
         }
     }
+    // Never bigger, never upscaled: per source and width, AVIF < WebP < fallback where shipped.
+    for (const auto& [source, asset] : manifest["assets"].items()) {
+        if (asset["kind"] != "image")
+            continue;
+        INFO("source " << source);
+        const VImage original = reference(src / source);
+        std::map<int, std::map<std::string, std::uint64_t>> by_width;
+        for (const auto& o : asset["outputs"]) {
+            CHECK(o["width"].get<int>() <= original.width());
+            by_width[o["width"].get<int>()][o["format"].get<std::string>()] = o["bytes"].get<std::uint64_t>();
+        }
+        CHECK(by_width.rbegin()->first == original.width());
+        for (const auto& [width, sizes] : by_width) {
+            const std::uint64_t fallback = sizes.count("jpeg") ? sizes.at("jpeg") : sizes.at("png");
+            if (sizes.count("webp"))
+                CHECK(sizes.at("webp") < fallback);
+            if (sizes.count("avif"))
+                CHECK(sizes.at("avif") < std::min(fallback, sizes.count("webp") ? sizes.at("webp") : fallback));
+        }
+    }
+
     // Nothing in OUT that the manifest does not name.
     for (const auto& f : test::list_files(out))
         CHECK(named.count(f) == 1);
@@ -172,8 +196,11 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
     }
     SECTION("fallbacks follow the source family; stable names keep their name")
     {
-        CHECK(manifest["assets"]["img/hero.jpg"]["outputs"][2]["format"] == "jpeg");
-        CHECK(manifest["assets"]["img/logo.png"]["outputs"][2]["format"] == "png");
+        CHECK(manifest["assets"]["img/hero.jpg"]["outputs"].back()["format"] == "jpeg");
+        CHECK(manifest["assets"]["img/logo.png"]["outputs"].back()["format"] == "png");
+        // Smaller than every configured width: one width, its own, named with it.
+        CHECK_THAT(manifest["assets"]["img/hero.jpg"]["outputs"][0]["path"].get<std::string>(),
+                   Catch::StartsWith("img/hero-480w."));
         CHECK(manifest["assets"]["index.html"]["outputs"][0]["path"] == "index.html");
         CHECK(manifest["assets"]["robots.txt"]["outputs"][0]["path"] == "robots.txt");
         CHECK(manifest["assets"]["site.webmanifest"]["outputs"][0]["path"] == "site.webmanifest");
@@ -226,6 +253,41 @@ TEST_CASE("cachet build: a lone image is byte-identical at -j1 and -j2 (encoder 
     REQUIRE(test::list_files(dir / "b") == files);
     for (const auto& f : files)
         CHECK(test::slurp(dir / "a" / f) == test::slurp(dir / "b" / f));
+}
+
+TEST_CASE("cachet build: each image gets every configured width below its own, plus its own", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");       // 480x320
+    fs::copy_file(test::fixtures() / "site/img/rotated.jpg", src / "rotated.jpg"); // 96x64 once upright
+    test::spit(dir / "w.toml", "[images]\nwidths = [1000, 200, 100, 200]\n");
+    REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    std::map<int, std::set<std::string>> hero;
+    for (const auto& o : m["assets"]["hero.jpg"]["outputs"]) {
+        const std::string path = o["path"];
+        const int width = o["width"];
+        INFO(path);
+        hero[width].insert(o["format"].get<std::string>());
+        CHECK_THAT(path, Catch::StartsWith("hero-" + std::to_string(width) + "w."));
+        const VImage decoded = load(dir / "out" / path);
+        CHECK(decoded.width() == width);
+        CHECK(o["height"] == decoded.height());
+        CHECK(decoded.height() == static_cast<int>(std::lround(320.0 * width / 480.0)));
+        CHECK(difference(decoded, reference(src / "hero.jpg").resize(double(width) / 480.0)) < 12.0);
+    }
+    CHECK(hero.size() == 3);
+    CHECK(hero.count(100) == 1);
+    CHECK(hero.count(200) == 1);
+    CHECK(hero.count(480) == 1); // own width; 1000 would be an upscale
+    for (const auto& [width, formats] : hero)
+        CHECK(formats.count("jpeg") == 1);
+    std::set<int> rotated;
+    for (const auto& o : m["assets"]["rotated.jpg"]["outputs"])
+        rotated.insert(o["width"].get<int>());
+    CHECK(rotated == std::set<int>{96});
 }
 
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
@@ -345,7 +407,7 @@ TEST_CASE("cachet build: two different outputs with one name are an error naming
     fs::create_directories(src);
     fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "pic.jpg");
     fs::copy_file(test::fixtures() / "site/img/logo.png", src / "pic.png");
-    test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n");
+    test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n[images]\nwidths = []\n");
     const auto p = build(src, dir / "out", {"--config", (dir / "stable.toml").string(), "-j", "1"});
     CHECK(p.exit_code == 1);
     CHECK_THAT(p.err, Catch::Contains("output name collision: pic.avif would be written by both pic.jpg and pic.png"));

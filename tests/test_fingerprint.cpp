@@ -26,3 +26,10 @@ TEST_CASE("replace_extension swaps only the last extension", "[fingerprint]")
     CHECK(replace_extension("img/hero.large.png", "webp") == "img/hero.large.webp");
     CHECK(replace_extension("img.d/photo", "webp") == "img.d/photo.webp");
 }
+
+TEST_CASE("insert_before_extension puts width suffixes where a hash would go", "[fingerprint]")
+{
+    CHECK(insert_before_extension("img/hero.jpg", "-640w") == "img/hero-640w.jpg");
+    CHECK(insert_before_extension("img/a.b/photo", "-640w") == "img/a.b/photo-640w");
+    CHECK(insert_before_extension("img/hero.min.png", "-16w") == "img/hero.min-16w.png");
+}

@@ -183,3 +183,36 @@ TEST_CASE("encode_jpeg and encode_png round-trip through libvips", "[image]")
     CHECK(jpeg.size() < test::slurp(test::fixtures() / "site/img/hero.jpg").size());
     CHECK(mean_difference(raster_of(VImage::new_from_buffer(jpeg.data(), jpeg.size(), "")), hero) < 4.0);
 }
+
+TEST_CASE("resize_raster hits the width exactly and keeps proportions", "[image]")
+{
+    const Raster hero = decode_fixture("site/img/hero.jpg"); // 480x320
+    const Raster r = resize_raster(hero, 100);
+    CHECK(r.width == 100);
+    CHECK(r.height == 67);
+    CHECK(r.bands == 3);
+    CHECK(r.pixels.size() == 100u * 67u * 3u);
+}
+
+TEST_CASE("resize_raster blends on premultiplied alpha: no dark fringes from transparent pixels", "[image]")
+{
+    // Opaque red and fully transparent black, alternating: a straight-alpha resize would
+    // average the red with black and come out dark red.
+    Raster checker;
+    checker.width = 64;
+    checker.height = 64;
+    checker.bands = 4;
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) {
+            const bool on = (x + y) % 2 == 0;
+            checker.pixels.insert(checker.pixels.end(), {std::uint8_t(on ? 200 : 0), std::uint8_t(on ? 50 : 0),
+                                                         std::uint8_t(on ? 50 : 0), std::uint8_t(on ? 255 : 0)});
+        }
+    const Raster half = resize_raster(checker, 16);
+    REQUIRE(half.bands == 4);
+    const std::size_t mid = (8 * 16 + 8) * 4;
+    CHECK(half.pixels[mid + 3] > 100);
+    CHECK(half.pixels[mid + 3] < 155);
+    CHECK(half.pixels[mid] > 185); // red stays red
+    CHECK(half.pixels[mid + 1] < 65);
+}
