@@ -13,12 +13,20 @@ std::string planned_outputs(const Asset& asset, const Config& config)
     const Preset& p = config.preset;
     std::string out;
     switch (asset.kind) {
-    case AssetKind::image:
-        for (const auto f : p.images.formats)
+    case AssetKind::image: {
+        const ImageSettings images = image_settings_for(p, asset.path);
+        for (const auto f : images.formats)
             out += std::string(to_string(f)) + " ";
-        if (p.images.fallback)
-            out += "+fallback";
+        if (images.fallback)
+            out += "+fallback ";
+        if (!images.widths.empty()) {
+            out += "at widths";
+            for (const int w : images.widths)
+                out += " " + std::to_string(w);
+            out += " (below the image's own) and its own";
+        }
         break;
+    }
     case AssetKind::text:
         out = "identity";
         if (asset.bytes >= p.text.min_bytes)

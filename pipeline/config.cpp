@@ -2,6 +2,7 @@
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/glob.hpp"
 
 #include <toml++/toml.h>
 
@@ -143,6 +144,48 @@ Setter choices(Field field, std::vector<std::pair<std::string, Enum>> names)
     };
 }
 
+void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
+                 std::string_view skip = {});
+
+// [[images.rules]]: each table needs `match` (a glob or a list of globs) and may set any other
+// images.* key; its keys are checked now, against a scratch preset, and kept for later.
+Setter image_rules()
+{
+    return [](Preset& preset, const Where& w) {
+        const auto* array = w.node.as_array();
+        if (!array || !array->is_array_of_tables())
+            w.fail("must be an array of tables ([[images.rules]])");
+        preset.images.rules.clear(); // like every array, a later file's rules replace earlier ones
+        for (const auto& item : *array) {
+            const toml::table& table = *item.as_table();
+            const Where at{w.source, w.key, item};
+            const toml::node* match = table.get("match");
+            if (!match)
+                at.fail("needs match = \"glob\" or a list of globs");
+            ImageRule rule;
+            if (const auto one = match->value_exact<std::string>())
+                rule.match = {*one};
+            else
+                rule.match = string_array(Where{w.source, w.key + ".match", *match});
+            for (const char* global : {"rules", "max_pixels", "unsupported"})
+                if (const toml::node* n = table.get(global))
+                    Where{w.source, w.key + "." + global, *n}.fail("cannot be set per rule");
+            Preset scratch = preset;
+            apply_table(scratch, table, "images", w.source, "match"); // on the parsed nodes: file:line
+            toml::table settings = table;
+            settings.erase("match");
+            const std::string source = w.source;
+            rule.apply = [settings, source](ImageSettings& images) {
+                Preset p;
+                p.images = images;
+                apply_table(p, settings, "images", source);
+                images = std::move(p.images);
+            };
+            preset.images.rules.push_back(std::move(rule));
+        }
+    };
+}
+
 #define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
 
 const std::map<std::string, Setter>& setters()
@@ -159,6 +202,7 @@ const std::map<std::string, Setter>& setters()
                                                                   {"webp", ImageFormat::webp}})},
         {"images.fallback", boolean(FIELD(images.fallback))},
         {"images.widths", widths(FIELD(images.widths))},
+        {"images.rules", image_rules()},
         {"images.max_pixels", integer(FIELD(images.max_pixels), 1, std::int64_t{1} << 40)},
         {"images.unsupported",
          choice(FIELD(images.unsupported),
@@ -202,9 +246,12 @@ const std::map<std::string, Setter>& setters()
 
 #undef FIELD
 
-void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source)
+void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
+                 std::string_view skip)
 {
     for (const auto& [key, node] : table) {
+        if (!skip.empty() && key.str() == skip)
+            continue;
         const std::string dotted = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
         const auto& table_setters = setters();
         if (const auto it = table_setters.find(dotted); it != table_setters.end()) {
@@ -242,6 +289,16 @@ const EmbeddedPreset* find_embedded(std::string_view name)
 }
 
 } // namespace
+
+ImageSettings image_settings_for(const Preset& preset, std::string_view path)
+{
+    ImageSettings images = preset.images;
+    for (const auto& rule : preset.images.rules)
+        if (glob_match_any(rule.match, path))
+            rule.apply(images);
+    images.rules.clear();
+    return images;
+}
 
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)
 {

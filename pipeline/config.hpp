@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -38,6 +39,14 @@ struct PngOptions {
     int compression = 9; // zlib level 0..9
 };
 
+struct ImageSettings;
+
+// [[images.rules]]: image settings for the sources whose path matches one of the globs.
+struct ImageRule {
+    std::vector<std::string> match;
+    std::function<void(ImageSettings&)> apply; // sets the rule's keys, validated at load time
+};
+
 struct ImageSettings {
     std::vector<ImageFormat> formats{ImageFormat::avif, ImageFormat::webp};
     bool fallback = true;
@@ -49,6 +58,7 @@ struct ImageSettings {
     WebpOptions webp;
     JpegOptions jpeg;
     PngOptions png;
+    std::vector<ImageRule> rules; // applied in order, later rules winning
 };
 
 struct TextSettings {
@@ -98,6 +108,10 @@ const std::vector<EmbeddedPreset>& embedded_presets();
 // a '/' or ending in .toml). Other presets are applied on top of "default". Throws Error(config)
 // naming file:line for unknown keys, wrong types, out-of-range values and TOML syntax errors.
 Preset load_preset(std::string_view name_or_path);
+
+// The image settings for the source at path: preset.images with every matching rule applied
+// in order (a later rule's keys win).
+ImageSettings image_settings_for(const Preset& preset, std::string_view path);
 
 // Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
 void apply_config_file(Preset& preset, const std::filesystem::path& file);

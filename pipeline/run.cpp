@@ -166,30 +166,31 @@ private:
 
     void build_image(const Asset& asset, ByteView source, AssetResult& result)
     {
-        DecodedImage decoded = decode_image(source, m_preset.images.max_pixels);
+        const ImageSettings images = image_settings_for(m_preset, asset.path);
+        DecodedImage decoded = decode_image(source, images.max_pixels);
         result.warnings = std::move(decoded.warnings);
         const Raster& raster = decoded.raster;
         const ImageFormat fallback =
             decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png : ImageFormat::jpeg;
-        const bool name_widths = !m_preset.images.widths.empty();
-        for (const int width : output_widths(m_preset.images.widths, raster.width)) {
+        const bool name_widths = !images.widths.empty();
+        for (const int width : output_widths(images.widths, raster.width)) {
             const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
             const std::string name =
                 name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
-            encode_width(asset, name, width == raster.width ? raster : scaled, fallback, result.record);
+            encode_width(asset, name, width == raster.width ? raster : scaled, images, fallback, result.record);
         }
     }
 
     // Encodes one width in every format and ships only what is not bigger: a modern format
     // must be smaller than the fallback, and AVIF smaller than WebP, at the same width.
-    void encode_width(const Asset& asset, const std::string& name, const Raster& raster, ImageFormat fallback,
-                      AssetRecord& record)
+    void encode_width(const Asset& asset, const std::string& name, const Raster& raster, const ImageSettings& images,
+                      ImageFormat fallback, AssetRecord& record)
     {
         std::vector<std::pair<ImageFormat, Bytes>> encoded;
-        std::vector<ImageFormat> formats = m_preset.images.formats;
-        if (m_preset.images.fallback)
+        std::vector<ImageFormat> formats = images.formats;
+        if (images.fallback)
             formats.push_back(fallback);
-        const EncodeOptions options{m_preset.images, m_threads};
+        const EncodeOptions options{images, m_threads};
         for (const ImageFormat format : formats)
             encoded.emplace_back(format, encoder_for(format).encode(raster, options));
         auto size_of = [&](ImageFormat format) -> std::optional<std::size_t> {
@@ -199,8 +200,8 @@ private:
             return std::nullopt;
         };
         for (const auto& [format, bytes] : encoded) {
-            const bool is_fallback = m_preset.images.fallback && format == fallback;
-            const auto fallback_size = m_preset.images.fallback ? size_of(fallback) : std::nullopt;
+            const bool is_fallback = images.fallback && format == fallback;
+            const auto fallback_size = images.fallback ? size_of(fallback) : std::nullopt;
             const auto webp_size = size_of(ImageFormat::webp);
             if (!is_fallback && fallback_size && bytes.size() >= *fallback_size)
                 continue;

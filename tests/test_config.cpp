@@ -131,3 +131,54 @@ TEST_CASE("apply_config_file: a missing file is a config error naming it", "[con
         CHECK_THAT(e.what(), Catch::Contains("/nonexistent/cachet.toml"));
     }
 }
+
+TEST_CASE("images.rules: matching rules apply in order, later keys winning", "[config]")
+{
+    Preset p = load_preset("default");
+    apply_config_text(p,
+                      "[[images.rules]]\n"
+                      "match = \"icons/**\"\n"
+                      "widths = []\n"
+                      "[[images.rules]]\n"
+                      "match = [\"**/thumbs/**\", \"*.gif\"]\n"
+                      "formats = [\"webp\"]\n"
+                      "[[images.rules]]\n"
+                      "match = \"photos/**\"\n"
+                      "avif.quality = 62\n"
+                      "[images.rules.webp]\n"
+                      "quality = 70\n"
+                      "[[images.rules]]\n"
+                      "match = \"photos/best/**\"\n"
+                      "avif = { quality = 90, speed = 3 }\n",
+                      "cachet.toml");
+    REQUIRE(p.images.rules.size() == 4);
+    CHECK(image_settings_for(p, "icons/a.png").widths.empty());
+    CHECK(image_settings_for(p, "img/icons/a.png").widths == p.images.widths); // icons/** is anchored
+    CHECK(image_settings_for(p, "img/thumbs/a.jpg").formats == std::vector<ImageFormat>{ImageFormat::webp});
+    CHECK(image_settings_for(p, "x/anim.gif").formats == std::vector<ImageFormat>{ImageFormat::webp});
+    const ImageSettings photo = image_settings_for(p, "photos/a.jpg");
+    CHECK(photo.avif.quality == 62);
+    CHECK(photo.webp.quality == 70);
+    CHECK(photo.avif.speed == 6);
+    const ImageSettings best = image_settings_for(p, "photos/best/a.jpg");
+    CHECK(best.avif.quality == 90);
+    CHECK(best.avif.speed == 3);
+    CHECK(best.webp.quality == 70);
+    const ImageSettings other = image_settings_for(p, "img/a.jpg");
+    CHECK(other.avif.quality == 50);
+    CHECK(other.formats == p.images.formats);
+}
+
+TEST_CASE("images.rules: errors name file:line", "[config]")
+{
+    CHECK(config_error("[[images.rules]]\nwidths = []\n") ==
+          "cachet.toml:1: images.rules needs match = \"glob\" or a list of globs");
+    CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\n\navif.qualty = 3\n") ==
+          "cachet.toml:4: images.avif.qualty is not a known setting");
+    CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nmax_pixels = 3\n") ==
+          "cachet.toml:3: images.rules.max_pixels cannot be set per rule");
+    CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nwebp.quality = 300\n") ==
+          "cachet.toml:3: images.webp.quality must be an integer from 0 to 100");
+    CHECK(config_error("[images]\nrules = 3\n") ==
+          "cachet.toml:2: images.rules must be an array of tables ([[images.rules]])");
+}

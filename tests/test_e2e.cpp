@@ -290,6 +290,45 @@ TEST_CASE("cachet build: each image gets every configured width below its own, p
     CHECK(rotated == std::set<int>{96});
 }
 
+TEST_CASE("cachet build: per-path image rules choose widths, formats and quality", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    for (const char* d : {"icons", "thumbs", "photos", "plain"})
+        fs::create_directories(src / d);
+    const fs::path hero = test::fixtures() / "site/img/hero.jpg";
+    for (const char* d : {"icons", "thumbs", "photos", "plain"})
+        fs::copy_file(hero, src / d / "hero.jpg");
+    test::spit(dir / "cachet.toml", "[images]\nwidths = [200]\n"
+                                    "[[images.rules]]\nmatch = \"icons/**\"\nwidths = []\n"
+                                    "[[images.rules]]\nmatch = \"thumbs/**\"\nformats = [\"webp\"]\n"
+                                    "[[images.rules]]\nmatch = \"photos/**\"\navif.quality = 20\n");
+    const auto p = test::run_cachet({"build", "src", "-o", "out"}, dir.path());
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    auto summary = [&](const std::string& source) {
+        std::set<std::string> out;
+        for (const auto& o : m["assets"][source]["outputs"])
+            out.insert(std::to_string(o["width"].get<int>()) + ":" + o["format"].get<std::string>());
+        return out;
+    };
+    CHECK(summary("plain/hero.jpg") == std::set<std::string>{"200:avif", "200:webp", "200:jpeg", "480:avif", "480:webp", "480:jpeg"});
+    CHECK(summary("icons/hero.jpg") == std::set<std::string>{"480:avif", "480:webp", "480:jpeg"});
+    CHECK_THAT(m["assets"]["icons/hero.jpg"]["outputs"][0]["path"].get<std::string>(), Catch::StartsWith("icons/hero."));
+    CHECK(summary("thumbs/hero.jpg") == std::set<std::string>{"200:webp", "200:jpeg", "480:webp", "480:jpeg"});
+    auto avif_bytes = [&](const std::string& source) {
+        for (const auto& o : m["assets"][source]["outputs"])
+            if (o["format"] == "avif" && o["width"] == 480)
+                return o["bytes"].get<std::uint64_t>();
+        return std::uint64_t{0};
+    };
+    CHECK(avif_bytes("photos/hero.jpg") > 0);
+    CHECK(avif_bytes("photos/hero.jpg") < avif_bytes("plain/hero.jpg") * 2 / 3); // q20 vs q50
+    const auto plan = test::run_cachet({"build", "src", "-o", "out2", "--dry-run"}, dir.path());
+    CHECK_THAT(plan.out, Catch::Contains("thumbs/hero.jpg  image") && Catch::Contains("webp +fallback at widths 200"));
+}
+
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
 {
     test::TempDir dir;
