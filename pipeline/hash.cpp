@@ -33,9 +33,7 @@ std::string hex(const unsigned char* d, std::size_t n)
 
 std::string sri(const unsigned char* d, std::size_t n)
 {
-    std::array<unsigned char, 4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1> b64{};
-    const int len = EVP_EncodeBlock(b64.data(), d, static_cast<int>(n));
-    return "sha384-" + std::string(reinterpret_cast<const char*>(b64.data()), static_cast<std::size_t>(len));
+    return "sha384-" + base64(ByteView(d, n));
 }
 
 EVP_MD_CTX* new_context(const EVP_MD* md)
@@ -56,6 +54,14 @@ std::string one_shot(const EVP_MD* md, ByteView data, std::string (*format)(cons
 }
 
 } // namespace
+
+std::string base64(ByteView data)
+{
+    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+    const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+    out.resize(static_cast<std::size_t>(len));
+    return out;
+}
 
 std::string sha256_hex(ByteView data)
 {

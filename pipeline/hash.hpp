@@ -12,6 +12,9 @@ std::string sha256_hex(ByteView data);
 // Subresource-integrity value of data: "sha384-" followed by the base64 digest.
 std::string sri_sha384(ByteView data);
 
+// Standard base64 (RFC 4648, with padding) of data.
+std::string base64(ByteView data);
+
 // SHA-256 and SHA-384 of a stream fed in pieces, for files too large to hold in memory.
 class StreamDigest {
 public:

@@ -5,6 +5,7 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <string_view>
 
@@ -159,13 +160,13 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels)
     return result;
 }
 
-Raster resize_raster(const Raster& raster, int width)
+Raster resize_raster(const Raster& raster, int width, int max_height)
 {
     init_image_library();
     try {
         // thumbnail_image premultiplies alpha and hits the target width exactly.
         const VImage scaled = from_raster(raster).thumbnail_image(
-            width, VImage::option()->set("height", VIPS_MAX_COORD)->set("size", VIPS_SIZE_DOWN));
+            width, VImage::option()->set("height", max_height)->set("size", VIPS_SIZE_DOWN));
         std::size_t size = 0;
         void* memory = scaled.write_to_memory(&size);
         Raster out;
@@ -179,6 +180,25 @@ Raster resize_raster(const Raster& raster, int width)
     } catch (const VError& e) {
         rethrow_vips(e, "cannot resize image");
     }
+}
+
+std::string dominant_colour(const Raster& raster)
+{
+    std::vector<std::uint32_t> bins(16 * 16 * 16, 0);
+    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
+    const auto bands = static_cast<std::size_t>(raster.bands);
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t* p = &raster.pixels[i * bands];
+        if (bands == 4 && p[3] < 128)
+            continue;
+        ++bins[(std::size_t{p[0]} >> 4) << 8 | (std::size_t{p[1]} >> 4) << 4 | (std::size_t{p[2]} >> 4)];
+    }
+    // The first bin with the highest count wins ties, so the answer is deterministic.
+    const std::size_t best = static_cast<std::size_t>(std::max_element(bins.begin(), bins.end()) - bins.begin());
+    char out[8];
+    std::snprintf(out, sizeof out, "#%02x%02x%02x", static_cast<unsigned>((best >> 8) * 16 + 8),
+                  static_cast<unsigned>(((best >> 4) & 15) * 16 + 8), static_cast<unsigned>((best & 15) * 16 + 8));
+    return out;
 }
 
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)

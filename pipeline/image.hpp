@@ -38,9 +38,13 @@ void init_image_library();
 // header, before decoding. Throws Error(asset) with the reason.
 DecodedImage decode_image(ByteView data, std::uint64_t max_pixels);
 
-// raster scaled down to width pixels wide (height in proportion, at least 1), with Lanczos
-// resampling on premultiplied alpha. width must not exceed raster.width.
-Raster resize_raster(const Raster& raster, int width);
+// raster scaled down to fit width x max_height (proportions kept, at least 1x1), with Lanczos
+// resampling on premultiplied alpha; never scaled up. With no max_height, exactly width wide.
+Raster resize_raster(const Raster& raster, int width, int max_height = 10000000);
+
+// The most common colour of raster's visible pixels (alpha >= 128), sRGB, in 16 levels per
+// channel reported at the bin's centre, as sharp does; "#rrggbb".
+std::string dominant_colour(const Raster& raster);
 
 // Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white).
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);

@@ -40,6 +40,9 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
         assets[r.source] = {{"kind", to_string(r.kind)},
                             {"source", {{"bytes", r.source_bytes}, {"digest", r.source_digest}}},
                             {"outputs", std::move(outputs)}};
+        if (r.placeholder)
+            assets[r.source]["placeholder"] = {{"data_uri", r.placeholder->data_uri},
+                                               {"dominant_color", r.placeholder->dominant_color}};
     }
     const json doc = {{"version", k_manifest_version},
                       {"generator", "cachet " + cachet_version()},

@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/config.hpp"
+#include "pipeline/placeholder.hpp"
 #include "pipeline/scan.hpp"
 
 #include <cstdint>
@@ -36,6 +37,7 @@ struct AssetRecord {
     std::uint64_t source_bytes = 0;
     std::string source_digest; // "sha256-<hex>"
     std::vector<OutputFile> outputs;
+    std::optional<Placeholder> placeholder; // images only
 };
 
 // The manifest document (schema version 1, docs/manifest.schema.json): keys sorted, two-space

@@ -172,6 +172,7 @@ private:
         const Raster& raster = decoded.raster;
         const ImageFormat fallback =
             decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png : ImageFormat::jpeg;
+        result.record.placeholder = make_placeholder(raster, images);
         const bool name_widths = !images.widths.empty();
         for (const int width : output_widths(images.widths, raster.width)) {
             const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);

@@ -174,6 +174,12 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
             by_width[o["width"].get<int>()][o["format"].get<std::string>()] = o["bytes"].get<std::uint64_t>();
         }
         CHECK(by_width.rbegin()->first == original.width());
+        const std::string uri = asset["placeholder"]["data_uri"];
+        CHECK(uri.size() <= 400);
+        const VImage tiny = test::decode_data_uri(uri);
+        CHECK(std::max(tiny.width(), tiny.height()) <= 16);
+        CHECK(std::abs(double(tiny.width()) / tiny.height() - double(original.width()) / original.height()) < 0.5);
+        CHECK_THAT(asset["placeholder"]["dominant_color"].get<std::string>(), Catch::Matches("#[0-9a-f]{6}"));
         for (const auto& [width, sizes] : by_width) {
             const std::uint64_t fallback = sizes.count("jpeg") ? sizes.at("jpeg") : sizes.at("png");
             if (sizes.count("webp"))
@@ -213,13 +219,19 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
                                            CACHET_SCHEMA, (out / "cachet-manifest.json").string()});
         INFO(ok.out << ok.err);
         CHECK(ok.exit_code == 0);
-        json broken = manifest;
-        broken["assets"]["js/app.js"]["outputs"][0].erase("integrity");
-        test::spit(dir / "broken.json", broken.dump());
-        const auto bad = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
-                                            CACHET_SCHEMA, (dir / "broken.json").string()});
-        CHECK(bad.exit_code == 1);
-        CHECK_THAT(bad.out, Catch::Contains("integrity"));
+        const std::vector<std::pair<std::string, json::json_pointer>> mutations = {
+            {"integrity", json::json_pointer("/assets/js~1app.js/outputs/0/integrity")},
+            {"placeholder", json::json_pointer("/assets/img~1hero.jpg/placeholder")},
+        };
+        for (const auto& [what, pointer] : mutations) {
+            json broken = manifest;
+            broken[pointer.parent_pointer()].erase(pointer.back());
+            test::spit(dir / "broken.json", broken.dump());
+            const auto bad = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                                CACHET_SCHEMA, (dir / "broken.json").string()});
+            CHECK(bad.exit_code == 1);
+            CHECK_THAT(bad.out, Catch::Contains(what));
+        }
     }
 }
 

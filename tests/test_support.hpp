@@ -46,6 +46,17 @@ std::filesystem::path copy_site(const TempDir& dir);
 // Every regular file under root, relative and sorted.
 std::vector<std::string> list_files(const std::filesystem::path& root);
 
+} // namespace cachet::test
+
+namespace vips {
+class VImage;
+}
+
+namespace cachet::test {
+
+// Decodes a "data:image/webp;base64,..." URI (OpenSSL base64, libvips WebP).
+vips::VImage decode_data_uri(const std::string& uri);
+
 // Independent decoders (the libraries' one-shot APIs, not cachet's own code).
 Bytes unzstd(ByteView data);
 Bytes unbrotli(ByteView data, std::size_t expected_size);
