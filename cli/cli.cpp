@@ -2,6 +2,7 @@
 
 #include "cli/reporter.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/markup.hpp"
 #include "pipeline/versions.hpp"
 
 #include <CLI/CLI.hpp>
@@ -86,6 +87,22 @@ int build(const BuildFlags& flags)
     return summary.failures.empty() ? k_exit_ok : k_exit_assets_failed;
 }
 
+struct PictureFlags {
+    std::string source;
+    std::string manifest = "cachet-manifest.json";
+    PictureOptions options;
+};
+
+int picture(const PictureFlags& flags)
+{
+    for (const auto& record : read_manifest(flags.manifest))
+        if (record.source == flags.source) {
+            std::fputs(picture_element(record, flags.options).c_str(), stdout);
+            return k_exit_ok;
+        }
+    throw Error(ErrorKind::usage, flags.manifest + " has no source \"" + flags.source + "\"");
+}
+
 int list_presets()
 {
     for (const auto& p : embedded_presets()) {
@@ -118,6 +135,16 @@ int main(int argc, char** argv)
     build_cmd->add_flag("--json", flags.json, "Print a machine-readable summary on stdout");
     build_cmd->add_flag("-q,--quiet", flags.quiet, "Print errors only");
 
+    PictureFlags picture_flags;
+    CLI::App* picture_cmd = app.add_subcommand("picture", "Print a <picture> element for a built image");
+    picture_cmd->add_option("PATH", picture_flags.source, "Source path of the image, as in the manifest")->required();
+    picture_cmd->add_option("--manifest", picture_flags.manifest, "The manifest to read")->capture_default_str();
+    picture_cmd->add_option("--sizes", picture_flags.options.sizes, "The sizes attribute")->capture_default_str();
+    picture_cmd->add_option("--alt", picture_flags.options.alt, "The alt text");
+    picture_cmd->add_option("--class", picture_flags.options.css_class, "The class of the <img>");
+    picture_cmd->add_option("--base", picture_flags.options.base, "Prefix of every URL (where OUT is served)")
+        ->capture_default_str();
+
     app.add_subcommand("presets", "List the built-in presets");
 
     try {
@@ -130,6 +157,8 @@ int main(int argc, char** argv)
     try {
         if (build_cmd->parsed())
             return build(flags);
+        if (picture_cmd->parsed())
+            return picture(picture_flags);
         return list_presets();
     } catch (const Error& e) {
         std::fprintf(stderr, "cachet: error: %s\n", e.what());

@@ -1,5 +1,7 @@
 #include "pipeline/manifest.hpp"
 
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/error.hpp"
 #include "pipeline/versions.hpp"
 
 #include <nlohmann/json.hpp>
@@ -9,6 +11,78 @@ namespace cachet {
 std::string cache_control_for(bool fingerprinted)
 {
     return fingerprinted ? "public, max-age=31536000, immutable" : "no-cache";
+}
+
+namespace {
+
+template <class Enum>
+Enum enum_named(const std::string& name, std::initializer_list<Enum> values)
+{
+    for (const Enum e : values)
+        if (to_string(e) == name)
+            return e;
+    throw std::invalid_argument("unknown value \"" + name + "\"");
+}
+
+AssetRecord record_from(const std::string& source, const nlohmann::json& a)
+{
+    AssetRecord r;
+    r.source = source;
+    r.kind = enum_named(a.at("kind").get<std::string>(), {AssetKind::image, AssetKind::text, AssetKind::passthrough});
+    r.source_bytes = a.at("source").at("bytes").get<std::uint64_t>();
+    r.source_digest = a.at("source").at("digest").get<std::string>();
+    for (const auto& o : a.at("outputs")) {
+        OutputFile out;
+        out.path = o.at("path").get<std::string>();
+        out.bytes = o.at("bytes").get<std::uint64_t>();
+        out.content_type = o.at("content_type").get<std::string>();
+        out.integrity = o.at("integrity").get<std::string>();
+        out.cache_control = o.at("cache_control").get<std::string>();
+        out.fingerprinted = o.at("fingerprinted").get<bool>();
+        if (o.contains("format")) {
+            out.format = enum_named(o.at("format").get<std::string>(),
+                                    {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png});
+            out.width = o.at("width").get<int>();
+            out.height = o.at("height").get<int>();
+        }
+        for (const auto& e : o.value("encodings", nlohmann::json::array()))
+            out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(),
+                                                {Encoding::zstd, Encoding::br, Encoding::gzip}),
+                                     e.at("path").get<std::string>(), e.at("bytes").get<std::uint64_t>()});
+        r.outputs.push_back(std::move(out));
+    }
+    if (a.contains("placeholder"))
+        r.placeholder = Placeholder{a.at("placeholder").at("data_uri").get<std::string>(),
+                                    a.at("placeholder").at("dominant_color").get<std::string>()};
+    return r;
+}
+
+} // namespace
+
+std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
+{
+    Bytes text;
+    try {
+        text = read_file(path);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::config, e.what());
+    }
+    std::vector<AssetRecord> records;
+    try {
+        const auto doc = nlohmann::json::parse(text.begin(), text.end());
+        const auto version = doc.at("version").get<int>();
+        if (version != k_manifest_version)
+            throw Error(ErrorKind::config, path.string() + ": manifest version " + std::to_string(version) +
+                                               " is not supported (this cachet reads version " +
+                                               std::to_string(k_manifest_version) + ")");
+        for (const auto& [source, asset] : doc.at("assets").items())
+            records.push_back(record_from(source, asset));
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::config, path.string() + ": not a valid cachet manifest: " + e.what());
+    }
+    return records;
 }
 
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset)

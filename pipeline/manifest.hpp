@@ -4,6 +4,7 @@
 #include "pipeline/scan.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,11 @@ struct AssetRecord {
 // The manifest document (schema version 1, docs/manifest.schema.json): keys sorted, two-space
 // indented, newline-terminated, so the same records always give the same bytes.
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset);
+
+// The records of the manifest file at path, sorted by source. Throws Error(config) naming the
+// file if it cannot be read, is not JSON, does not have the schema's shape, or has a version
+// other than k_manifest_version.
+std::vector<AssetRecord> read_manifest(const std::filesystem::path& path);
 
 // Cache-Control for an output by whether its name carries a content hash.
 std::string cache_control_for(bool fingerprinted);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <map>
+#include <regex>
 #include <set>
 
 using namespace cachet;
@@ -339,6 +340,43 @@ TEST_CASE("cachet build: per-path image rules choose widths, formats and quality
     CHECK(avif_bytes("photos/hero.jpg") < avif_bytes("plain/hero.jpg") * 2 / 3); // q20 vs q50
     const auto plan = test::run_cachet({"build", "src", "-o", "out2", "--dry-run"}, dir.path());
     CHECK_THAT(plan.out, Catch::Contains("thumbs/hero.jpg  image") && Catch::Contains("webp +fallback at widths 200"));
+}
+
+TEST_CASE("cachet picture prints markup that references only files in OUT", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src / "img");
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "img/hero photo.jpg");
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "img/logo.png");
+    test::spit(dir / "w.toml", "[images]\nwidths = [100, 200]\n");
+    REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
+    const std::string manifest = (dir / "out/cachet-manifest.json").string();
+    for (const std::string source : {"img/hero photo.jpg", "img/logo.png"}) {
+        INFO(source);
+        const auto p = test::run_cachet({"picture", source, "--manifest", manifest, "--alt", "x"});
+        REQUIRE(p.exit_code == 0);
+        CHECK_THAT(p.out, Catch::StartsWith("<picture>") && Catch::Contains("loading=\"lazy\" decoding=\"async\""));
+        // Every URL in src/srcset names a file in OUT (after undoing the %20 escape).
+        const std::regex url_pattern("/(img/[^ \",]+)");
+        int urls = 0;
+        for (std::sregex_iterator it(p.out.begin(), p.out.end(), url_pattern), end; it != end; ++it) {
+            std::string url = (*it)[1];
+            for (std::size_t pct; (pct = url.find("%20")) != std::string::npos;)
+                url.replace(pct, 3, " ");
+            CHECK(fs::is_regular_file(dir / "out" / url));
+            ++urls;
+        }
+        CHECK(urls >= 3);
+    }
+    const auto logo = test::run_cachet({"picture", "img/logo.png", "--manifest", manifest});
+    CHECK_THAT(logo.out, Catch::Contains("width=\"128\" height=\"128\"") && Catch::Contains(".png 128w"));
+    auto p = test::run_cachet({"picture", "img/missing.jpg", "--manifest", manifest});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("has no source \"img/missing.jpg\""));
+    p = test::run_cachet({"picture", "img/logo.png", "--manifest", (dir / "nope.json").string()});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("nope.json"));
 }
 
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")

@@ -62,3 +62,36 @@ TEST_CASE("cache_control_for: immutable only for fingerprinted names", "[manifes
     CHECK(cache_control_for(true) == "public, max-age=31536000, immutable");
     CHECK(cache_control_for(false) == "no-cache");
 }
+
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+TEST_CASE("read_manifest reads back what render_manifest wrote", "[manifest]")
+{
+    test::TempDir dir;
+    auto written = records();
+    written[1].placeholder = Placeholder{"data:image/webp;base64,AAAA", "#102030"};
+    written[1].outputs[0].content_type = "image/avif";
+    const std::string text = render_manifest(written, load_preset("default"));
+    test::spit(dir / "m.json", text);
+    const auto read = read_manifest(dir / "m.json");
+    REQUIRE(read.size() == 2);
+    // Sorted by source, and rendering the read records gives the same bytes.
+    CHECK(read[0].source == "img/a.png");
+    CHECK(read[0].placeholder->dominant_color == "#102030");
+    CHECK(read[1].outputs[0].encodings[0].encoding == Encoding::br);
+    CHECK(render_manifest(read, load_preset("default")) == text);
+}
+
+TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file, naming the file", "[manifest]")
+{
+    test::TempDir dir;
+    test::spit(dir / "v2.json", R"({"version": 2, "assets": {}})");
+    CHECK_THROWS_WITH(read_manifest(dir / "v2.json"),
+                      Catch::Contains("v2.json: manifest version 2 is not supported (this cachet reads version 1)"));
+    test::spit(dir / "bad.json", R"({"version": 1, "assets": {"a": {"kind": "video"}}})");
+    CHECK_THROWS_WITH(read_manifest(dir / "bad.json"), Catch::Contains("bad.json: not a valid cachet manifest"));
+    test::spit(dir / "text.json", "not json");
+    CHECK_THROWS_AS(read_manifest(dir / "text.json"), Error);
+    CHECK_THROWS_WITH(read_manifest(dir / "missing.json"), Catch::Contains("missing.json"));
+}

@@ -1,0 +1,29 @@
+#pragma once
+#include "pipeline/manifest.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace cachet {
+
+struct PictureOptions {
+    std::string sizes = "100vw";
+    std::string alt;
+    std::string css_class;
+    std::string base = "/"; // prefix of every URL; manifest paths are relative to OUT
+};
+
+// A <picture> for an image record: an AVIF and a WebP <source> with every width at which that
+// format shipped, and an <img> with the fallback's srcset, its largest width as src, the
+// intrinsic width and height, loading="lazy" and decoding="async". References only files the
+// record names. Throws Error(usage) if record is not an image.
+std::string picture_element(const AssetRecord& record, const PictureOptions& options);
+
+// text with & < > " ' replaced by character references.
+std::string html_escape(std::string_view text);
+
+// path percent-encoded for use in a URL (and in srcset, where ',' and spaces are separators):
+// unreserved characters and '/' stay, every other byte becomes %XX.
+std::string url_path_escape(std::string_view path);
+
+} // namespace cachet
