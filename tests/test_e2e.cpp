@@ -379,6 +379,31 @@ TEST_CASE("cachet picture prints markup that references only files in OUT", "[e2
     CHECK_THAT(p.err, Catch::Contains("nope.json"));
 }
 
+TEST_CASE("cachet build: awkward images (1x1, CMYK, palette with tRNS) build and decode", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    for (const char* f : {"one-pixel.png", "cmyk.jpg", "palette-trns.png"})
+        fs::copy_file(test::fixtures() / "images" / f, src / f);
+    const auto p = build(src, dir / "out");
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    for (const auto& [source, asset] : m["assets"].items()) {
+        INFO(source);
+        for (const auto& o : asset["outputs"]) {
+            const VImage decoded = load(dir / "out" / o["path"].get<std::string>());
+            CHECK(decoded.width() == o["width"].get<int>());
+            CHECK(difference(decoded, reference(src / source)) < 10.0);
+        }
+    }
+    CHECK(m["assets"]["one-pixel.png"]["outputs"].back()["width"] == 1);
+    CHECK(m["assets"]["cmyk.jpg"]["outputs"].back()["format"] == "jpeg");
+    CHECK(m["assets"]["palette-trns.png"]["outputs"].back()["format"] == "png");
+    CHECK(load(dir / "out" / m["assets"]["palette-trns.png"]["outputs"].back()["path"].get<std::string>()).has_alpha());
+}
+
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
 {
     test::TempDir dir;

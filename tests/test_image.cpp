@@ -216,3 +216,23 @@ TEST_CASE("resize_raster blends on premultiplied alpha: no dark fringes from tra
     CHECK(half.pixels[mid] > 185); // red stays red
     CHECK(half.pixels[mid + 1] < 65);
 }
+
+TEST_CASE("decode_image converts CMYK to sRGB through its profile", "[image]")
+{
+    init_image_library();
+    const std::string path = (test::fixtures() / "images/cmyk.jpg").string();
+    const VImage source = VImage::new_from_file(path.c_str());
+    REQUIRE(source.interpretation() == VIPS_INTERPRETATION_CMYK);
+    const Raster r = decode_fixture("images/cmyk.jpg");
+    CHECK(r.bands == 3);
+    const Raster reference = raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
+    CHECK(mean_difference(r, reference) < 1.0);
+}
+
+TEST_CASE("decode_image keeps the transparency of a palette PNG with tRNS", "[image]")
+{
+    const Raster r = decode_fixture("images/palette-trns.png");
+    CHECK(r.bands == 4);
+    CHECK(r.pixels[3] == 0);                          // corner: transparent
+    CHECK(r.pixels[(64 * 128 + 64) * 4 + 3] == 255); // centre: opaque
+}
