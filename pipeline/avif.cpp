@@ -54,8 +54,15 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
                         o.chroma == Chroma::yuv444 ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420));
     if (!image)
         throw Error(ErrorKind::asset, "AVIF: out of memory");
-    image->colorPrimaries = AVIF_COLOR_PRIMARIES_BT709;
+    // sRGB and Display P3 are named by CICP (a few bytes); any other space carries its profile.
+    image->colorPrimaries =
+        raster.gamut == Gamut::display_p3 ? AVIF_COLOR_PRIMARIES_SMPTE432 : AVIF_COLOR_PRIMARIES_BT709;
     image->transferCharacteristics = AVIF_TRANSFER_CHARACTERISTICS_SRGB;
+    if (raster.gamut == Gamut::other) {
+        avifImageSetProfileICC(image.get(), raster.icc.data(), raster.icc.size());
+        image->colorPrimaries = AVIF_COLOR_PRIMARIES_UNSPECIFIED;
+        image->transferCharacteristics = AVIF_TRANSFER_CHARACTERISTICS_UNSPECIFIED;
+    }
     image->matrixCoefficients = AVIF_MATRIX_COEFFICIENTS_BT601;
     image->yuvRange = AVIF_RANGE_FULL;
 

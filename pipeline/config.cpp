@@ -208,6 +208,9 @@ const std::map<std::string, Setter>& setters()
          choice(FIELD(images.unsupported),
                 std::vector<std::pair<std::string, UnsupportedImages>>{
                     {"error", UnsupportedImages::error}, {"passthrough", UnsupportedImages::passthrough}})},
+        {"images.colour",
+         choice(FIELD(images.colour),
+                std::vector<std::pair<std::string, Colour>>{{"keep", Colour::keep}, {"srgb", Colour::srgb}})},
         {"images.avif.quality", integer(FIELD(images.avif.quality), 0, 100)},
         {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
         {"images.avif.chroma",

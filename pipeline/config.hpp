@@ -15,6 +15,8 @@ enum class ImageFormat { avif, webp, jpeg, png };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
 enum class DryRun { no, yes };
+// Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
+enum class Colour { keep, srgb };
 
 struct AvifOptions {
     int quality = 50;   // 0..100, mapped onto AV1 quantizers
@@ -54,6 +56,7 @@ struct ImageSettings {
     std::vector<int> widths{640, 750, 828, 1080, 1200, 1920, 2048, 3840};
     std::uint64_t max_pixels = 268402689;
     UnsupportedImages unsupported = UnsupportedImages::error;
+    Colour colour = Colour::keep;
     AvifOptions avif;
     WebpOptions webp;
     JpegOptions jpeg;

@@ -2,9 +2,11 @@
 
 #include "pipeline/error.hpp"
 
+#include <lcms2.h>
 #include <vips/vips8>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <string_view>
@@ -36,7 +38,7 @@ constexpr std::string_view k_allowed_loaders[] = {"VipsForeignLoadJpegBuffer",  
                                                    "VipsForeignLoadNsgifBuffer", "VipsForeignLoadWebpBuffer",
                                                    "VipsForeignLoadHeifBuffer",  "VipsForeignLoadTiffBuffer"};
 
-VImage to_srgb(VImage image, std::vector<std::string>& warnings)
+VImage convert_to_srgb(VImage image, std::vector<std::string>& warnings)
 {
     if (image.get_typeof(VIPS_META_ICC_NAME) != 0) {
         try {
@@ -81,11 +83,73 @@ void drop_opaque_alpha(Raster& raster)
     raster.bands = 3;
 }
 
-VImage from_raster(const Raster& raster)
+// The raster as a libvips image; with Profile::attach its ICC profile rides along.
+enum class Profile { attach, omit };
+
+VImage from_raster(const Raster& raster, Profile profile = Profile::omit)
 {
     VImage image = VImage::new_from_memory(const_cast<std::uint8_t*>(raster.pixels.data()), raster.pixels.size(),
                                            raster.width, raster.height, raster.bands, VIPS_FORMAT_UCHAR);
-    return image.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    image = image.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    if (profile == Profile::attach && !raster.icc.empty())
+        vips_image_set_blob_copy(image.get_image(), VIPS_META_ICC_NAME, raster.icc.data(), raster.icc.size());
+    return image;
+}
+
+Raster raster_from(const VImage& image, const Raster& like)
+{
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
+    Raster out;
+    out.width = image.width();
+    out.height = image.height();
+    out.bands = image.bands();
+    const auto* bytes = static_cast<const std::uint8_t*>(memory);
+    out.pixels.assign(bytes, bytes + size);
+    g_free(memory);
+    out.gamut = like.gamut;
+    out.icc = like.icc;
+    return out;
+}
+
+// Colorant (D50-adapted XYZ) of the red, green and blue primaries of the profile.
+struct Primaries {
+    double xyz[3][3];
+};
+
+constexpr Primaries k_srgb{{{0.4361, 0.2225, 0.0139}, {0.3851, 0.7169, 0.0971}, {0.1431, 0.0606, 0.7141}}};
+constexpr Primaries k_display_p3{{{0.5151, 0.2412, -0.0011}, {0.2920, 0.6922, 0.0419}, {0.1571, 0.0666, 0.7841}}};
+
+bool near(const Primaries& a, const cmsCIEXYZ* const (&b)[3])
+{
+    double diff = 0;
+    for (int i = 0; i < 3; ++i)
+        diff += std::abs(a.xyz[i][0] - b[i]->X) + std::abs(a.xyz[i][1] - b[i]->Y) + std::abs(a.xyz[i][2] - b[i]->Z);
+    return diff < 0.02;
+}
+
+// What the image's embedded RGB profile describes: sRGB (convert, write untagged), Display P3,
+// or another RGB space. Unreadable or non-matrix profiles count as sRGB (they get converted).
+Gamut gamut_of_profile(const VImage& image)
+{
+    std::size_t size = 0;
+    const void* data = image.get_blob(VIPS_META_ICC_NAME, &size);
+    cmsHPROFILE profile = cmsOpenProfileFromMem(data, static_cast<cmsUInt32Number>(size));
+    if (!profile)
+        return Gamut::srgb;
+    Gamut gamut = Gamut::srgb;
+    const cmsCIEXYZ* const colorants[3] = {
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigRedColorantTag)),
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigGreenColorantTag)),
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigBlueColorantTag))};
+    if (cmsGetColorSpace(profile) == cmsSigRgbData && colorants[0] && colorants[1] && colorants[2]) {
+        if (near(k_display_p3, colorants))
+            gamut = Gamut::display_p3;
+        else if (!near(k_srgb, colorants))
+            gamut = Gamut::other;
+    }
+    cmsCloseProfile(profile);
+    return gamut;
 }
 
 Bytes blob_bytes(VipsBlob* blob)
@@ -115,7 +179,7 @@ void init_image_library()
     });
 }
 
-DecodedImage decode_image(ByteView data, std::uint64_t max_pixels)
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour)
 {
     init_image_library();
     DecodedImage result;
@@ -142,7 +206,24 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels)
                                               std::to_string(image.height()) + " = " + std::to_string(pixels) +
                                               " pixels, over the limit of " + std::to_string(max_pixels) +
                                               " (images.max_pixels)");
-        image = to_srgb(image.autorot(), result.warnings);
+        image = image.autorot();
+        Gamut gamut = Gamut::srgb;
+        if (colour == Colour::keep && image.get_typeof(VIPS_META_ICC_NAME) != 0 && image.bands() >= 3 &&
+            (image.interpretation() == VIPS_INTERPRETATION_sRGB || image.interpretation() == VIPS_INTERPRETATION_RGB16))
+            gamut = gamut_of_profile(image);
+        if (gamut == Gamut::srgb) {
+            image = convert_to_srgb(image, result.warnings);
+        } else {
+            // Keep the values in the source's own space: only reduce depth and bands.
+            std::size_t icc_size = 0;
+            const auto* icc = static_cast<const std::uint8_t*>(image.get_blob(VIPS_META_ICC_NAME, &icc_size));
+            result.raster.icc.assign(icc, icc + icc_size);
+            result.raster.gamut = gamut;
+            if (image.format() != VIPS_FORMAT_UCHAR)
+                image = image.colourspace(VIPS_INTERPRETATION_sRGB); // RGB16 -> 8 bit, values unchanged in meaning
+            if (image.bands() > 4)
+                image = image.extract_band(0, VImage::option()->set("n", 4));
+        }
 
         std::size_t size = 0;
         void* memory = image.write_to_memory(&size);
@@ -165,20 +246,29 @@ Raster resize_raster(const Raster& raster, int width, int max_height)
     init_image_library();
     try {
         // thumbnail_image premultiplies alpha and hits the target width exactly.
-        const VImage scaled = from_raster(raster).thumbnail_image(
-            width, VImage::option()->set("height", max_height)->set("size", VIPS_SIZE_DOWN));
-        std::size_t size = 0;
-        void* memory = scaled.write_to_memory(&size);
-        Raster out;
-        out.width = scaled.width();
-        out.height = scaled.height();
-        out.bands = scaled.bands();
-        const auto* bytes = static_cast<const std::uint8_t*>(memory);
-        out.pixels.assign(bytes, bytes + size);
-        g_free(memory);
-        return out;
+        // No profile attached: resampling happens in the pixels' own space, which carries over.
+        return raster_from(from_raster(raster).thumbnail_image(
+                               width, VImage::option()->set("height", max_height)->set("size", VIPS_SIZE_DOWN)),
+                           raster);
     } catch (const VError& e) {
         rethrow_vips(e, "cannot resize image");
+    }
+}
+
+Raster to_srgb(const Raster& raster)
+{
+    if (raster.gamut == Gamut::srgb)
+        return raster;
+    init_image_library();
+    try {
+        const VImage converted = from_raster(raster, Profile::attach)
+                                     .icc_transform("srgb", VImage::option()
+                                                                ->set("embedded", true)
+                                                                ->set("intent", VIPS_INTENT_PERCEPTUAL)
+                                                                ->set("depth", 8));
+        return raster_from(converted, Raster{});
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot convert to sRGB");
     }
 }
 
@@ -205,14 +295,14 @@ Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
 {
     init_image_library();
     try {
-        VImage image = from_raster(raster);
+        VImage image = from_raster(raster, Profile::attach);
         if (raster.has_alpha())
             image = image.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
         return blob_bytes(image.jpegsave_buffer(VImage::option()
                                                     ->set("Q", options.quality)
                                                     ->set("optimize_coding", true)
                                                     ->set("interlace", options.progressive)
-                                                    ->set("strip", true)));
+                                                    ->set("strip", raster.icc.empty())));
     } catch (const VError& e) {
         rethrow_vips(e, "cannot encode JPEG");
     }
@@ -222,10 +312,11 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
 {
     init_image_library();
     try {
-        return blob_bytes(from_raster(raster).pngsave_buffer(VImage::option()
-                                                                 ->set("compression", options.compression)
-                                                                 ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
-                                                                 ->set("strip", true)));
+        return blob_bytes(from_raster(raster, Profile::attach)
+                              .pngsave_buffer(VImage::option()
+                                                  ->set("compression", options.compression)
+                                                  ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
+                                                  ->set("strip", raster.icc.empty())));
     } catch (const VError& e) {
         rethrow_vips(e, "cannot encode PNG");
     }

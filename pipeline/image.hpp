@@ -7,13 +7,22 @@
 
 namespace cachet {
 
-// Decoded pixels ready for encoders: 8-bit sRGB, interleaved RGB (bands 3) or RGBA (bands 4),
-// already oriented, with no metadata.
+// What the pixel values of a Raster mean.
+enum class Gamut {
+    srgb,       // sRGB: written untagged
+    display_p3, // Display P3 primaries with the sRGB transfer curve: tagged by CICP in AVIF
+    other,      // another RGB space, described by Raster::icc
+};
+
+// Decoded pixels ready for encoders: 8-bit, interleaved RGB (bands 3) or RGBA (bands 4),
+// already oriented, with no metadata but the colour profile of a wide-gamut source.
 struct Raster {
     int width = 0;
     int height = 0;
     int bands = 0;
     Bytes pixels;
+    Gamut gamut = Gamut::srgb;
+    Bytes icc; // the ICC profile of the pixels when gamut is not srgb
 
     bool has_alpha() const { return bands == 4; }
 };
@@ -33,10 +42,15 @@ struct DecodedImage {
 void init_image_library();
 
 // Decodes an encoded image (JPEG, PNG, GIF first frame, WebP, AVIF, TIFF). Applies EXIF
-// orientation, converts ICC-tagged and non-sRGB input to sRGB, reduces 16-bit to 8-bit and
-// drops an alpha channel that is fully opaque. Rejects images over max_pixels from the
-// header, before decoding. Throws Error(asset) with the reason.
-DecodedImage decode_image(ByteView data, std::uint64_t max_pixels);
+// orientation, reduces 16-bit to 8-bit and drops an alpha channel that is fully opaque. An
+// RGB source tagged with a profile whose primaries are not sRGB's keeps its pixels and
+// profile when colour is keep; everything else (CMYK, grey, Lab, colour = srgb) is converted
+// to sRGB. Rejects images over max_pixels from the header, before decoding. Throws
+// Error(asset) with the reason.
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour = Colour::keep);
+
+// raster converted to sRGB (a copy if it already is).
+Raster to_srgb(const Raster& raster);
 
 // raster scaled down to fit width x max_height (proportions kept, at least 1x1), with Lanczos
 // resampling on premultiplied alpha; never scaled up. With no max_height, exactly width wide.

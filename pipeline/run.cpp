@@ -167,7 +167,7 @@ private:
     void build_image(const Asset& asset, ByteView source, AssetResult& result)
     {
         const ImageSettings images = image_settings_for(m_preset, asset.path);
-        DecodedImage decoded = decode_image(source, images.max_pixels);
+        DecodedImage decoded = decode_image(source, images.max_pixels, images.colour);
         result.warnings = std::move(decoded.warnings);
         const Raster& raster = decoded.raster;
         const ImageFormat fallback =

@@ -3,8 +3,32 @@
 #include "pipeline/error.hpp"
 
 #include <webp/encode.h>
+#include <webp/mux.h>
+
+#include <memory>
 
 namespace cachet {
+
+namespace {
+
+// The WebP file with an ICCP chunk holding icc (the extended VP8X format).
+Bytes with_icc_profile(const Bytes& webp, const Bytes& icc)
+{
+    std::unique_ptr<WebPMux, decltype(&WebPMuxDelete)> mux(WebPMuxNew(), WebPMuxDelete);
+    const WebPData image{webp.data(), webp.size()};
+    const WebPData profile{icc.data(), icc.size()};
+    WebPData assembled;
+    WebPDataInit(&assembled);
+    if (!mux || WebPMuxSetImage(mux.get(), &image, 1) != WEBP_MUX_OK ||
+        WebPMuxSetChunk(mux.get(), "ICCP", &profile, 1) != WEBP_MUX_OK ||
+        WebPMuxAssemble(mux.get(), &assembled) != WEBP_MUX_OK)
+        throw Error(ErrorKind::asset, "WebP: cannot embed the ICC profile");
+    Bytes out(assembled.bytes, assembled.bytes + assembled.size);
+    WebPDataClear(&assembled);
+    return out;
+}
+
+} // namespace
 
 Bytes encode_webp(const Raster& raster, const EncodeOptions& options)
 {
@@ -45,7 +69,7 @@ Bytes encode_webp(const Raster& raster, const EncodeOptions& options)
     }
     Bytes out(writer.mem, writer.mem + writer.size);
     WebPMemoryWriterClear(&writer);
-    return out;
+    return raster.icc.empty() ? out : with_icc_profile(out, raster.icc);
 }
 
 std::string webp_version()

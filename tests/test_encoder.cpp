@@ -98,3 +98,31 @@ TEST_CASE("AVIF chroma and codec settings reach libavif", "[encoder]")
         CHECK(out != yuv420);
     }
 }
+
+#include <avif/avif.h>
+
+using test::avif_tags;
+
+TEST_CASE("encoders tag wide-gamut output: CICP P3 or ICC in AVIF, ICC in WebP, JPEG and PNG", "[encoder]")
+{
+    init_image_library();
+    const Preset preset = load_preset("default");
+    const EncodeOptions options{preset.images, 1};
+    const Raster p3 = fixture("site/img/display-p3.jpg");
+    const Raster adobe = fixture("images/adobe-rgb.jpg");
+    const Raster srgb = fixture("site/img/hero.jpg");
+
+    CHECK(avif_tags(encoder_for(ImageFormat::avif).encode(p3, options)).primaries == AVIF_COLOR_PRIMARIES_SMPTE432);
+    CHECK(avif_tags(encoder_for(ImageFormat::avif).encode(p3, options)).icc == 0);
+    CHECK(avif_tags(encoder_for(ImageFormat::avif).encode(adobe, options)).icc == adobe.icc.size());
+    CHECK(avif_tags(encoder_for(ImageFormat::avif).encode(srgb, options)).primaries == AVIF_COLOR_PRIMARIES_BT709);
+    CHECK(avif_tags(encoder_for(ImageFormat::avif).encode(srgb, options)).icc == 0);
+
+    for (const auto format : {ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png}) {
+        INFO(to_string(format));
+        const Encoder& e = encoder_for(format);
+        CHECK(decode(e.encode(adobe, options)).get_typeof(VIPS_META_ICC_NAME) != 0);
+        CHECK(decode(e.encode(p3, options)).get_typeof(VIPS_META_ICC_NAME) != 0);
+        CHECK(decode(e.encode(srgb, options)).get_typeof(VIPS_META_ICC_NAME) == 0);
+    }
+}

@@ -94,7 +94,7 @@ TEST_CASE("decode_image applies all 8 EXIF orientations", "[image]")
     CHECK(mean_difference(raw, upright) > 40.0);
 }
 
-TEST_CASE("decode_image converts ICC-tagged input to sRGB", "[image]")
+TEST_CASE("decode_image converts ICC-tagged input to sRGB with colour = srgb", "[image]")
 {
     init_image_library();
     const std::string path = (test::fixtures() / "site/img/display-p3.jpg").string();
@@ -102,9 +102,39 @@ TEST_CASE("decode_image converts ICC-tagged input to sRGB", "[image]")
     REQUIRE(source.get_typeof(VIPS_META_ICC_NAME) != 0);
     const Raster reference = raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
     const Raster ignored_profile = raster_of(source);
-    const Raster decoded = decode_fixture("site/img/display-p3.jpg");
+    const Raster decoded =
+        decode_image(test::slurp(test::fixtures() / "site/img/display-p3.jpg"), 1 << 30, Colour::srgb).raster;
+    CHECK(decoded.gamut == Gamut::srgb);
+    CHECK(decoded.icc.empty());
     CHECK(mean_difference(decoded, reference) < 1.0);
     CHECK(mean_difference(ignored_profile, reference) > 5.0); // the conversion is visible
+    CHECK(mean_difference(to_srgb(decode_fixture("site/img/display-p3.jpg")), reference) < 1.0);
+}
+
+TEST_CASE("decode_image keeps wide-gamut pixels and their profile by default", "[image]")
+{
+    init_image_library();
+    SECTION("Display P3")
+    {
+        const Raster r = decode_fixture("site/img/display-p3.jpg");
+        CHECK(r.gamut == Gamut::display_p3);
+        CHECK_FALSE(r.icc.empty());
+        const Raster raw = raster_of(VImage::new_from_file((test::fixtures() / "site/img/display-p3.jpg").c_str()));
+        CHECK(mean_difference(r, raw) < 0.01); // values untouched
+    }
+    SECTION("Adobe RGB")
+    {
+        const Raster r = decode_fixture("images/adobe-rgb.jpg");
+        CHECK(r.gamut == Gamut::other);
+        CHECK(r.icc.size() > 100);
+        CHECK(resize_raster(r, 40).gamut == Gamut::other); // resizing keeps the space
+    }
+    SECTION("an sRGB profile is just sRGB: converted, untagged")
+    {
+        const Raster r = decode_fixture("images/srgb-tagged.jpg");
+        CHECK(r.gamut == Gamut::srgb);
+        CHECK(r.icc.empty());
+    }
 }
 
 TEST_CASE("decode_image expands greyscale to RGB and keeps grey alpha", "[image]")

@@ -1,5 +1,6 @@
 #include "tests/test_support.hpp"
 
+#include <avif/avif.h>
 #include <brotli/decode.h>
 #include <libdeflate.h>
 #include <zstd.h>
@@ -114,6 +115,18 @@ std::vector<std::string> list_files(const fs::path& root)
             out.push_back(fs::relative(e.path(), root).generic_string());
     std::sort(out.begin(), out.end());
     return out;
+}
+
+AvifTags avif_tags(ByteView data)
+{
+    avifDecoder* d = avifDecoderCreate();
+    if (avifDecoderSetIOMemory(d, data.data(), data.size()) != AVIF_RESULT_OK || avifDecoderParse(d) != AVIF_RESULT_OK) {
+        avifDecoderDestroy(d);
+        throw std::runtime_error("not an AVIF file");
+    }
+    AvifTags t{static_cast<int>(d->image->colorPrimaries), d->image->icc.size};
+    avifDecoderDestroy(d);
+    return t;
 }
 
 Bytes unzstd(ByteView data)

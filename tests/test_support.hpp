@@ -57,6 +57,13 @@ namespace cachet::test {
 // Decodes a "data:image/webp;base64,..." URI (OpenSSL base64, libvips WebP).
 vips::VImage decode_data_uri(const std::string& uri);
 
+// The colour tags of an AVIF file, read by libavif's parser.
+struct AvifTags {
+    int primaries = -1; // CICP colour primaries (1 = BT.709/sRGB, 12 = Display P3)
+    std::size_t icc = 0; // bytes of embedded ICC profile
+};
+AvifTags avif_tags(ByteView data);
+
 // Independent decoders (the libraries' one-shot APIs, not cachet's own code).
 Bytes unzstd(ByteView data);
 Bytes unbrotli(ByteView data, std::size_t expected_size);
