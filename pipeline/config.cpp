@@ -42,6 +42,23 @@ Setter integer(Field field, std::int64_t lo, std::int64_t hi)
     };
 }
 
+// An integer 0..100 or "auto".
+template <class Quality, class Mode>
+Setter quality(Quality quality_field, Mode mode_field)
+{
+    return [=](Preset& p, const Where& w) {
+        if (const auto text = w.node.value_exact<std::string>(); text && *text == "auto") {
+            mode_field(p) = QualityMode::automatic;
+            return;
+        }
+        const auto v = w.node.value_exact<std::int64_t>();
+        if (!v || *v < 0 || *v > 100)
+            w.fail("must be an integer from 0 to 100 or \"auto\"");
+        quality_field(p) = static_cast<int>(*v);
+        mode_field(p) = QualityMode::fixed;
+    };
+}
+
 template <class Field>
 Setter boolean(Field field)
 {
@@ -211,7 +228,15 @@ const std::map<std::string, Setter>& setters()
         {"images.colour",
          choice(FIELD(images.colour),
                 std::vector<std::pair<std::string, Colour>>{{"keep", Colour::keep}, {"srgb", Colour::srgb}})},
-        {"images.avif.quality", integer(FIELD(images.avif.quality), 0, 100)},
+        {"images.avif.quality", quality(FIELD(images.avif.quality), FIELD(images.avif.quality_mode))},
+        {"images.auto.distance",
+         [](Preset& p, const Where& w) {
+             const auto v = w.node.value<double>();
+             if (!v || *v < 0.1 || *v > 20)
+                 w.fail("must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
+             p.images.auto_distance = *v;
+         }},
+        {"images.auto.reference_width", integer(FIELD(images.auto_reference_width), 16, 4096)},
         {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
         {"images.avif.chroma",
          choice(FIELD(images.avif.chroma),
@@ -220,7 +245,7 @@ const std::map<std::string, Setter>& setters()
          choice(FIELD(images.avif.codec),
                 std::vector<std::pair<std::string, AvifCodec>>{
                     {"aom", AvifCodec::aom}, {"svt", AvifCodec::svt}, {"rav1e", AvifCodec::rav1e}})},
-        {"images.webp.quality", integer(FIELD(images.webp.quality), 0, 100)},
+        {"images.webp.quality", quality(FIELD(images.webp.quality), FIELD(images.webp.quality_mode))},
         {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
         {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},

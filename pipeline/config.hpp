@@ -18,8 +18,12 @@ enum class DryRun { no, yes };
 // Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
 enum class Colour { keep, srgb };
 
+// A fixed encoder quality, or "auto": the lowest quality meeting the Butteraugli target.
+enum class QualityMode { fixed, automatic };
+
 struct AvifOptions {
     int quality = 50;   // 0..100, mapped onto AV1 quantizers
+    QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;      // 0 (slowest) .. 10 (fastest)
     Chroma chroma = Chroma::yuv420;
     AvifCodec codec = AvifCodec::aom;
@@ -27,6 +31,7 @@ struct AvifOptions {
 
 struct WebpOptions {
     int quality = 80;       // 0..100
+    QualityMode quality_mode = QualityMode::fixed;
     int effort = 4;         // libwebp "method", 0..6
     bool sharp_yuv = true;  // sharper RGB->YUV conversion
     int alpha_quality = 90; // 0..100
@@ -57,6 +62,8 @@ struct ImageSettings {
     std::uint64_t max_pixels = 268402689;
     UnsupportedImages unsupported = UnsupportedImages::error;
     Colour colour = Colour::keep;
+    double auto_distance = 1.5;   // quality = "auto": Butteraugli 3-norm target
+    int auto_reference_width = 640; // quality = "auto": searched once at this width (or less)
     AvifOptions avif;
     WebpOptions webp;
     JpegOptions jpeg;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 namespace cachet {
 
 std::string cache_control_for(bool fingerprinted)
@@ -45,6 +47,10 @@ AssetRecord record_from(const std::string& source, const nlohmann::json& a)
             out.width = o.at("width").get<int>();
             out.height = o.at("height").get<int>();
         }
+        if (o.contains("quality"))
+            out.quality = o.at("quality").get<int>();
+        if (o.contains("butteraugli"))
+            out.butteraugli = o.at("butteraugli").get<double>();
         for (const auto& e : o.value("encodings", nlohmann::json::array()))
             out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(),
                                                 {Encoding::zstd, Encoding::br, Encoding::gzip}),
@@ -103,6 +109,10 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
                 out["width"] = o.width;
                 out["height"] = o.height;
             }
+            if (o.quality)
+                out["quality"] = *o.quality;
+            if (o.butteraugli) // three decimals: the same bytes on every machine that computes the same value
+                out["butteraugli"] = std::round(*o.butteraugli * 1000.0) / 1000.0;
             if (r.kind == AssetKind::text) {
                 json encodings = json::array();
                 for (const auto& e : o.encodings)

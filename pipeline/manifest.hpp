@@ -30,6 +30,8 @@ struct OutputFile {
     int width = 0;
     int height = 0;
     std::vector<EncodedFile> encodings; // text only
+    std::optional<int> quality;          // images with quality = "auto": the quality chosen
+    std::optional<double> butteraugli;   // ... and its Butteraugli 3-norm at the reference width
 };
 
 struct AssetRecord {

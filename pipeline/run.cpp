@@ -9,6 +9,7 @@
 #include "pipeline/glob.hpp"
 #include "pipeline/hash.hpp"
 #include "pipeline/image.hpp"
+#include "pipeline/quality.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -166,13 +167,24 @@ private:
 
     void build_image(const Asset& asset, ByteView source, AssetResult& result)
     {
-        const ImageSettings images = image_settings_for(m_preset, asset.path);
+        ImageSettings images = image_settings_for(m_preset, asset.path);
         DecodedImage decoded = decode_image(source, images.max_pixels, images.colour);
         result.warnings = std::move(decoded.warnings);
         const Raster& raster = decoded.raster;
         const ImageFormat fallback =
             decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png : ImageFormat::jpeg;
         result.record.placeholder = make_placeholder(raster, images);
+        // quality = "auto": one search per format and source, reused at every width.
+        std::map<ImageFormat, QualityChoice> chosen;
+        for (const ImageFormat format : images.formats) {
+            QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
+            if (mode != QualityMode::automatic)
+                continue;
+            const QualityChoice choice = find_quality(format, raster, images, m_threads);
+            (format == ImageFormat::avif ? images.avif.quality : images.webp.quality) = choice.quality;
+            mode = QualityMode::fixed;
+            chosen[format] = choice;
+        }
         const bool name_widths = !images.widths.empty();
         for (const int width : output_widths(images.widths, raster.width)) {
             const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
@@ -180,6 +192,11 @@ private:
                 name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
             encode_width(asset, name, width == raster.width ? raster : scaled, images, fallback, result.record);
         }
+        for (auto& out : result.record.outputs)
+            if (const auto it = chosen.find(*out.format); it != chosen.end()) {
+                out.quality = it->second.quality;
+                out.butteraugli = it->second.distance;
+            }
     }
 
     // Encodes one width in every format and ships only what is not bigger: a modern format

@@ -87,12 +87,12 @@ TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
     SECTION("out of range")
     {
         CHECK(config_error("[images.avif]\n\nquality = 200\n") ==
-              "cachet.toml:3: images.avif.quality must be an integer from 0 to 100");
+              "cachet.toml:3: images.avif.quality must be an integer from 0 to 100 or \"auto\"");
     }
     SECTION("wrong type")
     {
         CHECK(config_error("[images.webp]\nquality = \"high\"\n") ==
-              "cachet.toml:2: images.webp.quality must be an integer from 0 to 100");
+              "cachet.toml:2: images.webp.quality must be an integer from 0 to 100 or \"auto\"");
         CHECK(config_error("[output]\nstable = \"robots.txt\"\n") ==
               "cachet.toml:2: output.stable must be an array of strings");
     }
@@ -178,7 +178,22 @@ TEST_CASE("images.rules: errors name file:line", "[config]")
     CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nmax_pixels = 3\n") ==
           "cachet.toml:3: images.rules.max_pixels cannot be set per rule");
     CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nwebp.quality = 300\n") ==
-          "cachet.toml:3: images.webp.quality must be an integer from 0 to 100");
+          "cachet.toml:3: images.webp.quality must be an integer from 0 to 100 or \"auto\"");
     CHECK(config_error("[images]\nrules = 3\n") ==
           "cachet.toml:2: images.rules must be an array of tables ([[images.rules]])");
+}
+
+TEST_CASE("quality = \"auto\" and its settings parse", "[config]")
+{
+    Preset p = load_preset("default");
+    CHECK(p.images.avif.quality_mode == QualityMode::fixed);
+    apply_config_text(p, "[images.avif]\nquality = \"auto\"\n[images.auto]\ndistance = 2\nreference_width = 320\n", "x");
+    CHECK(p.images.avif.quality_mode == QualityMode::automatic);
+    CHECK(p.images.webp.quality_mode == QualityMode::fixed);
+    CHECK(p.images.auto_distance == 2.0);
+    CHECK(p.images.auto_reference_width == 320);
+    apply_config_text(p, "[images.avif]\nquality = 40\n", "y");
+    CHECK(p.images.avif.quality_mode == QualityMode::fixed);
+    CHECK(config_error("[images.auto]\ndistance = 0\n") ==
+          "cachet.toml:2: images.auto.distance must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
 }

@@ -452,6 +452,38 @@ TEST_CASE("cachet build: wide-gamut images keep their gamut, or convert with col
     }
 }
 
+TEST_CASE("cachet build: quality = \"auto\" records the chosen quality and Butteraugli distance", "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");
+    test::spit(dir / "auto.toml", "[images]\nwidths = [200]\n[images.auto]\ndistance = 1.6\n"
+                                  "[images.avif]\nquality = \"auto\"\n[images.webp]\nquality = \"auto\"\n");
+    REQUIRE(build(src, dir / "out", {"--config", (dir / "auto.toml").string()}).exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    int measured = 0;
+    for (const auto& [source, asset] : m["assets"].items())
+        for (const auto& o : asset["outputs"]) {
+            INFO(source << " " << o["path"]);
+            if (o["format"] == "avif" || o["format"] == "webp") {
+                REQUIRE(o.contains("quality"));
+                CHECK(o["butteraugli"].get<double>() <= 1.6);
+                ++measured;
+            } else {
+                CHECK_FALSE(o.contains("butteraugli")); // the fallback keeps its fixed quality
+            }
+        }
+    CHECK(measured >= 4);
+    // The search is deterministic: another build at another -j gives the same bytes.
+    REQUIRE(build(src, dir / "again", {"--config", (dir / "auto.toml").string(), "-j", "1"}).exit_code == 0);
+    CHECK(test::slurp(dir / "again/cachet-manifest.json") == test::slurp(dir / "out/cachet-manifest.json"));
+    const auto ok = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py", CACHET_SCHEMA,
+                                       (dir / "out/cachet-manifest.json").string()});
+    CHECK(ok.exit_code == 0);
+}
+
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
 {
     test::TempDir dir;
