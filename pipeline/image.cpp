@@ -225,16 +225,8 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
                 image = image.extract_band(0, VImage::option()->set("n", 4));
         }
 
-        std::size_t size = 0;
-        void* memory = image.write_to_memory(&size);
-        Raster& raster = result.raster;
-        raster.width = image.width();
-        raster.height = image.height();
-        raster.bands = image.bands();
-        const auto* bytes = static_cast<const std::uint8_t*>(memory);
-        raster.pixels.assign(bytes, bytes + size);
-        g_free(memory);
-        drop_opaque_alpha(raster);
+        result.raster = raster_from(image, result.raster); // keeps the gamut and profile set above
+        drop_opaque_alpha(result.raster);
     } catch (const VError& e) {
         rethrow_vips(e, "cannot decode image");
     }
