@@ -94,6 +94,17 @@ std::string hex_prefix(const fs::path& file, std::size_t n)
     return sha256_hex(test::slurp(file)).substr(0, n);
 }
 
+// dir/src holding the given fixtures (path under fixtures/ -> name under src), for one test.
+fs::path fixture_source(const test::TempDir& dir, std::initializer_list<std::pair<std::string, std::string>> files)
+{
+    const fs::path src = dir / "src";
+    for (const auto& [fixture, name] : files) {
+        fs::create_directories((src / name).parent_path());
+        fs::copy_file(test::fixtures() / fixture, src / name);
+    }
+    return src;
+}
+
 test::Process build(const fs::path& src, const fs::path& out, std::vector<std::string> extra = {})
 {
     std::vector<std::string> args{"build", src.string(), "-o", out.string()};
@@ -271,9 +282,7 @@ TEST_CASE("cachet build: two builds are byte-identical whatever -j", "[e2e]")
 TEST_CASE("cachet build: a lone image is byte-identical at -j1 and -j2 (encoder threads vary)", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"}});
     REQUIRE(build(src, dir / "a", {"-j", "1"}).exit_code == 0);
     REQUIRE(build(src, dir / "b", {"-j", "2"}).exit_code == 0);
     const auto files = test::list_files(dir / "a");
@@ -285,10 +294,8 @@ TEST_CASE("cachet build: a lone image is byte-identical at -j1 and -j2 (encoder 
 TEST_CASE("cachet build: each image gets every configured width below its own, plus its own", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");       // 480x320
-    fs::copy_file(test::fixtures() / "site/img/rotated.jpg", src / "rotated.jpg"); // 96x64 once upright
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"},
+                                              {"site/img/rotated.jpg", "rotated.jpg"}});
     test::spit(dir / "w.toml", "[images]\nwidths = [1000, 200, 100, 200]\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
     const json m = test::read_json(dir / "out/cachet-manifest.json");
@@ -359,10 +366,8 @@ TEST_CASE("cachet build: per-path image rules choose widths, formats and quality
 TEST_CASE("cachet picture prints markup that references only files in OUT", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src / "img");
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "img/hero photo.jpg");
-    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "img/logo.png");
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "img/hero photo.jpg"},
+                                              {"site/img/logo.png", "img/logo.png"}});
     test::spit(dir / "w.toml", "[images]\nwidths = [100, 200]\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
     const std::string manifest = (dir / "out/cachet-manifest.json").string();
@@ -396,10 +401,9 @@ TEST_CASE("cachet picture prints markup that references only files in OUT", "[e2
 TEST_CASE("cachet build: awkward images (1x1, CMYK, palette with tRNS) build and decode", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    for (const char* f : {"one-pixel.png", "cmyk.jpg", "palette-trns.png"})
-        fs::copy_file(test::fixtures() / "images" / f, src / f);
+    const fs::path src = fixture_source(dir, {{"images/one-pixel.png", "one-pixel.png"},
+                                              {"images/cmyk.jpg", "cmyk.jpg"},
+                                              {"images/palette-trns.png", "palette-trns.png"}});
     const auto p = build(src, dir / "out");
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
@@ -421,11 +425,9 @@ TEST_CASE("cachet build: awkward images (1x1, CMYK, palette with tRNS) build and
 TEST_CASE("cachet build: wide-gamut images keep their gamut, or convert with colour = srgb", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/display-p3.jpg", src / "p3.jpg");
-    fs::copy_file(test::fixtures() / "images/adobe-rgb.jpg", src / "adobe.jpg");
-    fs::copy_file(test::fixtures() / "images/srgb-tagged.jpg", src / "srgb.jpg");
+    const fs::path src = fixture_source(dir, {{"site/img/display-p3.jpg", "p3.jpg"},
+                                              {"images/adobe-rgb.jpg", "adobe.jpg"},
+                                              {"images/srgb-tagged.jpg", "srgb.jpg"}});
     test::spit(dir / "keep.toml", "[images]\nwidths = []\n");
     test::spit(dir / "srgb.toml", "[images]\nwidths = []\ncolour = \"srgb\"\n");
     for (const std::string mode : {"keep", "srgb"}) {
@@ -455,10 +457,8 @@ TEST_CASE("cachet build: wide-gamut images keep their gamut, or convert with col
 TEST_CASE("cachet build: quality = \"auto\" records the chosen quality and Butteraugli distance", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");
-    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"},
+                                              {"site/img/logo.png", "logo.png"}});
     test::spit(dir / "auto.toml", "[images]\nwidths = [200]\n[images.auto]\ndistance = 1.6\n"
                                   "[images.avif]\nquality = \"auto\"\n[images.webp]\nquality = \"auto\"\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "auto.toml").string()}).exit_code == 0);
@@ -597,10 +597,8 @@ TEST_CASE("cachet build: sidecars only when big enough and worth it", "[e2e]")
 TEST_CASE("cachet build: two different outputs with one name are an error naming both", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = dir / "src";
-    fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "pic.jpg");
-    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "pic.png");
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "pic.jpg"},
+                                              {"site/img/logo.png", "pic.png"}});
     test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n[images]\nwidths = []\n");
     const auto p = build(src, dir / "out", {"--config", (dir / "stable.toml").string(), "-j", "1"});
     CHECK(p.exit_code == 1);
