@@ -40,18 +40,14 @@ struct EncoderDeleter {
     void operator()(avifEncoder* p) const { avifEncoderDestroy(p); }
 };
 
-} // namespace
+using ImagePtr = std::unique_ptr<avifImage, ImageDeleter>;
+using EncoderPtr = std::unique_ptr<avifEncoder, EncoderDeleter>;
 
-Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
+// raster as a YUV avifImage with its colour tagging.
+ImagePtr to_avif_image(const Raster& raster, const AvifOptions& o)
 {
-    const AvifOptions& o = options.images.avif;
-    const avifCodecChoice choice = codec_choice(o.codec);
-    if (!avifCodecName(choice, AVIF_CODEC_FLAG_CAN_ENCODE))
-        throw Error(ErrorKind::asset, "AVIF: this libavif has no " + std::string(to_string(o.codec)) + " encoder");
-
-    std::unique_ptr<avifImage, ImageDeleter> image(
-        avifImageCreate(static_cast<uint32_t>(raster.width), static_cast<uint32_t>(raster.height), 8,
-                        o.chroma == Chroma::yuv444 ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420));
+    ImagePtr image(avifImageCreate(static_cast<uint32_t>(raster.width), static_cast<uint32_t>(raster.height), 8,
+                                   o.chroma == Chroma::yuv444 ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420));
     if (!image)
         throw Error(ErrorKind::asset, "AVIF: out of memory");
     // sRGB and Display P3 are named by CICP (a few bytes); any other space carries its profile.
@@ -73,8 +69,16 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
     rgb.pixels = const_cast<uint8_t*>(raster.pixels.data());
     rgb.rowBytes = static_cast<uint32_t>(raster.width * raster.bands);
     check(avifImageRGBToYUV(image.get(), &rgb), "colour conversion");
+    return image;
+}
 
-    std::unique_ptr<avifEncoder, EncoderDeleter> encoder(avifEncoderCreate());
+EncoderPtr make_encoder(const EncodeOptions& options)
+{
+    const AvifOptions& o = options.images.avif;
+    const avifCodecChoice choice = codec_choice(o.codec);
+    if (!avifCodecName(choice, AVIF_CODEC_FLAG_CAN_ENCODE))
+        throw Error(ErrorKind::asset, "AVIF: this libavif has no " + std::string(to_string(o.codec)) + " encoder");
+    EncoderPtr encoder(avifEncoderCreate());
     if (!encoder)
         throw Error(ErrorKind::asset, "AVIF: out of memory");
     encoder->codecChoice = choice;
@@ -97,18 +101,55 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
     encoder->minQuantizer = encoder->maxQuantizer = quantizer_for(o.quality);
     // Alpha edges show banding long before colour does: keep alpha at high quality.
     encoder->minQuantizerAlpha = encoder->maxQuantizerAlpha = quantizer_for(std::max(o.quality, 90));
+    return encoder;
+}
 
-    avifRWData output = AVIF_DATA_EMPTY;
-    const avifResult result = avifEncoderWrite(encoder.get(), image.get(), &output);
+void check_encode(avifResult result, const avifEncoder& encoder)
+{
     if (result != AVIF_RESULT_OK) {
-        std::string detail = encoder->diag.error;
-        avifRWDataFree(&output);
+        const std::string detail = encoder.diag.error;
         throw Error(ErrorKind::asset, std::string("AVIF encoding failed: ") + avifResultToString(result) +
                                           (detail.empty() ? "" : " (" + detail + ")"));
     }
+}
+
+Bytes take(avifRWData& output)
+{
     Bytes out(output.data, output.data + output.size);
     avifRWDataFree(&output);
     return out;
+}
+
+} // namespace
+
+Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
+{
+    const EncoderPtr encoder = make_encoder(options);
+    const ImagePtr image = to_avif_image(raster, options.images.avif);
+    avifRWData output = AVIF_DATA_EMPTY;
+    const avifResult result = avifEncoderWrite(encoder.get(), image.get(), &output);
+    if (result != AVIF_RESULT_OK)
+        avifRWDataFree(&output);
+    check_encode(result, *encoder);
+    return take(output);
+}
+
+Bytes encode_avif_animation(const Animation& animation, const EncodeOptions& options)
+{
+    const EncoderPtr encoder = make_encoder(options);
+    encoder->timescale = 1000; // durations in milliseconds
+    for (std::size_t i = 0; i < animation.frames.size(); ++i) {
+        const ImagePtr frame = to_avif_image(animation.frames[i], options.images.avif);
+        check_encode(avifEncoderAddImage(encoder.get(), frame.get(), static_cast<uint64_t>(animation.delays_ms[i]),
+                                         AVIF_ADD_IMAGE_FLAG_NONE),
+                     *encoder);
+    }
+    avifRWData output = AVIF_DATA_EMPTY;
+    const avifResult result = avifEncoderFinish(encoder.get(), &output);
+    if (result != AVIF_RESULT_OK)
+        avifRWDataFree(&output);
+    check_encode(result, *encoder);
+    return take(output);
 }
 
 std::string avif_version()

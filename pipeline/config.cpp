@@ -184,7 +184,7 @@ Setter image_rules()
                 rule.match = {*one};
             else
                 rule.match = string_array(Where{w.source, w.key + ".match", *match});
-            for (const char* global : {"rules", "max_pixels", "unsupported"})
+            for (const char* global : {"rules", "max_pixels", "max_frames", "max_animation_pixels", "unsupported"})
                 if (const toml::node* n = table.get(global))
                     Where{w.source, w.key + "." + global, *n}.fail("cannot be set per rule");
             Preset scratch = preset;
@@ -221,6 +221,9 @@ const std::map<std::string, Setter>& setters()
         {"images.widths", widths(FIELD(images.widths))},
         {"images.rules", image_rules()},
         {"images.max_pixels", integer(FIELD(images.max_pixels), 1, std::int64_t{1} << 40)},
+        {"images.animate", boolean(FIELD(images.animate))},
+        {"images.max_frames", integer(FIELD(images.max_frames), 2, 100000)},
+        {"images.max_animation_pixels", integer(FIELD(images.max_animation_pixels), 1, std::int64_t{1} << 40)},
         {"images.unsupported",
          choice(FIELD(images.unsupported),
                 std::vector<std::pair<std::string, UnsupportedImages>>{
@@ -389,6 +392,7 @@ std::string_view to_string(ImageFormat format)
     case ImageFormat::webp: return "webp";
     case ImageFormat::jpeg: return "jpeg";
     case ImageFormat::png: return "png";
+    case ImageFormat::gif: return "gif";
     }
     return "?";
 }

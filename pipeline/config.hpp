@@ -11,7 +11,7 @@ namespace cachet {
 enum class Chroma { yuv420, yuv444 };
 enum class AvifCodec { aom, svt, rav1e };
 enum class Encoding { zstd, br, gzip };
-enum class ImageFormat { avif, webp, jpeg, png };
+enum class ImageFormat { avif, webp, jpeg, png, gif };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
 enum class DryRun { no, yes };
@@ -60,6 +60,9 @@ struct ImageSettings {
     // Responsive widths: every listed width below the image's own, plus its own; never upscaled.
     std::vector<int> widths{640, 750, 828, 1080, 1200, 1920, 2048, 3840};
     std::uint64_t max_pixels = 268402689;
+    bool animate = true;                            // animated GIF/WebP -> animated outputs
+    int max_frames = 1000;                          // more frames: the asset fails
+    std::uint64_t max_animation_pixels = 100000000; // width x height x frames
     UnsupportedImages unsupported = UnsupportedImages::error;
     Colour colour = Colour::keep;
     double auto_distance = 1.5;   // quality = "auto": Butteraugli 3-norm target

@@ -16,11 +16,22 @@ Bytes png(const Raster& raster, const EncodeOptions& options)
     return encode_png(raster, options.images.png);
 }
 
+Bytes gif(const Raster& raster, const EncodeOptions&)
+{
+    return encode_gif(raster);
+}
+
+Bytes gif_animation(const Animation& animation, const EncodeOptions&)
+{
+    return encode_gif_animation(animation);
+}
+
 const Encoder k_encoders[] = {
-    {ImageFormat::avif, "avif", "image/avif", encode_avif, avif_version},
-    {ImageFormat::webp, "webp", "image/webp", encode_webp, webp_version},
-    {ImageFormat::jpeg, "jpg", "image/jpeg", jpeg, libvips_version},
-    {ImageFormat::png, "png", "image/png", png, libvips_version},
+    {ImageFormat::avif, "avif", "image/avif", encode_avif, encode_avif_animation, avif_version},
+    {ImageFormat::webp, "webp", "image/webp", encode_webp, encode_webp_animation, webp_version},
+    {ImageFormat::jpeg, "jpg", "image/jpeg", jpeg, nullptr, libvips_version},
+    {ImageFormat::png, "png", "image/png", png, nullptr, libvips_version},
+    {ImageFormat::gif, "gif", "image/gif", gif, gif_animation, libvips_version},
 };
 
 } // namespace

@@ -20,6 +20,8 @@ struct Encoder {
     std::string_view content_type;
     // Encodes raster; throws Error(asset) with the codec's reason.
     Bytes (*encode)(const Raster&, const EncodeOptions&);
+    // Encodes an animation, or nullptr if the format cannot animate.
+    Bytes (*encode_animation)(const Animation&, const EncodeOptions&);
     // The codec library's version, e.g. "libwebp 1.2.4".
     std::string (*version)();
 };

@@ -66,15 +66,23 @@ VImage convert_to_srgb(VImage image, std::vector<std::string>& warnings)
     return image;
 }
 
-// Drops the alpha channel of an RGBA raster whose every pixel is opaque.
-void drop_opaque_alpha(Raster& raster)
+bool is_opaque(const Raster& raster)
+{
+    if (raster.bands != 4)
+        return true;
+    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
+    for (std::size_t i = 0; i < pixels; ++i)
+        if (raster.pixels[i * 4 + 3] != 255)
+            return false;
+    return true;
+}
+
+// RGBA -> RGB in place.
+void remove_alpha(Raster& raster)
 {
     if (raster.bands != 4)
         return;
     const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
-    for (std::size_t i = 0; i < pixels; ++i)
-        if (raster.pixels[i * 4 + 3] != 255)
-            return;
     for (std::size_t i = 0; i < pixels; ++i)
         for (std::size_t c = 0; c < 3; ++c)
             raster.pixels[i * 3 + c] = raster.pixels[i * 4 + c];
@@ -161,6 +169,79 @@ Bytes blob_bytes(VipsBlob* blob)
     return out;
 }
 
+[[noreturn]] void over_limit(const std::string& what, std::uint64_t limit, const char* key)
+{
+    throw Error(ErrorKind::asset, what + ", over the limit of " + std::to_string(limit) + " (" + key + ")");
+}
+
+// Every frame of an animated GIF or WebP whose header (first) says it has `pages` frames.
+Animation decode_animation(ByteView data, const VImage& header, int pages, const AnimationLimits& limits,
+                           std::vector<std::string>& warnings)
+{
+    const std::uint64_t frame_pixels =
+        static_cast<std::uint64_t>(header.width()) * static_cast<std::uint64_t>(header.height());
+    if (pages > limits.max_frames)
+        over_limit("animation has " + std::to_string(pages) + " frames",
+                   static_cast<std::uint64_t>(limits.max_frames), "images.max_frames");
+    if (limits.max_pixels != 0 && frame_pixels * static_cast<std::uint64_t>(pages) > limits.max_pixels)
+        over_limit("animation is " + std::to_string(pages) + " frames of " + std::to_string(header.width()) + "x" +
+                       std::to_string(header.height()) + " = " +
+                       std::to_string(frame_pixels * static_cast<std::uint64_t>(pages)) + " pixels",
+                   limits.max_pixels, "images.max_animation_pixels");
+
+    VImage strip = VImage::new_from_buffer(data.data(), data.size(), "",
+                                           VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR)->set("n", -1));
+    const int page_height =
+        strip.get_typeof(VIPS_META_PAGE_HEIGHT) != 0 ? strip.get_int(VIPS_META_PAGE_HEIGHT) : strip.height();
+    if (page_height <= 0 || static_cast<std::int64_t>(page_height) * pages != strip.height())
+        throw Error(ErrorKind::asset, "animation frames are not all the same size");
+    Animation animation;
+    if (strip.get_typeof("delay") != 0)
+        animation.delays_ms = strip.get_array_int("delay");
+    animation.delays_ms.resize(static_cast<std::size_t>(pages), 100);
+    for (int& delay : animation.delays_ms)
+        if (delay <= 10)
+            delay = 100; // what browsers show for 0..10 ms frames
+    animation.loop = strip.get_typeof("loop") != 0 ? std::max(0, strip.get_int("loop")) : 0;
+
+    // Animations are converted to sRGB: GIF has no profile, and animated WebPs with one are rare.
+    const Raster all = raster_from(convert_to_srgb(strip, warnings), Raster{});
+    const std::size_t frame_bytes = static_cast<std::size_t>(all.width) * static_cast<std::size_t>(page_height) *
+                                    static_cast<std::size_t>(all.bands);
+    bool opaque = true;
+    for (int i = 0; i < pages; ++i) {
+        Raster frame;
+        frame.width = all.width;
+        frame.height = page_height;
+        frame.bands = all.bands;
+        const auto begin = all.pixels.begin() + static_cast<std::ptrdiff_t>(frame_bytes * static_cast<std::size_t>(i));
+        frame.pixels.assign(begin, begin + static_cast<std::ptrdiff_t>(frame_bytes));
+        opaque = opaque && is_opaque(frame);
+        animation.frames.push_back(std::move(frame));
+    }
+    if (opaque)
+        for (Raster& frame : animation.frames)
+            remove_alpha(frame);
+    return animation;
+}
+
+// The frames of animation stacked into one tall libvips image, as its savers expect. The
+// image points into pixels, which must outlive it.
+VImage animation_strip(const Animation& animation, Bytes& pixels)
+{
+    for (const Raster& frame : animation.frames)
+        pixels.insert(pixels.end(), frame.pixels.begin(), frame.pixels.end());
+    const Raster& first = animation.frames.front();
+    VImage strip = VImage::new_from_memory(pixels.data(), pixels.size(), first.width,
+                                           first.height * static_cast<int>(animation.frames.size()), first.bands,
+                                           VIPS_FORMAT_UCHAR)
+                       .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    strip.set(VIPS_META_PAGE_HEIGHT, first.height);
+    strip.set("delay", animation.delays_ms);
+    strip.set("loop", animation.loop);
+    return strip;
+}
+
 } // namespace
 
 void init_image_library()
@@ -179,7 +260,7 @@ void init_image_library()
     });
 }
 
-DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour)
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits)
 {
     init_image_library();
     DecodedImage result;
@@ -202,10 +283,16 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
         const std::uint64_t pixels =
             static_cast<std::uint64_t>(image.width()) * static_cast<std::uint64_t>(image.height());
         if (pixels > max_pixels)
-            throw Error(ErrorKind::asset, "image is " + std::to_string(image.width()) + "x" +
-                                              std::to_string(image.height()) + " = " + std::to_string(pixels) +
-                                              " pixels, over the limit of " + std::to_string(max_pixels) +
-                                              " (images.max_pixels)");
+            over_limit("image is " + std::to_string(image.width()) + "x" + std::to_string(image.height()) + " = " +
+                           std::to_string(pixels) + " pixels",
+                       max_pixels, "images.max_pixels");
+        const int pages = image.get_typeof(VIPS_META_N_PAGES) != 0 ? image.get_int(VIPS_META_N_PAGES) : 1;
+        if (limits.animate && pages > 1 &&
+            (result.loader == "VipsForeignLoadNsgifBuffer" || result.loader == "VipsForeignLoadWebpBuffer")) {
+            result.animation = decode_animation(data, image, pages, limits, result.warnings);
+            result.raster = result.animation->frames.front();
+            return result;
+        }
         image = image.autorot();
         Gamut gamut = Gamut::srgb;
         if (colour == Colour::keep && image.get_typeof(VIPS_META_ICC_NAME) != 0 && image.bands() >= 3 &&
@@ -226,7 +313,8 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
         }
 
         result.raster = raster_from(image, result.raster); // keeps the gamut and profile set above
-        drop_opaque_alpha(result.raster);
+        if (is_opaque(result.raster))
+            remove_alpha(result.raster);
     } catch (const VError& e) {
         rethrow_vips(e, "cannot decode image");
     }
@@ -311,6 +399,27 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
                                                   ->set("strip", raster.icc.empty())));
     } catch (const VError& e) {
         rethrow_vips(e, "cannot encode PNG");
+    }
+}
+
+Bytes encode_gif(const Raster& raster)
+{
+    init_image_library();
+    try {
+        return blob_bytes(from_raster(raster).gifsave_buffer());
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode GIF");
+    }
+}
+
+Bytes encode_gif_animation(const Animation& animation)
+{
+    init_image_library();
+    try {
+        Bytes pixels;
+        return blob_bytes(animation_strip(animation, pixels).gifsave_buffer());
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode GIF");
     }
 }
 

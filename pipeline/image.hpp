@@ -2,6 +2,7 @@
 #include "pipeline/bytes.hpp"
 #include "pipeline/config.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,26 @@ struct Raster {
 // Which family the source belongs to, for choosing the fallback format.
 enum class SourceFamily { photo, graphic };
 
+// The frames of an animated GIF or WebP, each a full composited canvas of the same size.
+struct Animation {
+    std::vector<Raster> frames;
+    std::vector<int> delays_ms; // one per frame
+    int loop = 0;               // how many times it plays; 0 = forever
+
+    int width() const { return frames.empty() ? 0 : frames.front().width; }
+    int height() const { return frames.empty() ? 0 : frames.front().height; }
+};
+
+// Limits and choices for animated inputs.
+struct AnimationLimits {
+    bool animate = true;             // false: only the first frame is used
+    int max_frames = 1000;
+    std::uint64_t max_pixels = 0;    // width x height x frames; 0 = no limit
+};
+
 struct DecodedImage {
-    Raster raster;
+    Raster raster; // the image, or the first frame of an animation
+    std::optional<Animation> animation; // set for animated GIF/WebP inputs with more than one frame
     SourceFamily family = SourceFamily::photo;
     std::string loader;                // the libvips loader class, e.g. "VipsForeignLoadJpegBuffer"
     std::vector<std::string> warnings; // things worth telling the user (a broken ICC profile...)
@@ -41,13 +60,16 @@ struct DecodedImage {
 // one libvips worker thread (cachet schedules its own workers).
 void init_image_library();
 
-// Decodes an encoded image (JPEG, PNG, GIF first frame, WebP, AVIF, TIFF). Applies EXIF
-// orientation, reduces 16-bit to 8-bit and drops an alpha channel that is fully opaque. An
-// RGB source tagged with a profile whose primaries are not sRGB's keeps its pixels and
-// profile when colour is keep; everything else (CMYK, grey, Lab, colour = srgb) is converted
-// to sRGB. Rejects images over max_pixels from the header, before decoding. Throws
+// Decodes an encoded image (JPEG, PNG, GIF, WebP, AVIF, TIFF). Applies EXIF orientation,
+// reduces 16-bit to 8-bit and drops an alpha channel that is fully opaque. An RGB source
+// tagged with a profile whose primaries are not sRGB's keeps its pixels and profile when
+// colour is keep; everything else (CMYK, grey, Lab, colour = srgb) is converted to sRGB.
+// A GIF or WebP with several frames also gets `animation` (in sRGB, frame delays of 10 ms or
+// less read as 100 ms, as browsers show them) unless limits.animate is false. Rejects images
+// over max_pixels, or animations over the limits, from the header, before decoding. Throws
 // Error(asset) with the reason.
-DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour = Colour::keep);
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour = Colour::keep,
+                          const AnimationLimits& limits = {});
 
 // raster converted to sRGB (a copy if it already is).
 Raster to_srgb(const Raster& raster);
@@ -65,6 +87,11 @@ Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);
 
 // Lossless PNG of a raster.
 Bytes encode_png(const Raster& raster, const PngOptions& options);
+
+// GIF (libvips' cgif saver, palette quantized) of a raster or of an animation, with its
+// delays and loop count.
+Bytes encode_gif(const Raster& raster);
+Bytes encode_gif_animation(const Animation& animation);
 
 // "8.14.1"
 std::string libvips_version();

@@ -43,9 +43,11 @@ AssetRecord record_from(const std::string& source, const nlohmann::json& a)
         out.fingerprinted = o.at("fingerprinted").get<bool>();
         if (o.contains("format")) {
             out.format = enum_named(o.at("format").get<std::string>(),
-                                    {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png});
+                                    {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png,
+                                     ImageFormat::gif});
             out.width = o.at("width").get<int>();
             out.height = o.at("height").get<int>();
+            out.frames = o.value("frames", 1);
         }
         if (o.contains("quality"))
             out.quality = o.at("quality").get<int>();
@@ -108,6 +110,8 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
                 out["format"] = to_string(*o.format);
                 out["width"] = o.width;
                 out["height"] = o.height;
+                if (o.frames > 1)
+                    out["frames"] = o.frames;
             }
             if (o.quality)
                 out["quality"] = *o.quality;

@@ -29,6 +29,7 @@ struct OutputFile {
     std::optional<ImageFormat> format; // images only
     int width = 0;
     int height = 0;
+    int frames = 1;                     // images: more than 1 for an animation
     std::vector<EncodedFile> encodings; // text only
     std::optional<int> quality;          // images with quality = "auto": the quality chosen
     std::optional<double> butteraugli;   // ... and its Butteraugli 3-norm at the reference width

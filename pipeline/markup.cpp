@@ -74,7 +74,7 @@ std::string picture_element(const AssetRecord& record, const PictureOptions& opt
     };
     // The <img> carries the most widely supported format that exists.
     ImageFormat img_format = ImageFormat::avif;
-    for (const auto f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::avif})
+    for (const auto f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp, ImageFormat::avif})
         if (by_format.count(f)) {
             img_format = f;
             break;

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -168,13 +169,14 @@ private:
     void build_image(const Asset& asset, ByteView source, AssetResult& result)
     {
         ImageSettings images = image_settings_for(m_preset, asset.path);
-        DecodedImage decoded = decode_image(source, images.max_pixels, images.colour);
+        DecodedImage decoded =
+            decode_image(source, images.max_pixels, images.colour,
+                         AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
         result.warnings = std::move(decoded.warnings);
-        const Raster& raster = decoded.raster;
-        const ImageFormat fallback =
-            decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png : ImageFormat::jpeg;
+        const Raster& raster = decoded.raster; // the first frame of an animation
+        const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
         result.record.placeholder = make_placeholder(raster, images);
-        // quality = "auto": one search per format and source, reused at every width.
+        // quality = "auto": one search per format and source (first frame), reused at every width.
         std::map<ImageFormat, QualityChoice> chosen;
         for (const ImageFormat format : images.formats) {
             QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
@@ -185,12 +187,40 @@ private:
             mode = QualityMode::fixed;
             chosen[format] = choice;
         }
+
+        std::vector<ImageFormat> formats = images.formats;
+        if (animation && animation->loop != 0 && std::erase(formats, ImageFormat::avif) != 0)
+            result.warnings.push_back("no AVIF: the animation plays " + std::to_string(animation->loop) +
+                                      " time(s), and libavif 0.11 cannot record a loop count (an AVIF sequence "
+                                      "would loop forever)");
+        const ImageFormat fallback = animation ? ImageFormat::gif
+                                     : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
+                                                                                                     : ImageFormat::jpeg;
+        std::optional<ImageFormat> shipped_fallback;
+        if (images.fallback) {
+            formats.push_back(fallback);
+            shipped_fallback = fallback;
+        }
+
+        const EncodeOptions options{images, m_threads};
         const bool name_widths = !images.widths.empty();
         for (const int width : output_widths(images.widths, raster.width)) {
-            const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
             const std::string name =
                 name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
-            encode_width(asset, name, width == raster.width ? raster : scaled, images, fallback, result.record);
+            if (animation) {
+                const Animation scaled = width == raster.width ? Animation{} : resize_animation(*animation, width);
+                const Animation& frames = width == raster.width ? *animation : scaled;
+                const Shape shape{frames.width(), frames.height(), static_cast<int>(frames.frames.size())};
+                encode_width(asset, name, shape, formats, shipped_fallback, result.record, [&](ImageFormat format) {
+                    return encoder_for(format).encode_animation(frames, options);
+                });
+            } else {
+                const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
+                const Raster& pixels = width == raster.width ? raster : scaled;
+                encode_width(asset, name, Shape{pixels.width, pixels.height, 1}, formats, shipped_fallback,
+                             result.record,
+                             [&](ImageFormat format) { return encoder_for(format).encode(pixels, options); });
+            }
         }
         for (auto& out : result.record.outputs)
             if (const auto it = chosen.find(*out.format); it != chosen.end()) {
@@ -199,36 +229,49 @@ private:
             }
     }
 
+    static Animation resize_animation(const Animation& animation, int width)
+    {
+        Animation out;
+        out.delays_ms = animation.delays_ms;
+        out.loop = animation.loop;
+        for (const Raster& frame : animation.frames)
+            out.frames.push_back(resize_raster(frame, width));
+        return out;
+    }
+
+    struct Shape {
+        int width;
+        int height;
+        int frames;
+    };
+
     // Encodes one width in every format and ships only what is not bigger: a modern format
     // must be smaller than the fallback, and AVIF smaller than WebP, at the same width.
-    void encode_width(const Asset& asset, const std::string& name, const Raster& raster, const ImageSettings& images,
-                      ImageFormat fallback, AssetRecord& record)
+    void encode_width(const Asset& asset, const std::string& name, Shape shape, const std::vector<ImageFormat>& formats,
+                      std::optional<ImageFormat> fallback, AssetRecord& record,
+                      const std::function<Bytes(ImageFormat)>& encode)
     {
         std::vector<std::pair<ImageFormat, Bytes>> encoded;
-        std::vector<ImageFormat> formats = images.formats;
-        if (images.fallback)
-            formats.push_back(fallback);
-        const EncodeOptions options{images, m_threads};
         for (const ImageFormat format : formats)
-            encoded.emplace_back(format, encoder_for(format).encode(raster, options));
-        auto size_of = [&](ImageFormat format) -> std::optional<std::size_t> {
+            encoded.emplace_back(format, encode(format));
+        auto size_of = [&](std::optional<ImageFormat> format) -> std::optional<std::size_t> {
             for (const auto& [f, bytes] : encoded)
                 if (f == format)
                     return bytes.size();
             return std::nullopt;
         };
         for (const auto& [format, bytes] : encoded) {
-            const bool is_fallback = images.fallback && format == fallback;
-            const auto fallback_size = images.fallback ? size_of(fallback) : std::nullopt;
+            const auto fallback_size = size_of(fallback);
             const auto webp_size = size_of(ImageFormat::webp);
-            if (!is_fallback && fallback_size && bytes.size() >= *fallback_size)
+            if (format != fallback && fallback_size && bytes.size() >= *fallback_size)
                 continue;
             if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
                 continue;
             OutputFile out = write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes);
             out.format = format;
-            out.width = raster.width;
-            out.height = raster.height;
+            out.width = shape.width;
+            out.height = shape.height;
+            out.frames = shape.frames;
             record.outputs.push_back(std::move(out));
         }
     }

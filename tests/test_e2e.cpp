@@ -126,9 +126,11 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
     const json summary = json::parse(p.out);
     CHECK(summary["status"] == "ok");
     CHECK(summary["failed"] == 0);
-    CHECK(summary["kinds"]["image"]["assets"] == 10);
+    CHECK(summary["kinds"]["image"]["assets"] == 12);
     const auto& image_outputs = summary["kinds"]["image"]["outputs"];
-    CHECK(image_outputs["jpeg"]["files"].get<int>() + image_outputs["png"]["files"].get<int>() == 10); // one fallback each
+    CHECK(image_outputs["jpeg"]["files"].get<int>() + image_outputs["png"]["files"].get<int>() +
+              image_outputs["gif"]["files"].get<int>() ==
+          12); // one fallback each
     CHECK(image_outputs["avif"]["files"].get<int>() >= 6);
 
     const json manifest = test::read_json(out / "cachet-manifest.json");
@@ -207,7 +209,9 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
         CHECK(std::abs(double(tiny.width()) / tiny.height() - double(original.width()) / original.height()) < 0.5);
         CHECK_THAT(asset["placeholder"]["dominant_color"].get<std::string>(), Catch::Matches("#[0-9a-f]{6}"));
         for (const auto& [width, sizes] : by_width) {
-            const std::uint64_t fallback = sizes.count("jpeg") ? sizes.at("jpeg") : sizes.at("png");
+            const std::uint64_t fallback = sizes.count("jpeg") ? sizes.at("jpeg")
+                                           : sizes.count("png") ? sizes.at("png")
+                                                                : sizes.at("gif");
             if (sizes.count("webp"))
                 CHECK(sizes.at("webp") < fallback);
             if (sizes.count("avif"))
@@ -230,6 +234,7 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
     {
         CHECK(manifest["assets"]["img/hero.jpg"]["outputs"].back()["format"] == "jpeg");
         CHECK(manifest["assets"]["img/logo.png"]["outputs"].back()["format"] == "png");
+        CHECK(manifest["assets"]["img/spinner.gif"]["outputs"].back()["format"] == "gif");
         // Smaller than every configured width: one width, its own, named with it.
         CHECK_THAT(manifest["assets"]["img/hero.jpg"]["outputs"][0]["path"].get<std::string>(),
                    Catch::StartsWith("img/hero-480w."));
@@ -557,6 +562,161 @@ TEST_CASE("cachet build: large passthrough files are copied exactly and named by
     CHECK(o["integrity"] == sri_sha384(copied));
     CHECK(o["content_type"] == "video/mp4");
     CHECK(test::list_files(dir / "out").size() == 2); // the copy and the manifest: no temporary left
+}
+
+namespace {
+
+// The frames of an animated GIF or WebP as libvips decodes them, with delays and loop count.
+struct Frames {
+    std::vector<VImage> frames;
+    std::vector<int> delays;
+    int loop = -1;
+};
+
+Frames frames_of(const fs::path& path)
+{
+    load(path); // starts libvips
+    const bool animated_type = path.extension() == ".gif" || path.extension() == ".webp";
+    const VImage all = animated_type ? VImage::new_from_file(path.c_str(), VImage::option()->set("n", -1)) : load(path);
+    Frames f;
+    const int page_height = all.get_typeof(VIPS_META_PAGE_HEIGHT) != 0 ? all.get_int(VIPS_META_PAGE_HEIGHT) : all.height();
+    for (int top = 0; top < all.height(); top += page_height)
+        f.frames.push_back(all.extract_area(0, top, all.width(), page_height));
+    if (all.get_typeof("delay") != 0)
+        f.delays = all.get_array_int("delay");
+    if (all.get_typeof("loop") != 0)
+        f.loop = all.get_int("loop");
+    return f;
+}
+
+const std::vector<int> k_spinner_delays{80, 120, 200, 160, 300};
+
+} // namespace
+
+TEST_CASE("cachet build: animated GIF and WebP become animated WebP and GIF with their timing", "[e2e][animation]")
+{
+    test::TempDir dir;
+    const fs::path src = fixture_source(dir, {{"site/img/spinner.gif", "spinner.gif"},
+                                              {"site/img/spinner-anim.webp", "spinner-anim.webp"},
+                                              {"images/plays-three-times.gif", "three.gif"}});
+    test::spit(dir / "w.toml", "[images]\nwidths = [24]\n");
+    const auto p = build(src, dir / "out", {"--config", (dir / "w.toml").string()});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+
+    for (const std::string source : {"spinner.gif", "spinner-anim.webp"}) {
+        INFO(source);
+        const Frames original = frames_of(src / source);
+        REQUIRE(original.frames.size() == 5);
+        std::set<std::pair<int, std::string>> shipped;
+        for (const auto& o : m["assets"][source]["outputs"]) {
+            const std::string path = o["path"];
+            INFO(path);
+            shipped.insert({o["width"].get<int>(), o["format"].get<std::string>()});
+            CHECK(o["frames"] == 5);
+            if (o["format"] == "avif")
+                continue; // checked through libavif below
+            const Frames out = frames_of(dir / "out" / path);
+            REQUIRE(out.frames.size() == 5);
+            CHECK(out.delays == k_spinner_delays);
+            CHECK(out.loop == 0);
+            for (std::size_t i = 0; i < 5; ++i) {
+                INFO("frame " << i);
+                CHECK(out.frames[i].width() == o["width"].get<int>());
+                const VImage ref = original.frames[i].resize(double(o["width"].get<int>()) / 48.0);
+                // Palette GIFs dither; lossy WebP blurs; the ball moves ~10 px a frame, so a frame
+                // shown out of order would differ by far more than this.
+                CHECK(difference(out.frames[i], ref) < (o["format"] == "gif" ? 14.0 : 10.0));
+            }
+        }
+        CHECK(shipped.count({24, "webp"}) == 1);
+        CHECK(shipped.count({48, "webp"}) == 1);
+        CHECK(shipped.count({24, "gif"}) == 1);
+        CHECK(shipped.count({48, "gif"}) == 1);
+    }
+    // The last frame only repaints an 8x8 block: the outputs hold it composited over frame 4.
+    const Frames spinner = frames_of(src / "spinner.gif");
+    const auto& spinner_webp = m["assets"]["spinner.gif"]["outputs"];
+    for (const auto& o : spinner_webp)
+        if (o["format"] == "webp" && o["width"] == 48) {
+            const Frames out = frames_of(dir / "out" / o["path"].get<std::string>());
+            CHECK(difference(out.frames[4], spinner.frames[4]) < 10.0);
+            CHECK(difference(out.frames[4].extract_area(20, 0, 28, 32), spinner.frames[3].extract_area(20, 0, 28, 32)) <
+                  10.0);
+        }
+
+    // An animation that plays three times keeps that count, and gets no AVIF: libavif 0.11
+    // cannot write a loop count, and a sequence without one loops forever.
+    CHECK_THAT(p.err, Catch::Contains("three.gif") && Catch::Contains("no AVIF: the animation plays 3 time(s)"));
+    for (const auto& o : m["assets"]["three.gif"]["outputs"]) {
+        INFO(o["path"]);
+        CHECK(o["format"] != "avif");
+        const Frames out = frames_of(dir / "out" / o["path"].get<std::string>());
+        CHECK(out.loop == 3);
+        CHECK(out.delays == std::vector<int>{100, 200, 300});
+    }
+}
+
+TEST_CASE("cachet build: animated AVIF is an image sequence with the source's frames and timing",
+          "[e2e][animation]")
+{
+    test::TempDir dir;
+    const fs::path src = fixture_source(dir, {{"site/img/spinner.gif", "spinner.gif"}});
+    // AVIF only (for a 48x32 graphic WebP is smaller, and never-bigger would drop the AVIF).
+    test::spit(dir / "avif.toml", "[images]\nformats = [\"avif\"]\nfallback = false\n");
+    const auto p = build(src, dir / "out", {"--config", (dir / "avif.toml").string()});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const json m = test::read_json(dir / "out/cachet-manifest.json");
+    const auto& outputs = m["assets"]["spinner.gif"]["outputs"];
+    REQUIRE(outputs.size() == 1);
+    CHECK(outputs[0]["format"] == "avif");
+    CHECK(outputs[0]["frames"] == 5);
+    const test::AvifSequence sequence = test::avif_sequence(test::slurp(dir / "out" / outputs[0]["path"].get<std::string>()));
+    REQUIRE(sequence.frames.size() == 5);
+    CHECK(sequence.durations_ms == k_spinner_delays);
+    const Frames original = frames_of(src / "spinner.gif");
+    for (std::size_t i = 0; i < 5; ++i) {
+        INFO("frame " << i);
+        const auto& rgb = sequence.frames[i];
+        const VImage decoded = VImage::new_from_memory(const_cast<std::uint8_t*>(rgb.data()), rgb.size(),
+                                                       sequence.width, sequence.height, 3, VIPS_FORMAT_UCHAR);
+        CHECK(difference(decoded, original.frames[i]) < 10.0);
+    }
+}
+
+TEST_CASE("cachet build: animation limits and animate = false", "[e2e][animation]")
+{
+    test::TempDir dir;
+    const fs::path src = fixture_source(dir, {{"site/img/spinner.gif", "spinner.gif"}});
+    SECTION("too many frames")
+    {
+        test::spit(dir / "l.toml", "[images]\nmax_frames = 4\n");
+        const auto p = build(src, dir / "out", {"--config", (dir / "l.toml").string()});
+        CHECK(p.exit_code == 1);
+        CHECK_THAT(p.err, Catch::Contains("spinner.gif: animation has 5 frames, over the limit of 4 (images.max_frames)"));
+    }
+    SECTION("too many pixels across frames")
+    {
+        test::spit(dir / "l.toml", "[images]\nmax_animation_pixels = 7000\n");
+        const auto p = build(src, dir / "out", {"--config", (dir / "l.toml").string()});
+        CHECK(p.exit_code == 1);
+        CHECK_THAT(p.err, Catch::Contains("spinner.gif: animation is 5 frames of 48x32 = 7680 pixels, over the limit "
+                                          "of 7000 (images.max_animation_pixels)"));
+    }
+    SECTION("animate = false: the first frame, as a still")
+    {
+        test::spit(dir / "l.toml", "[images]\nanimate = false\n");
+        const auto p = build(src, dir / "out", {"--config", (dir / "l.toml").string()});
+        REQUIRE(p.exit_code == 0);
+        const json m = test::read_json(dir / "out/cachet-manifest.json");
+        for (const auto& o : m["assets"]["spinner.gif"]["outputs"]) {
+            CHECK_FALSE(o.contains("frames"));
+            CHECK(o["format"] != "gif"); // a still GIF source gets a PNG fallback
+            CHECK(frames_of(dir / "out" / o["path"].get<std::string>()).frames.size() == 1);
+        }
+    }
 }
 
 TEST_CASE("cachet build: over-limit images are rejected with the setting named", "[e2e]")

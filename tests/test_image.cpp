@@ -184,6 +184,48 @@ TEST_CASE("decode_image rejects images over the pixel limit from the header alon
     CHECK_THROWS_WITH(decode_fixture("site/img/hero.jpg", 1000), Catch::Contains("images.max_pixels"));
 }
 
+TEST_CASE("decode_image returns every composited frame of an animated GIF or WebP", "[image][animation]")
+{
+    for (const std::string name : {"site/img/spinner.gif", "site/img/spinner-anim.webp"}) {
+        INFO(name);
+        const DecodedImage d = decode_image(test::slurp(test::fixtures() / name), 1 << 20);
+        REQUIRE(d.animation);
+        const Animation& a = *d.animation;
+        REQUIRE(a.frames.size() == 5);
+        CHECK(a.delays_ms == std::vector<int>{80, 120, 200, 160, 300});
+        CHECK(a.loop == 0);
+        for (const Raster& f : a.frames) {
+            CHECK(f.width == 48);
+            CHECK(f.height == 32);
+            CHECK(f.bands == 3); // every frame opaque: alpha dropped
+            CHECK(f.pixels.size() == 48u * 32u * 3u);
+        }
+        CHECK(d.raster.pixels == a.frames.front().pixels);
+    }
+    const DecodedImage three = decode_image(test::slurp(test::fixtures() / "images/plays-three-times.gif"), 1 << 20);
+    REQUIRE(three.animation);
+    CHECK(three.animation->loop == 3); // NETSCAPE repeat count 2: three plays
+    CHECK(three.animation->frames.front().bands == 4);
+    // The transparent corner stays transparent; the rest takes the frame's colour.
+    CHECK(three.animation->frames[1].pixels[3] == 0);
+    const std::size_t last = (16u * 16u - 1u) * 4u;
+    CHECK(std::vector<int>(three.animation->frames[1].pixels.begin() + static_cast<long>(last),
+                           three.animation->frames[1].pixels.begin() + static_cast<long>(last) + 4) ==
+          std::vector<int>{30, 200, 30, 255});
+}
+
+TEST_CASE("decode_image checks animation limits before decoding, or takes the first frame", "[image][animation]")
+{
+    const Bytes gif = test::slurp(test::fixtures() / "site/img/spinner.gif");
+    CHECK_THROWS_WITH(decode_image(gif, 1 << 20, Colour::keep, AnimationLimits{true, 4, 0}),
+                      Catch::Contains("animation has 5 frames, over the limit of 4 (images.max_frames)"));
+    CHECK_THROWS_WITH(decode_image(gif, 1 << 20, Colour::keep, AnimationLimits{true, 100, 7679}),
+                      Catch::Contains("7680 pixels, over the limit of 7679 (images.max_animation_pixels)"));
+    const DecodedImage still = decode_image(gif, 1 << 20, Colour::keep, AnimationLimits{false, 4, 0});
+    CHECK_FALSE(still.animation);
+    CHECK(still.raster.height == 32);
+}
+
 TEST_CASE("decode_image rejects corrupt, truncated and unsupported data", "[image]")
 {
     CHECK_THROWS_WITH(decode_image(as_bytes("definitely not an image"), 1000),

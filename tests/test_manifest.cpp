@@ -33,6 +33,10 @@ std::vector<AssetRecord> records()
     i.width = 3;
     i.height = 2;
     image.outputs.push_back(i);
+    i.path = "img/a.0123456789.gif";
+    i.format = ImageFormat::gif;
+    i.frames = 12;
+    image.outputs.push_back(i);
     return {text, image};
 }
 
@@ -47,6 +51,9 @@ TEST_CASE("render_manifest writes schema version 1 with sorted keys", "[manifest
     CHECK(doc["assets"]["js/app.js"]["outputs"][0]["encodings"][0]["encoding"] == "br");
     CHECK(doc["assets"]["img/a.png"]["outputs"][0]["width"] == 3);
     CHECK_FALSE(doc["assets"]["img/a.png"]["outputs"][0].contains("encodings"));
+    CHECK_FALSE(doc["assets"]["img/a.png"]["outputs"][0].contains("frames")); // stills say nothing
+    CHECK(doc["assets"]["img/a.png"]["outputs"][1]["frames"] == 12);
+    CHECK(doc["assets"]["img/a.png"]["outputs"][1]["format"] == "gif");
     CHECK(text.find("\"assets\"") < text.find("\"generator\""));
     CHECK(text.find("\"img/a.png\"") < text.find("\"js/app.js\""));
     CHECK(text.back() == '\n');
@@ -80,6 +87,8 @@ TEST_CASE("read_manifest reads back what render_manifest wrote", "[manifest]")
     CHECK(read[0].source == "img/a.png");
     CHECK(read[0].placeholder->dominant_color == "#102030");
     CHECK(read[1].outputs[0].encodings[0].encoding == Encoding::br);
+    CHECK(read[0].outputs[0].frames == 1);
+    CHECK(read[0].outputs[1].frames == 12);
     CHECK(render_manifest(read, load_preset("default")) == text);
 }
 

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 extern char** environ;
@@ -127,6 +129,34 @@ AvifTags avif_tags(ByteView data)
     AvifTags t{static_cast<int>(d->image->colorPrimaries), d->image->icc.size};
     avifDecoderDestroy(d);
     return t;
+}
+
+AvifSequence avif_sequence(ByteView data)
+{
+    std::unique_ptr<avifDecoder, decltype(&avifDecoderDestroy)> d(avifDecoderCreate(), avifDecoderDestroy);
+    if (avifDecoderSetIOMemory(d.get(), data.data(), data.size()) != AVIF_RESULT_OK ||
+        avifDecoderParse(d.get()) != AVIF_RESULT_OK)
+        throw std::runtime_error("not an AVIF file");
+    AvifSequence out;
+    out.width = static_cast<int>(d->image->width);
+    out.height = static_cast<int>(d->image->height);
+    while (avifDecoderNextImage(d.get()) == AVIF_RESULT_OK) {
+        avifRGBImage rgb;
+        avifRGBImageSetDefaults(&rgb, d->image);
+        rgb.format = AVIF_RGB_FORMAT_RGB;
+        rgb.depth = 8;
+        Bytes pixels(static_cast<std::size_t>(out.width) * static_cast<std::size_t>(out.height) * 3);
+        rgb.pixels = pixels.data();
+        rgb.rowBytes = static_cast<std::uint32_t>(out.width * 3);
+        if (avifImageYUVToRGB(d->image, &rgb) != AVIF_RESULT_OK)
+            throw std::runtime_error("AVIF frame conversion failed");
+        out.frames.push_back(std::move(pixels));
+        out.durations_ms.push_back(
+            static_cast<int>(d->imageTiming.durationInTimescales * 1000 / std::max<std::uint64_t>(1, d->timescale)));
+    }
+    if (out.frames.size() != static_cast<std::size_t>(d->imageCount))
+        throw std::runtime_error("AVIF: could not decode every frame");
+    return out;
 }
 
 Bytes unzstd(ByteView data)

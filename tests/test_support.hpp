@@ -64,6 +64,15 @@ struct AvifTags {
 };
 AvifTags avif_tags(ByteView data);
 
+// Every frame of an AVIF (image sequence or still) decoded by libavif/dav1d to 8-bit RGB.
+struct AvifSequence {
+    int width = 0;
+    int height = 0;
+    std::vector<Bytes> frames;     // RGB, width * height * 3 bytes each
+    std::vector<int> durations_ms; // per frame, from the sequence's timescale
+};
+AvifSequence avif_sequence(ByteView data);
+
 // Independent decoders (the libraries' one-shot APIs, not cachet's own code).
 Bytes unzstd(ByteView data);
 Bytes unbrotli(ByteView data, std::size_t expected_size);
