@@ -59,6 +59,8 @@ ImagePtr to_avif_image(const Raster& raster, const AvifOptions& o)
         image->colorPrimaries = AVIF_COLOR_PRIMARIES_UNSPECIFIED;
         image->transferCharacteristics = AVIF_TRANSFER_CHARACTERISTICS_UNSPECIFIED;
     }
+    if (!raster.exif.empty())
+        avifImageSetMetadataExif(image.get(), raster.exif.data(), raster.exif.size());
     image->matrixCoefficients = AVIF_MATRIX_COEFFICIENTS_BT601;
     image->yuvRange = AVIF_RANGE_FULL;
 

@@ -232,6 +232,10 @@ const std::map<std::string, Setter>& setters()
          choice(FIELD(images.colour),
                 std::vector<std::pair<std::string, Colour>>{{"keep", Colour::keep}, {"srgb", Colour::srgb}})},
         {"images.avif.quality", quality(FIELD(images.avif.quality), FIELD(images.avif.quality_mode))},
+        {"images.keep_metadata",
+         choices(FIELD(images.keep_metadata),
+                 std::vector<std::pair<std::string, MetadataField>>{{"copyright", MetadataField::copyright},
+                                                                    {"artist", MetadataField::artist}})},
         {"images.auto.distance",
          [](Preset& p, const Where& w) {
              const auto v = w.node.value<double>();

@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/metadata.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <filesystem>
@@ -65,6 +67,7 @@ struct ImageSettings {
     std::uint64_t max_animation_pixels = 100000000; // width x height x frames
     UnsupportedImages unsupported = UnsupportedImages::error;
     Colour colour = Colour::keep;
+    std::vector<MetadataField> keep_metadata; // EXIF fields kept; everything else is stripped
     double auto_distance = 1.5;   // quality = "auto": Butteraugli 3-norm target
     int auto_reference_width = 640; // quality = "auto": searched once at this width (or less)
     AvifOptions avif;

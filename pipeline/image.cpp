@@ -1,6 +1,7 @@
 #include "pipeline/image.hpp"
 
 #include "pipeline/error.hpp"
+#include "pipeline/metadata.hpp"
 
 #include <lcms2.h>
 #include <vips/vips8>
@@ -117,6 +118,7 @@ Raster raster_from(const VImage& image, const Raster& like)
     g_free(memory);
     out.gamut = like.gamut;
     out.icc = like.icc;
+    out.exif = like.exif;
     return out;
 }
 
@@ -286,6 +288,11 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
             over_limit("image is " + std::to_string(image.width()) + "x" + std::to_string(image.height()) + " = " +
                            std::to_string(pixels) + " pixels",
                        max_pixels, "images.max_pixels");
+        if (image.get_typeof(VIPS_META_EXIF_NAME) != 0) {
+            std::size_t exif_size = 0;
+            const auto* exif = static_cast<const std::uint8_t*>(image.get_blob(VIPS_META_EXIF_NAME, &exif_size));
+            result.exif.assign(exif, exif + exif_size);
+        }
         const int pages = image.get_typeof(VIPS_META_N_PAGES) != 0 ? image.get_int(VIPS_META_N_PAGES) : 1;
         if (limits.animate && pages > 1 &&
             (result.loader == "VipsForeignLoadNsgifBuffer" || result.loader == "VipsForeignLoadWebpBuffer")) {
@@ -378,11 +385,12 @@ Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
         VImage image = from_raster(raster, Profile::attach);
         if (raster.has_alpha())
             image = image.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
-        return blob_bytes(image.jpegsave_buffer(VImage::option()
-                                                    ->set("Q", options.quality)
-                                                    ->set("optimize_coding", true)
-                                                    ->set("interlace", options.progressive)
-                                                    ->set("strip", raster.icc.empty())));
+        const Bytes jpeg = blob_bytes(image.jpegsave_buffer(VImage::option()
+                                                                ->set("Q", options.quality)
+                                                                ->set("optimize_coding", true)
+                                                                ->set("interlace", options.progressive)
+                                                                ->set("strip", raster.icc.empty())));
+        return raster.exif.empty() ? jpeg : jpeg_with_exif(jpeg, raster.exif);
     } catch (const VError& e) {
         rethrow_vips(e, "cannot encode JPEG");
     }
@@ -392,11 +400,12 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
 {
     init_image_library();
     try {
-        return blob_bytes(from_raster(raster, Profile::attach)
-                              .pngsave_buffer(VImage::option()
-                                                  ->set("compression", options.compression)
-                                                  ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
-                                                  ->set("strip", raster.icc.empty())));
+        const Bytes png = blob_bytes(from_raster(raster, Profile::attach)
+                                         .pngsave_buffer(VImage::option()
+                                                             ->set("compression", options.compression)
+                                                             ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
+                                                             ->set("strip", raster.icc.empty())));
+        return raster.exif.empty() ? png : png_with_exif(png, raster.exif);
     } catch (const VError& e) {
         rethrow_vips(e, "cannot encode PNG");
     }

@@ -24,6 +24,7 @@ struct Raster {
     Bytes pixels;
     Gamut gamut = Gamut::srgb;
     Bytes icc; // the ICC profile of the pixels when gamut is not srgb
+    Bytes exif; // EXIF (bare TIFF payload) that outputs carry: only fields the config keeps
 
     bool has_alpha() const { return bands == 4; }
 };
@@ -52,6 +53,7 @@ struct DecodedImage {
     Raster raster; // the image, or the first frame of an animation
     std::optional<Animation> animation; // set for animated GIF/WebP inputs with more than one frame
     SourceFamily family = SourceFamily::photo;
+    Bytes exif;                        // the source's EXIF block as found (not in raster.exif)
     std::string loader;                // the libvips loader class, e.g. "VipsForeignLoadJpegBuffer"
     std::vector<std::string> warnings; // things worth telling the user (a broken ICC profile...)
 };
@@ -82,7 +84,8 @@ Raster resize_raster(const Raster& raster, int width, int max_height = 10000000)
 // channel reported at the bin's centre, as sharp does; "#rrggbb".
 std::string dominant_colour(const Raster& raster);
 
-// Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white).
+// Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white). JPEG and PNG
+// carry the raster's ICC profile and EXIF.
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);
 
 // Lossless PNG of a raster.

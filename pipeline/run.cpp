@@ -9,6 +9,7 @@
 #include "pipeline/glob.hpp"
 #include "pipeline/hash.hpp"
 #include "pipeline/image.hpp"
+#include "pipeline/metadata.hpp"
 #include "pipeline/quality.hpp"
 
 #include <algorithm>
@@ -173,6 +174,9 @@ private:
             decode_image(source, images.max_pixels, images.colour,
                          AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
         result.warnings = std::move(decoded.warnings);
+        decoded.raster.exif = kept_exif(decoded.exif, images.keep_metadata);
+        if (decoded.animation)
+            decoded.animation->frames.front().exif = decoded.raster.exif; // encoders read the first frame's
         const Raster& raster = decoded.raster; // the first frame of an animation
         const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
         result.record.placeholder = make_placeholder(raster, images);

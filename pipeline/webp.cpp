@@ -11,17 +11,22 @@ namespace cachet {
 
 namespace {
 
-// The WebP file (still or animated) with an ICCP chunk holding icc (the extended VP8X format).
-Bytes with_icc_profile(const Bytes& webp, const Bytes& icc)
+// The WebP file (still or animated) with the raster's ICC profile (ICCP chunk) and EXIF
+// (EXIF chunk, bare TIFF payload) when it has them (the extended VP8X format).
+Bytes with_metadata(const Bytes& webp, const Raster& raster)
 {
+    if (raster.icc.empty() && raster.exif.empty())
+        return webp;
     const WebPData image{webp.data(), webp.size()};
     std::unique_ptr<WebPMux, decltype(&WebPMuxDelete)> mux(WebPMuxCreate(&image, 1), WebPMuxDelete);
-    const WebPData profile{icc.data(), icc.size()};
+    const WebPData profile{raster.icc.data(), raster.icc.size()};
+    const WebPData exif{raster.exif.data(), raster.exif.size()};
     WebPData assembled;
     WebPDataInit(&assembled);
-    if (!mux || WebPMuxSetChunk(mux.get(), "ICCP", &profile, 1) != WEBP_MUX_OK ||
+    if (!mux || (!raster.icc.empty() && WebPMuxSetChunk(mux.get(), "ICCP", &profile, 1) != WEBP_MUX_OK) ||
+        (!raster.exif.empty() && WebPMuxSetChunk(mux.get(), "EXIF", &exif, 1) != WEBP_MUX_OK) ||
         WebPMuxAssemble(mux.get(), &assembled) != WEBP_MUX_OK)
-        throw Error(ErrorKind::asset, "WebP: cannot embed the ICC profile");
+        throw Error(ErrorKind::asset, "WebP: cannot embed the ICC profile or EXIF");
     Bytes out(assembled.bytes, assembled.bytes + assembled.size);
     WebPDataClear(&assembled);
     return out;
@@ -83,7 +88,7 @@ Bytes encode_webp(const Raster& raster, const EncodeOptions& options)
     }
     Bytes out(writer.mem, writer.mem + writer.size);
     WebPMemoryWriterClear(&writer);
-    return raster.icc.empty() ? out : with_icc_profile(out, raster.icc);
+    return with_metadata(out, raster);
 }
 
 Bytes encode_webp_animation(const Animation& animation, const EncodeOptions& options)
@@ -117,8 +122,7 @@ Bytes encode_webp_animation(const Animation& animation, const EncodeOptions& opt
         fail("cannot assemble");
     Bytes out(assembled.bytes, assembled.bytes + assembled.size);
     WebPDataClear(&assembled);
-    const Bytes& icc = animation.frames.front().icc;
-    return icc.empty() ? out : with_icc_profile(out, icc);
+    return with_metadata(out, animation.frames.front());
 }
 
 std::string webp_version()

@@ -719,6 +719,50 @@ TEST_CASE("cachet build: animation limits and animate = false", "[e2e][animation
     }
 }
 
+TEST_CASE("cachet build: metadata is stripped except the EXIF fields keep_metadata names", "[e2e][metadata]")
+{
+    test::TempDir dir;
+    const fs::path src = fixture_source(dir, {{"images/exif-credits.jpg", "credits.jpg"}});
+    auto exif_field = [](const fs::path& file, const char* name) {
+        const VImage image = load(file);
+        return image.get_typeof(name) == 0 ? std::string() : std::string(image.get_string(name));
+    };
+    SECTION("default: nothing kept, orientation applied to the pixels")
+    {
+        REQUIRE(build(src, dir / "out").exit_code == 0);
+        const json m = test::read_json(dir / "out/cachet-manifest.json");
+        for (const auto& o : m["assets"]["credits.jpg"]["outputs"]) {
+            INFO(o["path"]);
+            CHECK(load(dir / "out" / o["path"].get<std::string>()).get_typeof(VIPS_META_EXIF_NAME) == 0);
+            CHECK(o["width"] == 96);
+        }
+    }
+    for (const std::string format : {"avif", "webp"}) {
+        SECTION("keep_metadata = [\"copyright\"] with " + format)
+        {
+            test::spit(dir / "keep.toml",
+                       "[images]\nkeep_metadata = [\"copyright\"]\nformats = [\"" + format + "\"]\n");
+            const auto p = build(src, dir / "out", {"--config", (dir / "keep.toml").string()});
+            INFO(p.err);
+            REQUIRE(p.exit_code == 0);
+            const json m = test::read_json(dir / "out/cachet-manifest.json");
+            std::set<std::string> formats;
+            for (const auto& o : m["assets"]["credits.jpg"]["outputs"]) {
+                const fs::path file = dir / "out" / o["path"].get<std::string>();
+                INFO(file);
+                formats.insert(o["format"].get<std::string>());
+                CHECK_THAT(exif_field(file, "exif-ifd0-Copyright"), Catch::StartsWith("(c) 2026 Cachet Fixtures"));
+                CHECK(exif_field(file, "exif-ifd0-Artist").empty());
+                CHECK(exif_field(file, "exif-ifd0-Make").empty());
+                CHECK(exif_field(file, "exif-ifd0-Orientation").empty());
+                CHECK(exif_field(file, "exif-ifd3-GPSLatitudeRef").empty());
+                CHECK(difference(as_displayed(file), reference(src / "credits.jpg")) < 8.0); // upright
+            }
+            CHECK(formats == std::set<std::string>{format, "jpeg"});
+        }
+    }
+}
+
 TEST_CASE("cachet build: over-limit images are rejected with the setting named", "[e2e]")
 {
     test::TempDir dir;

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build pkg-config                  # toolchain
   libvips-dev libwebp-dev libavif-dev liblcms2-dev  # images (libavif brings aom, rav1e, svt-av1)
+  libexif-dev                                       # EXIF fields kept by images.keep_metadata
   libjxl-dev                                        # Butteraugli, for quality = "auto"
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
