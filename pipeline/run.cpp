@@ -15,9 +15,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <new>
 #include <optional>
 #include <thread>
@@ -63,28 +66,68 @@ private:
     std::map<std::string, Claim> m_claims;
 };
 
+struct Shape {
+    int width;
+    int height;
+    int frames;
+};
+
+// One image in flight: its decode, and an encode task per (width, format) that any worker may
+// run. The task that finishes last ships what is not bigger and completes the result.
+struct ImageJob {
+    struct Width {
+        int width = 0;
+        std::string name; // the output name before its extension is set
+        std::once_flag resized;
+        Shape shape{};       // the outputs' size, known once resized
+        Raster raster;       // this width of a still (empty at the source's own width)
+        Animation animation; // ... or of an animation
+        std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
+        std::atomic<int> pending{0};               // encode tasks of this width not yet done
+    };
+
+    const Asset* asset = nullptr;
+    AssetResult* result = nullptr;
+    ImageSettings images;
+    DecodedImage decoded;
+    std::vector<ImageFormat> formats; // the modern formats, then the fallback if any
+    std::optional<ImageFormat> fallback;
+    std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results
+    std::vector<std::unique_ptr<Width>> widths;
+    std::atomic<int> pending{0}; // encode tasks not yet done
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::string error;
+
+    void fail(std::string message)
+    {
+        std::lock_guard lock(error_mutex);
+        if (!failed.exchange(true))
+            error = std::move(message);
+    }
+};
+
 class AssetBuilder {
 public:
-    AssetBuilder(const Config& config, OutputNames& names, int threads)
-        : m_config(config), m_preset(config.preset), m_names(names), m_threads(threads)
+    AssetBuilder(const Config& config, OutputNames& names) : m_config(config), m_preset(config.preset), m_names(names)
     {
     }
 
-    AssetResult build(const Asset& asset)
+    // Builds a text or passthrough asset completely; for an image, decodes it and returns the
+    // job whose encode tasks the caller schedules. Throws Error for a failing asset.
+    std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result) const
     {
-        AssetResult result;
         if (!is_valid_utf8(asset.path))
             throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
         AssetRecord& record = result.record;
         record.source = asset.path;
         record.kind = asset.kind;
-        m_stable = is_stable(asset.path);
         if (asset.kind == AssetKind::unsupported)
             throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
                                               " (set images.unsupported = \"passthrough\" to copy it as is)");
         if (asset.kind == AssetKind::passthrough) {
             copy_output(asset, record);
-            return result;
+            return nullptr;
         }
         Bytes source;
         try {
@@ -95,10 +138,51 @@ public:
         record.source_bytes = source.size();
         record.source_digest = "sha256-" + sha256_hex(source);
         if (asset.kind == AssetKind::image)
-            build_image(asset, source, result);
-        else
-            build_text(asset, source, record);
-        return result;
+            return start_image(asset, source, result);
+        build_text(asset, source, record);
+        return nullptr;
+    }
+
+    // Encodes one width of job in one format (a task; thread-safe for distinct formats).
+    void encode(ImageJob& job, std::size_t width_index, std::size_t format_index) const
+    {
+        ImageJob::Width& w = *job.widths[width_index];
+        const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
+        const Raster& source = job.decoded.raster;
+        const bool own = w.width == source.width;
+        std::call_once(w.resized, [&] {
+            const int frames = animation ? static_cast<int>(animation->frames.size()) : 1;
+            if (own) {
+                w.shape = Shape{source.width, source.height, frames};
+            } else if (animation) {
+                w.animation.delays_ms = animation->delays_ms;
+                w.animation.loop = animation->loop;
+                for (const Raster& frame : animation->frames)
+                    w.animation.frames.push_back(resize_raster(frame, w.width));
+                w.shape = Shape{w.animation.width(), w.animation.height(), frames};
+            } else {
+                w.raster = resize_raster(source, w.width);
+                w.shape = Shape{w.raster.width, w.raster.height, 1};
+            }
+        });
+        const ImageFormat format = job.formats[format_index];
+        const EncodeOptions options{job.images, 1};
+        w.encoded[format_index] = animation ? encoder_for(format).encode_animation(own ? *animation : w.animation, options)
+                                            : encoder_for(format).encode(own ? source : w.raster, options);
+    }
+
+    // Called once per job after its last encode task: frees what the tasks needed, then ships
+    // the outputs that are not bigger, per width. Throws Error for a failing asset.
+    void finish(ImageJob& job) const
+    {
+        AssetRecord& record = job.result->record;
+        for (const auto& w : job.widths)
+            ship_width(*job.asset, w->name, job, *w, record);
+        for (auto& out : record.outputs)
+            if (const auto it = job.chosen.find(*out.format); it != job.chosen.end()) {
+                out.quality = it->second.quality;
+                out.butteraugli = it->second.distance;
+            }
     }
 
 private:
@@ -110,13 +194,14 @@ private:
 
     // Names an output of source (fingerprinted unless stable), claims the name, describes it.
     OutputFile name_output(const std::string& source, const std::string& name, const std::string& digest,
-                           std::string integrity, std::uint64_t bytes)
+                           std::string integrity, std::uint64_t bytes) const
     {
+        const bool stable = is_stable(source);
         OutputFile out;
-        out.fingerprinted = !m_stable;
-        out.path = m_stable ? name
-                            : fingerprinted_path(name, std::string_view(digest).substr(
-                                                           0, static_cast<std::size_t>(m_preset.output.hash_length)));
+        out.fingerprinted = !stable;
+        out.path = stable ? name
+                          : fingerprinted_path(name, std::string_view(digest).substr(
+                                                         0, static_cast<std::size_t>(m_preset.output.hash_length)));
         out.bytes = bytes;
         out.content_type = content_type_for(out.path);
         out.integrity = std::move(integrity);
@@ -126,7 +211,7 @@ private:
     }
 
     // Writes data under OUT at name (fingerprinted unless stable) and describes it.
-    OutputFile write_output(const std::string& source, const std::string& name, ByteView data)
+    OutputFile write_output(const std::string& source, const std::string& name, ByteView data) const
     {
         OutputFile out = name_output(source, name, sha256_hex(data), sri_sha384(data), data.size());
         write_file_atomic(m_config.output / out.path, data);
@@ -135,7 +220,7 @@ private:
 
     // Copies a passthrough source in pieces, hashing what it writes, so that files of any size
     // cost a fixed amount of memory and the name always matches the bytes written.
-    void copy_output(const Asset& asset, AssetRecord& record)
+    void copy_output(const Asset& asset, AssetRecord& record) const
     {
         const fs::path provisional = m_config.output / asset.path;
         std::error_code ec;
@@ -167,12 +252,16 @@ private:
         record.outputs.push_back(std::move(out));
     }
 
-    void build_image(const Asset& asset, ByteView source, AssetResult& result)
+    std::shared_ptr<ImageJob> start_image(const Asset& asset, ByteView source, AssetResult& result) const
     {
-        ImageSettings images = image_settings_for(m_preset, asset.path);
-        DecodedImage decoded =
-            decode_image(source, images.max_pixels, images.colour,
-                         AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
+        auto job = std::make_shared<ImageJob>();
+        job->asset = &asset;
+        job->result = &result;
+        job->images = image_settings_for(m_preset, asset.path);
+        ImageSettings& images = job->images;
+        job->decoded = decode_image(source, images.max_pixels, images.colour,
+                                    AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
+        DecodedImage& decoded = job->decoded;
         result.warnings = std::move(decoded.warnings);
         decoded.raster.exif = kept_exif(decoded.exif, images.keep_metadata);
         if (decoded.animation)
@@ -181,106 +270,70 @@ private:
         const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
         result.record.placeholder = make_placeholder(raster, images);
         // quality = "auto": one search per format and source (first frame), reused at every width.
-        std::map<ImageFormat, QualityChoice> chosen;
         for (const ImageFormat format : images.formats) {
             QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
             if (mode != QualityMode::automatic)
                 continue;
-            const QualityChoice choice = find_quality(format, raster, images, m_threads);
+            const QualityChoice choice = find_quality(format, raster, images, 1);
             (format == ImageFormat::avif ? images.avif.quality : images.webp.quality) = choice.quality;
             mode = QualityMode::fixed;
-            chosen[format] = choice;
+            job->chosen[format] = choice;
         }
 
-        std::vector<ImageFormat> formats = images.formats;
-        if (animation && animation->loop != 0 && std::erase(formats, ImageFormat::avif) != 0)
+        job->formats = images.formats;
+        if (animation && animation->loop != 0 && std::erase(job->formats, ImageFormat::avif) != 0)
             result.warnings.push_back("no AVIF: the animation plays " + std::to_string(animation->loop) +
                                       " time(s), and libavif 0.11 cannot record a loop count (an AVIF sequence "
                                       "would loop forever)");
-        const ImageFormat fallback = animation ? ImageFormat::gif
-                                     : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
-                                                                                                     : ImageFormat::jpeg;
-        std::optional<ImageFormat> shipped_fallback;
         if (images.fallback) {
-            formats.push_back(fallback);
-            shipped_fallback = fallback;
+            job->fallback = animation ? ImageFormat::gif
+                            : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
+                                                                                            : ImageFormat::jpeg;
+            job->formats.push_back(*job->fallback);
         }
-
-        const EncodeOptions options{images, m_threads};
         const bool name_widths = !images.widths.empty();
         for (const int width : output_widths(images.widths, raster.width)) {
-            const std::string name =
-                name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
-            if (animation) {
-                const Animation scaled = width == raster.width ? Animation{} : resize_animation(*animation, width);
-                const Animation& frames = width == raster.width ? *animation : scaled;
-                const Shape shape{frames.width(), frames.height(), static_cast<int>(frames.frames.size())};
-                encode_width(asset, name, shape, formats, shipped_fallback, result.record, [&](ImageFormat format) {
-                    return encoder_for(format).encode_animation(frames, options);
-                });
-            } else {
-                const Raster scaled = width == raster.width ? Raster{} : resize_raster(raster, width);
-                const Raster& pixels = width == raster.width ? raster : scaled;
-                encode_width(asset, name, Shape{pixels.width, pixels.height, 1}, formats, shipped_fallback,
-                             result.record,
-                             [&](ImageFormat format) { return encoder_for(format).encode(pixels, options); });
-            }
+            auto w = std::make_unique<ImageJob::Width>();
+            w->width = width;
+            w->name = name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
+            w->encoded.resize(job->formats.size());
+            w->pending = static_cast<int>(job->formats.size());
+            job->widths.push_back(std::move(w));
         }
-        for (auto& out : result.record.outputs)
-            if (const auto it = chosen.find(*out.format); it != chosen.end()) {
-                out.quality = it->second.quality;
-                out.butteraugli = it->second.distance;
-            }
+        job->pending = static_cast<int>(job->widths.size() * job->formats.size());
+        return job;
     }
 
-    static Animation resize_animation(const Animation& animation, int width)
+    // Ships one width's encodes that are not bigger: a modern format must be smaller than the
+    // fallback, and AVIF smaller than WebP, at the same width.
+    void ship_width(const Asset& asset, const std::string& name, const ImageJob& job, const ImageJob::Width& w,
+                    AssetRecord& record) const
     {
-        Animation out;
-        out.delays_ms = animation.delays_ms;
-        out.loop = animation.loop;
-        for (const Raster& frame : animation.frames)
-            out.frames.push_back(resize_raster(frame, width));
-        return out;
-    }
-
-    struct Shape {
-        int width;
-        int height;
-        int frames;
-    };
-
-    // Encodes one width in every format and ships only what is not bigger: a modern format
-    // must be smaller than the fallback, and AVIF smaller than WebP, at the same width.
-    void encode_width(const Asset& asset, const std::string& name, Shape shape, const std::vector<ImageFormat>& formats,
-                      std::optional<ImageFormat> fallback, AssetRecord& record,
-                      const std::function<Bytes(ImageFormat)>& encode)
-    {
-        std::vector<std::pair<ImageFormat, Bytes>> encoded;
-        for (const ImageFormat format : formats)
-            encoded.emplace_back(format, encode(format));
         auto size_of = [&](std::optional<ImageFormat> format) -> std::optional<std::size_t> {
-            for (const auto& [f, bytes] : encoded)
-                if (f == format)
-                    return bytes.size();
+            for (std::size_t i = 0; i < job.formats.size(); ++i)
+                if (job.formats[i] == format && w.encoded[i])
+                    return w.encoded[i]->size();
             return std::nullopt;
         };
-        for (const auto& [format, bytes] : encoded) {
-            const auto fallback_size = size_of(fallback);
-            const auto webp_size = size_of(ImageFormat::webp);
-            if (format != fallback && fallback_size && bytes.size() >= *fallback_size)
+        const auto fallback_size = size_of(job.fallback);
+        const auto webp_size = size_of(ImageFormat::webp);
+        for (std::size_t i = 0; i < job.formats.size(); ++i) {
+            const ImageFormat format = job.formats[i];
+            const Bytes& bytes = *w.encoded[i];
+            if (format != job.fallback && fallback_size && bytes.size() >= *fallback_size)
                 continue;
             if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
                 continue;
             OutputFile out = write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes);
             out.format = format;
-            out.width = shape.width;
-            out.height = shape.height;
-            out.frames = shape.frames;
+            out.width = w.shape.width;
+            out.height = w.shape.height;
+            out.frames = w.shape.frames;
             record.outputs.push_back(std::move(out));
         }
     }
 
-    void build_text(const Asset& asset, ByteView source, AssetRecord& record)
+    void build_text(const Asset& asset, ByteView source, AssetRecord& record) const
     {
         OutputFile out = write_output(asset.path, asset.path, source);
         const TextSettings& text = m_preset.text;
@@ -305,8 +358,6 @@ private:
     const Config& m_config;
     const Preset& m_preset;
     OutputNames& m_names;
-    int m_threads;
-    bool m_stable = false;
 };
 
 void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
@@ -414,51 +465,134 @@ Summary run(const Config& config, Reporter& reporter)
         return x.bytes > y.bytes;
     });
 
-    const unsigned jobs = std::max(1u, config.jobs);
-    const unsigned workers = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(order.size())));
-    const int encoder_threads = static_cast<int>(std::max(1u, jobs / workers));
-
+    // Work is scheduled as tasks on `jobs` workers: decoding an asset (which builds a text or
+    // passthrough asset outright), and encoding one width of an image in one format. Workers
+    // take queued encodes before starting another asset, so few images are in memory at
+    // once, and a large image's widths and formats spread over every core. Each task runs
+    // single-threaded (libvips concurrency 1, encoders 1 thread): jobs threads in all.
+    const unsigned workers = std::max(1u, config.jobs);
     OutputNames names;
     names.claim(config.preset.output.manifest, "manifest", "the manifest");
+    const AssetBuilder builder(config, names);
     std::vector<AssetResult> results(scan.assets.size());
-    std::atomic<std::size_t> next{0};
     std::atomic<bool> stop{false};
     std::string io_failure;
 
-    auto work = [&] {
-        AssetBuilder builder(config, names, encoder_threads);
-        while (!stop) {
-            const std::size_t n = next++;
-            if (n >= order.size())
-                return;
-            const Asset& asset = scan.assets[order[n]];
-            {
-                std::lock_guard lock(report_mutex);
-                reporter.asset_started(asset);
-            }
-            AssetResult& result = results[order[n]];
-            try {
-                result = builder.build(asset);
-            } catch (const Error& e) {
-                if (e.kind() == ErrorKind::io) {
-                    std::lock_guard lock(report_mutex);
-                    if (io_failure.empty())
-                        io_failure = e.what();
-                    stop = true;
-                }
-                result.status = AssetResult::Status::failed;
-                result.message = e.what();
-            } catch (const std::bad_alloc&) {
-                result.status = AssetResult::Status::failed;
-                result.message = "out of memory";
-            } catch (const std::exception& e) {
-                result.status = AssetResult::Status::failed;
-                result.message = e.what();
-            }
-            if (result.status == AssetResult::Status::failed)
-                result.record.outputs.clear();
+    struct Task {
+        std::shared_ptr<ImageJob> job;
+        std::size_t width;
+        std::size_t format;
+    };
+    std::mutex queue_mutex;
+    std::condition_variable queue_changed;
+    std::deque<Task> tasks;
+    std::size_t next_asset = 0;
+    unsigned starting = 0; // workers decoding an asset, which may queue tasks
+
+    // Records why an asset failed; an I/O error stops the whole build.
+    auto failure = [&](const std::exception& e) -> std::string {
+        if (const auto* error = dynamic_cast<const Error*>(&e); error && error->kind() == ErrorKind::io) {
             std::lock_guard lock(report_mutex);
-            reporter.asset_finished(asset, result);
+            if (io_failure.empty())
+                io_failure = e.what();
+            stop = true;
+        }
+        return dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what();
+    };
+    auto finished = [&](const Asset& asset, AssetResult& result) {
+        if (result.status == AssetResult::Status::failed)
+            result.record.outputs.clear();
+        std::lock_guard lock(report_mutex);
+        reporter.asset_finished(asset, result);
+    };
+    auto complete = [&](ImageJob& job) {
+        if (!job.failed && !stop) {
+            try {
+                builder.finish(job);
+            } catch (const std::exception& e) {
+                job.fail(failure(e));
+            }
+        }
+        if (job.failed || stop) {
+            job.result->status = AssetResult::Status::failed;
+            job.result->message = job.failed ? job.error : "build stopped";
+        }
+        job.decoded = DecodedImage{}; // the pixels are no longer needed
+        job.widths.clear();
+        finished(*job.asset, *job.result);
+    };
+    // Decodes an asset; returns its encode tasks, largest width first and AVIF (the slowest
+    // encoder) first within a width, so that the longest tasks do not start last.
+    auto start_asset = [&](std::size_t index) -> std::vector<Task> {
+        const Asset& asset = scan.assets[index];
+        AssetResult& result = results[index];
+        {
+            std::lock_guard lock(report_mutex);
+            reporter.asset_started(asset);
+        }
+        std::shared_ptr<ImageJob> job;
+        try {
+            job = builder.start(asset, result);
+        } catch (const std::exception& e) {
+            result.status = AssetResult::Status::failed;
+            result.message = failure(e);
+        }
+        if (!job) {
+            finished(asset, result);
+            return {};
+        }
+        if (job->pending == 0) {
+            complete(*job);
+            return {};
+        }
+        std::vector<Task> queued;
+        for (std::size_t w = job->widths.size(); w-- > 0;)
+            for (std::size_t f = 0; f < job->formats.size(); ++f)
+                queued.push_back(Task{job, w, f});
+        return queued;
+    };
+    auto run_task = [&](const Task& task) {
+        ImageJob& job = *task.job;
+        if (!job.failed && !stop) {
+            try {
+                builder.encode(job, task.width, task.format);
+            } catch (const std::exception& e) {
+                job.fail(failure(e));
+            }
+        }
+        ImageJob::Width& width = *job.widths[task.width];
+        if (--width.pending == 0) { // this width's pixels are no longer needed
+            width.raster = Raster{};
+            width.animation = Animation{};
+        }
+        if (--job.pending == 0)
+            complete(job);
+    };
+    auto work = [&] {
+        std::unique_lock lock(queue_mutex);
+        while (true) {
+            if (!tasks.empty()) {
+                const Task task = std::move(tasks.front());
+                tasks.pop_front();
+                lock.unlock();
+                run_task(task);
+                lock.lock();
+            } else if (next_asset < order.size() && !stop) {
+                const std::size_t index = order[next_asset++];
+                ++starting;
+                lock.unlock();
+                std::vector<Task> queued = start_asset(index);
+                lock.lock();
+                --starting;
+                for (Task& t : queued)
+                    tasks.push_back(std::move(t));
+                queue_changed.notify_all();
+            } else if (starting == 0) {
+                queue_changed.notify_all();
+                return;
+            } else {
+                queue_changed.wait(lock);
+            }
         }
     };
     {
