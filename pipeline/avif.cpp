@@ -122,10 +122,20 @@ Bytes take(avifRWData& output)
     return out;
 }
 
+// svt-av1 (as libavif 0.11 drives it) rejects odd sizes in 4:2:0 with a generic error.
+void check_size(const Raster& raster, const AvifOptions& o)
+{
+    if (o.codec == AvifCodec::svt && o.chroma == Chroma::yuv420 && (raster.width % 2 != 0 || raster.height % 2 != 0))
+        throw Error(ErrorKind::asset, "AVIF: svt-av1 needs an even width and height for 4:2:0, and this image is " +
+                                          std::to_string(raster.width) + "x" + std::to_string(raster.height) +
+                                          " (use images.avif.codec = \"aom\" or \"rav1e\" for it)");
+}
+
 } // namespace
 
 Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
 {
+    check_size(raster, options.images.avif);
     const EncoderPtr encoder = make_encoder(options);
     const ImagePtr image = to_avif_image(raster, options.images.avif);
     avifRWData output = AVIF_DATA_EMPTY;
@@ -138,6 +148,7 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
 
 Bytes encode_avif_animation(const Animation& animation, const EncodeOptions& options)
 {
+    check_size(animation.frames.front(), options.images.avif);
     const EncoderPtr encoder = make_encoder(options);
     encoder->timescale = 1000; // durations in milliseconds
     for (std::size_t i = 0; i < animation.frames.size(); ++i) {

@@ -24,17 +24,17 @@ enum class Colour { keep, srgb };
 enum class QualityMode { fixed, automatic };
 
 struct AvifOptions {
-    int quality = 50;   // 0..100, mapped onto AV1 quantizers
+    int quality = 56;   // 0..100, mapped onto AV1 quantizers
     QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;      // 0 (slowest) .. 10 (fastest)
-    Chroma chroma = Chroma::yuv420;
+    Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
 };
 
 struct WebpOptions {
-    int quality = 80;       // 0..100
+    int quality = 75;       // 0..100
     QualityMode quality_mode = QualityMode::fixed;
-    int effort = 4;         // libwebp "method", 0..6
+    int effort = 5;         // libwebp "method", 0..6
     bool sharp_yuv = true;  // sharper RGB->YUV conversion
     int alpha_quality = 90; // 0..100
 };

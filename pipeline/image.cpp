@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string_view>
 
@@ -207,17 +208,23 @@ Animation decode_animation(ByteView data, const VImage& header, int pages, const
     animation.loop = strip.get_typeof("loop") != 0 ? std::max(0, strip.get_int("loop")) : 0;
 
     // Animations are converted to sRGB: GIF has no profile, and animated WebPs with one are rare.
-    const Raster all = raster_from(convert_to_srgb(strip, warnings), Raster{});
-    const std::size_t frame_bytes = static_cast<std::size_t>(all.width) * static_cast<std::size_t>(page_height) *
-                                    static_cast<std::size_t>(all.bands);
+    // Frames are cut straight from libvips' buffer: two copies of the pixels at most, not three.
+    const VImage converted = convert_to_srgb(strip, warnings);
+    std::size_t size = 0;
+    const std::unique_ptr<void, decltype(&g_free)> memory(converted.write_to_memory(&size), g_free);
+    const auto* bytes = static_cast<const std::uint8_t*>(memory.get());
+    const std::size_t frame_bytes = static_cast<std::size_t>(converted.width()) *
+                                    static_cast<std::size_t>(page_height) * static_cast<std::size_t>(converted.bands());
+    if (size != frame_bytes * static_cast<std::size_t>(pages))
+        throw Error(ErrorKind::asset, "animation frames are not all the same size");
     bool opaque = true;
     for (int i = 0; i < pages; ++i) {
         Raster frame;
-        frame.width = all.width;
+        frame.width = converted.width();
         frame.height = page_height;
-        frame.bands = all.bands;
-        const auto begin = all.pixels.begin() + static_cast<std::ptrdiff_t>(frame_bytes * static_cast<std::size_t>(i));
-        frame.pixels.assign(begin, begin + static_cast<std::ptrdiff_t>(frame_bytes));
+        frame.bands = converted.bands();
+        const std::uint8_t* begin = bytes + frame_bytes * static_cast<std::size_t>(i);
+        frame.pixels.assign(begin, begin + frame_bytes);
         opaque = opaque && is_opaque(frame);
         animation.frames.push_back(std::move(frame));
     }

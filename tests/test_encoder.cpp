@@ -84,6 +84,7 @@ TEST_CASE("AVIF chroma and codec settings reach libavif", "[encoder]")
     const Raster photo = fixture("site/img/hero.jpg");
     Preset preset = load_preset("default");
     const Encoder& avif = encoder_for(ImageFormat::avif);
+    preset.images.avif.chroma = Chroma::yuv420;
     const Bytes yuv420 = avif.encode(photo, EncodeOptions{preset.images, 1});
     preset.images.avif.chroma = Chroma::yuv444;
     const Bytes yuv444 = avif.encode(photo, EncodeOptions{preset.images, 1});
@@ -97,6 +98,13 @@ TEST_CASE("AVIF chroma and codec settings reach libavif", "[encoder]")
         CHECK(decode(out).width() == photo.width);
         CHECK(out != yuv420);
     }
+    // svt-av1 cannot take odd sizes in 4:2:0: a clear error instead of libavif's generic one.
+    const Raster odd = resize_raster(photo, 101);
+    preset.images.avif.codec = AvifCodec::svt;
+    CHECK_THROWS_WITH(avif.encode(odd, EncodeOptions{preset.images, 1}),
+                      Catch::Contains("svt-av1 needs an even width and height for 4:2:0, and this image is 101x67"));
+    preset.images.avif.codec = AvifCodec::rav1e;
+    CHECK(decode(avif.encode(odd, EncodeOptions{preset.images, 1})).width() == 101);
 }
 
 #include <avif/avif.h>
