@@ -78,13 +78,13 @@ struct ImageJob {
     struct Width {
         int width = 0;
         std::string name; // the output name before its extension is set
-        std::once_flag resized;
         Shape shape{};       // the outputs' size, known once resized
         Raster raster;       // this width of a still (empty at the source's own width)
         Animation animation; // ... or of an animation
         std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
         std::atomic<int> pending{0};               // encode tasks of this width not yet done
     };
+    static constexpr std::size_t k_resize = static_cast<std::size_t>(-1); // Task::format of a resize
 
     const Asset* asset = nullptr;
     AssetResult* result = nullptr;
@@ -94,7 +94,7 @@ struct ImageJob {
     std::optional<ImageFormat> fallback;
     std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results
     std::vector<std::unique_ptr<Width>> widths;
-    std::atomic<int> pending{0}; // encode tasks not yet done
+    std::atomic<int> pending{0}; // resize and encode tasks not yet done
     std::atomic<bool> failed{false};
     std::mutex error_mutex;
     std::string error;
@@ -143,32 +143,38 @@ public:
         return nullptr;
     }
 
-    // Encodes one width of job in one format (a task; thread-safe for distinct formats).
-    void encode(ImageJob& job, std::size_t width_index, std::size_t format_index) const
+    // Resizes one width of job (a task, run before that width's encodes).
+    void resize(ImageJob& job, std::size_t width_index) const
     {
         ImageJob::Width& w = *job.widths[width_index];
         const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
         const Raster& source = job.decoded.raster;
-        const bool own = w.width == source.width;
-        std::call_once(w.resized, [&] {
-            const int frames = animation ? static_cast<int>(animation->frames.size()) : 1;
-            if (own) {
-                w.shape = Shape{source.width, source.height, frames};
-            } else if (animation) {
-                w.animation.delays_ms = animation->delays_ms;
-                w.animation.loop = animation->loop;
-                for (const Raster& frame : animation->frames)
-                    w.animation.frames.push_back(resize_raster(frame, w.width));
-                w.shape = Shape{w.animation.width(), w.animation.height(), frames};
-            } else {
-                w.raster = resize_raster(source, w.width);
-                w.shape = Shape{w.raster.width, w.raster.height, 1};
-            }
-        });
+        const int frames = animation ? static_cast<int>(animation->frames.size()) : 1;
+        if (w.width == source.width) {
+            w.shape = Shape{source.width, source.height, frames};
+        } else if (animation) {
+            w.animation.delays_ms = animation->delays_ms;
+            w.animation.loop = animation->loop;
+            for (const Raster& frame : animation->frames)
+                w.animation.frames.push_back(resize_raster(frame, w.width));
+            w.shape = Shape{w.animation.width(), w.animation.height(), frames};
+        } else {
+            w.raster = resize_raster(source, w.width);
+            w.shape = Shape{w.raster.width, w.raster.height, 1};
+        }
+    }
+
+    // Encodes one width of job in one format (a task, after resize(); thread-safe for
+    // distinct formats).
+    void encode(ImageJob& job, std::size_t width_index, std::size_t format_index) const
+    {
+        ImageJob::Width& w = *job.widths[width_index];
+        const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
+        const bool own = w.width == job.decoded.raster.width;
         const ImageFormat format = job.formats[format_index];
         const EncodeOptions options{job.images, 1};
         w.encoded[format_index] = animation ? encoder_for(format).encode_animation(own ? *animation : w.animation, options)
-                                            : encoder_for(format).encode(own ? source : w.raster, options);
+                                            : encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
     }
 
     // Called once per job after its last encode task: frees what the tasks needed, then ships
@@ -300,7 +306,7 @@ private:
             w->pending = static_cast<int>(job->formats.size());
             job->widths.push_back(std::move(w));
         }
-        job->pending = static_cast<int>(job->widths.size() * job->formats.size());
+        job->pending = static_cast<int>(job->widths.size() * (1 + job->formats.size()));
         return job;
     }
 
@@ -521,8 +527,9 @@ Summary run(const Config& config, Reporter& reporter)
         job.widths.clear();
         finished(*job.asset, *job.result);
     };
-    // Decodes an asset; returns its encode tasks, largest width first and AVIF (the slowest
-    // encoder) first within a width, so that the longest tasks do not start last.
+    // Decodes an asset; returns its resize tasks, largest width first. Each resize queues its
+    // width's encodes at the front (AVIF, the slowest encoder, first), so that resized pixels
+    // are encoded and freed before more widths are resized, and no worker waits on another.
     auto start_asset = [&](std::size_t index) -> std::vector<Task> {
         const Asset& asset = scan.assets[index];
         AssetResult& result = results[index];
@@ -547,12 +554,33 @@ Summary run(const Config& config, Reporter& reporter)
         }
         std::vector<Task> queued;
         for (std::size_t w = job->widths.size(); w-- > 0;)
-            for (std::size_t f = 0; f < job->formats.size(); ++f)
-                queued.push_back(Task{job, w, f});
+            queued.push_back(Task{job, w, ImageJob::k_resize});
         return queued;
     };
     auto run_task = [&](const Task& task) {
         ImageJob& job = *task.job;
+        ImageJob::Width& width = *job.widths[task.width];
+        if (task.format == ImageJob::k_resize) {
+            if (!job.failed && !stop) {
+                try {
+                    builder.resize(job, task.width);
+                } catch (const std::exception& e) {
+                    job.fail(failure(e));
+                }
+            }
+            std::size_t left = job.formats.size();
+            if (!job.failed && !stop) {
+                std::lock_guard lock(queue_mutex);
+                for (std::size_t f = job.formats.size(); f-- > 0;)
+                    tasks.push_front(Task{task.job, task.width, f});
+                queue_changed.notify_all();
+                left = 0;
+            }
+            // On failure the width's encodes never run: count them done here.
+            if (job.pending.fetch_sub(static_cast<int>(1 + left)) == static_cast<int>(1 + left))
+                complete(job);
+            return;
+        }
         if (!job.failed && !stop) {
             try {
                 builder.encode(job, task.width, task.format);
@@ -560,7 +588,6 @@ Summary run(const Config& config, Reporter& reporter)
                 job.fail(failure(e));
             }
         }
-        ImageJob::Width& width = *job.widths[task.width];
         if (--width.pending == 0) { // this width's pixels are no longer needed
             width.raster = Raster{};
             width.animation = Animation{};
