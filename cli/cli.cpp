@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <malloc.h>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -74,6 +76,12 @@ int build(const BuildFlags& flags)
         std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);
         return k_exit_ok;
     }
+    // glibc gives each thread its own malloc arena, and the large pixel buffers freed in one
+    // arena are not reused by another: two arenas cut peak RSS on the corpus' 14.7 MP photos
+    // from 903 to 787 MiB at -j 2, and ran faster (bench/corpus-build.sh). An explicit
+    // MALLOC_ARENA_MAX in the environment wins.
+    if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
+        mallopt(M_ARENA_MAX, 2);
     const Verbosity verbosity = flags.quiet              ? Verbosity::quiet
                                 : isatty(STDERR_FILENO) ? Verbosity::progress
                                                         : Verbosity::lines;
