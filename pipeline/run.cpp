@@ -18,7 +18,6 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
-#include <functional>
 #include <mutex>
 #include <memory>
 #include <new>
