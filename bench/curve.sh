@@ -6,7 +6,8 @@
 #
 # The corpus' still images are first scaled to WIDTH (default 1080; smaller ones kept) as
 # lossless PNG, so every point encodes the same pixels once. Then, for each encoder setting
-# (CACHET_CURVE_POINTS, ';'-separated: "avif CODEC SPEED CHROMA" or "webp EFFORT SHARP_YUV")
+# (CACHET_CURVE_POINTS, ';'-separated: "avif CODEC SPEED CHROMA [KEY=VALUE,...]" with optional
+# AV1 encoder options (images.avif.aom_options), or "webp EFFORT SHARP_YUV")
 # and each quality (CACHET_CURVE_QUALITIES), cachet builds them in that one format (no
 # fallback, so nothing is dropped), timed, and build/cachet-distance measures every output's
 # Butteraugli 3-norm distance to its PNG. Last, bench/sharp-peer.mjs encodes the same PNGs
@@ -16,12 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WIDTH=${1:-1080}
 JOBS=${2:-$(nproc)}
+BUILD=${CACHET_BUILD_DIR:-build}
 CORPUS=${CACHET_CORPUS:-$HOME/.cache/cachet-corpus}
 SHARP_DIR=${CACHET_SHARP_DIR:-$HOME/.cache/cachet-bench/sharp}
 POINTS=${CACHET_CURVE_POINTS:-"avif aom 6 420;avif aom 6 444;avif aom 4 444;avif aom 8 444;avif svt 8 420;avif rav1e 8 444;webp 4 true;webp 4 false;webp 6 true"}
 QUALITIES=${CACHET_CURVE_QUALITIES:-"50 60 70 80"}
 [ -d "$CORPUS/site" ] || bash ../shared/corpus/make-corpus.sh "$CORPUS" >&2
-[ -x build/cachet-distance ] || cmake --build build --target cachet cachet-distance >/dev/null
+[ -x "$BUILD"/cachet-distance ] || cmake --build "$BUILD" --target cachet cachet-distance >/dev/null
 
 WORK=$(mktemp -d /tmp/cachet-curve-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -34,7 +36,7 @@ find "$WORK/src" -name '*.png' | LC_ALL=C sort > "$WORK/sources"
 
 # measure: prints "files bytes mean-3-norm" for the (source, output) pairs in $WORK/pairs.
 measure() {
-  ./build/cachet-distance "$JOBS" < "$WORK/pairs" > "$WORK/d"
+  "$BUILD"/cachet-distance "$JOBS" < "$WORK/pairs" > "$WORK/d"
   /usr/bin/python3 - "$WORK/d" <<'PY'
 import os, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
@@ -45,13 +47,18 @@ PY
 printf 'tool\tformat\tsetting\tquality\tfiles\tbytes\tmean_3norm\twall_s\tcpu_s\n'
 IFS=';' read -ra points <<< "$POINTS"
 for point in "${points[@]}"; do
-  read -r format a b c <<< "$point"
+  read -r format a b c d <<< "$point"
   for q in $QUALITIES; do
     if [ "$format" = avif ]; then
       settings="codec = \"$a\"
 speed = $b
 chroma = \"$c\""
       label="$a speed $b $c"
+      if [ -n "${d:-}" ]; then
+        settings="$settings
+aom_options = { $(echo "$d" | sed 's/\([^=,]*\)=\([^,]*\)/"\1" = "\2"/g') }"
+        label="$label $d"
+      fi
     else
       settings="effort = $a
 sharp_yuv = $b"
@@ -60,7 +67,7 @@ sharp_yuv = $b"
     printf '[images]\nformats = ["%s"]\nfallback = false\nwidths = []\n[images.%s]\nquality = %s\n%s\n' \
       "$format" "$format" "$q" "$settings" > "$WORK/c.toml"
     rm -rf "$WORK/out"
-    /usr/bin/time -f '%e %U %S' -o "$WORK/t" ./build/cachet build "$WORK/src" -o "$WORK/out" \
+    /usr/bin/time -f '%e %U %S' -o "$WORK/t" "$BUILD"/cachet build "$WORK/src" -o "$WORK/out" \
       --config "$WORK/c.toml" -j "$JOBS" --quiet 2>/dev/null || true # failed images just drop out of "files"
     read -r wall user sys < <(tail -n 1 "$WORK/t") # "Command exited with non-zero status" comes first
     /usr/bin/python3 - "$WORK" > "$WORK/pairs" <<'PY'

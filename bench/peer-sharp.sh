@@ -32,7 +32,7 @@ if ! node -e "process.exit(require('$SHARP_DIR/node_modules/sharp/package.json')
 fi
 [ -d "$CORPUS/site" ] || bash ../shared/corpus/make-corpus.sh "$CORPUS" >&2
 if [ ! -x build/cachet ] || [ ! -x build/cachet-distance ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_AOM_PREFIX="$(bash tools/build-aom.sh)" >/dev/null
   cmake --build build --target cachet cachet-distance >/dev/null
 fi
 

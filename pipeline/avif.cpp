@@ -4,6 +4,8 @@
 
 #include <avif/avif.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -74,7 +76,14 @@ ImagePtr to_avif_image(const Raster& raster, const AvifOptions& o)
     return image;
 }
 
-EncoderPtr make_encoder(const EncodeOptions& options)
+// libaom's image-quality tunings exist only in its all-intra mode, which libavif uses for a
+// still image; an image sequence is encoded in good-quality mode, which rejects them.
+bool intra_only_option(const std::string& key, const std::string& value)
+{
+    return key == "tune" && (value == "iq" || value == "ssimulacra2");
+}
+
+EncoderPtr make_encoder(const EncodeOptions& options, bool still)
 {
     const AvifOptions& o = options.images.avif;
     const avifCodecChoice choice = codec_choice(o.codec);
@@ -101,15 +110,19 @@ EncoderPtr make_encoder(const EncodeOptions& options)
     }
     encoder->speed = o.speed;
     encoder->minQuantizer = encoder->maxQuantizer = quantizer_for(o.quality);
-    // Alpha edges show banding long before colour does: keep alpha at high quality.
-    encoder->minQuantizerAlpha = encoder->maxQuantizerAlpha = quantizer_for(std::max(o.quality, 90));
+    for (const auto& [key, value] : o.aom_options)
+        if (o.codec == AvifCodec::aom && (still || !intra_only_option(key, value)))
+            avifEncoderSetCodecSpecificOption(encoder.get(), key.c_str(), value.c_str());
+    encoder->minQuantizerAlpha = encoder->maxQuantizerAlpha = quantizer_for(std::max(o.quality, o.alpha_quality));
     return encoder;
 }
 
 void check_encode(avifResult result, const avifEncoder& encoder)
 {
     if (result != AVIF_RESULT_OK) {
-        const std::string detail = encoder.diag.error;
+        std::string detail = encoder.diag.error;
+        if (result == AVIF_RESULT_INVALID_CODEC_SPECIFIC_OPTION && detail.empty())
+            detail = "libaom rejected one of images.avif.aom_options";
         throw Error(ErrorKind::asset, std::string("AVIF encoding failed: ") + avifResultToString(result) +
                                           (detail.empty() ? "" : " (" + detail + ")"));
     }
@@ -120,6 +133,45 @@ Bytes take(avifRWData& output)
     Bytes out(output.data, output.data + output.size);
     avifRWDataFree(&output);
     return out;
+}
+
+std::uint32_t read_u32(const Bytes& b, std::size_t at)
+{
+    return std::uint32_t(b[at]) << 24 | std::uint32_t(b[at + 1]) << 16 | std::uint32_t(b[at + 2]) << 8 | b[at + 3];
+}
+
+// libavif 0.11 stamps an image sequence's movie, track and media headers (mvhd, tkhd, mdhd)
+// with the current time, so the same animation encoded a second later has other bytes. The
+// times are set to 0 ("unknown"), which players ignore. Walks the ISO BMFF boxes of
+// [begin, end), descending into the containers that hold those headers.
+void clear_sequence_times(Bytes& b, std::size_t begin, std::size_t end)
+{
+    std::size_t at = begin;
+    while (at + 8 <= end) {
+        std::uint64_t size = read_u32(b, at);
+        std::size_t header = 8;
+        if (size == 1 && at + 16 <= end) {
+            size = std::uint64_t(read_u32(b, at + 8)) << 32 | read_u32(b, at + 12);
+            header = 16;
+        } else if (size == 0) {
+            size = end - at;
+        }
+        if (size < header || size > end - at)
+            throw Error(ErrorKind::internal, "AVIF: malformed box in libavif's output");
+        const std::string type(reinterpret_cast<const char*>(&b[at + 4]), 4);
+        const std::size_t body = at + header;
+        if (type == "moov" || type == "trak" || type == "mdia") {
+            clear_sequence_times(b, body, at + size);
+        } else if (type == "mvhd" || type == "tkhd" || type == "mdhd") {
+            // Full box: version (1 byte) and flags (3), then creation and modification times,
+            // 64-bit in version 1 and 32-bit in version 0.
+            const std::size_t width = b[body] == 1 ? 8 : 4;
+            if (body + 4 + 2 * width > at + size)
+                throw Error(ErrorKind::internal, "AVIF: truncated " + type + " box in libavif's output");
+            std::fill_n(b.begin() + static_cast<std::ptrdiff_t>(body + 4), 2 * width, std::uint8_t{0});
+        }
+        at += size;
+    }
 }
 
 // svt-av1 (as libavif 0.11 drives it) rejects odd sizes in 4:2:0 with a generic error.
@@ -136,7 +188,7 @@ void check_size(const Raster& raster, const AvifOptions& o)
 Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
 {
     check_size(raster, options.images.avif);
-    const EncoderPtr encoder = make_encoder(options);
+    const EncoderPtr encoder = make_encoder(options, true);
     const ImagePtr image = to_avif_image(raster, options.images.avif);
     avifRWData output = AVIF_DATA_EMPTY;
     const avifResult result = avifEncoderWrite(encoder.get(), image.get(), &output);
@@ -149,7 +201,7 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options)
 Bytes encode_avif_animation(const Animation& animation, const EncodeOptions& options)
 {
     check_size(animation.frames.front(), options.images.avif);
-    const EncoderPtr encoder = make_encoder(options);
+    const EncoderPtr encoder = make_encoder(options, false);
     encoder->timescale = 1000; // durations in milliseconds
     for (std::size_t i = 0; i < animation.frames.size(); ++i) {
         const ImagePtr frame = to_avif_image(animation.frames[i], options.images.avif);
@@ -162,7 +214,28 @@ Bytes encode_avif_animation(const Animation& animation, const EncodeOptions& opt
     if (result != AVIF_RESULT_OK)
         avifRWDataFree(&output);
     check_encode(result, *encoder);
-    return take(output);
+    Bytes out = take(output);
+    clear_sequence_times(out, 0, out.size());
+    return out;
+}
+
+std::string aom_version()
+{
+    char codecs[256] = {};
+    avifCodecVersions(codecs);
+    // "dav1d [dec]:1.0.0, aom [enc/dec]:v3.12.1, rav1e [enc]:0.5.1 ..."
+    const std::string text = codecs;
+    const auto at = text.find("aom [");
+    if (at == std::string::npos)
+        return {};
+    auto begin = text.find(':', at);
+    if (begin == std::string::npos)
+        return {};
+    ++begin;
+    if (begin < text.size() && text[begin] == 'v')
+        ++begin;
+    const auto end = text.find_first_of(", ", begin);
+    return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
 }
 
 std::string avif_version()

@@ -10,5 +10,7 @@ Bytes encode_avif(const Raster& raster, const EncodeOptions& options);
 Bytes encode_avif_animation(const Animation& animation, const EncodeOptions& options);
 // "libavif 0.11.1 (aom [enc/dec]:v3.6.0, ...)"
 std::string avif_version();
+// The libaom actually loaded ("3.12.1"), or "" when libavif has no aom.
+std::string aom_version();
 
 } // namespace cachet

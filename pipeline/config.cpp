@@ -245,6 +245,7 @@ const std::map<std::string, Setter>& setters()
          }},
         {"images.auto.reference_width", integer(FIELD(images.auto_reference_width), 16, 4096)},
         {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
+        {"images.avif.alpha_quality", integer(FIELD(images.avif.alpha_quality), 0, 100)},
         {"images.avif.chroma",
          choice(FIELD(images.avif.chroma),
                 std::vector<std::pair<std::string, Chroma>>{{"420", Chroma::yuv420}, {"444", Chroma::yuv444}})},
@@ -252,6 +253,28 @@ const std::map<std::string, Setter>& setters()
          choice(FIELD(images.avif.codec),
                 std::vector<std::pair<std::string, AvifCodec>>{
                     {"aom", AvifCodec::aom}, {"svt", AvifCodec::svt}, {"rav1e", AvifCodec::rav1e}})},
+        {"images.avif.aom_options",
+         [](Preset& p, const Where& w) {
+             const auto* given = w.node.as_table();
+             if (!given)
+                 w.fail("must be a table of encoder options (aom_options = { tune = \"iq\" })");
+             std::map<std::string, std::string> out;
+             for (const auto& [key, value] : *given) {
+                 const std::string name(key.str());
+                 const Where at{w.source, w.key + "." + name, value};
+                 if (name == "row-mt" || name == "threads")
+                     at.fail("is set by cachet (one thread per encode keeps outputs independent of -j)");
+                 if (const auto s = value.value_exact<std::string>())
+                     out[name] = *s;
+                 else if (const auto i = value.value_exact<std::int64_t>())
+                     out[name] = std::to_string(*i);
+                 else if (const auto b = value.value_exact<bool>())
+                     out[name] = *b ? "1" : "0";
+                 else
+                     at.fail("must be a string, an integer or a boolean");
+             }
+             p.images.avif.aom_options = std::move(out);
+         }},
         {"images.webp.quality", quality(FIELD(images.webp.quality), FIELD(images.webp.quality_mode))},
         {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,11 +25,15 @@ enum class Colour { keep, srgb };
 enum class QualityMode { fixed, automatic };
 
 struct AvifOptions {
-    int quality = 56;   // 0..100, mapped onto AV1 quantizers
+    int quality = 46;   // 0..100, mapped onto AV1 quantizers
     QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;      // 0 (slowest) .. 10 (fastest)
+    int alpha_quality = 70; // quality of the alpha plane, never below `quality`
     Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
+    // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);
+    // used only when codec is aom.
+    std::map<std::string, std::string> aom_options{{"tune", "ssimulacra2"}};
 };
 
 struct WebpOptions {

@@ -11,6 +11,7 @@
 #include "pipeline/image.hpp"
 #include "pipeline/metadata.hpp"
 #include "pipeline/quality.hpp"
+#include "pipeline/versions.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -452,6 +453,7 @@ Summary run(const Config& config, Reporter& reporter)
     if (ec)
         throw io_error(config.output.string(), "cannot create output folder", ec.value());
     init_image_library();
+    check_codec_versions();
 
     std::mutex report_mutex;
     reporter.build_started(scan.assets.size());

@@ -3,6 +3,7 @@
 #include "cachet_version.hpp"
 #include "pipeline/avif.hpp"
 #include "pipeline/compress.hpp"
+#include "pipeline/error.hpp"
 #include "pipeline/image.hpp"
 #include "pipeline/webp.hpp"
 
@@ -18,8 +19,21 @@ std::vector<std::pair<std::string, std::string>> library_versions()
     init_image_library();
     return {
         {"libvips", libvips_version()},   {"libwebp", webp_version()},   {"libavif", avif_version()},
+        {"libaom", aom_version() + (std::string(CACHET_AOM_VERSION).empty() ? " (system)" : " (private, tools/build-aom.sh)")},
         {"zstd", zstd_version()},      {"brotli", brotli_version()}, {"gzip", deflate_version()},
     };
+}
+
+void check_codec_versions()
+{
+    const std::string built_for = CACHET_AOM_VERSION;
+    if (built_for.empty())
+        return;
+    const std::string loaded = aom_version();
+    if (loaded != built_for)
+        throw Error(ErrorKind::internal,
+                    "libaom " + (loaded.empty() ? std::string("(none)") : loaded) + " is loaded, but this cachet was built for " +
+                        built_for + " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");
 }
 
 } // namespace cachet

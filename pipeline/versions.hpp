@@ -10,5 +10,8 @@ std::string cachet_version();
 
 // (library, version) for every codec library cachet runs with, in a fixed order.
 std::vector<std::pair<std::string, std::string>> library_versions();
+// Throws Error(internal) when the libaom loaded is not the one cachet was built against
+// (CACHET_AOM_PREFIX): AVIF bytes depend on the encoder version.
+void check_codec_versions();
 
 } // namespace cachet

@@ -71,7 +71,7 @@ TEST_CASE("apply_config_text: overrides replace only the keys given", "[config]"
     CHECK(p.images.formats == std::vector<ImageFormat>{ImageFormat::webp});
     CHECK(p.text.extensions == std::vector<std::string>{"js"});
     CHECK(p.text.min_saving == 0.0);
-    CHECK(p.images.avif.quality == 56); // the default preset's
+    CHECK(p.images.avif.quality == 46); // the default preset's
 }
 
 TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
@@ -165,7 +165,7 @@ TEST_CASE("images.rules: matching rules apply in order, later keys winning", "[c
     CHECK(best.avif.speed == 3);
     CHECK(best.webp.quality == 70);
     const ImageSettings other = image_settings_for(p, "img/a.jpg");
-    CHECK(other.avif.quality == 56); // no rule: the default
+    CHECK(other.avif.quality == 46); // no rule: the default
     CHECK(other.formats == p.images.formats);
 }
 
@@ -196,4 +196,27 @@ TEST_CASE("quality = \"auto\" and its settings parse", "[config]")
     CHECK(p.images.avif.quality_mode == QualityMode::fixed);
     CHECK(config_error("[images.auto]\ndistance = 0\n") ==
           "cachet.toml:2: images.auto.distance must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
+}
+
+TEST_CASE("images.avif.aom_options and alpha_quality parse; cachet's own settings are refused", "[config]")
+{
+    Preset p = load_preset("default");
+    CHECK(p.images.avif.aom_options == std::map<std::string, std::string>{{"tune", "ssimulacra2"}});
+    CHECK(p.images.avif.alpha_quality == 70);
+    apply_config_text(p, "[images.avif]\nalpha_quality = 100\naom_options = { tune = \"iq\", sharpness = 2, enable-qm = true }\n",
+                      "x");
+    CHECK(p.images.avif.alpha_quality == 100);
+    CHECK(p.images.avif.aom_options ==
+          std::map<std::string, std::string>{{"enable-qm", "1"}, {"sharpness", "2"}, {"tune", "iq"}});
+    apply_config_text(p, "[images.avif]\naom_options = {}\n", "y");
+    CHECK(p.images.avif.aom_options.empty());
+    CHECK(config_error("[images.avif]\naom_options = { row-mt = 1 }\n") ==
+          "cachet.toml:2: images.avif.aom_options.row-mt is set by cachet (one thread per encode keeps outputs "
+          "independent of -j)");
+    CHECK(config_error("[images.avif]\naom_options = { tune = 1.5 }\n") ==
+          "cachet.toml:2: images.avif.aom_options.tune must be a string, an integer or a boolean");
+    CHECK(config_error("[images.avif]\naom_options = \"tune=iq\"\n") ==
+          "cachet.toml:2: images.avif.aom_options must be a table of encoder options (aom_options = { tune = \"iq\" })");
+    CHECK(config_error("[images.avif]\nalpha_quality = 101\n") ==
+          "cachet.toml:2: images.avif.alpha_quality must be an integer from 0 to 100");
 }

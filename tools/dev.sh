@@ -33,7 +33,11 @@ install_missing() {
 }
 
 build() {
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_WARNINGS_AS_ERRORS=ON
+  # libaom 3.12 from Debian 13's source package, built once into ~/.cache (see the script).
+  local aom_prefix
+  aom_prefix="$(bash tools/build-aom.sh)"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_WARNINGS_AS_ERRORS=ON \
+    -DCACHET_AOM_PREFIX="$aom_prefix"
   cmake --build build
 }
 

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# tools/build-aom.sh - build libaom from a Debian source package into a private prefix.
+#
+#   bash tools/build-aom.sh        prints the prefix (building it first if it is not cached)
+#
+# Why: Debian 12's libaom 3.6 makes AVIF about 40% bigger than libaom 3.14 with
+# tune=ssimulacra2 at the same Butteraugli distance (README, "Benchmarks"); tune=ssimulacra2
+# does not exist before libaom 3.13. Debian testing (forky) and unstable (sid) ship 3.14.1
+# with the same soname (libaom.so.3), so Debian 12's own libavif 0.11 loads it unchanged when
+# the cachet binary carries an rpath to the private prefix. The system's libaom is untouched.
+#
+# Only Debian is contacted: the source package comes through apt with a private configuration
+# that knows only the source indexes of $SUITES (the system's sources list is left alone), and
+# the tarballs are checked against the SHA-256 sums of those signed indexes. The pinned
+# upstream version is required; another Debian revision of it is accepted (with a note) when
+# the pinned one has left the archive. The result is cached in $CACHET_DEPS_DIR (default
+# ~/.cache/cachet-deps), keyed by the upstream version and the build flags; a second run is a
+# no-op.
+set -euo pipefail
+
+AOM_VERSION="${CACHET_AOM_DEBIAN_VERSION:-3.14.1-1}"
+SUITES="${CACHET_AOM_SUITES:-forky sid}"
+DEPS_DIR="${CACHET_DEPS_DIR:-$HOME/.cache/cachet-deps}"
+
+CMAKE_FLAGS=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DBUILD_SHARED_LIBS=ON
+  -DENABLE_DOCS=OFF -DENABLE_EXAMPLES=OFF -DENABLE_TESTS=OFF -DENABLE_TOOLS=OFF
+  -DENABLE_TESTDATA=OFF -DCONFIG_TUNE_BUTTERAUGLI=0 -DCONFIG_TUNE_VMAF=0
+  -DCMAKE_INSTALL_LIBDIR=lib
+)
+
+UPSTREAM="${AOM_VERSION%-*}"
+# The key covers everything that changes the built library.
+key="$(printf '%s\n' "$UPSTREAM" "${CMAKE_FLAGS[@]}" | sha256sum | cut -c1-12)"
+prefix="$DEPS_DIR/aom-$UPSTREAM-$key"
+
+if [ -f "$prefix/.complete" ]; then
+  echo "$prefix"
+  exit 0
+fi
+
+log() { echo "== build-aom: $*" >&2; }
+
+need=()
+for p in patch xz-utils cmake ninja-build yasm g++ libyuv-dev; do  # build-deps of Debian's aom
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/cachet-aom.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# A private apt configuration that knows only the source indexes of $SUITES.
+apt_dir="$work/apt"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/parts"
+for suite in $SUITES; do
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
+done >"$apt_dir/sources.list"
+apt_opts=(
+  -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+  -o "Dir::Etc::SourceParts=$apt_dir/parts"
+  -o "Dir::State::Lists=$apt_dir/lists"
+  -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
+  -o "APT::Sandbox::User=root" # the private lists belong to root
+)
+log "fetching aom $AOM_VERSION source from Debian ($SUITES)"
+apt-get "${apt_opts[@]}" update -q >&2
+available="$(apt-cache "${apt_opts[@]}" showsrc aom | sed -n 's/^Version: //p' | sort -uV)"
+if ! grep -qxF "$AOM_VERSION" <<<"$available"; then
+  other="$(grep -E "^${UPSTREAM//./\\.}-" <<<"$available" | tail -n 1 || true)"
+  if [ -z "$other" ]; then
+    log "aom $UPSTREAM is no longer in Debian $SUITES (available: $(echo $available)); update AOM_VERSION in $0"
+    exit 1
+  fi
+  log "note: aom $AOM_VERSION has left the archive; building $other (same upstream version)"
+  AOM_VERSION="$other"
+fi
+# The tarballs are fetched by apt's own helper and checked against the SHA-256 sums of the
+# signed source index. The .dsc is skipped on purpose: some mirrors do not serve it for
+# stable updates, and it adds nothing once the two tarballs are verified.
+apt-get "${apt_opts[@]}" source --print-uris -qq "aom=$AOM_VERSION" >"$work/uris"
+mkdir -p "$work/dl"
+while read -r url file _size hash; do
+  case "$file" in *.dsc) continue ;; esac
+  /usr/lib/apt/apt-helper download-file "${url//\'/}" "$work/dl/$file" "$hash" >&2
+done <"$work/uris"
+# Unpack as dpkg-source would for a "3.0 (quilt)" package: upstream tarball (with or without
+# a top-level folder), debian/, then the patches in series order.
+mkdir -p "$work/orig" "$work/src"
+tar -xf "$(ls "$work"/dl/aom_*.orig.tar.*)" -C "$work/orig"
+top=("$work"/orig/*)
+if [ ${#top[@]} -eq 1 ] && [ -d "${top[0]}" ]; then
+  mv "${top[0]}"/* "${top[0]}"/.[!.]* "$work/src/" 2>/dev/null || true
+else
+  mv "$work"/orig/* "$work"/orig/.[!.]* "$work/src/" 2>/dev/null || true
+fi
+[ -f "$work/src/CMakeLists.txt" ] || { log "unexpected source layout"; exit 1; }
+tar -xJf "$work/dl/aom_$AOM_VERSION.debian.tar.xz" -C "$work/src"
+if [ -f "$work/src/debian/patches/series" ]; then
+  mapfile -t patches < <(grep -v '^[[:space:]]*\(#\|$\)' "$work/src/debian/patches/series" | cut -d' ' -f1)
+  for p in "${patches[@]}"; do
+    patch -d "$work/src" -p1 -s --batch --forward --no-backup-if-mismatch <"$work/src/debian/patches/$p" >&2
+  done
+fi
+
+log "building (about 4 minutes on 2 cores)"
+cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_INSTALL_PREFIX="$prefix.partial" \
+  "${CMAKE_FLAGS[@]}" >&2
+cmake --build "$work/build" >&2
+rm -rf "$prefix.partial"
+cmake --install "$work/build" >&2
+
+soname="$(readelf -d "$prefix.partial/lib/libaom.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
+if [ "$soname" != "libaom.so.3" ]; then
+  log "unexpected soname '$soname' (Debian 12's libavif needs libaom.so.3)"
+  exit 1
+fi
+echo "$AOM_VERSION" >"$prefix.partial/.complete"
+rm -rf "$prefix"
+mv "$prefix.partial" "$prefix"
+log "installed in $prefix"
+echo "$prefix"
