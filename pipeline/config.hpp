@@ -28,7 +28,7 @@ struct AvifOptions {
     int quality = 46;   // 0..100, mapped onto AV1 quantizers
     QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;      // 0 (slowest) .. 10 (fastest)
-    int alpha_quality = 70; // quality of the alpha plane, never below `quality`
+    int alpha_quality = 55; // quality of the alpha plane, never below `quality`
     Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
     // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);

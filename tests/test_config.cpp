@@ -202,7 +202,7 @@ TEST_CASE("images.avif.aom_options and alpha_quality parse; cachet's own setting
 {
     Preset p = load_preset("default");
     CHECK(p.images.avif.aom_options == std::map<std::string, std::string>{{"tune", "ssimulacra2"}});
-    CHECK(p.images.avif.alpha_quality == 70);
+    CHECK(p.images.avif.alpha_quality == 55);
     apply_config_text(p, "[images.avif]\nalpha_quality = 100\naom_options = { tune = \"iq\", sharpness = 2, enable-qm = true }\n",
                       "x");
     CHECK(p.images.avif.alpha_quality == 100);
