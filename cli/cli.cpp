@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/reporter.hpp"
+#include "pipeline/cache.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/markup.hpp"
 #include "pipeline/versions.hpp"
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
@@ -21,6 +23,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// $CACHET_CACHE_DIR, else .cachet-cache in the working directory.
+std::string default_cache_dir()
+{
+    const char* env = std::getenv("CACHET_CACHE_DIR");
+    return env && *env ? env : ".cachet-cache";
+}
+
 struct BuildFlags {
     std::string source;
     std::string output;
@@ -30,6 +39,8 @@ struct BuildFlags {
     bool dry_run = false;
     bool json = false;
     bool quiet = false;
+    std::string cache_dir = default_cache_dir();
+    bool no_cache = false;
 };
 
 std::string version_text()
@@ -60,6 +71,8 @@ Config make_config(const BuildFlags& flags)
     config.output = flags.output;
     config.jobs = flags.jobs;
     config.dry_run = flags.dry_run ? DryRun::yes : DryRun::no;
+    if (!flags.no_cache)
+        config.cache_dir = flags.cache_dir;
     config.preset = load_preset(flags.preset);
     if (!flags.config_file.empty())
         apply_config_file(config.preset, flags.config_file);
@@ -111,6 +124,57 @@ int picture(const PictureFlags& flags)
     throw Error(ErrorKind::usage, flags.manifest + " has no source \"" + flags.source + "\"");
 }
 
+struct CacheFlags {
+    std::string cache_dir = default_cache_dir();
+    std::string max_size;
+    bool json = false;
+};
+
+int cache_stats(const CacheFlags& flags)
+{
+    if (!fs::is_directory(flags.cache_dir))
+        throw Error(ErrorKind::usage, flags.cache_dir + ": no cache folder there");
+    const Cache cache(flags.cache_dir);
+    const CacheStats s = cache.stats();
+    const auto last = s.last_build ? nlohmann::json::parse(*s.last_build) : nlohmann::json(nullptr);
+    double hit_rate = 0;
+    if (last.is_object()) {
+        const double built = last.value("built", 0.0), cached = last.value("cached", 0.0);
+        hit_rate = built + cached > 0 ? cached / (built + cached) : 0.0;
+    }
+    if (flags.json) {
+        nlohmann::json doc = {{"cache_dir", flags.cache_dir}, {"entries", s.entries}, {"blobs", s.blobs},
+                              {"indexes", s.indexes},         {"bytes", s.bytes},     {"last_build", last}};
+        if (last.is_object())
+            doc["hit_rate"] = std::round(hit_rate * 10000) / 10000;
+        std::fputs((doc.dump(2) + "\n").c_str(), stdout);
+        return k_exit_ok;
+    }
+    std::printf("cache: %s\nentries: %llu\nblobs: %llu\nbuild indexes: %llu\nsize: %s\n", flags.cache_dir.c_str(),
+                static_cast<unsigned long long>(s.entries), static_cast<unsigned long long>(s.blobs),
+                static_cast<unsigned long long>(s.indexes), human_bytes(s.bytes).c_str());
+    if (last.is_object())
+        std::printf("last build: %llu built, %llu cached, hit rate %.1f%%\n",
+                    static_cast<unsigned long long>(last.value("built", 0ULL)),
+                    static_cast<unsigned long long>(last.value("cached", 0ULL)), hit_rate * 100);
+    else
+        std::printf("last build: none recorded\n");
+    return k_exit_ok;
+}
+
+int cache_gc(const CacheFlags& flags)
+{
+    const std::uint64_t max = parse_size(flags.max_size);
+    if (!fs::is_directory(flags.cache_dir))
+        throw Error(ErrorKind::usage, flags.cache_dir + ": no cache folder there");
+    const Cache cache(flags.cache_dir);
+    const GcResult r = cache.gc(max);
+    std::printf("cache gc: %s -> %s (limit %s); removed %llu entries and %llu blobs\n",
+                human_bytes(r.bytes_before).c_str(), human_bytes(r.bytes_after).c_str(), human_bytes(max).c_str(),
+                static_cast<unsigned long long>(r.entries_removed), static_cast<unsigned long long>(r.blobs_removed));
+    return k_exit_ok;
+}
+
 int list_presets()
 {
     for (const auto& p : embedded_presets()) {
@@ -142,6 +206,20 @@ int main(int argc, char** argv)
     build_cmd->add_flag("--dry-run", flags.dry_run, "Print the plan and write nothing");
     build_cmd->add_flag("--json", flags.json, "Print a machine-readable summary on stdout");
     build_cmd->add_flag("-q,--quiet", flags.quiet, "Print errors only");
+    build_cmd->add_option("--cache-dir", flags.cache_dir,
+                          "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
+        ->capture_default_str();
+    build_cmd->add_flag("--no-cache", flags.no_cache, "Build everything and keep no cache");
+
+    CacheFlags cache_flags;
+    CLI::App* cache_cmd = app.add_subcommand("cache", "Inspect or trim the build cache");
+    cache_cmd->require_subcommand(1);
+    CLI::App* stats_cmd = cache_cmd->add_subcommand("stats", "Entries, size and the last build's hit rate");
+    stats_cmd->add_option("--cache-dir", cache_flags.cache_dir, "Build cache folder")->capture_default_str();
+    stats_cmd->add_flag("--json", cache_flags.json, "Print JSON");
+    CLI::App* gc_cmd = cache_cmd->add_subcommand("gc", "Delete least recently used entries down to a size");
+    gc_cmd->add_option("--cache-dir", cache_flags.cache_dir, "Build cache folder")->capture_default_str();
+    gc_cmd->add_option("--max-size", cache_flags.max_size, "Size to trim to: 500M, 2G, 1048576...")->required();
 
     PictureFlags picture_flags;
     CLI::App* picture_cmd = app.add_subcommand("picture", "Print a <picture> element for a built image");
@@ -167,6 +245,10 @@ int main(int argc, char** argv)
             return build(flags);
         if (picture_cmd->parsed())
             return picture(picture_flags);
+        if (stats_cmd->parsed())
+            return cache_stats(cache_flags);
+        if (gc_cmd->parsed())
+            return cache_gc(cache_flags);
         return list_presets();
     } catch (const Error& e) {
         std::fprintf(stderr, "cachet: error: %s\n", e.what());

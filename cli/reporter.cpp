@@ -80,12 +80,15 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
     if (!failed)
         m_saved += asset.bytes - std::min(asset.bytes, transfer_bytes(result.record));
     clear_progress();
+    if (!result.cache_problem.empty() && m_verbosity != Verbosity::quiet)
+        std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), result.cache_problem.c_str());
     if (failed) {
         std::fprintf(stderr, "cachet: failed: %s: %s\n", asset.path.c_str(), result.message.c_str());
     } else if (m_verbosity != Verbosity::quiet) {
         for (const auto& w : result.warnings)
             std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), w.c_str());
-        if (m_verbosity == Verbosity::lines)
+        // Unchanged assets are not listed: a no-op build of a large tree prints its summary only.
+        if (m_verbosity == Verbosity::lines && result.status == AssetResult::Status::built)
             std::fprintf(stderr, "built %s (%s, %s -> %s)\n", asset.path.c_str(),
                          std::string(to_string(asset.kind)).c_str(), human_bytes(asset.bytes).c_str(),
                          human_bytes(transfer_bytes(result.record)).c_str());
@@ -136,13 +139,17 @@ void ConsoleReporter::clear_progress()
 
 std::string summary_text(const Summary& summary)
 {
-    std::uint64_t assets = 0, failed = 0, in = 0;
+    std::uint64_t assets = 0, failed = 0, in = 0, cached = 0;
     std::string out;
     for (const auto& [kind, totals] : summary.kinds) {
         assets += totals.assets;
         failed += totals.failed;
         in += totals.bytes_in;
+        cached += totals.cached;
         out += "  " + kind + ": " + std::to_string(totals.assets) + " (" + human_bytes(totals.bytes_in) + ")";
+        if (summary.cache)
+            out += ", built " + std::to_string(totals.assets - totals.failed - totals.cached) + ", cached " +
+                   std::to_string(totals.cached);
         for (const auto& [format, f] : totals.outputs)
             out += ", " + format + " " + std::to_string(f.files) + " = " + human_bytes(f.bytes);
         out += "\n";
@@ -150,6 +157,15 @@ std::string summary_text(const Summary& summary)
     char head[160];
     std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed, %s in, %.2f s\n", assets,
                   failed, human_bytes(in).c_str(), summary.seconds);
+    if (summary.cache) {
+        const std::uint64_t ok = assets - failed;
+        char line[96];
+        std::snprintf(line, sizeof line, "  cache: %" PRIu64 " of %" PRIu64 " reused (%.1f%%)\n", cached, ok,
+                      ok ? 100.0 * static_cast<double>(cached) / static_cast<double>(ok) : 0.0);
+        out += line;
+    }
+    if (summary.removed)
+        out += "  removed " + std::to_string(summary.removed) + " outputs no source makes any more\n";
     return head + out + "  manifest: " + summary.manifest + "\n";
 }
 
@@ -157,14 +173,20 @@ std::string summary_json(const Summary& summary)
 {
     using nlohmann::json;
     json kinds = json::object();
-    std::uint64_t assets = 0, failed = 0;
+    std::uint64_t assets = 0, failed = 0, cached = 0;
     for (const auto& [kind, t] : summary.kinds) {
         json outputs = json::object();
         for (const auto& [format, f] : t.outputs)
             outputs[format] = {{"files", f.files}, {"bytes", f.bytes}};
-        kinds[kind] = {{"assets", t.assets}, {"failed", t.failed}, {"bytes_in", t.bytes_in}, {"outputs", outputs}};
+        kinds[kind] = {{"assets", t.assets},
+                       {"failed", t.failed},
+                       {"built", t.assets - t.failed - t.cached},
+                       {"cached", t.cached},
+                       {"bytes_in", t.bytes_in},
+                       {"outputs", outputs}};
         assets += t.assets;
         failed += t.failed;
+        cached += t.cached;
     }
     json failures = json::array();
     for (const auto& [path, message] : summary.failures)
@@ -174,6 +196,13 @@ std::string summary_json(const Summary& summary)
                       {"failed", failed},
                       {"kinds", kinds},
                       {"failures", failures},
+                      {"built", assets - failed - cached},
+                      {"cached", cached},
+                      {"cache_hit_rate", summary.cache && assets > failed
+                                             ? std::round(10000.0 * static_cast<double>(cached) /
+                                                          static_cast<double>(assets - failed)) / 10000.0
+                                             : 0.0},
+                      {"removed", summary.removed},
                       {"manifest", summary.manifest},
                       {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
     // A failure may name a file whose name is not UTF-8: show it with U+FFFD rather than throw.

@@ -110,9 +110,13 @@ EncoderPtr make_encoder(const EncodeOptions& options, bool still)
     }
     encoder->speed = o.speed;
     encoder->minQuantizer = encoder->maxQuantizer = quantizer_for(o.quality);
-    for (const auto& [key, value] : o.aom_options)
-        if (o.codec == AvifCodec::aom && (still || !intra_only_option(key, value)))
-            avifEncoderSetCodecSpecificOption(encoder.get(), key.c_str(), value.c_str());
+    // libaom's tune sets its own sharpness, deltaq-mode, quantizer matrices... when it is
+    // applied, so it goes first and the options the user spelled out win over its defaults.
+    if (o.codec == AvifCodec::aom)
+        for (const bool tune : {true, false})
+            for (const auto& [key, value] : o.aom_options)
+                if ((key == "tune") == tune && (still || !intra_only_option(key, value)))
+                    avifEncoderSetCodecSpecificOption(encoder.get(), key.c_str(), value.c_str());
     encoder->minQuantizerAlpha = encoder->maxQuantizerAlpha = quantizer_for(std::max(o.quality, o.alpha_quality));
     return encoder;
 }

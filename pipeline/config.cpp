@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <locale>
 #include <sstream>
 
 namespace cachet {
@@ -356,6 +357,53 @@ ImageSettings image_settings_for(const Preset& preset, std::string_view path)
             rule.apply(images);
     images.rules.clear();
     return images;
+}
+
+std::string settings_key(const ImageSettings& i)
+{
+    // A new field in these structs must be added here, or changing it would reuse stale cache
+    // entries; the sizes below fail to compile as a reminder.
+    static_assert(sizeof(ImageSettings) == 256 && sizeof(AvifOptions) == 72 && sizeof(WebpOptions) == 20 &&
+                      sizeof(JpegOptions) == 8 && sizeof(PngOptions) == 4,
+                  "update settings_key(ImageSettings) for the new field");
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    out.precision(17);
+    out << "formats";
+    for (const auto f : i.formats)
+        out << ' ' << to_string(f);
+    out << "\nfallback " << i.fallback << "\nwidths";
+    for (const int w : i.widths)
+        out << ' ' << w;
+    out << "\nmax_pixels " << i.max_pixels << "\nanimate " << i.animate << "\nmax_frames " << i.max_frames
+        << "\nmax_animation_pixels " << i.max_animation_pixels << "\nunsupported " << static_cast<int>(i.unsupported)
+        << "\ncolour " << static_cast<int>(i.colour) << "\nkeep_metadata";
+    for (const auto m : i.keep_metadata)
+        out << ' ' << to_string(m);
+    out << "\nauto_distance " << i.auto_distance << "\nauto_reference_width " << i.auto_reference_width;
+    const AvifOptions& a = i.avif;
+    out << "\navif " << a.quality << ' ' << static_cast<int>(a.quality_mode) << ' ' << a.speed << ' '
+        << a.alpha_quality << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec);
+    for (const auto& [key, value] : a.aom_options)
+        out << ' ' << key << '=' << value;
+    const WebpOptions& w = i.webp;
+    out << "\nwebp " << w.quality << ' ' << static_cast<int>(w.quality_mode) << ' ' << w.effort << ' '
+        << w.sharp_yuv << ' ' << w.alpha_quality;
+    out << "\njpeg " << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng " << i.png.compression << '\n';
+    return out.str();
+}
+
+std::string settings_key(const TextSettings& t)
+{
+    static_assert(sizeof(TextSettings) == 80, "update settings_key(TextSettings) for the new field");
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    out.precision(17);
+    out << "min_bytes " << t.min_bytes << "\nmin_saving " << t.min_saving << "\nencodings";
+    for (const auto e : t.encodings)
+        out << ' ' << to_string(e);
+    out << "\nzstd " << t.zstd_level << "\nbrotli " << t.brotli_quality << "\ngzip " << t.gzip_level << '\n';
+    return out.str(); // extensions only decide which files are text, already part of the key's kind
 }
 
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)

@@ -115,6 +115,7 @@ struct Config {
     Preset preset;
     unsigned jobs = 1;
     DryRun dry_run = DryRun::no;
+    std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
 };
 
 struct EmbeddedPreset {
@@ -133,6 +134,12 @@ Preset load_preset(std::string_view name_or_path);
 // The image settings for the source at path: preset.images with every matching rule applied
 // in order (a later rule's keys win).
 ImageSettings image_settings_for(const Preset& preset, std::string_view path);
+
+// Canonical text of every setting that shapes an image's outputs (rules already applied), for
+// cache keys: two settings give the same text exactly when they build the same outputs.
+std::string settings_key(const ImageSettings& images);
+// The same for text assets.
+std::string settings_key(const TextSettings& text);
 
 // Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
 void apply_config_file(Preset& preset, const std::filesystem::path& file);

@@ -1,4 +1,5 @@
 #include "pipeline/manifest.hpp"
+#include "pipeline/manifest_json.hpp"
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
@@ -26,7 +27,9 @@ Enum enum_named(const std::string& name, std::initializer_list<Enum> values)
     throw std::invalid_argument("unknown value \"" + name + "\"");
 }
 
-AssetRecord record_from(const std::string& source, const nlohmann::json& a)
+} // namespace
+
+AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 {
     AssetRecord r;
     r.source = source;
@@ -65,8 +68,6 @@ AssetRecord record_from(const std::string& source, const nlohmann::json& a)
     return r;
 }
 
-} // namespace
-
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
 {
     Bytes text;
@@ -84,7 +85,7 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
                                                " is not supported (this cachet reads version " +
                                                std::to_string(k_manifest_version) + ")");
         for (const auto& [source, asset] : doc.at("assets").items())
-            records.push_back(record_from(source, asset));
+            records.push_back(record_from_json(source, asset));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
@@ -93,45 +94,51 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
     return records;
 }
 
+nlohmann::json record_to_json(const AssetRecord& r)
+{
+    using nlohmann::json;
+    json outputs = json::array();
+    for (const auto& o : r.outputs) {
+        json out = {{"path", o.path},
+                    {"bytes", o.bytes},
+                    {"content_type", o.content_type},
+                    {"integrity", o.integrity},
+                    {"cache_control", o.cache_control},
+                    {"fingerprinted", o.fingerprinted}};
+        if (o.format) {
+            out["format"] = to_string(*o.format);
+            out["width"] = o.width;
+            out["height"] = o.height;
+            if (o.frames > 1)
+                out["frames"] = o.frames;
+        }
+        if (o.quality)
+            out["quality"] = *o.quality;
+        if (o.butteraugli) // three decimals: the same bytes on every machine that computes the same value
+            out["butteraugli"] = std::round(*o.butteraugli * 1000.0) / 1000.0;
+        if (r.kind == AssetKind::text) {
+            json encodings = json::array();
+            for (const auto& e : o.encodings)
+                encodings.push_back({{"encoding", to_string(e.encoding)}, {"path", e.path}, {"bytes", e.bytes}});
+            out["encodings"] = std::move(encodings);
+        }
+        outputs.push_back(std::move(out));
+    }
+    json asset = {{"kind", to_string(r.kind)},
+                  {"source", {{"bytes", r.source_bytes}, {"digest", r.source_digest}}},
+                  {"outputs", std::move(outputs)}};
+    if (r.placeholder)
+        asset["placeholder"] = {{"data_uri", r.placeholder->data_uri},
+                                {"dominant_color", r.placeholder->dominant_color}};
+    return asset;
+}
+
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset)
 {
     using nlohmann::json;
     json assets = json::object();
-    for (const auto& r : records) {
-        json outputs = json::array();
-        for (const auto& o : r.outputs) {
-            json out = {{"path", o.path},
-                        {"bytes", o.bytes},
-                        {"content_type", o.content_type},
-                        {"integrity", o.integrity},
-                        {"cache_control", o.cache_control},
-                        {"fingerprinted", o.fingerprinted}};
-            if (o.format) {
-                out["format"] = to_string(*o.format);
-                out["width"] = o.width;
-                out["height"] = o.height;
-                if (o.frames > 1)
-                    out["frames"] = o.frames;
-            }
-            if (o.quality)
-                out["quality"] = *o.quality;
-            if (o.butteraugli) // three decimals: the same bytes on every machine that computes the same value
-                out["butteraugli"] = std::round(*o.butteraugli * 1000.0) / 1000.0;
-            if (r.kind == AssetKind::text) {
-                json encodings = json::array();
-                for (const auto& e : o.encodings)
-                    encodings.push_back({{"encoding", to_string(e.encoding)}, {"path", e.path}, {"bytes", e.bytes}});
-                out["encodings"] = std::move(encodings);
-            }
-            outputs.push_back(std::move(out));
-        }
-        assets[r.source] = {{"kind", to_string(r.kind)},
-                            {"source", {{"bytes", r.source_bytes}, {"digest", r.source_digest}}},
-                            {"outputs", std::move(outputs)}};
-        if (r.placeholder)
-            assets[r.source]["placeholder"] = {{"data_uri", r.placeholder->data_uri},
-                                               {"dominant_color", r.placeholder->dominant_color}};
-    }
+    for (const auto& r : records)
+        assets[r.source] = record_to_json(r);
     const json doc = {{"version", k_manifest_version},
                       {"generator", "cachet " + cachet_version()},
                       {"preset", preset.name},

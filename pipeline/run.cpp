@@ -1,6 +1,7 @@
 #include "pipeline/run.hpp"
 
 #include "pipeline/atomic_file.hpp"
+#include "pipeline/cache.hpp"
 #include "pipeline/compress.hpp"
 #include "pipeline/content_type.hpp"
 #include "pipeline/encoder.hpp"
@@ -23,6 +24,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace cachet {
@@ -66,6 +68,13 @@ private:
     std::map<std::string, Claim> m_claims;
 };
 
+// What the build cache needs to know about one asset of this build, beside its AssetResult.
+struct AssetState {
+    std::string key;                          // cache key ("" without a cache)
+    std::map<std::string, std::string> blobs; // output path -> SHA-256 hex of the bytes written
+    std::vector<FileStat> output_stats;       // each output file as written, in output_paths() order
+};
+
 struct Shape {
     int width;
     int height;
@@ -88,6 +97,7 @@ struct ImageJob {
 
     const Asset* asset = nullptr;
     AssetResult* result = nullptr;
+    AssetState* state = nullptr;
     ImageSettings images;
     DecodedImage decoded;
     std::vector<ImageFormat> formats; // the modern formats, then the fallback if any
@@ -109,13 +119,18 @@ struct ImageJob {
 
 class AssetBuilder {
 public:
-    AssetBuilder(const Config& config, OutputNames& names) : m_config(config), m_preset(config.preset), m_names(names)
+    // cache and previous may be null (no cache, or no earlier build into OUT); the previous
+    // build's source stats are trusted only if trust_stats.
+    AssetBuilder(const Config& config, OutputNames& names, const Cache* cache, const BuildIndex* previous,
+                 bool trust_stats)
+        : m_config(config), m_preset(config.preset), m_names(names), m_cache(cache), m_previous(previous),
+          m_trust_stats(trust_stats)
     {
     }
 
     // Builds a text or passthrough asset completely; for an image, decodes it and returns the
     // job whose encode tasks the caller schedules. Throws Error for a failing asset.
-    std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result) const
+    std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result, AssetState& state) const
     {
         if (!is_valid_utf8(asset.path))
             throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
@@ -125,8 +140,25 @@ public:
         if (asset.kind == AssetKind::unsupported)
             throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
                                               " (set images.unsupported = \"passthrough\" to copy it as is)");
+        const IndexEntry* previous = nullptr;
+        if (m_previous)
+            if (const auto it = m_previous->assets.find(asset.path); it != m_previous->assets.end())
+                previous = &it->second;
+        const std::string settings = m_cache ? settings_for(asset) : std::string();
+        // An unchanged stat means unchanged bytes: the digest is known without reading them.
+        if (m_cache && previous && m_trust_stats && previous->source.mtime_ns != 0 &&
+            previous->source == FileStat{asset.bytes, asset.mtime_ns, asset.inode} &&
+            previous->entry.key == cache_key(asset, previous->entry.record.source_digest, settings) &&
+            reuse_published(*previous, result, state))
+            return nullptr;
         if (asset.kind == AssetKind::passthrough) {
-            copy_output(asset, record);
+            // Hashing is cheaper than copying: a touched but unchanged file is not written again.
+            if (m_cache && previous && previous->entry.key == cache_key(asset, digest_file(asset), settings) &&
+                reuse_published(*previous, result, state))
+                return nullptr;
+            copy_output(asset, record, state);
+            if (m_cache)
+                state.key = cache_key(asset, record.source_digest, settings);
             return nullptr;
         }
         Bytes source;
@@ -137,10 +169,31 @@ public:
         }
         record.source_bytes = source.size();
         record.source_digest = "sha256-" + sha256_hex(source);
+        if (m_cache) {
+            state.key = cache_key(asset, record.source_digest, settings);
+            if (previous && previous->entry.key == state.key && reuse_published(*previous, result, state))
+                return nullptr;
+            std::string problem;
+            if (auto entry = m_cache->find(state.key, problem); entry && materialize(*entry, result, state, problem))
+                return nullptr;
+            result.cache_problem = problem;
+        }
         if (asset.kind == AssetKind::image)
-            return start_image(asset, source, result);
-        build_text(asset, source, record);
+            return start_image(asset, source, result, state);
+        build_text(asset, source, record, state);
         return nullptr;
+    }
+
+    // After an asset was built: notes what its outputs look like in OUT and keeps it in the
+    // cache. Throws Error(io) if the cache cannot be written.
+    void remember(const AssetResult& result, AssetState& state) const
+    {
+        if (!m_cache)
+            return;
+        for (const auto& path : output_paths(result.record))
+            state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+        if (result.record.kind != AssetKind::passthrough) // a passthrough's bytes are its source's
+            m_cache->store(CacheEntry{state.key, result.record, result.warnings, state.blobs});
     }
 
     // Resizes one width of job (a task, run before that width's encodes).
@@ -183,7 +236,7 @@ public:
     {
         AssetRecord& record = job.result->record;
         for (const auto& w : job.widths)
-            ship_width(*job.asset, w->name, job, *w, record);
+            ship_width(*job.asset, w->name, job, *w, record, *job.state);
         for (auto& out : record.outputs)
             if (const auto it = job.chosen.find(*out.format); it != job.chosen.end()) {
                 out.quality = it->second.quality;
@@ -192,6 +245,98 @@ public:
     }
 
 private:
+    // Everything besides the source bytes that decides this asset's outputs, as text.
+    std::string settings_for(const Asset& asset) const
+    {
+        std::string out = "kind " + std::string(to_string(asset.kind)) + "\nstable " +
+                          (is_stable(asset.path) ? "1" : "0") + "\nhash_length " +
+                          std::to_string(m_preset.output.hash_length) + "\n";
+        if (asset.kind == AssetKind::image)
+            out += settings_key(image_settings_for(m_preset, asset.path));
+        else if (asset.kind == AssetKind::text)
+            out += settings_key(m_preset.text);
+        return out;
+    }
+
+    std::string cache_key(const Asset& asset, const std::string& source_digest, const std::string& settings) const
+    {
+        return sha256_hex(as_bytes("cachet cache " + std::to_string(k_cache_format) + "\n" + m_codecs + "\n" +
+                                   asset.path + "\n" + source_digest + "\n" + settings));
+    }
+
+    // "sha256-<hex>" of a file read in pieces (a passthrough may be large).
+    static std::string digest_file(const Asset& asset)
+    {
+        std::ifstream in(asset.absolute, std::ios::binary);
+        StreamDigest digest;
+        std::vector<char> buffer(1 << 20);
+        while (in) {
+            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            digest.update(ByteView(reinterpret_cast<const std::uint8_t*>(buffer.data()),
+                                   static_cast<std::size_t>(in.gcount())));
+        }
+        if (in.bad())
+            throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
+        return "sha256-" + digest.finish().first;
+    }
+
+    void claim_all(const AssetRecord& record, const std::map<std::string, std::string>& blobs) const
+    {
+        const std::string source_sha = record.source_digest.substr(std::min<std::size_t>(7, record.source_digest.size()));
+        for (const auto& path : output_paths(record)) {
+            const auto it = blobs.find(path);
+            m_names.claim(path, it != blobs.end() ? it->second : source_sha, record.source);
+        }
+    }
+
+    // Reuses what the last build published into OUT for this source, if every output file is
+    // still there as that build wrote it.
+    bool reuse_published(const IndexEntry& previous, AssetResult& result, AssetState& state) const
+    {
+        const std::vector<std::string> paths = output_paths(previous.entry.record);
+        if (paths.size() != previous.outputs.size())
+            return false;
+        for (std::size_t i = 0; i < paths.size(); ++i)
+            if (stat_file(m_config.output / paths[i]) != previous.outputs[i])
+                return false;
+        claim_all(previous.entry.record, previous.entry.blobs);
+        result.status = AssetResult::Status::cached;
+        result.record = previous.entry.record;
+        result.warnings = previous.entry.warnings;
+        state.key = previous.entry.key;
+        state.blobs = previous.entry.blobs;
+        state.output_stats = previous.outputs;
+        return true;
+    }
+
+    // Writes a cache entry's outputs into OUT from its blobs, all verified before any is
+    // written. False, with problem set, if the entry is incomplete or a blob is damaged.
+    bool materialize(const CacheEntry& entry, AssetResult& result, AssetState& state, std::string& problem) const
+    {
+        std::vector<std::pair<std::string, Bytes>> files;
+        for (const auto& path : output_paths(entry.record)) {
+            const auto it = entry.blobs.find(path);
+            if (it == entry.blobs.end()) {
+                problem = "cache entry " + entry.key + " lacks the bytes of " + path + "; rebuilt";
+                return false;
+            }
+            auto data = m_cache->blob(it->second, problem);
+            if (!data)
+                return false;
+            files.emplace_back(path, std::move(*data));
+        }
+        claim_all(entry.record, entry.blobs);
+        for (const auto& [path, data] : files) {
+            write_file_atomic(m_config.output / path, data);
+            state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+        }
+        result.status = AssetResult::Status::cached;
+        result.record = entry.record;
+        result.warnings = entry.warnings;
+        state.blobs = entry.blobs;
+        return true;
+    }
+
     bool is_stable(const std::string& path) const
     {
         const std::string ext = extension_of(path);
@@ -216,17 +361,28 @@ private:
         return out;
     }
 
-    // Writes data under OUT at name (fingerprinted unless stable) and describes it.
-    OutputFile write_output(const std::string& source, const std::string& name, ByteView data) const
+    // Writes data under OUT at name (fingerprinted unless stable) and describes it; keeps a
+    // copy in the cache, if any.
+    OutputFile write_output(const std::string& source, const std::string& name, ByteView data, AssetState& state) const
     {
-        OutputFile out = name_output(source, name, sha256_hex(data), sri_sha384(data), data.size());
+        const std::string sha256 = sha256_hex(data);
+        OutputFile out = name_output(source, name, sha256, sri_sha384(data), data.size());
         write_file_atomic(m_config.output / out.path, data);
+        keep_blob(out.path, sha256, data, state);
         return out;
+    }
+
+    void keep_blob(const std::string& path, const std::string& sha256, ByteView data, AssetState& state) const
+    {
+        if (!m_cache)
+            return;
+        m_cache->store_blob(sha256, data);
+        state.blobs[path] = sha256;
     }
 
     // Copies a passthrough source in pieces, hashing what it writes, so that files of any size
     // cost a fixed amount of memory and the name always matches the bytes written.
-    void copy_output(const Asset& asset, AssetRecord& record) const
+    void copy_output(const Asset& asset, AssetRecord& record, AssetState&) const
     {
         const fs::path provisional = m_config.output / asset.path;
         std::error_code ec;
@@ -258,11 +414,13 @@ private:
         record.outputs.push_back(std::move(out));
     }
 
-    std::shared_ptr<ImageJob> start_image(const Asset& asset, ByteView source, AssetResult& result) const
+    std::shared_ptr<ImageJob> start_image(const Asset& asset, ByteView source, AssetResult& result,
+                                          AssetState& state) const
     {
         auto job = std::make_shared<ImageJob>();
         job->asset = &asset;
         job->result = &result;
+        job->state = &state;
         job->images = image_settings_for(m_preset, asset.path);
         ImageSettings& images = job->images;
         job->decoded = decode_image(source, images.max_pixels, images.colour,
@@ -313,7 +471,7 @@ private:
     // Ships one width's encodes that are not bigger: a modern format must be smaller than the
     // fallback, and AVIF smaller than WebP, at the same width.
     void ship_width(const Asset& asset, const std::string& name, const ImageJob& job, const ImageJob::Width& w,
-                    AssetRecord& record) const
+                    AssetRecord& record, AssetState& state) const
     {
         auto size_of = [&](std::optional<ImageFormat> format) -> std::optional<std::size_t> {
             for (std::size_t i = 0; i < job.formats.size(); ++i)
@@ -330,7 +488,8 @@ private:
                 continue;
             if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
                 continue;
-            OutputFile out = write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes);
+            OutputFile out =
+                write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes, state);
             out.format = format;
             out.width = w.shape.width;
             out.height = w.shape.height;
@@ -339,9 +498,9 @@ private:
         }
     }
 
-    void build_text(const Asset& asset, ByteView source, AssetRecord& record) const
+    void build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const
     {
-        OutputFile out = write_output(asset.path, asset.path, source);
+        OutputFile out = write_output(asset.path, asset.path, source, state);
         const TextSettings& text = m_preset.text;
         if (source.size() >= text.min_bytes && !source.empty()) {
             for (const Encoding encoding : text.encodings) {
@@ -353,8 +512,10 @@ private:
                 variant.encoding = encoding;
                 variant.path = out.path + "." + std::string(sidecar_extension(encoding));
                 variant.bytes = packed.size();
-                m_names.claim(variant.path, sha256_hex(packed), asset.path);
+                const std::string sha256 = sha256_hex(packed);
+                m_names.claim(variant.path, sha256, asset.path);
                 write_file_atomic(m_config.output / variant.path, packed);
+                keep_blob(variant.path, sha256, packed, state);
                 out.encodings.push_back(std::move(variant));
             }
         }
@@ -364,6 +525,10 @@ private:
     const Config& m_config;
     const Preset& m_preset;
     OutputNames& m_names;
+    const Cache* m_cache;
+    const BuildIndex* m_previous;
+    bool m_trust_stats;
+    std::string m_codecs = codec_fingerprint();
 };
 
 void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
@@ -376,6 +541,8 @@ void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
         summary.failures.emplace_back(asset.path, result.message);
         return;
     }
+    if (result.status == AssetResult::Status::cached)
+        ++totals.cached;
     for (const auto& o : result.record.outputs) {
         FormatTotals& f = totals.outputs[o.format ? std::string(to_string(*o.format)) : "identity"];
         ++f.files;
@@ -396,6 +563,71 @@ fs::path manifest_path(const Config& config)
         throw Error(ErrorKind::config, "output.manifest must be a relative path inside OUT, not \"" +
                                            config.preset.output.manifest + "\"");
     return config.output / name;
+}
+
+// True if p is a plain relative path that stays inside the folder it is relative to.
+bool is_safe_relative(const std::string& p)
+{
+    const fs::path path(p);
+    return !p.empty() && path.is_relative() &&
+           std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".." || part == "."; });
+}
+
+// The cache folder relative to SRC if it lies inside SRC (so the scan skips it); throws
+// Error(usage) if it lies inside OUT, where it would be deployed.
+std::vector<std::string> cache_inside_source(const Config& config)
+{
+    if (config.cache_dir.empty())
+        return {};
+    std::error_code ec;
+    const fs::path cache = fs::weakly_canonical(fs::absolute(config.cache_dir), ec);
+    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
+    if (is_within(out, cache))
+        throw Error(ErrorKind::usage, "cache folder " + config.cache_dir.string() + " is inside output folder " +
+                                          config.output.string() + "; it would be deployed (choose another --cache-dir)");
+    if (is_within(src, cache) && cache != src)
+        return {cache.lexically_relative(src).generic_string()};
+    return {};
+}
+
+// Deletes the files an earlier build wrote into OUT that this build no longer makes, then the
+// folders that leaves empty. Returns how many files went.
+std::uint64_t remove_stale(const fs::path& out, const std::set<std::string>& before, const std::set<std::string>& now)
+{
+    std::uint64_t removed = 0;
+    std::set<fs::path> folders;
+    for (const auto& path : before) {
+        if (now.count(path) || !is_safe_relative(path))
+            continue;
+        std::error_code ec;
+        if (fs::remove(out / path, ec))
+            ++removed;
+        for (fs::path parent = fs::path(path).parent_path(); !parent.empty(); parent = parent.parent_path())
+            folders.insert(parent);
+    }
+    for (auto it = folders.rbegin(); it != folders.rend(); ++it) { // deepest first
+        std::error_code ec;
+        if (fs::is_empty(out / *it, ec) && !ec)
+            fs::remove(out / *it, ec);
+    }
+    return removed;
+}
+
+// The counts of a build, for `cachet cache stats`.
+std::string last_build_json(const Summary& summary)
+{
+    std::uint64_t built = 0, cached = 0;
+    std::string kinds;
+    for (const auto& [kind, t] : summary.kinds) {
+        const std::uint64_t b = t.assets - t.failed - t.cached;
+        built += b;
+        cached += t.cached;
+        kinds += (kinds.empty() ? "" : ", ") + ("\"" + kind + "\": {\"built\": " + std::to_string(b) +
+                                                ", \"cached\": " + std::to_string(t.cached) + "}");
+    }
+    return "{\"built\": " + std::to_string(built) + ", \"cached\": " + std::to_string(cached) + ", \"kinds\": {" +
+           kinds + "}}\n";
 }
 
 } // namespace
@@ -440,18 +672,46 @@ ScanResult plan_build(const Config& config)
 {
     check_folders(config);
     manifest_path(config);
-    return scan_tree(config.source, config.preset);
+    return scan_tree(config.source, config.preset, cache_inside_source(config));
 }
 
 Summary run(const Config& config, Reporter& reporter)
 {
     const auto start = std::chrono::steady_clock::now();
-    const ScanResult scan = plan_build(config);
+    check_folders(config);
     const fs::path manifest = manifest_path(config);
     std::error_code ec;
     fs::create_directories(config.output, ec);
     if (ec)
         throw io_error(config.output.string(), "cannot create output folder", ec.value());
+    std::optional<Cache> cache;
+    BuildIndex previous;
+    std::set<std::string> published_before; // what the last build into OUT wrote there
+    if (!config.cache_dir.empty()) {
+        cache.emplace(config.cache_dir);
+        cache->lock(config.output);
+        previous = cache->load_index(config.output);
+        for (const auto& [path, e] : previous.assets)
+            for (auto& p : output_paths(e.entry.record))
+                published_before.insert(std::move(p));
+    }
+    if (previous.assets.empty()) { // no cache, or none of this OUT: the manifest there says
+        try {
+            if (fs::exists(manifest, ec))
+                for (const auto& r : read_manifest(manifest))
+                    for (auto& p : output_paths(r))
+                        published_before.insert(std::move(p));
+        } catch (const Error&) {
+            // not a cachet manifest: delete nothing
+        }
+    }
+    // Stats taken now are trusted next time only for files last modified well before now: a
+    // file changed twice within one tick of its file system's clock keeps its mtime.
+    const std::int64_t scan_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count();
+    const ScanResult scan = scan_tree(config.source, config.preset, cache_inside_source(config));
+    const std::string source_root = fs::weakly_canonical(fs::absolute(config.source), ec).string();
     init_image_library();
     check_codec_versions();
 
@@ -480,8 +740,10 @@ Summary run(const Config& config, Reporter& reporter)
     const unsigned workers = std::max(1u, config.jobs);
     OutputNames names;
     names.claim(config.preset.output.manifest, "manifest", "the manifest");
-    const AssetBuilder builder(config, names);
+    const AssetBuilder builder(config, names, cache ? &*cache : nullptr, cache ? &previous : nullptr,
+                               previous.source_root == source_root);
     std::vector<AssetResult> results(scan.assets.size());
+    std::vector<AssetState> states(scan.assets.size());
     std::atomic<bool> stop{false};
     std::string io_failure;
 
@@ -506,7 +768,15 @@ Summary run(const Config& config, Reporter& reporter)
         }
         return dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what();
     };
-    auto finished = [&](const Asset& asset, AssetResult& result) {
+    auto finished = [&](const Asset& asset, AssetResult& result, AssetState& state) {
+        if (result.status == AssetResult::Status::built) {
+            try {
+                builder.remember(result, state);
+            } catch (const std::exception& e) {
+                result.status = AssetResult::Status::failed;
+                result.message = failure(e);
+            }
+        }
         if (result.status == AssetResult::Status::failed)
             result.record.outputs.clear();
         std::lock_guard lock(report_mutex);
@@ -526,7 +796,7 @@ Summary run(const Config& config, Reporter& reporter)
         }
         job.decoded = DecodedImage{}; // the pixels are no longer needed
         job.widths.clear();
-        finished(*job.asset, *job.result);
+        finished(*job.asset, *job.result, *job.state);
     };
     // Decodes an asset; returns its resize tasks, largest width first. Each resize queues its
     // width's encodes at the front (AVIF, the slowest encoder, first), so that resized pixels
@@ -538,15 +808,16 @@ Summary run(const Config& config, Reporter& reporter)
             std::lock_guard lock(report_mutex);
             reporter.asset_started(asset);
         }
+        AssetState& state = states[index];
         std::shared_ptr<ImageJob> job;
         try {
-            job = builder.start(asset, result);
+            job = builder.start(asset, result, state);
         } catch (const std::exception& e) {
             result.status = AssetResult::Status::failed;
             result.message = failure(e);
         }
         if (!job) {
-            finished(asset, result);
+            finished(asset, result, state);
             return {};
         }
         if (job->pending == 0) {
@@ -633,13 +904,44 @@ Summary run(const Config& config, Reporter& reporter)
         throw Error(ErrorKind::io, io_failure + " (the previous manifest is unchanged)");
 
     Summary summary;
+    summary.cache = cache.has_value();
     std::vector<AssetRecord> records;
+    BuildIndex index;
+    index.source_root = source_root;
+    std::set<std::string> published; // what this build's manifest names
     for (std::size_t i = 0; i < scan.assets.size(); ++i) {
         add_totals(summary, scan.assets[i], results[i]);
-        if (results[i].status == AssetResult::Status::built)
-            records.push_back(std::move(results[i].record));
+        if (results[i].status == AssetResult::Status::failed)
+            continue;
+        for (auto& p : output_paths(results[i].record))
+            published.insert(std::move(p));
+        if (cache) {
+            const Asset& a = scan.assets[i];
+            const bool settled = a.mtime_ns < scan_time_ns - 1'000'000'000;
+            index.assets.emplace(a.path, IndexEntry{settled ? FileStat{a.bytes, a.mtime_ns, a.inode} : FileStat{},
+                                                    CacheEntry{states[i].key, results[i].record, results[i].warnings,
+                                                               std::move(states[i].blobs)},
+                                                    std::move(states[i].output_stats)});
+        }
+        records.push_back(std::move(results[i].record));
     }
-    write_file_atomic(manifest, as_bytes(render_manifest(records, config.preset)));
+    // The manifest is published last and only if it changed, so a build that changes nothing
+    // writes nothing; then what it no longer names goes.
+    const std::string document = render_manifest(records, config.preset);
+    bool same = false;
+    try {
+        same = fs::file_size(manifest, ec) == document.size() && as_text(read_file(manifest)) == document;
+    } catch (const Error&) {
+    }
+    if (!same)
+        write_file_atomic(manifest, as_bytes(document));
+    published.insert(config.preset.output.manifest);
+    published_before.erase(config.preset.output.manifest);
+    summary.removed = remove_stale(config.output, published_before, published);
+    if (cache) {
+        cache->save_index(config.output, index);
+        cache->save_last_build(last_build_json(summary));
+    }
     summary.manifest = manifest.string();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;

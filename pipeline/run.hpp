@@ -12,11 +12,12 @@
 namespace cachet {
 
 struct AssetResult {
-    enum class Status { built, failed };
+    enum class Status { built, cached, failed };
     Status status = Status::built;
     AssetRecord record;                // outputs, when built
     std::string message;               // why, when failed
     std::vector<std::string> warnings; // non-fatal remarks about this asset
+    std::string cache_problem;         // a damaged cache entry found (and rebuilt) for this asset
 };
 
 // The widths an image of source_width is built at: every configured width below it, then its own.
@@ -43,6 +44,7 @@ struct FormatTotals {
 
 struct KindTotals {
     std::uint64_t assets = 0;
+    std::uint64_t cached = 0; // reused from the build cache, not built
     std::uint64_t failed = 0;
     std::uint64_t bytes_in = 0;
     std::map<std::string, FormatTotals> outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
@@ -52,6 +54,8 @@ struct Summary {
     std::map<std::string, KindTotals> kinds;                   // by AssetKind name
     std::vector<std::pair<std::string, std::string>> failures; // (source path, message), sorted by path
     std::string manifest;                                      // path of the published manifest
+    std::uint64_t removed = 0; // outputs of earlier builds deleted because no source makes them any more
+    bool cache = false;        // whether a build cache was used
     double seconds = 0;
 };
 

@@ -5,6 +5,7 @@
 #include "pipeline/glob.hpp"
 
 #include <algorithm>
+#include <sys/stat.h>
 
 namespace cachet {
 namespace {
@@ -34,8 +35,14 @@ bool inside(const fs::path& root, const fs::path& p)
     return true;
 }
 
-void walk(const fs::path& root, const fs::path& canonical_root, const fs::path& dir, const std::string& prefix,
-          const Preset& preset, ScanResult& out)
+struct Walk {
+    const fs::path& canonical_root;
+    const Preset& preset;
+    const std::vector<std::string>& skip;
+    ScanResult& out;
+};
+
+void walk(const Walk& w, const fs::path& dir, const std::string& prefix)
 {
     std::error_code ec;
     fs::directory_iterator it(dir, ec);
@@ -48,32 +55,38 @@ void walk(const fs::path& root, const fs::path& canonical_root, const fs::path& 
         const std::string rel = prefix + entry.path().filename().string();
         const fs::file_status link_status = entry.symlink_status(ec);
         if (fs::is_directory(link_status)) {
-            if (!glob_match_any(preset.output.ignore, rel + "/"))
-                walk(root, canonical_root, entry.path(), rel + "/", preset, out);
+            if (!glob_match_any(w.preset.output.ignore, rel + "/") &&
+                std::find(w.skip.begin(), w.skip.end(), rel) == w.skip.end())
+                walk(w, entry.path(), rel + "/");
             continue;
         }
-        if (glob_match_any(preset.output.ignore, rel))
+        if (glob_match_any(w.preset.output.ignore, rel))
             continue;
         if (fs::is_symlink(link_status)) {
             const fs::path target = fs::weakly_canonical(entry.path(), ec);
-            if (ec || !inside(canonical_root, target)) {
-                out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
+            if (ec || !inside(w.canonical_root, target)) {
+                w.out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
                 continue;
             }
             if (!fs::is_regular_file(fs::status(entry.path(), ec))) {
-                out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
+                w.out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
                 continue;
             }
         } else if (!fs::is_regular_file(link_status)) {
-            out.warnings.push_back(rel + ": skipped: not a regular file");
+            w.out.warnings.push_back(rel + ": skipped: not a regular file");
             continue;
         }
         Asset asset;
         asset.path = rel;
         asset.absolute = entry.path();
-        asset.kind = classify(rel, preset);
-        asset.bytes = fs::file_size(entry.path(), ec);
-        out.assets.push_back(std::move(asset));
+        asset.kind = classify(rel, w.preset);
+        struct stat st {};
+        if (::stat(entry.path().c_str(), &st) == 0) {
+            asset.bytes = static_cast<std::uint64_t>(st.st_size);
+            asset.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+            asset.inode = static_cast<std::uint64_t>(st.st_ino);
+        }
+        w.out.assets.push_back(std::move(asset));
     }
 }
 
@@ -141,14 +154,14 @@ AssetKind classify(std::string_view path, const Preset& preset)
     return AssetKind::passthrough;
 }
 
-ScanResult scan_tree(const fs::path& root, const Preset& preset)
+ScanResult scan_tree(const fs::path& root, const Preset& preset, const std::vector<std::string>& skip)
 {
     ScanResult out;
     std::error_code ec;
     const fs::path canonical_root = fs::canonical(root, ec);
     if (ec)
         throw io_error(root.string(), "cannot open source folder", ec.value());
-    walk(root, canonical_root, root, "", preset, out);
+    walk(Walk{canonical_root, preset, skip, out}, root, "");
     std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
     std::sort(out.warnings.begin(), out.warnings.end());
     return out;

@@ -20,6 +20,8 @@ struct Asset {
     std::filesystem::path absolute; // where to read it
     AssetKind kind = AssetKind::passthrough;
     std::uint64_t bytes = 0;
+    std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
+    std::uint64_t inode = 0;
 };
 
 struct ScanResult {
@@ -35,7 +37,9 @@ AssetKind classify(std::string_view path, const Preset& preset);
 
 // Walks root recursively. Regular files are assets unless the preset ignores them; a symbolic
 // link to a file is followed only if it resolves inside root; linked folders, devices, FIFOs
-// and sockets are skipped with a warning. Throws Error(io) if root cannot be read.
-ScanResult scan_tree(const std::filesystem::path& root, const Preset& preset);
+// and sockets are skipped with a warning. Folders whose path relative to root is in skip (such
+// as a build cache kept inside SRC) are not entered. Throws Error(io) if root cannot be read.
+ScanResult scan_tree(const std::filesystem::path& root, const Preset& preset,
+                     const std::vector<std::string>& skip = {});
 
 } // namespace cachet

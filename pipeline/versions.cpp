@@ -7,6 +7,8 @@
 #include "pipeline/image.hpp"
 #include "pipeline/webp.hpp"
 
+#include <cstdlib>
+
 namespace cachet {
 
 std::string cachet_version()
@@ -22,6 +24,16 @@ std::vector<std::pair<std::string, std::string>> library_versions()
         {"libaom", aom_version() + (std::string(CACHET_AOM_VERSION).empty() ? " (system)" : " (private, tools/build-aom.sh)")},
         {"zstd", zstd_version()},      {"brotli", brotli_version()}, {"gzip", deflate_version()},
     };
+}
+
+std::string codec_fingerprint()
+{
+    std::string out = "cachet " + cachet_version();
+    if (const char* injected = std::getenv("CACHET_TEST_CODEC_VERSIONS"))
+        return out + "; " + injected;
+    for (const auto& [library, version] : library_versions())
+        out += "; " + library + " " + version;
+    return out;
 }
 
 void check_codec_versions()

@@ -29,7 +29,8 @@ struct Process {
     std::string err;
 };
 
-// Runs the real cachet binary with args in working directory cwd (default: current).
+// Runs the real cachet binary with args in working directory cwd (default: current). A build
+// gets --no-cache unless args name --cache-dir or --no-cache.
 Process run_cachet(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
 
 // Runs any program (argv[0] is looked up in PATH).

@@ -1,0 +1,117 @@
+#pragma once
+#include "pipeline/bytes.hpp"
+#include "pipeline/manifest.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// Bumped whenever what a cache entry means changes; part of every key and of the folder name.
+inline constexpr int k_cache_format = 1;
+
+// What a stat() says about a file, enough to notice that it changed.
+struct FileStat {
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileStat&) const = default;
+};
+
+// The stat of path, following symbolic links; nullopt if it does not exist or cannot be read.
+std::optional<FileStat> stat_file(const std::filesystem::path& path);
+
+// What cachet keeps about one built source: enough to publish it again without building it.
+struct CacheEntry {
+    std::string key;
+    AssetRecord record;
+    std::vector<std::string> warnings;        // the build's remarks, repeated on every reuse
+    std::map<std::string, std::string> blobs; // output path (encoded variants too) -> SHA-256 hex of its bytes
+};
+
+// One source of the last build into an OUT folder, with the stats that let the next build skip it.
+struct IndexEntry {
+    FileStat source;              // the source when it was digested (all zero: not to be trusted)
+    CacheEntry entry;
+    std::vector<FileStat> outputs; // each output file in OUT as written, in record order, variants after their file
+};
+
+// The last build into one OUT folder.
+struct BuildIndex {
+    std::string source_root; // absolute SRC of that build
+    std::map<std::string, IndexEntry> assets;
+};
+
+// The output paths of record, in the order IndexEntry::outputs uses: each file, then its variants.
+std::vector<std::string> output_paths(const AssetRecord& record);
+
+struct CacheStats {
+    std::uint64_t entries = 0;
+    std::uint64_t blobs = 0;
+    std::uint64_t bytes = 0; // entries, blobs and indexes
+    std::uint64_t indexes = 0;
+    std::optional<std::string> last_build; // the last build's counts, as JSON
+};
+
+struct GcResult {
+    std::uint64_t entries_removed = 0;
+    std::uint64_t blobs_removed = 0;
+    std::uint64_t bytes_before = 0;
+    std::uint64_t bytes_after = 0;
+};
+
+// The content-addressed build cache in a folder (cachet build --cache-dir). Entries are keyed by
+// cache_key(); output bytes are stored once per SHA-256 as blobs, whatever produced them; one
+// index per OUT folder remembers the last build into it. Every file is written atomically, so
+// several cachet processes may share the folder. Throws Error(io) naming the path when the
+// folder cannot be written.
+class Cache {
+public:
+    explicit Cache(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const { return m_dir; }
+
+    // The entry stored under key, or nullopt. A damaged entry (unreadable, wrong shape, another
+    // key) is deleted and described in problem.
+    std::optional<CacheEntry> find(const std::string& key, std::string& problem) const;
+    // Stores entry under entry.key; its blobs must already be stored.
+    void store(const CacheEntry& entry) const;
+    // Stores data as the blob named by its SHA-256 (a no-op if it is there).
+    void store_blob(const std::string& sha256, ByteView data) const;
+    // The blob's bytes, verified against sha256; nullopt with problem set if missing, truncated
+    // or altered (the bad blob is deleted).
+    std::optional<Bytes> blob(const std::string& sha256, std::string& problem) const;
+
+    // The index of the last build into out (empty if none or unreadable).
+    BuildIndex load_index(const std::filesystem::path& out) const;
+    void save_index(const std::filesystem::path& out, const BuildIndex& index) const;
+    void remove_index(const std::filesystem::path& out) const;
+    // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
+    // Error(usage) if another cachet holds it.
+    void lock(const std::filesystem::path& out);
+
+    // Records the last build's counts (a JSON object) for stats().
+    void save_last_build(const std::string& json) const;
+    CacheStats stats() const;
+    // Deletes least recently used entries until the cache holds at most max_bytes, then every
+    // blob no entry needs.
+    GcResult gc(std::uint64_t max_bytes) const;
+
+    Cache(const Cache&) = delete;
+    Cache& operator=(const Cache&) = delete;
+    ~Cache();
+
+private:
+    std::filesystem::path m_dir;  // as given
+    std::filesystem::path m_root; // m_dir / "v<format>"
+    int m_lock_fd = -1;
+};
+
+// "512M", "2G", "1500000", "10 KiB"...: a size in bytes. Throws Error(usage) naming text.
+std::uint64_t parse_size(const std::string& text);
+
+} // namespace cachet

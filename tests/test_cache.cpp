@@ -1,0 +1,297 @@
+#include "pipeline/cache.hpp"
+#include "pipeline/error.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace cachet;
+
+namespace {
+
+// Every file of a tree with its bytes.
+std::map<std::string, Bytes> tree(const fs::path& root)
+{
+    std::map<std::string, Bytes> out;
+    for (const auto& f : test::list_files(root))
+        out[f] = test::slurp(root / f);
+    return out;
+}
+
+struct Build {
+    test::Process process;
+    nlohmann::json summary;
+};
+
+Build build(const fs::path& src, const fs::path& out, const fs::path& cache, std::vector<std::string> extra = {})
+{
+    std::vector<std::string> args{"build", src.string(), "-o", out.string(), "--json", "--cache-dir", cache.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Build b;
+    b.process = test::run_cachet(args);
+    INFO(b.process.err);
+    REQUIRE(b.process.exit_code == 0);
+    b.summary = nlohmann::json::parse(b.process.out);
+    return b;
+}
+
+// A fresh build of src without any cache: what every cached build must equal.
+std::map<std::string, Bytes> fresh(const test::TempDir& dir, const fs::path& src, const std::string& name)
+{
+    const auto p = test::run_cachet({"build", src.string(), "-o", (dir / name).string(), "--no-cache"});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    return tree(dir / name);
+}
+
+// Makes every source file look old, as in a checkout made a while ago: recently modified files
+// are re-hashed on purpose (their mtime may not change on a second write).
+void age(const fs::path& root)
+{
+    const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& e : fs::recursive_directory_iterator(root))
+        if (e.is_regular_file())
+            fs::last_write_time(e.path(), old);
+}
+
+} // namespace
+
+TEST_CASE("an identical rebuild with the cache encodes nothing and gives the same tree", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    const Build first = build(src, dir / "out", dir / "cache");
+    CHECK(first.summary["cached"] == 0);
+    const int assets = first.summary["assets"];
+    CHECK(first.summary["built"] == assets);
+
+    const Build second = build(src, dir / "out", dir / "cache");
+    CHECK(second.summary["built"] == 0);
+    CHECK(second.summary["cached"] == assets);
+    CHECK(second.summary["cache_hit_rate"] == 1.0);
+    CHECK(second.summary["kinds"]["image"]["built"] == 0);
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+
+    // Touched but unchanged sources are hashed, found equal and not built.
+    for (const auto& f : test::list_files(src))
+        fs::last_write_time(src / f, fs::file_time_type::clock::now() - std::chrono::minutes(30));
+    const Build touched = build(src, dir / "out", dir / "cache");
+    CHECK(touched.summary["built"] == 0);
+    CHECK(tree(dir / "out") == tree(dir / "fresh"));
+
+    const auto stats = test::run_cachet({"cache", "stats", "--json", "--cache-dir", (dir / "cache").string()});
+    REQUIRE(stats.exit_code == 0);
+    const auto s = nlohmann::json::parse(stats.out);
+    CHECK(s["entries"].get<int>() > 0);
+    CHECK(s["blobs"].get<int>() > 0);
+    CHECK(s["hit_rate"] == 1.0);
+    CHECK(s["last_build"]["cached"] == assets);
+}
+
+TEST_CASE("one changed source rebuilds only its own outputs, and the old ones leave OUT", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    build(src, dir / "out", dir / "cache");
+    const auto before = tree(dir / "out");
+
+    test::spit(src / "css/site.css", std::string(as_text(test::slurp(src / "css/site.css"))) + "\n.added { color: red }\n");
+    const Build changed = build(src, dir / "out", dir / "cache");
+    CHECK(changed.summary["built"] == 1);
+    CHECK(changed.summary["kinds"]["text"]["built"] == 1);
+    CHECK(changed.summary["removed"].get<int>() >= 1);
+    const auto after = tree(dir / "out");
+    CHECK(after == fresh(dir, src, "fresh"));
+    // Everything but the stylesheet's outputs and the manifest is the same file as before.
+    int kept = 0;
+    for (const auto& [path, bytes] : after)
+        if (path.find("site.") == std::string::npos && path != "cachet-manifest.json") {
+            REQUIRE(before.count(path));
+            CHECK(before.at(path) == bytes);
+            ++kept;
+        }
+    CHECK(kept > 20);
+}
+
+TEST_CASE("a removed source leaves the manifest and OUT", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    build(src, dir / "out", dir / "cache");
+    const auto manifest = test::read_json(dir / "out/cachet-manifest.json");
+    REQUIRE(manifest["assets"].contains("img/hero.jpg"));
+    fs::remove(src / "img/hero.jpg");
+    build(src, dir / "out", dir / "cache");
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+    CHECK_FALSE(test::read_json(dir / "out/cachet-manifest.json")["assets"].contains("img/hero.jpg"));
+
+    SECTION("without a cache too: the previous manifest says what to remove")
+    {
+        fs::remove(src / "img/logo.png");
+        const auto p = test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--no-cache"});
+        REQUIRE(p.exit_code == 0);
+        CHECK(tree(dir / "out") == fresh(dir, src, "fresh2"));
+    }
+}
+
+TEST_CASE("an option change or a codec upgrade rebuilds what it affects", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    build(src, dir / "out", dir / "cache");
+
+    test::spit(dir / "webp.toml", "[images.webp]\nquality = 60\n");
+    const Build webp = build(src, dir / "out", dir / "cache", {"--config", (dir / "webp.toml").string()});
+    CHECK(webp.summary["kinds"]["image"]["cached"] == 0);
+    CHECK(webp.summary["kinds"]["text"]["built"] == 0);
+    CHECK(webp.summary["kinds"]["passthrough"]["built"] == 0);
+
+    test::spit(dir / "text.toml", "[text]\nbrotli_quality = 9\n");
+    const Build text = build(src, dir / "out", dir / "cache", {"--config", (dir / "text.toml").string()});
+    CHECK(text.summary["kinds"]["image"]["built"] == 0); // back to the default image settings: cached
+    CHECK(text.summary["kinds"]["text"]["built"].get<int>() > 0);
+
+    // The same cachet with other codec versions must not reuse a byte.
+    const auto p = test::run_program({"env", "CACHET_TEST_CODEC_VERSIONS=libaom 9.9.9", CACHET_BINARY, "build",
+                                      src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir",
+                                      (dir / "cache").string()});
+    REQUIRE(p.exit_code == 0);
+    const auto upgraded = nlohmann::json::parse(p.out);
+    CHECK(upgraded["cached"] == 0);
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+}
+
+TEST_CASE("a cache shared by two OUT trees fills the second one without encoding", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    build(src, dir / "one", dir / "cache");
+    const Build two = build(src, dir / "two", dir / "cache");
+    // Only the passthrough file, whose bytes the cache does not keep, is copied again.
+    CHECK(two.summary["kinds"]["image"]["built"] == 0);
+    CHECK(two.summary["kinds"]["text"]["built"] == 0);
+    CHECK(tree(dir / "two") == tree(dir / "one"));
+}
+
+TEST_CASE("a damaged cache entry is detected, rebuilt and reported, never shipped", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    build(src, dir / "one", dir / "cache");
+    const auto good = tree(dir / "one");
+    const fs::path root = dir / "cache/v1";
+
+    SECTION("a truncated blob")
+    {
+        std::vector<fs::path> blobs;
+        for (const auto& e : fs::recursive_directory_iterator(root / "blobs"))
+            if (e.is_regular_file())
+                blobs.push_back(e.path());
+        REQUIRE(blobs.size() > 10);
+        for (const auto& b : blobs) { // all of them: whichever asset reads one must notice
+            const Bytes bytes = test::slurp(b);
+            test::spit(b, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size() / 2));
+        }
+        const Build again = build(src, dir / "two", dir / "cache");
+        CHECK_THAT(again.process.err, Catch::Contains("is damaged (its bytes do not match its digest); rebuilt"));
+        CHECK(again.summary["cached"] == 0);
+        CHECK(tree(dir / "two") == good);
+    }
+    SECTION("an entry that is not JSON")
+    {
+        for (const auto& e : fs::recursive_directory_iterator(root / "entries"))
+            if (e.is_regular_file())
+                test::spit(e.path(), "{\"key\": ");
+        const Build again = build(src, dir / "two", dir / "cache");
+        CHECK_THAT(again.process.err, Catch::Contains("is damaged") && Catch::Contains("rebuilt"));
+        CHECK(again.summary["cached"] == 0);
+        CHECK(tree(dir / "two") == good);
+    }
+    SECTION("an output in OUT altered after the build")
+    {
+        const auto manifest = test::read_json(dir / "one/cachet-manifest.json");
+        const std::string html = manifest["assets"]["index.html"]["outputs"][0]["path"];
+        test::spit(dir / "one" / html, "tampered");
+        build(src, dir / "one", dir / "cache");
+        CHECK(tree(dir / "one") == good);
+    }
+}
+
+TEST_CASE("cache gc trims least recently used entries down to a size", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    build(src, dir / "one", dir / "cache");
+    const auto stats = [&] {
+        const auto p = test::run_cachet({"cache", "stats", "--json", "--cache-dir", (dir / "cache").string()});
+        REQUIRE(p.exit_code == 0);
+        return nlohmann::json::parse(p.out);
+    };
+    const auto before = stats();
+    REQUIRE(before["entries"].get<int>() > 5);
+
+    const auto big = test::run_cachet({"cache", "gc", "--max-size", "1G", "--cache-dir", (dir / "cache").string()});
+    REQUIRE(big.exit_code == 0);
+    CHECK(stats()["entries"] == before["entries"]);
+
+    const auto half = before["bytes"].get<std::uint64_t>() / 2;
+    const auto trimmed = test::run_cachet(
+        {"cache", "gc", "--max-size", std::to_string(half), "--cache-dir", (dir / "cache").string()});
+    REQUIRE(trimmed.exit_code == 0);
+    const auto after = stats();
+    CHECK(after["entries"].get<int>() < before["entries"].get<int>());
+    CHECK(after["bytes"].get<std::uint64_t>() <= half + 64 * 1024); // the index is not counted against gc
+
+    const auto zero = test::run_cachet({"cache", "gc", "--max-size", "0", "--cache-dir", (dir / "cache").string()});
+    REQUIRE(zero.exit_code == 0);
+    CHECK(stats()["entries"] == 0);
+    CHECK(stats()["blobs"] == 0);
+    // A new OUT must now be built from scratch, and still be right.
+    const Build rebuilt = build(src, dir / "two", dir / "cache");
+    CHECK(rebuilt.summary["cached"] == 0);
+    CHECK(tree(dir / "two") == tree(dir / "one"));
+
+    const auto bad = test::run_cachet({"cache", "gc", "--max-size", "lots", "--cache-dir", (dir / "cache").string()});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("lots"));
+}
+
+TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const auto inside_out =
+        test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "out/.c").string()});
+    CHECK(inside_out.exit_code == 2);
+    CHECK_THAT(inside_out.err, Catch::Contains("inside output folder"));
+
+    // The default, .cachet-cache in the working directory, may well be inside SRC.
+    const auto p = test::run_program({CACHET_BINARY, "build", ".", "-o", (dir / "out").string(), "--json"}, src);
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK(fs::is_directory(src / ".cachet-cache/v1"));
+    for (const auto& [source, asset] : test::read_json(dir / "out/cachet-manifest.json")["assets"].items())
+        CHECK(source.find(".cachet-cache") == std::string::npos);
+}
+
+TEST_CASE("parse_size reads sizes with units", "[cache]")
+{
+    CHECK(parse_size("0") == 0);
+    CHECK(parse_size("1500") == 1500);
+    CHECK(parse_size("10K") == 10240);
+    CHECK(parse_size("512M") == 512ull << 20);
+    CHECK(parse_size("2 GiB") == 2ull << 30);
+    CHECK(parse_size("1t") == 1ull << 40);
+    CHECK_THROWS_AS(parse_size(""), Error);
+    CHECK_THROWS_AS(parse_size("M"), Error);
+    CHECK_THROWS_AS(parse_size("5X"), Error);
+    CHECK_THROWS_AS(parse_size("99999999999999999999"), Error);
+}
