@@ -73,6 +73,7 @@ Config make_config(const BuildFlags& flags)
     config.dry_run = flags.dry_run ? DryRun::yes : DryRun::no;
     if (!flags.no_cache)
         config.cache_dir = flags.cache_dir;
+    config.teardown = Teardown::leave; // cachet build exits right after run()
     config.preset = load_preset(flags.preset);
     if (!flags.config_file.empty())
         apply_config_file(config.preset, flags.config_file);

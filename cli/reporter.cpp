@@ -79,7 +79,10 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
     const bool failed = result.status == AssetResult::Status::failed;
     if (!failed)
         m_saved += asset.bytes - std::min(asset.bytes, transfer_bytes(result.record));
-    clear_progress();
+    const bool quiet = m_verbosity == Verbosity::quiet;
+    if (failed || (!quiet && (!result.warnings.empty() || !result.cache_problem.empty())) ||
+        (m_verbosity == Verbosity::lines && result.status == AssetResult::Status::built))
+        clear_progress(); // a line is printed: the progress line is drawn again below it
     if (!result.cache_problem.empty() && m_verbosity != Verbosity::quiet)
         std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), result.cache_problem.c_str());
     if (failed) {
@@ -112,6 +115,11 @@ void ConsoleReporter::finish()
 
 void ConsoleReporter::draw_progress()
 {
+    // At most 20 redraws a second: a no-op build of a large tree reports thousands of assets.
+    const auto now = std::chrono::steady_clock::now();
+    if (m_progress_shown && m_done < m_total && now - m_last_draw < std::chrono::milliseconds(50))
+        return;
+    m_last_draw = now;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
     std::string eta = "--:--";
     if (m_done > 0 && m_done < m_total) {

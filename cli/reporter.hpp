@@ -31,6 +31,7 @@ private:
     std::uint64_t m_saved = 0;
     std::string m_current;
     std::chrono::steady_clock::time_point m_start;
+    std::chrono::steady_clock::time_point m_last_draw;
     bool m_progress_shown = false;
 };
 

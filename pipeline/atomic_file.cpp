@@ -54,9 +54,9 @@ void AtomicFile::commit_as(const fs::path& destination)
     commit();
 }
 
-void AtomicFile::commit()
+void AtomicFile::commit(Durability durability)
 {
-    if (fdatasync(m_fd) != 0)
+    if (durability == Durability::flushed && fdatasync(m_fd) != 0)
         throw io_error(m_destination.string(), "cannot flush", errno);
     const int fd = m_fd;
     m_fd = -1;
@@ -67,7 +67,7 @@ void AtomicFile::commit()
     m_temporary.clear();
 }
 
-void write_file_atomic(const fs::path& path, ByteView data)
+void write_file_atomic(const fs::path& path, ByteView data, Durability durability)
 {
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
@@ -75,7 +75,7 @@ void write_file_atomic(const fs::path& path, ByteView data)
         throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
     AtomicFile file(path);
     file.write(data);
-    file.commit();
+    file.commit(durability);
 }
 
 Bytes read_file(const fs::path& path)

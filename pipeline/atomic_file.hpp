@@ -5,6 +5,10 @@
 
 namespace cachet {
 
+// How hard commit() works: outputs are flushed to disk before the rename; cache files, which
+// are only ever missing or whole, are not.
+enum class Durability { flushed, cache };
+
 // A file written to a temporary name beside its destination and renamed into place by
 // commit(), so readers see either the old file or the whole new one. A file not committed
 // is removed by the destructor. Every failure throws Error(io) naming the destination.
@@ -16,8 +20,8 @@ public:
     ~AtomicFile();
 
     void write(ByteView data);
-    // Flushes to disk and renames over the destination.
-    void commit();
+    // Flushes to disk (unless durability is cache) and renames over the destination.
+    void commit(Durability durability = Durability::flushed);
     // The same, renaming to another name in the same folder (one known only once the content is).
     void commit_as(const std::filesystem::path& destination);
 
@@ -28,7 +32,7 @@ private:
 };
 
 // Writes data to path atomically, creating parent folders.
-void write_file_atomic(const std::filesystem::path& path, ByteView data);
+void write_file_atomic(const std::filesystem::path& path, ByteView data, Durability durability = Durability::flushed);
 
 // The whole contents of path; throws Error(io) naming it.
 Bytes read_file(const std::filesystem::path& path);

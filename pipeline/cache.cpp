@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cctype>
+#include <cstring>
 #include <fcntl.h>
 #include <set>
 #include <sys/file.h>
@@ -19,16 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json stat_json(const FileStat& s)
-{
-    return json::array({s.size, s.mtime_ns, s.inode});
-}
-
-FileStat stat_from(const json& j)
-{
-    return FileStat{j.at(0).get<std::uint64_t>(), j.at(1).get<std::int64_t>(), j.at(2).get<std::uint64_t>()};
-}
 
 json entry_json(const CacheEntry& e)
 {
@@ -159,7 +150,7 @@ std::optional<CacheEntry> Cache::find(const std::string& key, std::string& probl
 void Cache::store(const CacheEntry& entry) const
 {
     write_file_atomic(m_root / "entries" / entry.key.substr(0, 2) / (entry.key + ".json"),
-                      as_bytes(entry_json(entry).dump() + "\n"));
+                      as_bytes(entry_json(entry).dump() + "\n"), Durability::cache);
 }
 
 void Cache::store_blob(const std::string& sha256, ByteView data) const
@@ -167,7 +158,7 @@ void Cache::store_blob(const std::string& sha256, ByteView data) const
     const fs::path path = m_root / "blobs" / sha256.substr(0, 2) / sha256;
     if (const auto st = stat_file(path); st && st->size == data.size())
         return;
-    write_file_atomic(path, data);
+    write_file_atomic(path, data, Durability::cache); // verified against its name when read
 }
 
 std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem) const
@@ -199,29 +190,223 @@ std::string index_name(const fs::path& out)
 
 } // namespace
 
+namespace {
+
+// The index is read and written on every build, so it is a compact binary file rather than
+// JSON: varint integers and length-prefixed strings, read with bounds checks.
+constexpr std::string_view k_index_magic = "cachet-index 3\n";
+
+class Writer {
+public:
+    void u(std::uint64_t v)
+    {
+        while (v >= 0x80) {
+            m_out.push_back(static_cast<char>(v | 0x80));
+            v >>= 7;
+        }
+        m_out.push_back(static_cast<char>(v));
+    }
+    void i(std::int64_t v) { u((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+    void s(std::string_view v)
+    {
+        u(v.size());
+        m_out.append(v);
+    }
+    void stat(const FileStat& f)
+    {
+        u(f.size);
+        i(f.mtime_ns);
+        u(f.inode);
+    }
+    std::string& text() { return m_out; }
+
+private:
+    std::string m_out;
+};
+
+class Reader {
+public:
+    explicit Reader(ByteView data) : m_p(data.data()), m_end(data.data() + data.size()) {}
+    std::uint64_t u()
+    {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (m_p == m_end)
+                throw std::runtime_error("truncated");
+            const std::uint8_t b = *m_p++;
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                return v;
+        }
+        throw std::runtime_error("bad number");
+    }
+    std::int64_t i()
+    {
+        const std::uint64_t v = u();
+        return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+    }
+    int small() { return static_cast<int>(u() & 0x7fffffff); }
+    std::string s()
+    {
+        const std::uint64_t n = u();
+        if (n > static_cast<std::uint64_t>(m_end - m_p))
+            throw std::runtime_error("truncated");
+        std::string v(reinterpret_cast<const char*>(m_p), static_cast<std::size_t>(n));
+        m_p += n;
+        return v;
+    }
+    FileStat stat()
+    {
+        FileStat f;
+        f.size = u();
+        f.mtime_ns = i();
+        f.inode = u();
+        return f;
+    }
+    bool done() const { return m_p == m_end; }
+
+private:
+    const std::uint8_t* m_p;
+    const std::uint8_t* m_end;
+};
+
+void write_record(Writer& w, const AssetRecord& r)
+{
+    w.u(static_cast<std::uint64_t>(r.kind));
+    w.u(r.source_bytes);
+    w.s(r.source_digest);
+    w.u(r.outputs.size());
+    for (const auto& o : r.outputs) {
+        w.s(o.path);
+        w.u(o.bytes);
+        w.s(o.content_type);
+        w.s(o.integrity);
+        w.s(o.cache_control);
+        w.u(o.fingerprinted);
+        w.u(o.format ? static_cast<std::uint64_t>(*o.format) + 1 : 0);
+        w.u(static_cast<std::uint64_t>(o.width));
+        w.u(static_cast<std::uint64_t>(o.height));
+        w.u(static_cast<std::uint64_t>(o.frames));
+        w.u(o.quality ? static_cast<std::uint64_t>(*o.quality) + 1 : 0);
+        w.u(o.butteraugli.has_value());
+        if (o.butteraugli) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &*o.butteraugli, sizeof bits);
+            w.u(bits);
+        }
+        w.u(o.encodings.size());
+        for (const auto& e : o.encodings) {
+            w.u(static_cast<std::uint64_t>(e.encoding));
+            w.s(e.path);
+            w.u(e.bytes);
+        }
+    }
+    w.u(r.placeholder.has_value());
+    if (r.placeholder) {
+        w.s(r.placeholder->data_uri);
+        w.s(r.placeholder->dominant_color);
+    }
+}
+
+template <class Enum>
+Enum enum_at(std::uint64_t v, Enum last)
+{
+    if (v > static_cast<std::uint64_t>(last))
+        throw std::runtime_error("bad enum");
+    return static_cast<Enum>(v);
+}
+
+AssetRecord read_record(Reader& r, std::string source)
+{
+    AssetRecord a;
+    a.source = std::move(source);
+    a.kind = enum_at(r.u(), AssetKind::unsupported);
+    a.source_bytes = r.u();
+    a.source_digest = r.s();
+    const std::uint64_t outputs = r.u();
+    for (std::uint64_t n = 0; n < outputs; ++n) {
+        OutputFile o;
+        o.path = r.s();
+        o.bytes = r.u();
+        o.content_type = r.s();
+        o.integrity = r.s();
+        o.cache_control = r.s();
+        o.fingerprinted = r.u() != 0;
+        if (const std::uint64_t f = r.u(); f != 0)
+            o.format = enum_at(f - 1, ImageFormat::gif);
+        o.width = r.small();
+        o.height = r.small();
+        o.frames = r.small();
+        if (const std::uint64_t q = r.u(); q != 0)
+            o.quality = static_cast<int>(q - 1);
+        if (r.u() != 0) {
+            const std::uint64_t bits = r.u();
+            double d = 0;
+            std::memcpy(&d, &bits, sizeof d);
+            o.butteraugli = d;
+        }
+        const std::uint64_t encodings = r.u();
+        for (std::uint64_t k = 0; k < encodings; ++k) {
+            EncodedFile e;
+            e.encoding = enum_at(r.u(), Encoding::gzip);
+            e.path = r.s();
+            e.bytes = r.u();
+            o.encodings.push_back(std::move(e));
+        }
+        a.outputs.push_back(std::move(o));
+    }
+    if (r.u() != 0) {
+        a.placeholder = Placeholder{};
+        a.placeholder->data_uri = r.s();
+        a.placeholder->dominant_color = r.s();
+    }
+    return a;
+}
+
+} // namespace
+
 BuildIndex Cache::load_index(const fs::path& out) const
 {
     BuildIndex index;
     Bytes data;
     try {
-        data = read_file(m_root / "index" / (index_name(out) + ".msgpack"));
+        data = read_file(m_root / "index" / (index_name(out) + ".bin"));
     } catch (const Error&) {
         return index;
     }
     try {
-        const json doc = json::from_msgpack(data);
-        index.source_root = doc.at("source_root").get<std::string>();
-        for (const auto& [path, a] : doc.at("assets").items()) {
+        // The manifest's stat is a fixed-size trailer, written last.
+        if (data.size() < 3 * sizeof(std::uint64_t))
+            throw std::runtime_error("truncated");
+        std::uint64_t trailer[3];
+        std::memcpy(trailer, data.data() + data.size() - sizeof trailer, sizeof trailer);
+        index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
+        data.resize(data.size() - sizeof trailer);
+        Reader r(data);
+        if (r.s() != k_index_magic)
+            throw std::runtime_error("not an index");
+        index.source_root = r.s();
+        const std::uint64_t count = r.u();
+        for (std::uint64_t n = 0; n < count; ++n) {
+            std::string path = r.s();
             IndexEntry e;
-            e.source = stat_from(a.at("stat"));
-            e.entry.key = a.at("key").get<std::string>();
-            e.entry.record = record_from_json(path, a.at("record"));
-            e.entry.warnings = a.at("warnings").get<std::vector<std::string>>();
-            e.entry.blobs = a.at("blobs").get<std::map<std::string, std::string>>();
-            for (const auto& s : a.at("outputs"))
-                e.outputs.push_back(stat_from(s));
-            index.assets.emplace(path, std::move(e));
+            e.source = r.stat();
+            e.entry.key = r.s();
+            e.entry.record = read_record(r, path);
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                e.entry.warnings.push_back(r.s());
+            for (std::uint64_t k = r.u(); k > 0; --k) {
+                std::string p = r.s();
+                e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
+            }
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                e.outputs.push_back(r.stat());
+            e.fragment = r.s();
+            e.settings = r.s();
+            index.assets.emplace_hint(index.assets.end(), std::move(path), std::move(e));
         }
+        if (!r.done())
+            throw std::runtime_error("trailing bytes");
     } catch (const std::exception&) {
         return BuildIndex{}; // a damaged index only costs hashing the sources again
     }
@@ -230,28 +415,83 @@ BuildIndex Cache::load_index(const fs::path& out) const
 
 void Cache::save_index(const fs::path& out, const BuildIndex& index) const
 {
-    json assets = json::object();
+    save_index(out, encode_index(index), index.manifest);
+}
+
+void Cache::save_index(const fs::path& out, std::string encoded, const FileStat& manifest) const
+{
+    const std::uint64_t trailer[3] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode};
+    encoded.append(reinterpret_cast<const char*>(trailer), sizeof trailer);
+    // A cache file: atomic, but not flushed to disk (a torn index after a crash is only
+    // unreadable, which costs one full hashing pass).
+    write_file_atomic(m_root / "index" / (index_name(out) + ".bin"), as_bytes(encoded), Durability::cache);
+}
+
+std::string Cache::encode_index(const BuildIndex& index)
+{
+    Writer w;
+    std::size_t size = 1024;
+    for (const auto& [path, e] : index.assets)
+        size += path.size() * 3 + e.fragment.size() + e.entry.key.size() + e.settings.size() + 512;
+    w.text().reserve(size);
+    w.s(k_index_magic);
+    w.s(index.source_root);
+    w.u(index.assets.size());
     for (const auto& [path, e] : index.assets) {
-        json outputs = json::array();
+        w.s(path);
+        w.stat(e.source);
+        w.s(e.entry.key);
+        write_record(w, e.entry.record);
+        w.u(e.entry.warnings.size());
+        for (const auto& warning : e.entry.warnings)
+            w.s(warning);
+        w.u(e.entry.blobs.size());
+        for (const auto& [p, sha] : e.entry.blobs) {
+            w.s(p);
+            w.s(sha);
+        }
+        w.u(e.outputs.size());
         for (const auto& s : e.outputs)
-            outputs.push_back(stat_json(s));
-        assets[path] = {{"stat", stat_json(e.source)},
-                        {"key", e.entry.key},
-                        {"record", record_to_json(e.entry.record)},
-                        {"warnings", e.entry.warnings},
-                        {"blobs", e.entry.blobs},
-                        {"outputs", std::move(outputs)}};
+            w.stat(s);
+        w.s(e.fragment);
+        w.s(e.settings);
     }
-    std::error_code ec;
-    const json doc = {{"out", fs::weakly_canonical(fs::absolute(out), ec).string()},
-                      {"source_root", index.source_root},
-                      {"assets", std::move(assets)}};
-    write_file_atomic(m_root / "index" / (index_name(out) + ".msgpack"), json::to_msgpack(doc));
+    return std::move(w.text());
+}
+
+std::vector<std::string> Cache::index_keys(const fs::path& file)
+{
+    std::vector<std::string> keys;
+    Bytes data = read_file(file);
+    if (data.size() < 3 * sizeof(std::uint64_t))
+        throw std::runtime_error("truncated");
+    data.resize(data.size() - 3 * sizeof(std::uint64_t));
+    Reader r(data);
+    if (r.s() != k_index_magic)
+        throw std::runtime_error("not an index");
+    r.s();
+    for (std::uint64_t n = r.u(); n > 0; --n) {
+        const std::string path = r.s();
+        r.stat();
+        keys.push_back(r.s());
+        read_record(r, path);
+        for (std::uint64_t k = r.u(); k > 0; --k)
+            r.s();
+        for (std::uint64_t k = r.u(); k > 0; --k) {
+            r.s();
+            r.s();
+        }
+        for (std::uint64_t k = r.u(); k > 0; --k)
+            r.stat();
+        r.s();
+        r.s();
+    }
+    return keys;
 }
 
 void Cache::remove_index(const fs::path& out) const
 {
-    remove_quietly(m_root / "index" / (index_name(out) + ".msgpack"));
+    remove_quietly(m_root / "index" / (index_name(out) + ".bin"));
 }
 
 void Cache::lock(const fs::path& out)
@@ -291,7 +531,7 @@ CacheStats Cache::stats() const
     }
     std::error_code ec;
     for (fs::directory_iterator it(m_root / "index", ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().extension() == ".msgpack") {
+        if (it->path().extension() == ".bin") {
             ++s.indexes;
             s.bytes += size_of(*it);
         }
@@ -311,13 +551,12 @@ GcResult Cache::gc(std::uint64_t max_bytes) const
     std::map<std::string, std::int64_t> index_use; // key -> newest index naming it
     std::error_code ec;
     for (fs::directory_iterator it(m_root / "index", ec), end; !ec && it != end; it.increment(ec)) {
-        if (it->path().extension() != ".msgpack")
+        if (it->path().extension() != ".bin")
             continue;
         const std::int64_t when = mtime_of(it->path());
         try {
-            const json doc = json::from_msgpack(read_file(it->path()));
-            for (const auto& [path, a] : doc.at("assets").items()) {
-                std::int64_t& use = index_use[a.at("key").get<std::string>()];
+            for (const auto& key : index_keys(it->path())) {
+                std::int64_t& use = index_use[key];
                 use = std::max(use, when);
             }
         } catch (const std::exception&) {

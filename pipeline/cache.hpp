@@ -38,11 +38,15 @@ struct IndexEntry {
     FileStat source;              // the source when it was digested (all zero: not to be trusted)
     CacheEntry entry;
     std::vector<FileStat> outputs; // each output file in OUT as written, in record order, variants after their file
+    std::string fragment;          // manifest_fragment(entry.record)
+    std::string settings;          // the settings part of entry.key, so an unchanged source needs no hashing
+    bool taken = false;            // in memory only: this build reused (and moved out) the entry
 };
 
 // The last build into one OUT folder.
 struct BuildIndex {
     std::string source_root; // absolute SRC of that build
+    FileStat manifest;       // the manifest it published
     std::map<std::string, IndexEntry> assets;
 };
 
@@ -89,6 +93,10 @@ public:
     // The index of the last build into out (empty if none or unreadable).
     BuildIndex load_index(const std::filesystem::path& out) const;
     void save_index(const std::filesystem::path& out, const BuildIndex& index) const;
+    // save_index() in two steps, so that the slow first one can run beside other work: the
+    // index without its manifest stat, then the file with it.
+    static std::string encode_index(const BuildIndex& index);
+    void save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest) const;
     void remove_index(const std::filesystem::path& out) const;
     // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
     // Error(usage) if another cachet holds it.
@@ -106,6 +114,9 @@ public:
     ~Cache();
 
 private:
+    // The keys an index file names; throws std::exception if it is damaged.
+    static std::vector<std::string> index_keys(const std::filesystem::path& file);
+
     std::filesystem::path m_dir;  // as given
     std::filesystem::path m_root; // m_dir / "v<format>"
     int m_lock_fd = -1;

@@ -18,6 +18,9 @@ enum class ImageFormat { avif, webp, jpeg, png, gif };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
 enum class DryRun { no, yes };
+// What run() does with its working memory at the end: free it, or leave it to a process that
+// is about to exit (the CLI's build), which saves tens of milliseconds on a large tree.
+enum class Teardown { free, leave };
 // Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
 enum class Colour { keep, srgb };
 
@@ -116,6 +119,7 @@ struct Config {
     unsigned jobs = 1;
     DryRun dry_run = DryRun::no;
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
+    Teardown teardown = Teardown::free;
 };
 
 struct EmbeddedPreset {

@@ -5,13 +5,18 @@
 namespace cachet {
 namespace {
 
-std::vector<std::string> split(std::string_view s)
+// Globs are matched for every file of every build, so nothing here allocates for paths of
+// ordinary length: segments are views, and fnmatch gets NUL-terminated copies on the stack.
+using Segments = std::vector<std::string_view>;
+
+Segments split(std::string_view s)
 {
-    std::vector<std::string> parts;
+    Segments parts;
+    parts.reserve(16);
     std::size_t start = 0;
     while (true) {
         const auto slash = s.find('/', start);
-        parts.emplace_back(s.substr(start, slash - start));
+        parts.push_back(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
         if (slash == std::string_view::npos)
             break;
         start = slash + 1;
@@ -19,8 +24,23 @@ std::vector<std::string> split(std::string_view s)
     return parts;
 }
 
-bool match_segments(const std::vector<std::string>& pat, std::size_t p,
-                    const std::vector<std::string>& path, std::size_t i)
+bool match_segment(std::string_view pattern, std::string_view name)
+{
+    if (pattern.find_first_of("*?[\\") == std::string_view::npos)
+        return pattern == name && !(name.starts_with('.') && !pattern.starts_with('.'));
+    char p[512];
+    char n[512];
+    if (pattern.size() < sizeof p && name.size() < sizeof n) {
+        pattern.copy(p, pattern.size());
+        p[pattern.size()] = '\0';
+        name.copy(n, name.size());
+        n[name.size()] = '\0';
+        return fnmatch(p, n, FNM_PERIOD) == 0;
+    }
+    return fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), FNM_PERIOD) == 0;
+}
+
+bool match_segments(const Segments& pat, std::size_t p, const Segments& path, std::size_t i)
 {
     for (; p < pat.size(); ++p, ++i) {
         if (pat[p] == "**") {
@@ -29,7 +49,7 @@ bool match_segments(const std::vector<std::string>& pat, std::size_t p,
                     return true;
             return false;
         }
-        if (i >= path.size() || fnmatch(pat[p].c_str(), path[i].c_str(), FNM_PERIOD) != 0)
+        if (i >= path.size() || !match_segment(pat[p], path[i]))
             return false;
     }
     return i == path.size();
@@ -41,8 +61,7 @@ bool glob_match(std::string_view pattern, std::string_view path)
 {
     if (pattern.find('/') == std::string_view::npos) {
         const auto slash = path.rfind('/');
-        const std::string name(slash == std::string_view::npos ? path : path.substr(slash + 1));
-        return fnmatch(std::string(pattern).c_str(), name.c_str(), FNM_PERIOD) == 0;
+        return match_segment(pattern, slash == std::string_view::npos ? path : path.substr(slash + 1));
     }
     return match_segments(split(pattern), 0, split(path), 0);
 }

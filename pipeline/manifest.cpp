@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace cachet {
@@ -133,17 +134,60 @@ nlohmann::json record_to_json(const AssetRecord& r)
     return asset;
 }
 
+std::string manifest_fragment(const AssetRecord& record)
+{
+    const std::string text = record_to_json(record).dump(2);
+    std::string out;
+    out.reserve(text.size() + text.size() / 8);
+    for (const char c : text) {
+        out += c;
+        if (c == '\n') // JSON strings never hold a raw newline: this is a line break of dump()
+            out += "    ";
+    }
+    return out;
+}
+
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset)
 {
-    using nlohmann::json;
-    json assets = json::object();
+    std::vector<std::string> fragments;
+    fragments.reserve(records.size());
     for (const auto& r : records)
-        assets[r.source] = record_to_json(r);
-    const json doc = {{"version", k_manifest_version},
-                      {"generator", "cachet " + cachet_version()},
-                      {"preset", preset.name},
-                      {"assets", std::move(assets)}};
-    return doc.dump(2) + "\n";
+        fragments.push_back(manifest_fragment(r));
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    for (std::size_t i = 0; i < records.size(); ++i)
+        pairs.emplace_back(records[i].source, fragments[i]);
+    return render_manifest(std::move(pairs), preset);
+}
+
+std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
+                            const Preset& preset)
+{
+    // What nlohmann::json's dump(2) of {"assets", "generator", "preset", "version"} gives, keys
+    // sorted byte-wise, with each asset's value pasted in; tests/test_manifest.cpp checks that.
+    std::sort(fragments.begin(), fragments.end());
+    std::size_t size = 128;
+    for (const auto& [source, fragment] : fragments)
+        size += source.size() + fragment.size() + 16;
+    std::string out;
+    out.reserve(size);
+    out += "{\n  \"assets\": ";
+    if (fragments.empty()) {
+        out += "{}";
+    } else {
+        out += "{\n";
+        for (std::size_t i = 0; i < fragments.size(); ++i) {
+            out += "    ";
+            out += nlohmann::json(std::string(fragments[i].first)).dump();
+            out += ": ";
+            out += fragments[i].second;
+            out += i + 1 < fragments.size() ? ",\n" : "\n";
+        }
+        out += "  }";
+    }
+    out += ",\n  \"generator\": " + nlohmann::json("cachet " + cachet_version()).dump();
+    out += ",\n  \"preset\": " + nlohmann::json(preset.name).dump();
+    out += ",\n  \"version\": " + std::to_string(k_manifest_version) + "\n}\n";
+    return out;
 }
 
 } // namespace cachet

@@ -48,6 +48,14 @@ struct AssetRecord {
 // indented, newline-terminated, so the same records always give the same bytes.
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset);
 
+// The text record takes in the manifest: its value under "assets", indented for that place.
+std::string manifest_fragment(const AssetRecord& record);
+
+// The same document as render_manifest() from (source, manifest_fragment()) pairs, so that a
+// build reusing stored fragments need not render every record again.
+std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
+                            const Preset& preset);
+
 // The records of the manifest file at path, sorted by source. Throws Error(config) naming the
 // file if it cannot be read, is not JSON, does not have the schema's shape, or has a version
 // other than k_manifest_version.

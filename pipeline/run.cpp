@@ -26,6 +26,9 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <tuple>
 
 namespace cachet {
 namespace {
@@ -65,7 +68,7 @@ private:
         std::string source;
     };
     std::mutex m_mutex;
-    std::map<std::string, Claim> m_claims;
+    std::unordered_map<std::string, Claim> m_claims;
 };
 
 // What the build cache needs to know about one asset of this build, beside its AssetResult.
@@ -73,6 +76,10 @@ struct AssetState {
     std::string key;                          // cache key ("" without a cache)
     std::map<std::string, std::string> blobs; // output path -> SHA-256 hex of the bytes written
     std::vector<FileStat> output_stats;       // each output file as written, in output_paths() order
+    std::string fragment;                     // manifest_fragment() of the record
+    std::string settings;                     // settings_id() of the asset
+    std::optional<FileStat> reused;           // set when the last build's outputs were reused as they
+                                              // are: the source stat that build recorded
 };
 
 struct Shape {
@@ -121,11 +128,41 @@ class AssetBuilder {
 public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
     // build's source stats are trusted only if trust_stats.
-    AssetBuilder(const Config& config, OutputNames& names, const Cache* cache, const BuildIndex* previous,
+    AssetBuilder(const Config& config, OutputNames& names, const Cache* cache, BuildIndex* previous,
                  bool trust_stats)
         : m_config(config), m_preset(config.preset), m_names(names), m_cache(cache), m_previous(previous),
           m_trust_stats(trust_stats)
     {
+        if (m_cache) {
+            m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text));
+            m_passthrough_prefix = settings_prefix(AssetKind::passthrough, "");
+            if (m_preset.images.rules.empty())
+                m_image_prefix = settings_prefix(AssetKind::image, settings_key(image_settings_for(m_preset, "")));
+        }
+    }
+
+    // The last build's outputs of asset, if its source and every output file in OUT are as
+    // that build left them: the result is filled in and the asset needs nothing more, except
+    // claim_names(). Reads no file and never throws (but std::bad_alloc).
+    bool reuse_unchanged(const Asset& asset, AssetResult& result, AssetState& state) const
+    {
+        if (!m_cache || !m_previous || !m_trust_stats)
+            return false;
+        const auto it = m_previous->assets.find(asset.path);
+        if (it == m_previous->assets.end())
+            return false;
+        IndexEntry& previous = it->second;
+        // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
+        if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode} ||
+            !has_settings(asset, previous.settings))
+            return false;
+        return reuse_published(previous, result, state, ClaimNames::later);
+    }
+
+    // Claims the output names of an asset reuse_unchanged() took. Throws Error on a collision.
+    void claim_names(const AssetResult& result, const AssetState& state) const
+    {
+        claim_all(result.record, state.blobs);
     }
 
     // Builds a text or passthrough asset completely; for an image, decodes it and returns the
@@ -140,25 +177,22 @@ public:
         if (asset.kind == AssetKind::unsupported)
             throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
                                               " (set images.unsupported = \"passthrough\" to copy it as is)");
-        const IndexEntry* previous = nullptr;
+        IndexEntry* previous = nullptr; // each asset's entry is read by that asset's task only
         if (m_previous)
             if (const auto it = m_previous->assets.find(asset.path); it != m_previous->assets.end())
                 previous = &it->second;
-        const std::string settings = m_cache ? settings_for(asset) : std::string();
-        // An unchanged stat means unchanged bytes: the digest is known without reading them.
-        if (m_cache && previous && m_trust_stats && previous->source.mtime_ns != 0 &&
-            previous->source == FileStat{asset.bytes, asset.mtime_ns, asset.inode} &&
-            previous->entry.key == cache_key(asset, previous->entry.record.source_digest, settings) &&
-            reuse_published(*previous, result, state))
-            return nullptr;
+        if (previous && previous->taken)
+            previous = nullptr;
         if (asset.kind == AssetKind::passthrough) {
             // Hashing is cheaper than copying: a touched but unchanged file is not written again.
-            if (m_cache && previous && previous->entry.key == cache_key(asset, digest_file(asset), settings) &&
-                reuse_published(*previous, result, state))
-                return nullptr;
+            if (m_cache && previous) {
+                set_key(asset, digest_file(asset), state);
+                if (previous->entry.key == state.key && reuse_published(*previous, result, state, ClaimNames::now))
+                    return nullptr;
+            }
             copy_output(asset, record, state);
             if (m_cache)
-                state.key = cache_key(asset, record.source_digest, settings);
+                set_key(asset, record.source_digest, state);
             return nullptr;
         }
         Bytes source;
@@ -170,8 +204,9 @@ public:
         record.source_bytes = source.size();
         record.source_digest = "sha256-" + sha256_hex(source);
         if (m_cache) {
-            state.key = cache_key(asset, record.source_digest, settings);
-            if (previous && previous->entry.key == state.key && reuse_published(*previous, result, state))
+            set_key(asset, record.source_digest, state);
+            if (previous && previous->entry.key == state.key &&
+                reuse_published(*previous, result, state, ClaimNames::now))
                 return nullptr;
             std::string problem;
             if (auto entry = m_cache->find(state.key, problem); entry && materialize(*entry, result, state, problem))
@@ -188,6 +223,7 @@ public:
     // cache. Throws Error(io) if the cache cannot be written.
     void remember(const AssetResult& result, AssetState& state) const
     {
+        state.fragment = manifest_fragment(result.record);
         if (!m_cache)
             return;
         for (const auto& path : output_paths(result.record))
@@ -245,23 +281,50 @@ public:
     }
 
 private:
-    // Everything besides the source bytes that decides this asset's outputs, as text.
-    std::string settings_for(const Asset& asset) const
+    enum class ClaimNames { now, later };
+
+    // A digest of everything but the source's path and bytes that decides an asset's outputs.
+    std::string settings_prefix(AssetKind kind, const std::string& settings) const
     {
-        std::string out = "kind " + std::string(to_string(asset.kind)) + "\nstable " +
-                          (is_stable(asset.path) ? "1" : "0") + "\nhash_length " +
-                          std::to_string(m_preset.output.hash_length) + "\n";
-        if (asset.kind == AssetKind::image)
-            out += settings_key(image_settings_for(m_preset, asset.path));
-        else if (asset.kind == AssetKind::text)
-            out += settings_key(m_preset.text);
-        return out;
+        return sha256_hex(as_bytes("cachet cache " + std::to_string(k_cache_format) + "\n" + m_codecs + "\nkind " +
+                                   std::string(to_string(kind)) + "\nhash_length " +
+                                   std::to_string(m_preset.output.hash_length) + "\n" + settings));
     }
 
-    std::string cache_key(const Asset& asset, const std::string& source_digest, const std::string& settings) const
+    // Everything but the source's path and bytes that decides an asset's outputs, as a digest.
+    std::string settings_id(const Asset& asset) const
     {
-        return sha256_hex(as_bytes("cachet cache " + std::to_string(k_cache_format) + "\n" + m_codecs + "\n" +
-                                   asset.path + "\n" + source_digest + "\n" + settings));
+        std::string id;
+        switch (asset.kind) {
+        case AssetKind::image:
+            id = m_image_prefix.empty()
+                     ? settings_prefix(asset.kind, settings_key(image_settings_for(m_preset, asset.path)))
+                     : m_image_prefix;
+            break;
+        case AssetKind::text: id = m_text_prefix; break;
+        default: id = m_passthrough_prefix; break;
+        }
+        id += is_stable(asset.path) ? 's' : 'f';
+        return id;
+    }
+
+    // settings == settings_id(asset), mostly without building the latter.
+    bool has_settings(const Asset& asset, const std::string& settings) const
+    {
+        const std::string& prefix = asset.kind == AssetKind::image  ? m_image_prefix
+                                    : asset.kind == AssetKind::text ? m_text_prefix
+                                                                    : m_passthrough_prefix;
+        if (prefix.empty())
+            return settings == settings_id(asset);
+        return settings.size() == prefix.size() + 1 && settings.compare(0, prefix.size(), prefix) == 0 &&
+               settings.back() == (is_stable(asset.path) ? 's' : 'f');
+    }
+
+    // Sets state's settings and its cache key for the source bytes with that digest.
+    void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const
+    {
+        state.settings = settings_id(asset);
+        state.key = sha256_hex(as_bytes(state.settings + "\n" + asset.path + "\n" + source_digest));
     }
 
     // "sha256-<hex>" of a file read in pieces (a passthrough may be large).
@@ -291,21 +354,34 @@ private:
 
     // Reuses what the last build published into OUT for this source, if every output file is
     // still there as that build wrote it.
-    bool reuse_published(const IndexEntry& previous, AssetResult& result, AssetState& state) const
+    bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state, ClaimNames claim) const
     {
-        const std::vector<std::string> paths = output_paths(previous.entry.record);
-        if (paths.size() != previous.outputs.size())
+        std::size_t n = 0;
+        std::string path = m_config.output.string() + "/";
+        const std::size_t base = path.size();
+        for (const auto& o : previous.entry.record.outputs) {
+            for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
+                path.resize(base);
+                path += v == 0 ? o.path : o.encodings[v - 1].path;
+                if (n >= previous.outputs.size() || stat_file(path) != previous.outputs[n])
+                    return false;
+                ++n;
+            }
+        }
+        if (n != previous.outputs.size())
             return false;
-        for (std::size_t i = 0; i < paths.size(); ++i)
-            if (stat_file(m_config.output / paths[i]) != previous.outputs[i])
-                return false;
-        claim_all(previous.entry.record, previous.entry.blobs);
+        if (claim == ClaimNames::now)
+            claim_all(previous.entry.record, previous.entry.blobs);
         result.status = AssetResult::Status::cached;
-        result.record = previous.entry.record;
-        result.warnings = previous.entry.warnings;
-        state.key = previous.entry.key;
-        state.blobs = previous.entry.blobs;
-        state.output_stats = previous.outputs;
+        result.record = std::move(previous.entry.record);
+        result.warnings = std::move(previous.entry.warnings);
+        state.key = std::move(previous.entry.key);
+        state.settings = std::move(previous.settings);
+        state.blobs = std::move(previous.entry.blobs);
+        state.output_stats = std::move(previous.outputs);
+        state.fragment = std::move(previous.fragment);
+        state.reused = previous.source;
+        previous.taken = true;
         return true;
     }
 
@@ -334,6 +410,7 @@ private:
         result.record = entry.record;
         result.warnings = entry.warnings;
         state.blobs = entry.blobs;
+        state.fragment = manifest_fragment(result.record);
         return true;
     }
 
@@ -526,9 +603,12 @@ private:
     const Preset& m_preset;
     OutputNames& m_names;
     const Cache* m_cache;
-    const BuildIndex* m_previous;
+    BuildIndex* m_previous;
     bool m_trust_stats;
     std::string m_codecs = codec_fingerprint();
+    std::string m_text_prefix;        // settings_prefix() of text assets
+    std::string m_passthrough_prefix; // ... of passthrough ones
+    std::string m_image_prefix;       // ... of images, when no rule makes their settings differ by path
 };
 
 void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
@@ -593,7 +673,8 @@ std::vector<std::string> cache_inside_source(const Config& config)
 
 // Deletes the files an earlier build wrote into OUT that this build no longer makes, then the
 // folders that leaves empty. Returns how many files went.
-std::uint64_t remove_stale(const fs::path& out, const std::set<std::string>& before, const std::set<std::string>& now)
+std::uint64_t remove_stale(const fs::path& out, const std::set<std::string>& before,
+                           const std::unordered_set<std::string_view>& now)
 {
     std::uint64_t removed = 0;
     std::set<fs::path> folders;
@@ -685,16 +766,34 @@ Summary run(const Config& config, Reporter& reporter)
     if (ec)
         throw io_error(config.output.string(), "cannot create output folder", ec.value());
     std::optional<Cache> cache;
-    BuildIndex previous;
-    std::set<std::string> published_before; // what the last build into OUT wrote there
     if (!config.cache_dir.empty()) {
         cache.emplace(config.cache_dir);
         cache->lock(config.output);
-        previous = cache->load_index(config.output);
-        for (const auto& [path, e] : previous.assets)
-            for (auto& p : output_paths(e.entry.record))
-                published_before.insert(std::move(p));
     }
+    // Stats taken now are trusted next time only for files last modified well before now: a
+    // file changed twice within one tick of its file system's clock keeps its mtime.
+    const std::int64_t scan_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count();
+    // The last build's index is read while SRC is scanned: one is CPU, the other system calls.
+    BuildIndex previous;
+    ScanResult scan;
+    {
+        std::exception_ptr scan_error;
+        std::jthread scanner([&] {
+            try {
+                scan = scan_tree(config.source, config.preset, cache_inside_source(config));
+            } catch (...) {
+                scan_error = std::current_exception();
+            }
+        });
+        if (cache)
+            previous = cache->load_index(config.output);
+        scanner.join();
+        if (scan_error)
+            std::rethrow_exception(scan_error);
+    }
+    std::set<std::string> published_before; // what the last build into OUT wrote there, if no index says
     if (previous.assets.empty()) { // no cache, or none of this OUT: the manifest there says
         try {
             if (fs::exists(manifest, ec))
@@ -705,15 +804,8 @@ Summary run(const Config& config, Reporter& reporter)
             // not a cachet manifest: delete nothing
         }
     }
-    // Stats taken now are trusted next time only for files last modified well before now: a
-    // file changed twice within one tick of its file system's clock keeps its mtime.
-    const std::int64_t scan_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count();
-    const ScanResult scan = scan_tree(config.source, config.preset, cache_inside_source(config));
     const std::string source_root = fs::weakly_canonical(fs::absolute(config.source), ec).string();
-    init_image_library();
-    check_codec_versions();
+    check_codec_versions(); // libvips starts when the first image needs it
 
     std::mutex report_mutex;
     reporter.build_started(scan.assets.size());
@@ -746,6 +838,36 @@ Summary run(const Config& config, Reporter& reporter)
     std::vector<AssetState> states(scan.assets.size());
     std::atomic<bool> stop{false};
     std::string io_failure;
+
+    // First the sources the last build into OUT already published, unchanged: a few stats
+    // each, shared out over the workers in slices. A no-op build does nothing else.
+    std::vector<char> reused(scan.assets.size(), 0);
+    if (cache) {
+        auto slice = [&](std::size_t part, std::size_t parts) {
+            for (std::size_t i = scan.assets.size() * part / parts; i < scan.assets.size() * (part + 1) / parts; ++i)
+                reused[i] = builder.reuse_unchanged(scan.assets[i], results[i], states[i]);
+        };
+        std::vector<std::jthread> pool;
+        for (unsigned i = 1; i < workers; ++i)
+            pool.emplace_back(slice, i, workers);
+        slice(0, workers);
+    }
+    const bool all_reused = std::all_of(reused.begin(), reused.end(), [](char r) { return r != 0; });
+    for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+        if (!reused[i])
+            continue;
+        if (!all_reused) { // names only collide with those of an asset being built
+            try {
+                builder.claim_names(results[i], states[i]);
+            } catch (const std::exception& e) {
+                results[i].status = AssetResult::Status::failed;
+                results[i].message = e.what();
+                results[i].record.outputs.clear();
+            }
+        }
+        reporter.asset_finished(scan.assets[i], results[i]);
+    }
+    std::erase_if(order, [&](std::size_t i) { return reused[i] != 0; });
 
     struct Task {
         std::shared_ptr<ImageJob> job;
@@ -905,45 +1027,86 @@ Summary run(const Config& config, Reporter& reporter)
 
     Summary summary;
     summary.cache = cache.has_value();
-    std::vector<AssetRecord> records;
-    BuildIndex index;
-    index.source_root = source_root;
-    std::set<std::string> published; // what this build's manifest names
+    // Nothing to publish when every asset was reused as the last build left it, no source came
+    // or went, and its manifest is still in place.
+    bool unchanged = cache && previous.source_root == source_root && previous.assets.size() == scan.assets.size() &&
+                     previous.manifest.mtime_ns != 0 && stat_file(manifest) == previous.manifest;
+    auto source_stat = [&](const Asset& a) { // what the index may trust next time
+        return a.mtime_ns < scan_time_ns - 1'000'000'000 ? FileStat{a.bytes, a.mtime_ns, a.inode} : FileStat{};
+    };
     for (std::size_t i = 0; i < scan.assets.size(); ++i) {
         add_totals(summary, scan.assets[i], results[i]);
-        if (results[i].status == AssetResult::Status::failed)
-            continue;
-        for (auto& p : output_paths(results[i].record))
-            published.insert(std::move(p));
-        if (cache) {
-            const Asset& a = scan.assets[i];
-            const bool settled = a.mtime_ns < scan_time_ns - 1'000'000'000;
-            index.assets.emplace(a.path, IndexEntry{settled ? FileStat{a.bytes, a.mtime_ns, a.inode} : FileStat{},
-                                                    CacheEntry{states[i].key, results[i].record, results[i].warnings,
-                                                               std::move(states[i].blobs)},
-                                                    std::move(states[i].output_stats)});
-        }
-        records.push_back(std::move(results[i].record));
-    }
-    // The manifest is published last and only if it changed, so a build that changes nothing
-    // writes nothing; then what it no longer names goes.
-    const std::string document = render_manifest(records, config.preset);
-    bool same = false;
-    try {
-        same = fs::file_size(manifest, ec) == document.size() && as_text(read_file(manifest)) == document;
-    } catch (const Error&) {
-    }
-    if (!same)
-        write_file_atomic(manifest, as_bytes(document));
-    published.insert(config.preset.output.manifest);
-    published_before.erase(config.preset.output.manifest);
-    summary.removed = remove_stale(config.output, published_before, published);
-    if (cache) {
-        cache->save_index(config.output, index);
-        cache->save_last_build(last_build_json(summary));
+        if (results[i].status == AssetResult::Status::failed || !states[i].reused ||
+            *states[i].reused != source_stat(scan.assets[i]))
+            unchanged = false;
     }
     summary.manifest = manifest.string();
+    BuildIndex index;
+    if (!unchanged) {
+        // The manifest is published last, and only if it changed; then what it no longer names
+        // goes.
+        std::vector<std::pair<std::string_view, std::string_view>> fragments;
+        for (std::size_t i = 0; i < scan.assets.size(); ++i)
+            if (results[i].status != AssetResult::Status::failed)
+                fragments.emplace_back(scan.assets[i].path, states[i].fragment);
+        // What this build's manifest names, as views into the records (which stay where they
+        // are when the index below takes them: moving a vector keeps its elements in place).
+        std::unordered_set<std::string_view> published;
+        for (std::size_t i = 0; i < scan.assets.size(); ++i)
+            if (results[i].status != AssetResult::Status::failed)
+                for (const auto& o : results[i].record.outputs) {
+                    published.insert(o.path);
+                    for (const auto& e : o.encodings)
+                        published.insert(e.path);
+                }
+        // The next build's index is put together beside the manifest's publication.
+        std::string encoded_index;
+        std::jthread indexer;
+        if (cache)
+            indexer = std::jthread([&] {
+                index.source_root = source_root;
+                for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+                    if (results[i].status == AssetResult::Status::failed)
+                        continue;
+                    const Asset& a = scan.assets[i];
+                    index.assets.emplace_hint(
+                        index.assets.end(), a.path,
+                        IndexEntry{source_stat(a),
+                                   CacheEntry{std::move(states[i].key), std::move(results[i].record),
+                                              std::move(results[i].warnings), std::move(states[i].blobs)},
+                                   std::move(states[i].output_stats),
+                                   states[i].fragment, // copied: the manifest is being rendered from it
+                                   std::move(states[i].settings)});
+                }
+                encoded_index = Cache::encode_index(index);
+            });
+        const std::string document = render_manifest(std::move(fragments), config.preset);
+        bool same = false;
+        try {
+            same = fs::file_size(manifest, ec) == document.size() && as_text(read_file(manifest)) == document;
+        } catch (const Error&) {
+        }
+        if (!same)
+            write_file_atomic(manifest, as_bytes(document));
+        // Outputs of the last build that this one did not reuse as they were may be stale.
+        for (const auto& [path, e] : previous.assets)
+            if (!e.taken)
+                for (auto& p : output_paths(e.entry.record))
+                    published_before.insert(std::move(p));
+        published_before.erase(config.preset.output.manifest);
+        if (!published_before.empty())
+            summary.removed = remove_stale(config.output, published_before, published);
+        if (cache) {
+            indexer.join();
+            cache->save_index(config.output, std::move(encoded_index), stat_file(manifest).value_or(FileStat{}));
+        }
+    }
+    if (cache)
+        cache->save_last_build(last_build_json(summary));
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (config.teardown == Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
+        new auto(std::make_tuple(std::move(previous), std::move(index), std::move(results), std::move(states),
+                                 std::move(scan)));
     return summary;
 }
 

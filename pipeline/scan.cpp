@@ -5,7 +5,12 @@
 #include "pipeline/glob.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace cachet {
 namespace {
@@ -42,51 +47,75 @@ struct Walk {
     ScanResult& out;
 };
 
-void walk(const Walk& w, const fs::path& dir, const std::string& prefix)
+void add_asset(const Walk& w, std::string rel, fs::path absolute, const struct stat& st)
 {
-    std::error_code ec;
-    fs::directory_iterator it(dir, ec);
-    if (ec)
-        throw io_error(dir.string(), "cannot list folder", ec.value());
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-        if (ec)
-            throw io_error(dir.string(), "cannot list folder", ec.value());
-        const fs::directory_entry& entry = *it;
-        const std::string rel = prefix + entry.path().filename().string();
-        const fs::file_status link_status = entry.symlink_status(ec);
-        if (fs::is_directory(link_status)) {
-            if (!glob_match_any(w.preset.output.ignore, rel + "/") &&
-                std::find(w.skip.begin(), w.skip.end(), rel) == w.skip.end())
-                walk(w, entry.path(), rel + "/");
+    Asset asset;
+    asset.kind = classify(rel, w.preset);
+    asset.path = std::move(rel);
+    asset.absolute = std::move(absolute);
+    asset.bytes = static_cast<std::uint64_t>(st.st_size);
+    asset.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    asset.inode = static_cast<std::uint64_t>(st.st_ino);
+    w.out.assets.push_back(std::move(asset));
+}
+
+// Walks the open folder fd (closed on return), at dir / prefix: readdir and one fstatat per
+// entry, relative to the folder, which is what keeps a no-op build of a large tree fast.
+void walk(const Walk& w, int fd, const fs::path& dir, const std::string& prefix)
+{
+    DIR* d = fdopendir(fd);
+    if (!d) {
+        const int err = errno;
+        close(fd);
+        throw io_error(dir.string(), "cannot list folder", err);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, closedir);
+    while (true) {
+        errno = 0;
+        const dirent* e = readdir(d);
+        if (!e) {
+            if (errno != 0)
+                throw io_error(dir.string(), "cannot list folder", errno);
+            break;
+        }
+        const std::string_view name = e->d_name;
+        if (name == "." || name == "..")
+            continue;
+        std::string rel = prefix;
+        rel += name;
+        struct stat st {};
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; // vanished since it was listed
+        if (S_ISDIR(st.st_mode)) {
+            if (glob_match_any(w.preset.output.ignore, rel + "/") ||
+                std::find(w.skip.begin(), w.skip.end(), rel) != w.skip.end())
+                continue;
+            const int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                throw io_error((dir / name).string(), "cannot list folder", errno);
+            walk(w, sub, dir / name, rel + "/");
             continue;
         }
         if (glob_match_any(w.preset.output.ignore, rel))
             continue;
-        if (fs::is_symlink(link_status)) {
-            const fs::path target = fs::weakly_canonical(entry.path(), ec);
+        if (S_ISLNK(st.st_mode)) {
+            const fs::path link = dir / name;
+            std::error_code ec;
+            const fs::path target = fs::weakly_canonical(link, ec);
             if (ec || !inside(w.canonical_root, target)) {
                 w.out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
                 continue;
             }
-            if (!fs::is_regular_file(fs::status(entry.path(), ec))) {
+            if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
                 w.out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
                 continue;
             }
-        } else if (!fs::is_regular_file(link_status)) {
+            add_asset(w, std::move(rel), link, st);
+        } else if (S_ISREG(st.st_mode)) {
+            add_asset(w, std::move(rel), dir / name, st);
+        } else {
             w.out.warnings.push_back(rel + ": skipped: not a regular file");
-            continue;
         }
-        Asset asset;
-        asset.path = rel;
-        asset.absolute = entry.path();
-        asset.kind = classify(rel, w.preset);
-        struct stat st {};
-        if (::stat(entry.path().c_str(), &st) == 0) {
-            asset.bytes = static_cast<std::uint64_t>(st.st_size);
-            asset.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-            asset.inode = static_cast<std::uint64_t>(st.st_ino);
-        }
-        w.out.assets.push_back(std::move(asset));
     }
 }
 
@@ -161,7 +190,10 @@ ScanResult scan_tree(const fs::path& root, const Preset& preset, const std::vect
     const fs::path canonical_root = fs::canonical(root, ec);
     if (ec)
         throw io_error(root.string(), "cannot open source folder", ec.value());
-    walk(Walk{canonical_root, preset, skip, out}, root, "");
+    const int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        throw io_error(root.string(), "cannot open source folder", errno);
+    walk(Walk{canonical_root, preset, skip, out}, fd, root, "");
     std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
     std::sort(out.warnings.begin(), out.warnings.end());
     return out;

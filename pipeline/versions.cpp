@@ -18,7 +18,6 @@ std::string cachet_version()
 
 std::vector<std::pair<std::string, std::string>> library_versions()
 {
-    init_image_library();
     return {
         {"libvips", libvips_version()},   {"libwebp", webp_version()},   {"libavif", avif_version()},
         {"libaom", aom_version() + (std::string(CACHET_AOM_VERSION).empty() ? " (system)" : " (private, tools/build-aom.sh)")},

@@ -1,4 +1,5 @@
 #include "pipeline/manifest.hpp"
+#include "pipeline/versions.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -103,4 +104,37 @@ TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file
     test::spit(dir / "text.json", "not json");
     CHECK_THROWS_AS(read_manifest(dir / "text.json"), Error);
     CHECK_THROWS_WITH(read_manifest(dir / "missing.json"), Catch::Contains("missing.json"));
+}
+
+TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's dump of the document",
+          "[manifest]")
+{
+    std::vector<AssetRecord> recs = records();
+    AssetRecord odd = recs.front();
+    odd.source = "css/\"quoted\" ü\\back.css"; // escapes and UTF-8 in a key
+    odd.placeholder = Placeholder{"data:image/webp;base64,AAAA", "#102030"};
+    recs.push_back(odd);
+    const Preset preset = load_preset("default");
+
+    nlohmann::json assets = nlohmann::json::object();
+    for (const auto& r : recs)
+        assets[r.source] = nlohmann::json::parse(manifest_fragment(r));
+    const nlohmann::json doc = {
+        {"version", k_manifest_version}, {"generator", "cachet " + cachet_version()}, {"preset", preset.name},
+        {"assets", assets}};
+    const std::string expected = doc.dump(2) + "\n";
+    CHECK(render_manifest(recs, preset) == expected);
+
+    // Any order of fragments in, sorted out.
+    std::vector<std::string> fragments;
+    for (const auto& r : recs)
+        fragments.push_back(manifest_fragment(r));
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    for (std::size_t i = recs.size(); i-- > 0;)
+        pairs.emplace_back(recs[i].source, fragments[i]);
+    CHECK(render_manifest(pairs, preset) == expected);
+
+    const nlohmann::json empty = {{"version", k_manifest_version}, {"generator", "cachet " + cachet_version()},
+                                  {"preset", preset.name}, {"assets", nlohmann::json::object()}};
+    CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump(2) + "\n");
 }
