@@ -5,11 +5,15 @@
 #include "pipeline/error.hpp"
 #include "pipeline/markup.hpp"
 #include "pipeline/versions.hpp"
+#include "pipeline/watch.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <csignal>
+#include <functional>
+#include <pthread.h>
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
@@ -29,6 +33,38 @@ std::string default_cache_dir()
     const char* env = std::getenv("CACHET_CACHE_DIR");
     return env && *env ? env : ".cachet-cache";
 }
+
+// Turns SIGINT and SIGTERM into a call of on_signal on a thread of its own while it lives.
+// Construct it before any other thread, which then inherits the blocked signals.
+class SignalStop {
+public:
+    explicit SignalStop(std::function<void()> on_signal)
+    {
+        sigemptyset(&m_set);
+        sigaddset(&m_set, SIGINT);
+        sigaddset(&m_set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
+        m_thread = std::jthread([this, f = std::move(on_signal)](std::stop_token stop) {
+            const timespec tick{0, 50'000'000};
+            while (!stop.stop_requested())
+                if (sigtimedwait(&m_set, nullptr, &tick) > 0)
+                    f();
+        });
+    }
+    ~SignalStop()
+    {
+        m_thread.request_stop();
+        m_thread.join();
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SignalStop(const SignalStop&) = delete;
+    SignalStop& operator=(const SignalStop&) = delete;
+
+private:
+    sigset_t m_set{};
+    sigset_t m_old{};
+    std::jthread m_thread;
+};
 
 struct BuildFlags {
     std::string source;
@@ -60,6 +96,7 @@ int exit_code_for(ErrorKind kind)
     case ErrorKind::io: return k_exit_io;
     case ErrorKind::asset: return k_exit_assets_failed;
     case ErrorKind::internal: return k_exit_internal;
+    case ErrorKind::interrupted: return k_exit_interrupted;
     }
     return k_exit_internal;
 }
@@ -100,7 +137,15 @@ int build(const BuildFlags& flags)
                                 : isatty(STDERR_FILENO) ? Verbosity::progress
                                                         : Verbosity::lines;
     ConsoleReporter reporter(verbosity);
-    const Summary summary = run(config, reporter);
+    std::atomic<bool> cancel{false};
+    Config cancellable = config;
+    cancellable.cancel = &cancel;
+    Summary summary;
+    {
+        // Ctrl-C: the workers stop, temporary files go, the previous manifest stays; exit 130.
+        const SignalStop signals([&] { cancel = true; });
+        summary = run(cancellable, reporter);
+    }
     reporter.finish();
     if (flags.json)
         std::fputs(summary_json(summary).c_str(), stdout);
@@ -176,6 +221,77 @@ int cache_gc(const CacheFlags& flags)
     return k_exit_ok;
 }
 
+struct WatchFlags {
+    BuildFlags build;
+    unsigned debounce_ms = 50;
+    bool poll = false;
+};
+
+// The one line a watch session prints per rebuild.
+class WatchPrinter final : public WatchEvents {
+public:
+    explicit WatchPrinter(bool quiet) : m_quiet(quiet) {}
+    void rebuilt(const Rebuild& r) override
+    {
+        if (m_quiet)
+            return;
+        std::uint64_t built = 0, cached = 0, failed = 0;
+        for (const auto& [kind, t] : r.summary.kinds) {
+            built += t.assets - t.failed - t.cached;
+            cached += t.cached;
+            failed += t.failed;
+        }
+        std::string what;
+        if (r.changed.empty()) {
+            what = r.rescan ? "checked everything" : "built";
+        } else {
+            what = std::to_string(r.changed.size()) + " changed (";
+            for (std::size_t i = 0; i < r.changed.size() && i < 3; ++i)
+                what += (i ? ", " : "") + r.changed[i];
+            what += r.changed.size() > 3 ? ", ...)" : ")";
+            if (r.rescan)
+                what += " + rescan";
+        }
+        std::fprintf(stderr, "cachet watch: %s: %llu built, %llu unchanged, %llu failed%s, %.0f ms\n", what.c_str(),
+                     static_cast<unsigned long long>(built), static_cast<unsigned long long>(cached),
+                     static_cast<unsigned long long>(failed),
+                     r.summary.removed ? (", " + std::to_string(r.summary.removed) + " removed").c_str() : "",
+                     r.summary.seconds * 1000);
+    }
+    void build_error(std::string_view message) override
+    {
+        std::fprintf(stderr, "cachet watch: error: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+    void notice(std::string_view message) override
+    {
+        std::fprintf(stderr, "cachet watch: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+
+private:
+    bool m_quiet;
+};
+
+int watch(const WatchFlags& flags)
+{
+    Config config = make_config(flags.build);
+    config.teardown = Teardown::free; // run() runs again and again
+    if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
+        mallopt(M_ARENA_MAX, 2);
+    WatchOptions options;
+    options.debounce = std::chrono::milliseconds(flags.debounce_ms);
+    options.poll = flags.poll;
+    Watcher watcher(std::move(config), options);
+    ConsoleReporter reporter(flags.build.quiet ? Verbosity::quiet : Verbosity::watch);
+    WatchPrinter printer(flags.build.quiet);
+    {
+        const SignalStop signals([&] { watcher.stop(); });
+        watcher.run(reporter, printer);
+    }
+    if (!flags.build.quiet)
+        std::fprintf(stderr, "cachet watch: stopped\n");
+    return k_exit_interrupted;
+}
+
 int list_presets()
 {
     for (const auto& p : embedded_presets()) {
@@ -212,6 +328,27 @@ int main(int argc, char** argv)
         ->capture_default_str();
     build_cmd->add_flag("--no-cache", flags.no_cache, "Build everything and keep no cache");
 
+    WatchFlags watch_flags;
+    watch_flags.build.preset = "fast";
+    CLI::App* watch_cmd =
+        app.add_subcommand("watch", "Build SRC into OUT, then rebuild on every change until Ctrl-C");
+    watch_cmd->add_option("SRC", watch_flags.build.source, "Source folder")->required();
+    watch_cmd->add_option("-o,--output", watch_flags.build.output, "Output folder (must not be inside SRC)")
+        ->required();
+    watch_cmd->add_option("--preset", watch_flags.build.preset, "Preset name or path to a TOML file")
+        ->capture_default_str();
+    watch_cmd->add_option("--config", watch_flags.build.config_file,
+                          "TOML file whose keys override the preset (default: ./cachet.toml if present)");
+    watch_cmd->add_option("-j,--jobs", watch_flags.build.jobs, "Parallel jobs (default: cores)")
+        ->check(CLI::Range(1u, 1024u));
+    watch_cmd->add_option("--cache-dir", watch_flags.build.cache_dir, "Build cache folder")->capture_default_str();
+    watch_cmd->add_option("--debounce", watch_flags.debounce_ms,
+                          "Milliseconds of quiet after a change before rebuilding")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 60000u));
+    watch_cmd->add_flag("--poll", watch_flags.poll, "Poll every 500 ms instead of using inotify");
+    watch_cmd->add_flag("-q,--quiet", watch_flags.build.quiet, "Print errors only");
+
     CacheFlags cache_flags;
     CLI::App* cache_cmd = app.add_subcommand("cache", "Inspect or trim the build cache");
     cache_cmd->require_subcommand(1);
@@ -246,6 +383,8 @@ int main(int argc, char** argv)
             return build(flags);
         if (picture_cmd->parsed())
             return picture(picture_flags);
+        if (watch_cmd->parsed())
+            return watch(watch_flags);
         if (stats_cmd->parsed())
             return cache_stats(cache_flags);
         if (gc_cmd->parsed())

@@ -9,6 +9,7 @@ enum ExitCode : int {
     k_exit_usage = 2,
     k_exit_io = 3,
     k_exit_internal = 70,
+    k_exit_interrupted = 130, // SIGINT or SIGTERM: stopped cleanly, the previous manifest kept
 };
 
 // Parses argv, runs the command, prints through a reporter; returns the process exit code.

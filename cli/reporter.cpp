@@ -87,6 +87,8 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
         std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), result.cache_problem.c_str());
     if (failed) {
         std::fprintf(stderr, "cachet: failed: %s: %s\n", asset.path.c_str(), result.message.c_str());
+    } else if (m_verbosity == Verbosity::watch && result.status != AssetResult::Status::built) {
+        // reused: its warnings were shown when it was built
     } else if (m_verbosity != Verbosity::quiet) {
         for (const auto& w : result.warnings)
             std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), w.c_str());

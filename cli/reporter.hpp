@@ -7,7 +7,9 @@
 
 namespace cachet::cli {
 
-enum class Verbosity { progress, lines, quiet };
+// progress: a redrawn status line (TTY); lines: a line per built asset; watch: failures and the
+// warnings of assets just built, nothing per reused asset; quiet: failures only.
+enum class Verbosity { progress, lines, watch, quiet };
 
 // Prints to stderr: a live progress line on a terminal, one line per asset otherwise, or
 // only failures when quiet.

@@ -1,6 +1,7 @@
 #pragma once
 #include "pipeline/metadata.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <filesystem>
@@ -28,7 +29,7 @@ enum class Colour { keep, srgb };
 enum class QualityMode { fixed, automatic };
 
 struct AvifOptions {
-    int quality = 46;   // 0..100, mapped onto AV1 quantizers
+    int quality = 50;   // 0..100, mapped onto AV1 quantizers
     QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;      // 0 (slowest) .. 10 (fastest)
     int alpha_quality = 55; // quality of the alpha plane, never below `quality`
@@ -36,7 +37,8 @@ struct AvifOptions {
     AvifCodec codec = AvifCodec::aom;
     // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);
     // used only when codec is aom.
-    std::map<std::string, std::string> aom_options{{"tune", "ssimulacra2"}};
+    std::map<std::string, std::string> aom_options{
+        {"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "45"}};
 };
 
 struct WebpOptions {
@@ -120,6 +122,7 @@ struct Config {
     DryRun dry_run = DryRun::no;
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
     Teardown teardown = Teardown::free;
+    const std::atomic<bool>* cancel = nullptr; // when it turns true, run() stops early and publishes nothing
 };
 
 struct EmbeddedPreset {

@@ -5,7 +5,7 @@
 namespace cachet {
 
 // What went wrong at run level; the CLI maps each to a documented exit code.
-enum class ErrorKind { usage, config, io, asset, internal };
+enum class ErrorKind { usage, config, io, asset, internal, interrupted };
 
 // The one exception type of the library. The message names the path (and line) at fault.
 class Error : public std::runtime_error {

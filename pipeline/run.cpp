@@ -838,6 +838,8 @@ Summary run(const Config& config, Reporter& reporter)
     std::vector<AssetState> states(scan.assets.size());
     std::atomic<bool> stop{false};
     std::string io_failure;
+    // Stops taking work after an I/O error, or when the caller cancels (SIGINT in the CLI).
+    auto halted = [&] { return stop.load() || (config.cancel && config.cancel->load()); };
 
     // First the sources the last build into OUT already published, unchanged: a few stats
     // each, shared out over the workers in slices. A no-op build does nothing else.
@@ -905,14 +907,14 @@ Summary run(const Config& config, Reporter& reporter)
         reporter.asset_finished(asset, result);
     };
     auto complete = [&](ImageJob& job) {
-        if (!job.failed && !stop) {
+        if (!job.failed && !halted()) {
             try {
                 builder.finish(job);
             } catch (const std::exception& e) {
                 job.fail(failure(e));
             }
         }
-        if (job.failed || stop) {
+        if (job.failed || halted()) {
             job.result->status = AssetResult::Status::failed;
             job.result->message = job.failed ? job.error : "build stopped";
         }
@@ -955,7 +957,7 @@ Summary run(const Config& config, Reporter& reporter)
         ImageJob& job = *task.job;
         ImageJob::Width& width = *job.widths[task.width];
         if (task.format == ImageJob::k_resize) {
-            if (!job.failed && !stop) {
+            if (!job.failed && !halted()) {
                 try {
                     builder.resize(job, task.width);
                 } catch (const std::exception& e) {
@@ -963,7 +965,7 @@ Summary run(const Config& config, Reporter& reporter)
                 }
             }
             std::size_t left = job.formats.size();
-            if (!job.failed && !stop) {
+            if (!job.failed && !halted()) {
                 std::lock_guard lock(queue_mutex);
                 for (std::size_t f = job.formats.size(); f-- > 0;)
                     tasks.push_front(Task{task.job, task.width, f});
@@ -975,7 +977,7 @@ Summary run(const Config& config, Reporter& reporter)
                 complete(job);
             return;
         }
-        if (!job.failed && !stop) {
+        if (!job.failed && !halted()) {
             try {
                 builder.encode(job, task.width, task.format);
             } catch (const std::exception& e) {
@@ -998,7 +1000,7 @@ Summary run(const Config& config, Reporter& reporter)
                 lock.unlock();
                 run_task(task);
                 lock.lock();
-            } else if (next_asset < order.size() && !stop) {
+            } else if (next_asset < order.size() && !halted()) {
                 const std::size_t index = order[next_asset++];
                 ++starting;
                 lock.unlock();
@@ -1024,6 +1026,8 @@ Summary run(const Config& config, Reporter& reporter)
     }
     if (!io_failure.empty())
         throw Error(ErrorKind::io, io_failure + " (the previous manifest is unchanged)");
+    if (config.cancel && *config.cancel)
+        throw Error(ErrorKind::interrupted, "interrupted: the previous manifest is unchanged");
 
     Summary summary;
     summary.cache = cache.has_value();

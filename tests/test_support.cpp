@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <thread>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -81,6 +84,79 @@ Process run_cachet(const std::vector<std::string>& args, const fs::path& cwd)
     if (!args.empty() && args.front() == "build" && !names_cache)
         argv.push_back("--no-cache");
     return run_program(argv, cwd);
+}
+
+Background::Background(const std::vector<std::string>& argv, const fs::path& cwd)
+{
+    const std::string err_path = (m_io / "err").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!cwd.empty())
+        posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+    std::vector<char*> args;
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+        throw std::runtime_error("cannot start " + argv[0]);
+    m_pid = pid;
+}
+
+Background::~Background()
+{
+    if (!m_done) {
+        kill(m_pid, SIGKILL);
+        waitpid(m_pid, nullptr, 0);
+    }
+}
+
+void Background::signal(int sig) const
+{
+    if (!m_done)
+        kill(m_pid, sig);
+}
+
+int Background::wait(int timeout_s)
+{
+    if (m_done)
+        return m_code;
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (waitpid(m_pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(m_pid, SIGKILL);
+            waitpid(m_pid, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    m_done = true;
+    m_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return m_code;
+}
+
+std::string Background::err() const
+{
+    const Bytes b = slurp(m_io / "err");
+    return std::string(b.begin(), b.end());
+}
+
+bool eventually(const std::function<bool()>& predicate, int timeout_s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (true) {
+        if (predicate())
+            return true;
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 fs::path fixtures()

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,31 @@ Process run_cachet(const std::vector<std::string>& args, const std::filesystem::
 
 // Runs any program (argv[0] is looked up in PATH).
 Process run_program(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {});
+
+// A program running in the background (argv[0] looked up in PATH), its stderr going to a file.
+// The destructor kills it (SIGKILL) if it is still running.
+class Background {
+public:
+    explicit Background(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {});
+    ~Background();
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+    void signal(int sig) const;
+    // Waits for the exit (at most timeout_s seconds, then SIGKILL) and returns the exit code
+    // (128 + signal if killed).
+    int wait(int timeout_s = 60);
+    std::string err() const; // what it wrote to stderr so far
+    int pid() const { return m_pid; }
+
+private:
+    TempDir m_io;
+    int m_pid = -1;
+    bool m_done = false;
+    int m_code = -1;
+};
+
+// Polls predicate every 20 ms until it holds or timeout_s seconds pass; returns its last value.
+bool eventually(const std::function<bool()>& predicate, int timeout_s = 60);
 
 std::filesystem::path fixtures();
 Bytes slurp(const std::filesystem::path& path);

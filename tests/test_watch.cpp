@@ -1,0 +1,268 @@
+// cachet watch, with the real binary and real inotify: whatever editors and tools do to SRC,
+// once things settle OUT must be byte for byte what a fresh `cachet build` makes of SRC.
+#include "pipeline/bytes.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace cachet;
+
+namespace {
+
+using Tree = std::map<std::string, Bytes>;
+
+Tree tree(const fs::path& root)
+{
+    Tree out;
+    std::error_code ec;
+    if (!fs::exists(root, ec))
+        return out;
+    for (const auto& f : test::list_files(root)) {
+        try {
+            out[f] = test::slurp(root / f);
+        } catch (const std::exception&) {
+            out[f] = {}; // removed while listed
+        }
+    }
+    return out;
+}
+
+std::string describe(const Tree& got, const Tree& want)
+{
+    std::string out;
+    for (const auto& [p, b] : want)
+        if (!got.count(p))
+            out += "missing " + p + "\n";
+        else if (got.at(p) != b)
+            out += "differs " + p + "\n";
+    for (const auto& [p, b] : got)
+        if (!want.count(p))
+            out += "extra " + p + "\n";
+    return out;
+}
+
+// A watch session on a copy of the fixture site.
+struct Session {
+    test::TempDir dir;
+    fs::path src;
+    fs::path out;
+    std::unique_ptr<test::Background> watcher;
+    int fresh_builds = 0;
+
+    explicit Session(std::vector<std::string> extra = {}, std::vector<std::string> env = {})
+    {
+        src = test::copy_site(dir);
+        out = dir / "out";
+        std::vector<std::string> argv{"env"};
+        argv.insert(argv.end(), env.begin(), env.end());
+        for (const auto& a : std::vector<std::string>{CACHET_BINARY, "watch", src.string(), "-o", out.string(),
+                                                      "--cache-dir", (dir / "cache").string()})
+            argv.push_back(a);
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        watcher = std::make_unique<test::Background>(argv);
+        settle();
+    }
+
+    // What a fresh build of SRC gives, with the watch's default preset.
+    Tree fresh()
+    {
+        const fs::path f = dir / ("fresh" + std::to_string(fresh_builds++));
+        const auto p = test::run_cachet({"build", src.string(), "-o", f.string(), "--preset", "fast", "--no-cache"});
+        INFO(p.err);
+        REQUIRE(p.exit_code <= 1); // a broken source fails its asset, as in the watch
+        return tree(f);
+    }
+
+    // Waits until OUT equals a fresh build of SRC.
+    void settle()
+    {
+        const Tree want = fresh();
+        Tree got;
+        const bool same = test::eventually([&] {
+            got = tree(out);
+            return got == want;
+        });
+        INFO("watch log:\n" << watcher->err() << "\ndifferences:\n" << describe(got, want));
+        REQUIRE(same);
+    }
+};
+
+void write(const fs::path& path, std::string_view text)
+{
+    fs::create_directories(path.parent_path());
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+}
+
+} // namespace
+
+TEST_CASE("cachet watch follows what editors and tools do to files", "[watch][e2e]")
+{
+    Session s;
+    const fs::path css = s.src / "css/site.css";
+    const std::string original = std::string(as_text(test::slurp(css)));
+
+    // Write in place (truncate and write, as most editors by default).
+    write(css, original + "\n.in-place { color: red }\n");
+    s.settle();
+
+    // Write a temporary file and rename it over the original (VS Code, JetBrains safe write).
+    write(s.src / "css/site.css___jb_tmp___", original + "\n.renamed { color: blue }\n");
+    fs::rename(s.src / "css/site.css___jb_tmp___", css);
+    s.settle();
+
+    // vim: the original renamed to a backup, the 4913 probe, a new file written, the backup deleted.
+    fs::rename(css, s.src / "css/site.css~");
+    write(s.src / "css/4913", "");
+    fs::remove(s.src / "css/4913");
+    write(css, original + "\n.vim { color: green }\n");
+    write(s.src / "css/.site.css.swp", "swap");
+    fs::remove(s.src / "css/site.css~");
+    s.settle();
+    CHECK_FALSE(test::read_json(s.out / "cachet-manifest.json")["assets"].contains("css/.site.css.swp"));
+
+    // Delete, then create again.
+    const std::string html = std::string(as_text(test::slurp(s.src / "index.html")));
+    fs::remove(s.src / "index.html");
+    s.settle();
+    CHECK_FALSE(test::read_json(s.out / "cachet-manifest.json")["assets"].contains("index.html"));
+    write(s.src / "index.html", html + "<!-- again -->\n");
+    s.settle();
+
+    // mv into the tree from outside, and out of it.
+    write(s.dir / "outside/extra.js", "export const extra = 1;\n");
+    fs::rename(s.dir / "outside/extra.js", s.src / "js/extra.js");
+    s.settle();
+    fs::rename(s.src / "js/app.js.map", s.dir / "outside/app.js.map");
+    s.settle();
+
+    // mkdir -p with files right away, then the folder moved and removed.
+    fs::create_directories(s.src / "deep/a/b/c");
+    write(s.src / "deep/a/b/c/one.css", ".one { margin: 0 }\n");
+    write(s.src / "deep/a/two.json", "{\"two\": 2}\n");
+    s.settle();
+    fs::rename(s.src / "deep/a", s.src / "moved");
+    s.settle();
+    write(s.src / "moved/b/c/three.txt", "three\n");
+    s.settle();
+    fs::remove_all(s.src / "moved");
+    s.settle();
+
+    // A checkout: hundreds of files changed, added and removed at once.
+    for (int i = 0; i < 300; ++i)
+        write(s.src / ("checkout/f" + std::to_string(i) + ".js"), "export const v = " + std::to_string(i) + ";\n");
+    s.settle();
+    for (int i = 0; i < 300; i += 2)
+        fs::remove(s.src / ("checkout/f" + std::to_string(i) + ".js"));
+    for (int i = 1; i < 300; i += 2)
+        write(s.src / ("checkout/f" + std::to_string(i) + ".js"), "export const w = " + std::to_string(i) + ";\n");
+    s.settle();
+
+    s.watcher->signal(SIGINT);
+    CHECK(s.watcher->wait() == 130);
+    CHECK_THAT(s.watcher->err(), Catch::Contains("changed (") && Catch::Contains("stopped"));
+}
+
+TEST_CASE("cachet watch never builds a file still being written", "[watch][e2e]")
+{
+    Session s;
+    const std::string half(40 * 1024, 'a');
+    {
+        std::ofstream f(s.src / "big.txt", std::ios::binary);
+        f << half;
+        f.flush();
+        // Longer than the debounce, shorter than the time an unclosed file needs to count as done.
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        CHECK_FALSE(test::read_json(s.out / "cachet-manifest.json")["assets"].contains("big.txt"));
+        f << std::string(40 * 1024, 'b');
+    }
+    s.settle();
+    const auto asset = test::read_json(s.out / "cachet-manifest.json")["assets"]["big.txt"];
+    CHECK(asset["source"]["bytes"] == 80 * 1024);
+}
+
+TEST_CASE("cachet watch takes a burst of 500 new files in one or a few rebuilds", "[watch][e2e]")
+{
+    Session s;
+    for (int i = 0; i < 500; ++i)
+        write(s.src / ("burst/d" + std::to_string(i % 10) + "/f" + std::to_string(i) + ".css"),
+              ".f" + std::to_string(i) + " { width: " + std::to_string(i) + "px }\n");
+    s.settle();
+    CHECK(test::read_json(s.out / "cachet-manifest.json")["assets"].size() == 522);
+}
+
+TEST_CASE("cachet watch rescans when the inotify queue overflows", "[watch][e2e]")
+{
+    Session s;
+    // Each new file with content is three events (create, modify, close): enough files, in a
+    // folder already watched, to fill the kernel's queue while the watcher is stopped.
+    int queue = 16384;
+    std::ifstream("/proc/sys/fs/inotify/max_queued_events") >> queue;
+    const int files = queue / 3 + 200;
+    s.watcher->signal(SIGSTOP);
+    for (int i = 0; i < files; ++i)
+        write(s.src / ("data/flood" + std::to_string(i) + ".txt"), "x");
+    s.watcher->signal(SIGCONT);
+    s.settle();
+    CHECK_THAT(s.watcher->err(), Catch::Contains("rescan"));
+}
+
+TEST_CASE("a broken image is reported, the watch goes on, and fixing it fixes the output", "[watch][e2e]")
+{
+    Session s;
+    write(s.src / "img/broken.png", "this is not a PNG");
+    s.settle();
+    CHECK_THAT(s.watcher->err(), Catch::Contains("img/broken.png"));
+    fs::copy_file(s.src / "img/logo.png", s.src / "img/broken.png", fs::copy_options::overwrite_existing);
+    s.settle();
+    CHECK(test::read_json(s.out / "cachet-manifest.json")["assets"].contains("img/broken.png"));
+}
+
+TEST_CASE("cachet watch polls when asked to, or when inotify runs out of watches", "[watch][e2e]")
+{
+    SECTION("--poll")
+    {
+        Session s({"--poll"});
+        write(s.src / "css/polled.css", ".polled { color: red }\n");
+        s.settle();
+    }
+    SECTION("the watch limit")
+    {
+        Session s({}, {"CACHET_TEST_INOTIFY_LIMIT=2"});
+        CHECK_THAT(s.watcher->err(), Catch::Contains("fs.inotify.max_user_watches"));
+        write(s.src / "css/polled.css", ".polled { color: red }\n");
+        s.settle();
+    }
+}
+
+TEST_CASE("SIGINT in the middle of a rebuild stops cleanly", "[watch][e2e]")
+{
+    Session s;
+    // Enough image work for the signal to land mid-rebuild.
+    for (int i = 0; i < 6; ++i) {
+        const auto p = test::run_program({"vips", "gaussnoise", (s.dir / ("n" + std::to_string(i) + ".png")).string(),
+                                          "1600", "1200"});
+        REQUIRE(p.exit_code == 0);
+    }
+    for (int i = 0; i < 6; ++i)
+        fs::rename(s.dir / ("n" + std::to_string(i) + ".png"), s.src / ("img/noise" + std::to_string(i) + ".png"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    s.watcher->signal(SIGINT);
+    CHECK(s.watcher->wait() == 130);
+    INFO(s.watcher->err());
+    // No temporary file anywhere, and the manifest is whole and names only files that exist.
+    for (const auto& root : {s.out, s.dir / "cache"})
+        for (const auto& f : test::list_files(root))
+            CHECK(f.find(".cachet-tmp-") == std::string::npos);
+    const auto manifest = test::read_json(s.out / "cachet-manifest.json");
+    for (const auto& [source, asset] : manifest["assets"].items())
+        for (const auto& o : asset["outputs"])
+            CHECK(fs::exists(s.out / o["path"].get<std::string>()));
+}
