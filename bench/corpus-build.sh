@@ -21,7 +21,7 @@ done
 OUT=$(mktemp -d /tmp/cachet-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 /usr/bin/time -f '%e %U %S %M' -o "$OUT.time" \
-  ./build/cachet build "$CORPUS/site" -o "$OUT/site" --preset "$PRESET" -j "$JOBS" --json --quiet > "$OUT.json"
+  ./build/cachet build "$CORPUS/site" -o "$OUT/site" --preset "$PRESET" -j "$JOBS" --no-cache --json --quiet > "$OUT.json"
 read -r wall user sys rss < "$OUT.time"
 rm -f "$OUT.time"
 

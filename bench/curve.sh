@@ -68,7 +68,7 @@ sharp_yuv = $b"
       "$format" "$format" "$q" "$settings" > "$WORK/c.toml"
     rm -rf "$WORK/out"
     /usr/bin/time -f '%e %U %S' -o "$WORK/t" "$BUILD"/cachet build "$WORK/src" -o "$WORK/out" \
-      --config "$WORK/c.toml" -j "$JOBS" --quiet 2>/dev/null || true # failed images just drop out of "files"
+      --config "$WORK/c.toml" -j "$JOBS" --no-cache --quiet 2>/dev/null || true # failed images just drop out of "files"
     read -r wall user sys < <(tail -n 1 "$WORK/t") # "Command exited with non-zero status" comes first
     /usr/bin/python3 - "$WORK" > "$WORK/pairs" <<'PY'
 import json, sys

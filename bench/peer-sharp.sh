@@ -53,7 +53,7 @@ SHARP_RUN=$HOME/.cache/cachet-bench/sharp-run-$SHARP_VERSION-j$JOBS-$(echo "$WID
 
 echo "images: $(wc -l < "$WORK/images"), widths $WIDTHS, -j $JOBS; sharp $SHARP_VERSION: $(node -e "console.log(JSON.stringify(require('$SHARP_DIR/node_modules/sharp').versions))")" >&2
 /usr/bin/time -f '%e %U %S %M' -o "$WORK/cachet.time" \
-  ./build/cachet build "$SRC" -o "$WORK/cachet" -j "$JOBS" --json --quiet > "$WORK/cachet.json" || true
+  ./build/cachet build "$SRC" -o "$WORK/cachet" -j "$JOBS" --no-cache --json --quiet > "$WORK/cachet.json" || true
 if [ "${CACHET_PEER_FRESH:-0}" = 1 ] || [ ! -f "$SHARP_RUN/sharp.time" ]; then
   rm -rf "$SHARP_RUN"
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/sharp.time" \

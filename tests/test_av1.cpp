@@ -150,8 +150,8 @@ TEST_CASE("AVIF bytes are the ones recorded for this libaom, on any machine and 
         INFO(p.err);
         REQUIRE(p.exit_code == 0);
         const std::map<std::string, std::string> expected{
-            {"hero.f341b6075f.avif", "f341b6075f3b25ab672eb2cf3ec41fcf5437198a921dcf082a1b036e2c282cde"},
-            {"logo.8dffbacdf6.avif", "8dffbacdf6aa34d3fc9e5b2af964cb868238ffe8665ca068daa90bfa6448df14"},
+            {"hero.a77a61bc86.avif", "a77a61bc86213e3cdc33aad806c5da2866d3e01c410edf2624d3917d880ef71f"},
+            {"logo.a52ae96775.avif", "a52ae967758cd6ea6e46d91e3c8338ecd5be35d64d5dfabecf562b78190b7047"},
         };
         CHECK(avif_digests(out) == expected);
     }
