@@ -71,6 +71,10 @@ private:
     std::unordered_map<std::string, Claim> m_claims;
 };
 
+// How an unchanged source is recognised: by its stat, or (in a watch session) by the absence of
+// any file-system event about it since the last build.
+enum class Trust { stats, events };
+
 // What the build cache needs to know about one asset of this build, beside its AssetResult.
 struct AssetState {
     std::string key;                          // cache key ("" without a cache)
@@ -144,17 +148,22 @@ public:
     // The last build's outputs of asset, if its source and every output file in OUT are as
     // that build left them: the result is filled in and the asset needs nothing more, except
     // claim_names(). Reads no file and never throws (but std::bad_alloc).
-    bool reuse_unchanged(const Asset& asset, AssetResult& result, AssetState& state) const
+    bool reuse_unchanged(const Asset& asset, AssetResult& result, AssetState& state, Trust trust) const
     {
-        if (!m_cache || !m_previous || !m_trust_stats)
+        if (!m_cache || !m_previous || (!m_trust_stats && trust == Trust::stats))
             return false;
         const auto it = m_previous->assets.find(asset.path);
         if (it == m_previous->assets.end())
             return false;
         IndexEntry& previous = it->second;
+        if (!has_settings(asset, previous.settings))
+            return false;
+        if (trust == Trust::events) {
+            take(previous, result, state);
+            return true;
+        }
         // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
-        if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode} ||
-            !has_settings(asset, previous.settings))
+        if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
             return false;
         return reuse_published(previous, result, state, ClaimNames::later);
     }
@@ -372,6 +381,12 @@ private:
             return false;
         if (claim == ClaimNames::now)
             claim_all(previous.entry.record, previous.entry.blobs);
+        take(previous, result, state);
+        return true;
+    }
+
+    void take(IndexEntry& previous, AssetResult& result, AssetState& state) const
+    {
         result.status = AssetResult::Status::cached;
         result.record = std::move(previous.entry.record);
         result.warnings = std::move(previous.entry.warnings);
@@ -382,7 +397,6 @@ private:
         state.fragment = std::move(previous.fragment);
         state.reused = previous.source;
         previous.taken = true;
-        return true;
     }
 
     // Writes a cache entry's outputs into OUT from its blobs, all verified before any is
@@ -756,7 +770,23 @@ ScanResult plan_build(const Config& config)
     return scan_tree(config.source, config.preset, cache_inside_source(config));
 }
 
+namespace {
+Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory, const std::vector<std::string>* changed);
+}
+
 Summary run(const Config& config, Reporter& reporter)
+{
+    return run_build(config, reporter, nullptr, nullptr);
+}
+
+Summary run(const Config& config, Reporter& reporter, BuildMemory& memory, const std::vector<std::string>* changed)
+{
+    return run_build(config, reporter, &memory, changed);
+}
+
+namespace {
+
+Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory, const std::vector<std::string>* changed)
 {
     const auto start = std::chrono::steady_clock::now();
     check_folders(config);
@@ -778,7 +808,14 @@ Summary run(const Config& config, Reporter& reporter)
     // The last build's index is read while SRC is scanned: one is CPU, the other system calls.
     BuildIndex previous;
     ScanResult scan;
-    {
+    const bool remembered = memory && memory->valid && cache;
+    const bool incremental = remembered && changed; // only the changed sources need a look
+    if (memory)
+        memory->valid = false; // until this build completes
+    if (incremental) {
+        scan = rescan(std::move(memory->scan), config.source, config.preset, cache_inside_source(config), *changed);
+        previous = std::move(memory->index);
+    } else {
         std::exception_ptr scan_error;
         std::jthread scanner([&] {
             try {
@@ -787,7 +824,9 @@ Summary run(const Config& config, Reporter& reporter)
                 scan_error = std::current_exception();
             }
         });
-        if (cache)
+        if (remembered)
+            previous = std::move(memory->index);
+        else if (cache)
             previous = cache->load_index(config.output);
         scanner.join();
         if (scan_error)
@@ -844,10 +883,18 @@ Summary run(const Config& config, Reporter& reporter)
     // First the sources the last build into OUT already published, unchanged: a few stats
     // each, shared out over the workers in slices. A no-op build does nothing else.
     std::vector<char> reused(scan.assets.size(), 0);
+    auto named = [&](const std::string& path) { // whether the events named this source
+        for (const auto& c : *changed)
+            if (c.ends_with('/') ? path.starts_with(c) : path == c)
+                return true;
+        return false;
+    };
     if (cache) {
         auto slice = [&](std::size_t part, std::size_t parts) {
             for (std::size_t i = scan.assets.size() * part / parts; i < scan.assets.size() * (part + 1) / parts; ++i)
-                reused[i] = builder.reuse_unchanged(scan.assets[i], results[i], states[i]);
+                reused[i] = builder.reuse_unchanged(scan.assets[i], results[i], states[i],
+                                                    incremental && !named(scan.assets[i].path) ? Trust::events
+                                                                                               : Trust::stats);
         };
         std::vector<std::jthread> pool;
         for (unsigned i = 1; i < workers; ++i)
@@ -1108,10 +1155,33 @@ Summary run(const Config& config, Reporter& reporter)
     if (cache)
         cache->save_last_build(last_build_json(summary));
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (memory) {
+        if (index.assets.empty()) // nothing was published, so the index was not put together
+            for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+                if (results[i].status == AssetResult::Status::failed)
+                    continue;
+                const Asset& a = scan.assets[i];
+                index.assets.emplace_hint(
+                    index.assets.end(), a.path,
+                    IndexEntry{source_stat(a),
+                               CacheEntry{std::move(states[i].key), std::move(results[i].record),
+                                          std::move(results[i].warnings), std::move(states[i].blobs)},
+                               std::move(states[i].output_stats), std::move(states[i].fragment),
+                               std::move(states[i].settings)});
+            }
+        index.source_root = source_root;
+        index.manifest = stat_file(manifest).value_or(FileStat{});
+        memory->scan = std::move(scan);
+        memory->index = std::move(index);
+        memory->valid = cache.has_value();
+        return summary;
+    }
     if (config.teardown == Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
         new auto(std::make_tuple(std::move(previous), std::move(index), std::move(results), std::move(states),
                                  std::move(scan)));
     return summary;
 }
+
+} // namespace
 
 } // namespace cachet

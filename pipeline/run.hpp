@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/manifest.hpp"
 #include "pipeline/scan.hpp"
@@ -70,6 +71,18 @@ ScanResult plan_build(const Config& config);
 // into OUT and publishes the manifest last, atomically. One bad asset is reported as failed
 // and the rest still build. Throws Error(usage|config) for bad folders and Error(io) if OUT
 // cannot be written, in which case the previous manifest is left as it was.
+// What a watch session keeps between builds: the last build's scan and index, in memory, so a
+// rebuild neither reads the index nor walks SRC again.
+struct BuildMemory {
+    bool valid = false; // false: nothing kept yet, or the last build did not complete
+    ScanResult scan;
+    BuildIndex index;
+};
+
 Summary run(const Config& config, Reporter& reporter);
+// The same, keeping what the next build needs in memory. changed: the sources and folders
+// ("a/b/") file-system events named since the last build with this memory; every other
+// source is then taken as unchanged without a look. nullptr: unknown, look at everything.
+Summary run(const Config& config, Reporter& reporter, BuildMemory& memory, const std::vector<std::string>* changed);
 
 } // namespace cachet

@@ -59,6 +59,49 @@ void add_asset(const Walk& w, std::string rel, fs::path absolute, const struct s
     w.out.assets.push_back(std::move(asset));
 }
 
+void walk(const Walk& w, int fd, const fs::path& dir, const std::string& prefix);
+
+// Looks at one entry of the open folder dir_fd (at dir / prefix): an asset, a folder to walk,
+// or a warning.
+void visit(const Walk& w, int dir_fd, const fs::path& dir, const std::string& prefix, const char* name)
+{
+    std::string rel = prefix;
+    rel += name;
+    struct stat st {};
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return; // vanished since it was listed
+    if (S_ISDIR(st.st_mode)) {
+        if (glob_match_any(w.preset.output.ignore, rel + "/") ||
+            std::find(w.skip.begin(), w.skip.end(), rel) != w.skip.end())
+            return;
+        const int sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+            throw io_error((dir / name).string(), "cannot list folder", errno);
+        walk(w, sub, dir / name, rel + "/");
+        return;
+    }
+    if (glob_match_any(w.preset.output.ignore, rel))
+        return;
+    if (S_ISLNK(st.st_mode)) {
+        const fs::path link = dir / name;
+        std::error_code ec;
+        const fs::path target = fs::weakly_canonical(link, ec);
+        if (ec || !inside(w.canonical_root, target)) {
+            w.out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
+            return;
+        }
+        if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            w.out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
+            return;
+        }
+        add_asset(w, std::move(rel), link, st);
+    } else if (S_ISREG(st.st_mode)) {
+        add_asset(w, std::move(rel), dir / name, st);
+    } else {
+        w.out.warnings.push_back(rel + ": skipped: not a regular file");
+    }
+}
+
 // Walks the open folder fd (closed on return), at dir / prefix: readdir and one fstatat per
 // entry, relative to the folder, which is what keeps a no-op build of a large tree fast.
 void walk(const Walk& w, int fd, const fs::path& dir, const std::string& prefix)
@@ -79,43 +122,8 @@ void walk(const Walk& w, int fd, const fs::path& dir, const std::string& prefix)
             break;
         }
         const std::string_view name = e->d_name;
-        if (name == "." || name == "..")
-            continue;
-        std::string rel = prefix;
-        rel += name;
-        struct stat st {};
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue; // vanished since it was listed
-        if (S_ISDIR(st.st_mode)) {
-            if (glob_match_any(w.preset.output.ignore, rel + "/") ||
-                std::find(w.skip.begin(), w.skip.end(), rel) != w.skip.end())
-                continue;
-            const int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0)
-                throw io_error((dir / name).string(), "cannot list folder", errno);
-            walk(w, sub, dir / name, rel + "/");
-            continue;
-        }
-        if (glob_match_any(w.preset.output.ignore, rel))
-            continue;
-        if (S_ISLNK(st.st_mode)) {
-            const fs::path link = dir / name;
-            std::error_code ec;
-            const fs::path target = fs::weakly_canonical(link, ec);
-            if (ec || !inside(w.canonical_root, target)) {
-                w.out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
-                continue;
-            }
-            if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-                w.out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
-                continue;
-            }
-            add_asset(w, std::move(rel), link, st);
-        } else if (S_ISREG(st.st_mode)) {
-            add_asset(w, std::move(rel), dir / name, st);
-        } else {
-            w.out.warnings.push_back(rel + ": skipped: not a regular file");
-        }
+        if (name != "." && name != "..")
+            visit(w, dirfd(d), dir, prefix, e->d_name);
     }
 }
 
@@ -196,6 +204,52 @@ ScanResult scan_tree(const fs::path& root, const Preset& preset, const std::vect
     walk(Walk{canonical_root, preset, skip, out}, fd, root, "");
     std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
     std::sort(out.warnings.begin(), out.warnings.end());
+    return out;
+}
+
+ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset, const std::vector<std::string>& skip,
+                  const std::vector<std::string>& changed)
+{
+    std::error_code ec;
+    const fs::path canonical_root = fs::canonical(root, ec);
+    if (ec)
+        throw io_error(root.string(), "cannot open source folder", ec.value());
+    auto gone = [&](const std::string& path) {
+        for (const auto& c : changed)
+            if (c.ends_with('/') ? path.starts_with(c) : path == c)
+                return true;
+        return false;
+    };
+    ScanResult out;
+    out.warnings = std::move(before.warnings);
+    std::erase_if(out.warnings, [&](const std::string& w) { return gone(w.substr(0, w.find(':'))); });
+    for (auto& a : before.assets)
+        if (!gone(a.path))
+            out.assets.push_back(std::move(a));
+    const Walk w{canonical_root, preset, skip, out};
+    for (const auto& c : changed) {
+        const std::string entry = c.ends_with('/') ? c.substr(0, c.size() - 1) : c;
+        const auto slash = entry.rfind('/');
+        const std::string prefix = slash == std::string::npos ? "" : entry.substr(0, slash + 1);
+        const std::string name = entry.substr(prefix.size());
+        const fs::path dir = prefix.empty() ? root : root / prefix;
+        const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            continue; // its folder is gone too
+        try {
+            visit(w, fd, dir, prefix, name.c_str());
+        } catch (...) {
+            close(fd);
+            throw;
+        }
+        close(fd);
+    }
+    std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
+    out.assets.erase(std::unique(out.assets.begin(), out.assets.end(),
+                                 [](const Asset& a, const Asset& b) { return a.path == b.path; }),
+                     out.assets.end());
+    std::sort(out.warnings.begin(), out.warnings.end());
+    out.warnings.erase(std::unique(out.warnings.begin(), out.warnings.end()), out.warnings.end());
     return out;
 }
 

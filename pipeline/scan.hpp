@@ -42,4 +42,9 @@ AssetKind classify(std::string_view path, const Preset& preset);
 ScanResult scan_tree(const std::filesystem::path& root, const Preset& preset,
                      const std::vector<std::string>& skip = {});
 
+// scan_tree()'s result for root, given the result before and what changed since: source paths
+// and folders ("a/b/", everything below them). Only those are looked at again.
+ScanResult rescan(ScanResult before, const std::filesystem::path& root, const Preset& preset,
+                  const std::vector<std::string>& skip, const std::vector<std::string>& changed);
+
 } // namespace cachet

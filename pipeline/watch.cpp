@@ -171,9 +171,10 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
 
     std::vector<std::pair<std::string, std::string>> last_failures;
     bool first = true;
+    BuildMemory memory; // the last build's scan and index, so a rebuild looks only at what changed
     auto build = [&](std::vector<std::string> changed, bool rescan) {
         try {
-            Summary summary = cachet::run(m_config, reporter);
+            Summary summary = cachet::run(m_config, reporter, memory, rescan ? nullptr : &changed);
             std::uint64_t built = 0;
             for (const auto& [kind, t] : summary.kinds)
                 built += t.assets - t.failed - t.cached;

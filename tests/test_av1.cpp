@@ -150,8 +150,8 @@ TEST_CASE("AVIF bytes are the ones recorded for this libaom, on any machine and 
         INFO(p.err);
         REQUIRE(p.exit_code == 0);
         const std::map<std::string, std::string> expected{
-            {"hero.a77a61bc86.avif", "a77a61bc86213e3cdc33aad806c5da2866d3e01c410edf2624d3917d880ef71f"},
-            {"logo.a52ae96775.avif", "a52ae967758cd6ea6e46d91e3c8338ecd5be35d64d5dfabecf562b78190b7047"},
+            {"hero.60be3dc4f4.avif", "60be3dc4f43f7635cb762ad35bc371e9696bb70ca0ae788b63ed733125feaf1d"},
+            {"logo.417b9afd39.avif", "417b9afd3949c128c327047a90dbecb10556f8b1f3ddd99a9f0bd3350130cc74"},
         };
         CHECK(avif_digests(out) == expected);
     }

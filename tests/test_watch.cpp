@@ -266,3 +266,24 @@ TEST_CASE("SIGINT in the middle of a rebuild stops cleanly", "[watch][e2e]")
         for (const auto& o : asset["outputs"])
             CHECK(fs::exists(s.out / o["path"].get<std::string>()));
 }
+
+TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "[e2e][signals]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const fs::path out = dir / "out";
+    REQUIRE(test::run_cachet({"build", src.string(), "-o", out.string()}).exit_code == 0);
+    const Bytes before = test::slurp(out / "cachet-manifest.json");
+    for (int i = 0; i < 6; ++i)
+        REQUIRE(test::run_program({"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(),
+                                   "1600", "1200"})
+                    .exit_code == 0);
+    test::Background build({CACHET_BINARY, "build", src.string(), "-o", out.string(), "--no-cache"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    build.signal(SIGINT);
+    CHECK(build.wait() == 130);
+    CHECK_THAT(build.err(), Catch::Contains("interrupted"));
+    CHECK(test::slurp(out / "cachet-manifest.json") == before);
+    for (const auto& f : test::list_files(out))
+        CHECK(f.find(".cachet-tmp-") == std::string::npos);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/incremental.sh - what the second build and the watch loop cost on a large tree.
+#
+#   bash bench/incremental.sh [FILES] [RUNS] [EDITS]     (defaults: 10000 20 100)
+#
+# 1. bench/make-tree.py writes a synthetic tree of FILES files (mostly small text files and
+#    small PNGs) under /tmp, once (kept in ~/.cache/cachet-bench/tree-FILES).
+# 2. A full `cachet build` with a fresh cache, then one more build so that the index trusts
+#    every file's stat (files modified within the last second are hashed again on purpose).
+# 3. No-op rebuild: RUNS builds that change nothing; wall time from process start to exit.
+# 4. One CSS file changed: RUNS times, a line appended to one stylesheet, then a build.
+# 5. Watch latency: `cachet watch` (debounce 50 ms) on the same tree; EDITS times a line is
+#    appended to one stylesheet and the time from the file's close to the new manifest on disk
+#    is taken (the manifest is polled every millisecond).
+# Prints p50 / p95 / max in milliseconds. Run it on an idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${1:-10000}
+RUNS=${2:-20}
+EDITS=${3:-100}
+BUILD=${CACHET_BUILD_DIR:-build}
+TREE=$HOME/.cache/cachet-bench/tree-$FILES
+[ -x "$BUILD/cachet" ] || { echo "incremental: build cachet first (bash tools/dev.sh demo)" >&2; exit 2; }
+[ -d "$TREE" ] || /usr/bin/python3 bench/make-tree.py "$TREE" "$FILES"
+WORK=$(mktemp -d /tmp/cachet-incremental-XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cp -a "$TREE" "$WORK/site"
+touch -d '1 hour ago' $(find "$WORK/site" -type f) 2>/dev/null || find "$WORK/site" -type f -exec touch -d '1 hour ago' {} +
+
+/usr/bin/python3 - "$BUILD/cachet" "$WORK" "$RUNS" "$EDITS" <<'PY'
+import os, statistics, subprocess, sys, time
+cachet, work, runs, edits = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+site, out, cache = f"{work}/site", f"{work}/out", f"{work}/cache"
+build = [cachet, "build", site, "-o", out, "--cache-dir", cache, "-q"]
+css = sorted(os.path.join(d, f) for d, _, fs in os.walk(site) for f in fs if f.endswith(".css"))[0]
+
+def timed(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return (time.perf_counter() - t) * 1000
+
+def show(name, samples):
+    s = sorted(samples)
+    p95 = s[min(len(s) - 1, int(round(0.95 * len(s))) - 1)]
+    print(f"{name:<28} p50 {statistics.median(s):7.1f} ms   p95 {p95:7.1f} ms   max {s[-1]:7.1f} ms   ({len(s)} runs)")
+
+print(f"tree: {sum(len(f) for _, _, f in os.walk(site))} files; {cachet}")
+print(f"{'full build (empty cache)':<28} {timed(build) / 1000:7.1f} s")
+time.sleep(1.1)
+timed(build)
+show("no-op rebuild", [timed(build) for _ in range(runs)])
+samples = []
+for i in range(runs):
+    with open(css, "a") as f:
+        f.write(f".bench{i} {{ color: red }}\n")
+    samples.append(timed(build))
+show("one CSS file changed", samples)
+
+manifest = f"{out}/cachet-manifest.json"
+log = open(f"{work}/watch.log", "w")
+watcher = subprocess.Popen([cachet, "watch", site, "-o", out, "--cache-dir", cache, "--preset", "default"],
+                           stderr=log)
+deadline = time.time() + 120
+while "checked everything" not in open(f"{work}/watch.log").read():
+    if time.time() > deadline:
+        sys.exit("watch did not start")
+    time.sleep(0.05)
+samples = []
+for i in range(edits):
+    before = os.stat(manifest).st_mtime_ns
+    with open(css, "a") as f:
+        f.write(f".watch{i} {{ color: blue }}\n")
+    t = time.perf_counter()  # the file is closed here
+    while os.stat(manifest).st_mtime_ns == before:
+        if time.perf_counter() - t > 10:
+            sys.exit("no new manifest within 10 s")
+        time.sleep(0.001)
+    samples.append((time.perf_counter() - t) * 1000)
+    time.sleep(0.15)
+watcher.terminate()
+watcher.wait()
+show("watch: close to manifest", samples)
+PY
