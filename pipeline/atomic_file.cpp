@@ -48,10 +48,10 @@ void AtomicFile::write(ByteView data)
     }
 }
 
-void AtomicFile::commit_as(const fs::path& destination)
+void AtomicFile::commit_as(const fs::path& destination, Durability durability)
 {
     m_destination = destination;
-    commit();
+    commit(durability);
 }
 
 void AtomicFile::commit(Durability durability)

@@ -5,9 +5,10 @@
 
 namespace cachet {
 
-// How hard commit() works: outputs are flushed to disk before the rename; cache files, which
-// are only ever missing or whole, are not.
-enum class Durability { flushed, cache };
+// How hard commit() works. flushed: the data reaches the disk before the rename. deferred: the
+// caller flushes later (run() syncs OUT once before it publishes the manifest). cache: never
+// flushed (cache files are verified when read, so a torn one is only a miss).
+enum class Durability { flushed, deferred, cache };
 
 // A file written to a temporary name beside its destination and renamed into place by
 // commit(), so readers see either the old file or the whole new one. A file not committed
@@ -23,7 +24,7 @@ public:
     // Flushes to disk (unless durability is cache) and renames over the destination.
     void commit(Durability durability = Durability::flushed);
     // The same, renaming to another name in the same folder (one known only once the content is).
-    void commit_as(const std::filesystem::path& destination);
+    void commit_as(const std::filesystem::path& destination, Durability durability = Durability::flushed);
 
 private:
     std::filesystem::path m_destination;

@@ -23,6 +23,8 @@
 #include <mutex>
 #include <memory>
 #include <new>
+#include <fcntl.h>
+#include <unistd.h>
 #include <optional>
 #include <set>
 #include <thread>
@@ -417,7 +419,7 @@ private:
         }
         claim_all(entry.record, entry.blobs);
         for (const auto& [path, data] : files) {
-            write_file_atomic(m_config.output / path, data);
+            write_file_atomic(m_config.output / path, data, Durability::deferred);
             state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
         }
         result.status = AssetResult::Status::cached;
@@ -458,7 +460,7 @@ private:
     {
         const std::string sha256 = sha256_hex(data);
         OutputFile out = name_output(source, name, sha256, sri_sha384(data), data.size());
-        write_file_atomic(m_config.output / out.path, data);
+        write_file_atomic(m_config.output / out.path, data, Durability::deferred);
         keep_blob(out.path, sha256, data, state);
         return out;
     }
@@ -499,7 +501,7 @@ private:
             throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
         auto [sha256, integrity] = digest.finish();
         OutputFile out = name_output(asset.path, asset.path, sha256, std::move(integrity), total);
-        file.commit_as(m_config.output / out.path);
+        file.commit_as(m_config.output / out.path, Durability::deferred);
         record.source_bytes = total;
         record.source_digest = "sha256-" + sha256;
         record.outputs.push_back(std::move(out));
@@ -605,7 +607,7 @@ private:
                 variant.bytes = packed.size();
                 const std::string sha256 = sha256_hex(packed);
                 m_names.claim(variant.path, sha256, asset.path);
-                write_file_atomic(m_config.output / variant.path, packed);
+                write_file_atomic(m_config.output / variant.path, packed, Durability::deferred);
                 keep_blob(variant.path, sha256, packed, state);
                 out.encodings.push_back(std::move(variant));
             }
@@ -1131,6 +1133,18 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 }
                 encoded_index = Cache::encode_index(index);
             });
+        // Every output reaches the disk before the manifest that names them: one syncfs() for
+        // all of them, where an fdatasync() each cost a millisecond or more per file.
+        {
+            const int fd = ::open(config.output.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0 || syncfs(fd) != 0) {
+                const int err = errno;
+                if (fd >= 0)
+                    close(fd);
+                throw io_error(config.output.string(), "cannot flush the outputs to disk", err);
+            }
+            close(fd);
+        }
         const std::string document = render_manifest(std::move(fragments), config.preset);
         bool same = false;
         try {
