@@ -38,7 +38,7 @@ struct AvifOptions {
     // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);
     // used only when codec is aom.
     std::map<std::string, std::string> aom_options{
-        {"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "43"}};
+        {"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "38"}};
 };
 
 struct WebpOptions {

@@ -150,8 +150,8 @@ TEST_CASE("AVIF bytes are the ones recorded for this libaom, on any machine and 
         INFO(p.err);
         REQUIRE(p.exit_code == 0);
         const std::map<std::string, std::string> expected{
-            {"hero.60be3dc4f4.avif", "60be3dc4f43f7635cb762ad35bc371e9696bb70ca0ae788b63ed733125feaf1d"},
-            {"logo.417b9afd39.avif", "417b9afd3949c128c327047a90dbecb10556f8b1f3ddd99a9f0bd3350130cc74"},
+            {"hero.fd1c71a7a9.avif", "fd1c71a7a95495ce99f0d1de84b6a90ca9a457448d7138f923d7af158be72986"},
+            {"logo.818fb1cbb0.avif", "818fb1cbb0bd5f053624528f8634317817d4bcdb814a81debcaeec5aa396b866"},
         };
         CHECK(avif_digests(out) == expected);
     }
