@@ -88,6 +88,54 @@ struct AssetState {
                                               // are: the source stat that build recorded
 };
 
+// The output files this build wrote without flushing them, to be flushed before the manifest
+// that names them is published: one fdatasync() each when they are few, one syncfs() for the
+// whole file system when they are many (a full build of a large tree).
+class WrittenFiles {
+public:
+    void add(const std::string& path)
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_paths.size() <= k_few)
+            m_paths.push_back(path);
+        ++m_count;
+    }
+
+    // Throws Error(io) naming the file or folder that cannot be flushed.
+    void flush(const fs::path& out) const
+    {
+        if (m_count == 0)
+            return;
+        auto sync = [](const fs::path& p, bool whole_fs) {
+            const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || (whole_fs ? syncfs(fd) : fdatasync(fd)) != 0) {
+                const int err = errno;
+                if (fd >= 0)
+                    close(fd);
+                throw io_error(p.string(), "cannot flush to disk", err);
+            }
+            close(fd);
+        };
+        if (m_count > k_few) {
+            sync(out, true);
+            return;
+        }
+        std::set<fs::path> folders; // where the renames into place happened
+        for (const auto& p : m_paths) {
+            sync(out / p, false);
+            folders.insert((out / p).parent_path());
+        }
+        for (const auto& f : folders)
+            sync(f, false);
+    }
+
+private:
+    static constexpr std::size_t k_few = 64;
+    std::mutex m_mutex;
+    std::vector<std::string> m_paths;
+    std::size_t m_count = 0;
+};
+
 struct Shape {
     int width;
     int height;
@@ -134,10 +182,10 @@ class AssetBuilder {
 public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
     // build's source stats are trusted only if trust_stats.
-    AssetBuilder(const Config& config, OutputNames& names, const Cache* cache, BuildIndex* previous,
-                 bool trust_stats)
-        : m_config(config), m_preset(config.preset), m_names(names), m_cache(cache), m_previous(previous),
-          m_trust_stats(trust_stats)
+    AssetBuilder(const Config& config, OutputNames& names, WrittenFiles& written, const Cache* cache,
+                 BuildIndex* previous, bool trust_stats)
+        : m_config(config), m_preset(config.preset), m_names(names), m_written(written), m_cache(cache),
+          m_previous(previous), m_trust_stats(trust_stats)
     {
         if (m_cache) {
             m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text));
@@ -419,7 +467,7 @@ private:
         }
         claim_all(entry.record, entry.blobs);
         for (const auto& [path, data] : files) {
-            write_file_atomic(m_config.output / path, data, Durability::deferred);
+            write_output_file(path, data);
             state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
         }
         result.status = AssetResult::Status::cached;
@@ -428,6 +476,12 @@ private:
         state.blobs = entry.blobs;
         state.fragment = manifest_fragment(result.record);
         return true;
+    }
+
+    void write_output_file(const std::string& path, ByteView data) const
+    {
+        write_file_atomic(m_config.output / path, data, Durability::deferred);
+        m_written.add(path);
     }
 
     bool is_stable(const std::string& path) const
@@ -460,7 +514,7 @@ private:
     {
         const std::string sha256 = sha256_hex(data);
         OutputFile out = name_output(source, name, sha256, sri_sha384(data), data.size());
-        write_file_atomic(m_config.output / out.path, data, Durability::deferred);
+        write_output_file(out.path, data);
         keep_blob(out.path, sha256, data, state);
         return out;
     }
@@ -502,6 +556,7 @@ private:
         auto [sha256, integrity] = digest.finish();
         OutputFile out = name_output(asset.path, asset.path, sha256, std::move(integrity), total);
         file.commit_as(m_config.output / out.path, Durability::deferred);
+        m_written.add(out.path);
         record.source_bytes = total;
         record.source_digest = "sha256-" + sha256;
         record.outputs.push_back(std::move(out));
@@ -607,7 +662,7 @@ private:
                 variant.bytes = packed.size();
                 const std::string sha256 = sha256_hex(packed);
                 m_names.claim(variant.path, sha256, asset.path);
-                write_file_atomic(m_config.output / variant.path, packed, Durability::deferred);
+                write_output_file(variant.path, packed);
                 keep_blob(variant.path, sha256, packed, state);
                 out.encodings.push_back(std::move(variant));
             }
@@ -618,6 +673,7 @@ private:
     const Config& m_config;
     const Preset& m_preset;
     OutputNames& m_names;
+    WrittenFiles& m_written;
     const Cache* m_cache;
     BuildIndex* m_previous;
     bool m_trust_stats;
@@ -872,8 +928,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     // single-threaded (libvips concurrency 1, encoders 1 thread): jobs threads in all.
     const unsigned workers = std::max(1u, config.jobs);
     OutputNames names;
+    WrittenFiles written;
     names.claim(config.preset.output.manifest, "manifest", "the manifest");
-    const AssetBuilder builder(config, names, cache ? &*cache : nullptr, cache ? &previous : nullptr,
+    const AssetBuilder builder(config, names, written, cache ? &*cache : nullptr, cache ? &previous : nullptr,
                                previous.source_root == source_root);
     std::vector<AssetResult> results(scan.assets.size());
     std::vector<AssetState> states(scan.assets.size());
@@ -1133,18 +1190,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 }
                 encoded_index = Cache::encode_index(index);
             });
-        // Every output reaches the disk before the manifest that names them: one syncfs() for
-        // all of them, where an fdatasync() each cost a millisecond or more per file.
-        {
-            const int fd = ::open(config.output.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0 || syncfs(fd) != 0) {
-                const int err = errno;
-                if (fd >= 0)
-                    close(fd);
-                throw io_error(config.output.string(), "cannot flush the outputs to disk", err);
-            }
-            close(fd);
-        }
+        written.flush(config.output); // every output reaches the disk before the manifest naming it
         const std::string document = render_manifest(std::move(fragments), config.preset);
         bool same = false;
         try {
