@@ -206,12 +206,12 @@ public:
         if (it == m_previous->assets.end())
             return false;
         IndexEntry& previous = it->second;
-        if (!has_settings(asset, previous.settings))
-            return false;
-        if (trust == Trust::events) {
+        if (trust == Trust::events) { // the same session, so the same settings as last time
             take(previous, result, state);
             return true;
         }
+        if (!has_settings(asset, previous.settings))
+            return false;
         // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
         if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
             return false;
@@ -1161,14 +1161,23 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 fragments.emplace_back(scan.assets[i].path, states[i].fragment);
         // What this build's manifest names, as views into the records (which stay where they
         // are when the index below takes them: moving a vector keeps its elements in place).
+        // Outputs of the last build that this one did not reuse as they were may be stale.
+        for (const auto& [path, e] : previous.assets)
+            if (!e.taken)
+                for (auto& p : output_paths(e.entry.record))
+                    published_before.insert(std::move(p));
+        published_before.erase(config.preset.output.manifest);
         std::unordered_set<std::string_view> published;
-        for (std::size_t i = 0; i < scan.assets.size(); ++i)
-            if (results[i].status != AssetResult::Status::failed)
-                for (const auto& o : results[i].record.outputs) {
-                    published.insert(o.path);
-                    for (const auto& e : o.encodings)
-                        published.insert(e.path);
-                }
+        if (!published_before.empty()) {
+            published.reserve(scan.assets.size() * 2);
+            for (std::size_t i = 0; i < scan.assets.size(); ++i)
+                if (results[i].status != AssetResult::Status::failed)
+                    for (const auto& o : results[i].record.outputs) {
+                        published.insert(o.path);
+                        for (const auto& e : o.encodings)
+                            published.insert(e.path);
+                    }
+        }
         // The next build's index is put together beside the manifest's publication.
         std::string encoded_index;
         std::jthread indexer;
@@ -1192,19 +1201,19 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             });
         written.flush(config.output); // every output reaches the disk before the manifest naming it
         const std::string document = render_manifest(std::move(fragments), config.preset);
+        // A build that encoded nothing (sources touched, outputs restored from the cache) may
+        // well give the same manifest: then it is not written again.
         bool same = false;
+        const bool built_any = std::any_of(results.begin(), results.end(), [](const AssetResult& r) {
+            return r.status != AssetResult::Status::cached;
+        });
         try {
-            same = fs::file_size(manifest, ec) == document.size() && as_text(read_file(manifest)) == document;
+            same = !built_any && fs::file_size(manifest, ec) == document.size() &&
+                   as_text(read_file(manifest)) == document;
         } catch (const Error&) {
         }
         if (!same)
             write_file_atomic(manifest, as_bytes(document));
-        // Outputs of the last build that this one did not reuse as they were may be stale.
-        for (const auto& [path, e] : previous.assets)
-            if (!e.taken)
-                for (auto& p : output_paths(e.entry.record))
-                    published_before.insert(std::move(p));
-        published_before.erase(config.preset.output.manifest);
         if (!published_before.empty())
             summary.removed = remove_stale(config.output, published_before, published);
         if (cache) {
