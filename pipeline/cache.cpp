@@ -3,7 +3,7 @@
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/hash.hpp"
-#include "pipeline/manifest_json.hpp"
+#include "pipeline/record_json.hpp"
 
 #include <algorithm>
 #include <cerrno>

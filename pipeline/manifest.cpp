@@ -1,5 +1,5 @@
 #include "pipeline/manifest.hpp"
-#include "pipeline/manifest_json.hpp"
+#include "pipeline/record_json.hpp"
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"

@@ -37,19 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_within(const fs::path& outer, const fs::path& inner)
-{
-    auto o = outer.begin();
-    auto i = inner.begin();
-    for (; o != outer.end(); ++o, ++i) {
-        if (o->empty())
-            continue; // trailing separator
-        if (i == inner.end() || *o != *i)
-            return false;
-    }
-    return true;
-}
-
 // Every output name claimed in this build, so that two different outputs never share a name.
 class OutputNames {
 public:
@@ -725,24 +712,6 @@ bool is_safe_relative(const std::string& p)
            std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".." || part == "."; });
 }
 
-// The cache folder relative to SRC if it lies inside SRC (so the scan skips it); throws
-// Error(usage) if it lies inside OUT, where it would be deployed.
-std::vector<std::string> cache_inside_source(const Config& config)
-{
-    if (config.cache_dir.empty())
-        return {};
-    std::error_code ec;
-    const fs::path cache = fs::weakly_canonical(fs::absolute(config.cache_dir), ec);
-    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
-    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
-    if (is_within(out, cache))
-        throw Error(ErrorKind::usage, "cache folder " + config.cache_dir.string() + " is inside output folder " +
-                                          config.output.string() + "; it would be deployed (choose another --cache-dir)");
-    if (is_within(src, cache) && cache != src)
-        return {cache.lexically_relative(src).generic_string()};
-    return {};
-}
-
 // Deletes the files an earlier build wrote into OUT that this build no longer makes, then the
 // folders that leaves empty. Returns how many files went.
 std::uint64_t remove_stale(const fs::path& out, const std::set<std::string>& before,
@@ -785,6 +754,22 @@ std::string last_build_json(const Summary& summary)
 
 } // namespace
 
+std::vector<std::string> folders_to_skip(const Config& config)
+{
+    if (config.cache_dir.empty())
+        return {};
+    std::error_code ec;
+    const fs::path cache = fs::weakly_canonical(fs::absolute(config.cache_dir), ec);
+    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
+    if (is_within(out, cache))
+        throw Error(ErrorKind::usage, "cache folder " + config.cache_dir.string() + " is inside output folder " +
+                                          config.output.string() + "; it would be deployed (choose another --cache-dir)");
+    if (is_within(src, cache) && cache != src)
+        return {cache.lexically_relative(src).generic_string()};
+    return {};
+}
+
 std::vector<int> output_widths(const std::vector<int>& widths, int source_width)
 {
     std::vector<int> out;
@@ -825,7 +810,7 @@ ScanResult plan_build(const Config& config)
 {
     check_folders(config);
     manifest_path(config);
-    return scan_tree(config.source, config.preset, cache_inside_source(config));
+    return scan_tree(config.source, config.preset, folders_to_skip(config));
 }
 
 namespace {
@@ -871,13 +856,13 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     if (memory)
         memory->valid = false; // until this build completes
     if (incremental) {
-        scan = rescan(std::move(memory->scan), config.source, config.preset, cache_inside_source(config), *changed);
+        scan = rescan(std::move(memory->scan), config.source, config.preset, folders_to_skip(config), *changed);
         previous = std::move(memory->index);
     } else {
         std::exception_ptr scan_error;
         std::jthread scanner([&] {
             try {
-                scan = scan_tree(config.source, config.preset, cache_inside_source(config));
+                scan = scan_tree(config.source, config.preset, folders_to_skip(config));
             } catch (...) {
                 scan_error = std::current_exception();
             }
@@ -1151,7 +1136,25 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             unchanged = false;
     }
     summary.manifest = manifest.string();
+    // The next build's index, from this build's results (which it takes over).
     BuildIndex index;
+    enum class Fragments { copy, move };
+    auto fill_index = [&](Fragments fragments) {
+        index.source_root = source_root;
+        for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+            if (results[i].status == AssetResult::Status::failed)
+                continue;
+            const Asset& a = scan.assets[i];
+            index.assets.emplace_hint(
+                index.assets.end(), a.path,
+                IndexEntry{source_stat(a),
+                           CacheEntry{std::move(states[i].key), std::move(results[i].record),
+                                      std::move(results[i].warnings), std::move(states[i].blobs)},
+                           std::move(states[i].output_stats),
+                           fragments == Fragments::copy ? states[i].fragment : std::move(states[i].fragment),
+                           std::move(states[i].settings)});
+        }
+    };
     if (!unchanged) {
         // The manifest is published last, and only if it changed; then what it no longer names
         // goes.
@@ -1183,20 +1186,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         std::jthread indexer;
         if (cache)
             indexer = std::jthread([&] {
-                index.source_root = source_root;
-                for (std::size_t i = 0; i < scan.assets.size(); ++i) {
-                    if (results[i].status == AssetResult::Status::failed)
-                        continue;
-                    const Asset& a = scan.assets[i];
-                    index.assets.emplace_hint(
-                        index.assets.end(), a.path,
-                        IndexEntry{source_stat(a),
-                                   CacheEntry{std::move(states[i].key), std::move(results[i].record),
-                                              std::move(results[i].warnings), std::move(states[i].blobs)},
-                                   std::move(states[i].output_stats),
-                                   states[i].fragment, // copied: the manifest is being rendered from it
-                                   std::move(states[i].settings)});
-                }
+                fill_index(Fragments::copy); // the manifest is being rendered from them
                 encoded_index = Cache::encode_index(index);
             });
         written.flush(config.output); // every output reaches the disk before the manifest naming it
@@ -1226,19 +1216,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (memory) {
         if (index.assets.empty()) // nothing was published, so the index was not put together
-            for (std::size_t i = 0; i < scan.assets.size(); ++i) {
-                if (results[i].status == AssetResult::Status::failed)
-                    continue;
-                const Asset& a = scan.assets[i];
-                index.assets.emplace_hint(
-                    index.assets.end(), a.path,
-                    IndexEntry{source_stat(a),
-                               CacheEntry{std::move(states[i].key), std::move(results[i].record),
-                                          std::move(results[i].warnings), std::move(states[i].blobs)},
-                               std::move(states[i].output_stats), std::move(states[i].fragment),
-                               std::move(states[i].settings)});
-            }
-        index.source_root = source_root;
+            fill_index(Fragments::move);
         index.manifest = stat_file(manifest).value_or(FileStat{});
         memory->scan = std::move(scan);
         memory->index = std::move(index);

@@ -64,6 +64,10 @@ struct Summary {
 // be inside SRC nor SRC inside OUT. Throws Error(usage) otherwise.
 void check_folders(const Config& config);
 
+// The folders under SRC a build leaves alone, relative to SRC: the cache folder, if it lies
+// inside SRC. Throws Error(usage) if the cache folder lies inside OUT, where it would be deployed.
+std::vector<std::string> folders_to_skip(const Config& config);
+
 // What a build of config would process, without writing anything.
 ScanResult plan_build(const Config& config);
 

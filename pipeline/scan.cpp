@@ -30,16 +30,6 @@ bool contains(const Range& range, std::string_view value)
     return std::find(std::begin(range), std::end(range), value) != std::end(range);
 }
 
-bool inside(const fs::path& root, const fs::path& p)
-{
-    auto r = root.begin();
-    auto i = p.begin();
-    for (; r != root.end(); ++r, ++i)
-        if (i == p.end() || *r != *i)
-            return false;
-    return true;
-}
-
 struct Walk {
     const fs::path& canonical_root;
     const Preset& preset;
@@ -86,7 +76,7 @@ void visit(const Walk& w, int dir_fd, const fs::path& dir, const std::string& pr
         const fs::path link = dir / name;
         std::error_code ec;
         const fs::path target = fs::weakly_canonical(link, ec);
-        if (ec || !inside(w.canonical_root, target)) {
+        if (ec || !is_within(w.canonical_root, target)) {
             w.out.warnings.push_back(rel + ": skipped: symbolic link leads outside the source tree");
             return;
         }
@@ -128,6 +118,19 @@ void walk(const Walk& w, int fd, const fs::path& dir, const std::string& prefix)
 }
 
 } // namespace
+
+bool is_within(const fs::path& outer, const fs::path& inner)
+{
+    auto o = outer.begin();
+    auto i = inner.begin();
+    for (; o != outer.end(); ++o, ++i) {
+        if (o->empty())
+            continue; // trailing separator
+        if (i == inner.end() || *o != *i)
+            return false;
+    }
+    return true;
+}
 
 std::string_view to_string(AssetKind kind)
 {

@@ -29,6 +29,10 @@ struct ScanResult {
     std::vector<std::string> warnings; // skipped entries (links leaving the tree, devices...)
 };
 
+// True if inner is outer or lies below it, comparing path elements (both made absolute and
+// canonical by the caller).
+bool is_within(const std::filesystem::path& outer, const std::filesystem::path& inner);
+
 // True if text is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 

@@ -25,16 +25,6 @@ using Clock = std::chrono::steady_clock;
 // Thrown when inotify runs out of watches (fs.inotify.max_user_watches).
 struct WatchLimit {};
 
-bool is_within(const fs::path& outer, const fs::path& inner)
-{
-    auto o = outer.begin();
-    auto i = inner.begin();
-    for (; o != outer.end(); ++o, ++i)
-        if (i == inner.end() || *o != *i)
-            return false;
-    return true;
-}
-
 // Recursive inotify watches on SRC: one per folder, kept in step as folders come and go.
 class Inotify {
 public:
@@ -160,14 +150,8 @@ void Watcher::stop() noexcept
 void Watcher::run(Reporter& reporter, WatchEvents& events)
 {
     check_folders(m_config);
-    std::string skip; // the cache folder relative to SRC, when it is inside SRC
-    if (!m_config.cache_dir.empty()) {
-        std::error_code ec;
-        const fs::path cache = fs::weakly_canonical(fs::absolute(m_config.cache_dir), ec);
-        const fs::path src = fs::weakly_canonical(fs::absolute(m_config.source), ec);
-        if (is_within(src, cache) && cache != src)
-            skip = cache.lexically_relative(src).generic_string();
-    }
+    const std::vector<std::string> skipped = folders_to_skip(m_config);
+    const std::string skip = skipped.empty() ? std::string() : skipped.front(); // the cache folder
 
     std::vector<std::pair<std::string, std::string>> last_failures;
     bool first = true;

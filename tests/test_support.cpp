@@ -40,11 +40,11 @@ TempDir::~TempDir()
     fs::remove_all(m_path, ec);
 }
 
-Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
+// Starts argv (argv[0] looked up in PATH) in cwd with stdin from /dev/null and stdout and
+// stderr into the files named; returns its pid.
+static pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const std::string& out_path,
+            const std::string& err_path)
 {
-    TempDir io;
-    const std::string out_path = (io / "out").string();
-    const std::string err_path = (io / "err").string();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -61,6 +61,15 @@ Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0)
         throw std::runtime_error("cannot start " + argv[0]);
+    return pid;
+}
+
+Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
+{
+    TempDir io;
+    const std::string out_path = (io / "out").string();
+    const std::string err_path = (io / "err").string();
+    const pid_t pid = spawn(argv, cwd, out_path, err_path);
     int status = 0;
     waitpid(pid, &status, 0);
     Process p;
@@ -87,25 +96,8 @@ Process run_cachet(const std::vector<std::string>& args, const fs::path& cwd)
 }
 
 Background::Background(const std::vector<std::string>& argv, const fs::path& cwd)
+    : m_pid(spawn(argv, cwd, "/dev/null", (m_io / "err").string()))
 {
-    const std::string err_path = (m_io / "err").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (!cwd.empty())
-        posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-    std::vector<char*> args;
-    for (const auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0)
-        throw std::runtime_error("cannot start " + argv[0]);
-    m_pid = pid;
 }
 
 Background::~Background()
