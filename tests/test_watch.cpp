@@ -287,3 +287,22 @@ TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "
     for (const auto& f : test::list_files(out))
         CHECK(f.find(".cachet-tmp-") == std::string::npos);
 }
+
+TEST_CASE("a second build into the same OUT with the same cache is refused while the first runs", "[e2e][cache]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(test::run_program({"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(),
+                                   "1600", "1200"})
+                    .exit_code == 0);
+    const std::string out = (dir / "out").string();
+    const std::string cache = (dir / "cache").string();
+    test::Background first({CACHET_BINARY, "build", src.string(), "-o", out, "--cache-dir", cache});
+    // The first build holds the lock before it writes its first output.
+    REQUIRE(test::eventually([&] { return fs::exists(out) && !test::list_files(out).empty(); }));
+    const auto second = test::run_cachet({"build", src.string(), "-o", out, "--cache-dir", cache});
+    CHECK(second.exit_code == 2);
+    CHECK_THAT(second.err, Catch::Contains("another cachet is building into"));
+    CHECK(first.wait() == 0);
+}
