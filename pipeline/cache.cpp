@@ -3,7 +3,8 @@
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/hash.hpp"
-#include "pipeline/record_json.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,7 +26,7 @@ json entry_json(const CacheEntry& e)
 {
     return json{{"key", e.key},
                 {"source", e.record.source},
-                {"record", record_to_json(e.record)},
+                {"record", json::parse(manifest_fragment(e.record))},
                 {"warnings", e.warnings},
                 {"blobs", e.blobs}};
 }
@@ -34,7 +35,7 @@ CacheEntry entry_from(const json& j)
 {
     CacheEntry e;
     e.key = j.at("key").get<std::string>();
-    e.record = record_from_json(j.at("source").get<std::string>(), j.at("record"));
+    e.record = parse_record(j.at("source").get<std::string>(), j.at("record").dump());
     e.warnings = j.at("warnings").get<std::vector<std::string>>();
     e.blobs = j.at("blobs").get<std::map<std::string, std::string>>();
     return e;

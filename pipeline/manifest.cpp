@@ -1,5 +1,4 @@
 #include "pipeline/manifest.hpp"
-#include "pipeline/record_json.hpp"
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
@@ -28,8 +27,8 @@ Enum enum_named(const std::string& name, std::initializer_list<Enum> values)
     throw std::invalid_argument("unknown value \"" + name + "\"");
 }
 
-} // namespace
-
+// The record for source from its manifest JSON; throws std::exception if a field is missing or
+// has the wrong type.
 AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 {
     AssetRecord r;
@@ -69,6 +68,8 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
     return r;
 }
 
+} // namespace
+
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
 {
     Bytes text;
@@ -95,6 +96,9 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
     return records;
 }
 
+namespace {
+
+// The manifest's "assets" value for record (everything but its source path, the key).
 nlohmann::json record_to_json(const AssetRecord& r)
 {
     using nlohmann::json;
@@ -132,6 +136,13 @@ nlohmann::json record_to_json(const AssetRecord& r)
         asset["placeholder"] = {{"data_uri", r.placeholder->data_uri},
                                 {"dominant_color", r.placeholder->dominant_color}};
     return asset;
+}
+
+} // namespace
+
+AssetRecord parse_record(const std::string& source, std::string_view json_text)
+{
+    return record_from_json(source, nlohmann::json::parse(json_text));
 }
 
 std::string manifest_fragment(const AssetRecord& record)

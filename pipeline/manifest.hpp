@@ -51,6 +51,10 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
 // The text record takes in the manifest: its value under "assets", indented for that place.
 std::string manifest_fragment(const AssetRecord& record);
 
+// The record for source from its manifest_fragment() (or any JSON of that shape); throws
+// std::exception if it is not JSON or a field is missing or has the wrong type.
+AssetRecord parse_record(const std::string& source, std::string_view json_text);
+
 // The same document as render_manifest() from (source, manifest_fragment()) pairs, so that a
 // build reusing stored fragments need not render every record again.
 std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
