@@ -24,7 +24,16 @@ Tree tree(const fs::path& root)
     std::error_code ec;
     if (!fs::exists(root, ec))
         return out;
-    for (const auto& f : test::list_files(root)) {
+    std::vector<std::string> files;
+    try {
+        files = test::list_files(root);
+    } catch (const fs::filesystem_error& e) {
+        // A folder went away while it was listed (the watcher removes stale outputs and
+        // empty folders): report a tree that matches nothing, so the caller looks again.
+        out["(listing raced: " + std::string(e.what()) + ")"] = {};
+        return out;
+    }
+    for (const auto& f : files) {
         try {
             out[f] = test::slurp(root / f);
         } catch (const std::exception&) {
