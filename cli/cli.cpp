@@ -75,9 +75,20 @@ struct BuildFlags {
     bool dry_run = false;
     bool json = false;
     bool quiet = false;
+    bool timings = false;
     std::string cache_dir = default_cache_dir();
     bool no_cache = false;
 };
+
+// When main() began: the zero of --timings.
+const auto g_started = std::chrono::steady_clock::now();
+
+std::optional<std::chrono::steady_clock::time_point> timings_since(const BuildFlags& flags)
+{
+    if (!flags.timings)
+        return std::nullopt;
+    return g_started;
+}
 
 std::string version_text()
 {
@@ -136,7 +147,7 @@ int build(const BuildFlags& flags)
     const Verbosity verbosity = flags.quiet              ? Verbosity::quiet
                                 : isatty(STDERR_FILENO) ? Verbosity::progress
                                                         : Verbosity::lines;
-    ConsoleReporter reporter(verbosity);
+    ConsoleReporter reporter(verbosity, timings_since(flags));
     std::atomic<bool> cancel{false};
     Config cancellable = config;
     cancellable.cancel = &cancel;
@@ -281,7 +292,7 @@ int watch(const WatchFlags& flags)
     options.debounce = std::chrono::milliseconds(flags.debounce_ms);
     options.poll = flags.poll;
     Watcher watcher(std::move(config), options);
-    ConsoleReporter reporter(flags.build.quiet ? Verbosity::quiet : Verbosity::watch);
+    ConsoleReporter reporter(flags.build.quiet ? Verbosity::quiet : Verbosity::watch, timings_since(flags.build));
     WatchPrinter printer(flags.build.quiet);
     {
         const SignalStop signals([&] { watcher.stop(); });
@@ -323,6 +334,7 @@ int main(int argc, char** argv)
     build_cmd->add_flag("--dry-run", flags.dry_run, "Print the plan and write nothing");
     build_cmd->add_flag("--json", flags.json, "Print a machine-readable summary on stdout");
     build_cmd->add_flag("-q,--quiet", flags.quiet, "Print errors only");
+    build_cmd->add_flag("--timings", flags.timings, "Print when each step of the build ends, in ms since start");
     build_cmd->add_option("--cache-dir", flags.cache_dir,
                           "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
         ->capture_default_str();
@@ -348,6 +360,7 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0u, 60000u));
     watch_cmd->add_flag("--poll", watch_flags.poll, "Poll every 500 ms instead of using inotify");
     watch_cmd->add_flag("-q,--quiet", watch_flags.build.quiet, "Print errors only");
+    watch_cmd->add_flag("--timings", watch_flags.build.timings, "Print when each step of each rebuild ends");
 
     CacheFlags cache_flags;
     CLI::App* cache_cmd = app.add_subcommand("cache", "Inspect or trim the build cache");

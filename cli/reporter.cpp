@@ -59,6 +59,23 @@ std::string human_bytes(std::uint64_t bytes)
 
 ConsoleReporter::ConsoleReporter(Verbosity verbosity) : m_verbosity(verbosity) {}
 
+ConsoleReporter::ConsoleReporter(Verbosity verbosity, std::optional<std::chrono::steady_clock::time_point> timings)
+    : m_verbosity(verbosity), m_timings(timings)
+{
+}
+
+void ConsoleReporter::phase(std::string_view name)
+{
+    if (!m_timings)
+        return;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *m_timings).count();
+    std::lock_guard lock(m_phase_mutex);
+    clear_progress();
+    std::fprintf(stderr, "cachet: timing: %9.1f ms  (+%6.1f)  %.*s\n", ms, ms - m_last_phase_ms,
+                 static_cast<int>(name.size()), name.data());
+    m_last_phase_ms = ms;
+}
+
 void ConsoleReporter::build_started(std::size_t assets)
 {
     m_total = assets;

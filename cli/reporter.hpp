@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace cachet::cli {
@@ -16,10 +18,14 @@ enum class Verbosity { progress, lines, watch, quiet };
 class ConsoleReporter final : public Reporter {
 public:
     explicit ConsoleReporter(Verbosity verbosity);
+    // With timings, each phase() prints the milliseconds since then and since the last phase,
+    // whatever the verbosity.
+    ConsoleReporter(Verbosity verbosity, std::optional<std::chrono::steady_clock::time_point> timings);
     void build_started(std::size_t assets) override;
     void asset_started(const Asset& asset) override;
     void asset_finished(const Asset& asset, const AssetResult& result) override;
     void warning(std::string_view message) override;
+    void phase(std::string_view name) override;
     // Clears the progress line, if one is shown.
     void finish();
 
@@ -35,6 +41,9 @@ private:
     std::chrono::steady_clock::time_point m_start;
     std::chrono::steady_clock::time_point m_last_draw;
     bool m_progress_shown = false;
+    std::optional<std::chrono::steady_clock::time_point> m_timings;
+    std::mutex m_phase_mutex;
+    double m_last_phase_ms = 0;
 };
 
 // "1.5 MiB"

@@ -44,4 +44,12 @@ std::string fingerprinted_path(std::string_view path, std::string_view hash)
     return insert_before_extension(path, "." + std::string(hash));
 }
 
+std::string_view owner_prefix(std::string_view output_path)
+{
+    const auto slash = output_path.rfind('/');
+    const std::size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;
+    const auto end = output_path.find_first_of(".-", name_start);
+    return output_path.substr(0, end == std::string_view::npos ? output_path.size() : end);
+}
+
 } // namespace cachet

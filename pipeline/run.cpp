@@ -37,29 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Every output name claimed in this build, so that two different outputs never share a name.
-class OutputNames {
-public:
-    // Claims path for content digest from source; throws Error(asset) naming both sources if
-    // path is already claimed for other content.
-    void claim(const std::string& path, const std::string& digest, const std::string& source)
-    {
-        std::lock_guard lock(m_mutex);
-        const auto [it, inserted] = m_claims.try_emplace(path, Claim{digest, source});
-        if (!inserted && it->second.digest != digest)
-            throw Error(ErrorKind::asset, "output name collision: " + path + " would be written by both " +
-                                              it->second.source + " and " + source);
-    }
-
-private:
-    struct Claim {
-        std::string digest;
-        std::string source;
-    };
-    std::mutex m_mutex;
-    std::unordered_map<std::string, Claim> m_claims;
-};
-
 // How an unchanged source is recognised: by its stat, or (in a watch session) by the absence of
 // any file-system event about it since the last build.
 enum class Trust { stats, events };
@@ -74,6 +51,102 @@ struct AssetState {
     std::optional<FileStat> reused;           // set when the last build's outputs were reused as they
                                               // are: the source stat that build recorded
 };
+
+// The outputs of the sources the last build into OUT published and this one reuses as they
+// are. Their names were unique in that build, so none of them is claimed: only a name a source
+// being built claims can collide with one, and it is looked up among the reused sources whose
+// path starts as that name does (owner_prefix()), which are few.
+class ReusedOutputs {
+public:
+    static constexpr std::size_t k_none = static_cast<std::size_t>(-1);
+
+    ReusedOutputs(const std::vector<Asset>& assets, const std::vector<char>& reused,
+                  const std::vector<AssetResult>& results, const std::vector<AssetState>& states)
+        : m_assets(assets), m_reused(reused), m_results(results), m_states(states)
+    {
+    }
+
+    // The index of the reused source with an output named path whose content is not digest,
+    // or k_none.
+    std::size_t conflict(std::string_view path, std::string_view digest) const;
+
+    const std::string& source(std::size_t index) const { return m_assets[index].path; }
+
+private:
+    const std::vector<Asset>& m_assets;
+    const std::vector<char>& m_reused;
+    const std::vector<AssetResult>& m_results;
+    const std::vector<AssetState>& m_states;
+};
+
+// Every output name claimed in this build, so that two different outputs never share a name.
+class OutputNames {
+public:
+    explicit OutputNames(const ReusedOutputs& reused) : m_reused(reused) {}
+
+    // Claims path for content digest from source; throws Error(asset) naming both sources if
+    // path is already claimed, or named by a reused output, for other content.
+    void claim(const std::string& path, const std::string& digest, const std::string& source)
+    {
+        std::lock_guard lock(m_mutex);
+        const auto [it, inserted] = m_claims.try_emplace(path, Claim{digest, source});
+        if (!inserted && it->second.digest != digest)
+            throw collision(path, it->second.source, source);
+        if (inserted)
+            if (const std::size_t owner = m_reused.conflict(path, digest); owner != ReusedOutputs::k_none) {
+                m_claims.erase(it);
+                throw collision(path, m_reused.source(owner), source);
+            }
+    }
+
+private:
+    struct Claim {
+        std::string digest;
+        std::string source;
+    };
+
+    static Error collision(const std::string& path, const std::string& first, const std::string& second)
+    {
+        return Error(ErrorKind::asset,
+                     "output name collision: " + path + " would be written by both " + first + " and " + second);
+    }
+
+    const ReusedOutputs& m_reused;
+    std::mutex m_mutex;
+    std::unordered_map<std::string, Claim> m_claims;
+};
+
+std::size_t ReusedOutputs::conflict(std::string_view path, std::string_view digest) const
+{
+    const std::string_view prefix = owner_prefix(path);
+    auto i = static_cast<std::size_t>(
+        std::lower_bound(m_assets.begin(), m_assets.end(), prefix,
+                         [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; }) -
+        m_assets.begin());
+    for (; i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
+        if (!m_reused[i])
+            continue;
+        const AssetRecord& record = m_results[i].record;
+        auto owned = [&](const std::string& name) {
+            if (name != path)
+                return false;
+            const auto blob = m_states[i].blobs.find(name); // a passthrough's bytes are its source's
+            const std::string_view content = blob != m_states[i].blobs.end()
+                                                 ? std::string_view(blob->second)
+                                                 : std::string_view(record.source_digest).substr(
+                                                       std::min<std::size_t>(7, record.source_digest.size()));
+            return content != digest;
+        };
+        for (const auto& o : record.outputs) {
+            if (owned(o.path))
+                return i;
+            for (const auto& e : o.encodings)
+                if (owned(e.path))
+                    return i;
+        }
+    }
+    return k_none;
+}
 
 // The output files this build wrote without flushing them, to be flushed before the manifest
 // that names them is published: one fdatasync() each when they are few, one syncfs() for the
@@ -183,8 +256,9 @@ public:
     }
 
     // The last build's outputs of asset, if its source and every output file in OUT are as
-    // that build left them: the result is filled in and the asset needs nothing more, except
-    // claim_names(). Reads no file and never throws (but std::bad_alloc).
+    // that build left them: the result is filled in and the asset needs nothing more (its
+    // names are not claimed: see ReusedOutputs). Reads no file and never throws (but
+    // std::bad_alloc).
     bool reuse_unchanged(const Asset& asset, AssetResult& result, AssetState& state, Trust trust) const
     {
         if (!m_cache || !m_previous || (!m_trust_stats && trust == Trust::stats))
@@ -203,12 +277,6 @@ public:
         if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
             return false;
         return reuse_published(previous, result, state, ClaimNames::later);
-    }
-
-    // Claims the output names of an asset reuse_unchanged() took. Throws Error on a collision.
-    void claim_names(const AssetResult& result, const AssetState& state) const
-    {
-        claim_all(result.record, state.blobs);
     }
 
     // Builds a text or passthrough asset completely; for an image, decodes it and returns the
@@ -858,19 +926,23 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     if (incremental) {
         scan = rescan(std::move(memory->scan), config.source, config.preset, folders_to_skip(config), *changed);
         previous = std::move(memory->index);
+        reporter.phase("changed sources looked at");
     } else {
         std::exception_ptr scan_error;
         std::jthread scanner([&] {
             try {
                 scan = scan_tree(config.source, config.preset, folders_to_skip(config));
+                reporter.phase("SRC scanned");
             } catch (...) {
                 scan_error = std::current_exception();
             }
         });
         if (remembered)
             previous = std::move(memory->index);
-        else if (cache)
+        else if (cache) {
             previous = cache->load_index(config.output);
+            reporter.phase("index of the last build read");
+        }
         scanner.join();
         if (scan_error)
             std::rethrow_exception(scan_error);
@@ -912,13 +984,14 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     // once, and a large image's widths and formats spread over every core. Each task runs
     // single-threaded (libvips concurrency 1, encoders 1 thread): jobs threads in all.
     const unsigned workers = std::max(1u, config.jobs);
-    OutputNames names;
-    WrittenFiles written;
-    names.claim(config.preset.output.manifest, "manifest", "the manifest");
-    const AssetBuilder builder(config, names, written, cache ? &*cache : nullptr, cache ? &previous : nullptr,
-                               previous.source_root == source_root);
     std::vector<AssetResult> results(scan.assets.size());
     std::vector<AssetState> states(scan.assets.size());
+    std::vector<char> reused(scan.assets.size(), 0); // whether the last build's outputs are reused as they are
+    const ReusedOutputs reused_outputs(scan.assets, reused, results, states);
+    OutputNames names(reused_outputs);
+    WrittenFiles written;
+    const AssetBuilder builder(config, names, written, cache ? &*cache : nullptr, cache ? &previous : nullptr,
+                               previous.source_root == source_root);
     std::atomic<bool> stop{false};
     std::string io_failure;
     // Stops taking work after an I/O error, or when the caller cancels (SIGINT in the CLI).
@@ -926,7 +999,6 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
 
     // First the sources the last build into OUT already published, unchanged: a few stats
     // each, shared out over the workers in slices. A no-op build does nothing else.
-    std::vector<char> reused(scan.assets.size(), 0);
     auto named = [&](const std::string& path) { // whether the events named this source
         for (const auto& c : *changed)
             if (c.ends_with('/') ? path.starts_with(c) : path == c)
@@ -945,21 +1017,19 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             pool.emplace_back(slice, i, workers);
         slice(0, workers);
     }
-    const bool all_reused = std::all_of(reused.begin(), reused.end(), [](char r) { return r != 0; });
-    for (std::size_t i = 0; i < scan.assets.size(); ++i) {
-        if (!reused[i])
-            continue;
-        if (!all_reused) { // names only collide with those of an asset being built
-            try {
-                builder.claim_names(results[i], states[i]);
-            } catch (const std::exception& e) {
-                results[i].status = AssetResult::Status::failed;
-                results[i].message = e.what();
-                results[i].record.outputs.clear();
-            }
-        }
-        reporter.asset_finished(scan.assets[i], results[i]);
+    // The manifest's name is the first claimed. A reused output under that name (the setting
+    // changed) is built again, and then fails on it.
+    if (const std::size_t owner = reused_outputs.conflict(config.preset.output.manifest, "manifest");
+        owner != ReusedOutputs::k_none) {
+        reused[owner] = 0;
+        results[owner] = AssetResult{};
+        states[owner] = AssetState{};
     }
+    names.claim(config.preset.output.manifest, "manifest", "the manifest");
+    reporter.phase("unchanged sources checked");
+    for (std::size_t i = 0; i < scan.assets.size(); ++i)
+        if (reused[i])
+            reporter.asset_finished(scan.assets[i], results[i]);
     std::erase_if(order, [&](std::size_t i) { return reused[i] != 0; });
 
     struct Task {
@@ -1115,6 +1185,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             pool.emplace_back(work);
         work();
     }
+    reporter.phase("the others built");
     if (!io_failure.empty())
         throw Error(ErrorKind::io, io_failure + " (the previous manifest is unchanged)");
     if (config.cancel && *config.cancel)
@@ -1190,7 +1261,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 encoded_index = Cache::encode_index(index);
             });
         written.flush(config.output); // every output reaches the disk before the manifest naming it
+        reporter.phase("outputs flushed");
         const std::string document = render_manifest(std::move(fragments), config.preset);
+        reporter.phase("manifest rendered");
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
         // well give the same manifest: then it is not written again.
         bool same = false;
@@ -1204,16 +1277,19 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         }
         if (!same)
             write_file_atomic(manifest, as_bytes(document));
+        reporter.phase(same ? "manifest unchanged" : "manifest published");
         if (!published_before.empty())
             summary.removed = remove_stale(config.output, published_before, published);
         if (cache) {
             indexer.join();
             cache->save_index(config.output, std::move(encoded_index), stat_file(manifest).value_or(FileStat{}));
+            reporter.phase("index saved");
         }
     }
     if (cache)
         cache->save_last_build(last_build_json(summary));
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    reporter.phase("build done");
     if (memory) {
         if (index.assets.empty()) // nothing was published, so the index was not put together
             fill_index(Fragments::move);

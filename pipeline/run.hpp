@@ -36,6 +36,9 @@ public:
     virtual void asset_started(const Asset& asset) = 0;
     virtual void asset_finished(const Asset& asset, const AssetResult& result) = 0;
     virtual void warning(std::string_view message) = 0;
+    // A step of the build just ended ("scanned SRC", "manifest published", ...); for timings.
+    // May be called from any thread.
+    virtual void phase(std::string_view /*name*/) {}
 };
 
 struct FormatTotals {

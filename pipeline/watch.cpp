@@ -297,6 +297,7 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
                 timeout = 50;
         }
         if (timeout == 0) {
+            reporter.phase("quiet for the debounce");
             std::vector<std::string> changed(dirty.begin(), dirty.end());
             const bool lost = rescan;
             dirty.clear();
@@ -310,6 +311,8 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
         if (m_stop)
             break;
         if (fds[1].revents & POLLIN) {
+            if (dirty.empty() && !rescan)
+                reporter.phase("changes noticed");
             while (inotify) {
                 const ssize_t n = read(inotify->fd(), buffer, sizeof buffer);
                 if (n <= 0)

@@ -295,3 +295,38 @@ TEST_CASE("parse_size reads sizes with units", "[cache]")
     CHECK_THROWS_AS(parse_size("5X"), Error);
     CHECK_THROWS_AS(parse_size("99999999999999999999"), Error);
 }
+
+TEST_CASE("a source built beside reused ones cannot take a name one of them publishes", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "pic.jpg");
+    test::spit(src / "app.js", "console.log('x');\n");
+    test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n[images]\nwidths = []\n");
+    const std::vector<std::string> config{"--config", (dir / "stable.toml").string()};
+    age(src);
+    build(src, dir / "out", dir / "cache", config);
+    const auto before = tree(dir / "out");
+
+    // pic.jpg is reused as it is; the new pic.png would write its pic.avif.
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "pic.png");
+    std::vector<std::string> args{"build", src.string(), "-o", (dir / "out").string(), "--cache-dir",
+                                  (dir / "cache").string()};
+    args.insert(args.end(), config.begin(), config.end());
+    const auto p = test::run_cachet(args);
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("output name collision: pic.avif would be written by both pic.jpg and pic.png"));
+    for (const auto& [path, bytes] : before) // nothing pic.jpg published was overwritten
+        if (path != "cachet-manifest.json")
+            CHECK(test::slurp(dir / "out" / path) == bytes);
+
+    // A manifest renamed onto a reused output: the manifest keeps the name, the source fails.
+    fs::remove(src / "pic.png");
+    test::spit(dir / "clash.toml", "[output]\nstable = [\"pic.*\"]\nmanifest = \"pic.webp\"\n[images]\nwidths = []\n");
+    args.back() = (dir / "clash.toml").string();
+    const auto q = test::run_cachet(args);
+    CHECK(q.exit_code == 1);
+    CHECK_THAT(q.err, Catch::Contains("output name collision: pic.webp would be written by both the manifest and pic.jpg"));
+    CHECK(test::read_json(dir / "out/pic.webp")["assets"].contains("app.js"));
+}

@@ -903,3 +903,20 @@ TEST_CASE("cachet build: plain lines when not a terminal, nothing but errors wit
     CHECK(p.err.empty());
     CHECK(p.out.empty());
 }
+
+TEST_CASE("cachet build --timings prints each step's end, in order, even with --quiet", "[e2e]")
+{
+    test::TempDir dir;
+    const auto p = test::run_cachet({"build", (test::fixtures() / "site").string(), "-o", (dir / "out").string(),
+                                     "--cache-dir", (dir / "cache").string(), "--quiet", "--timings"});
+    REQUIRE(p.exit_code == 0);
+    std::size_t at = 0;
+    for (const char* step : {"unchanged sources checked", "the others built", "outputs flushed", "manifest rendered",
+                             "manifest published", "index saved", "build done"}) {
+        INFO(p.err);
+        at = p.err.find(step, at);
+        REQUIRE(at != std::string::npos);
+    }
+    CHECK_THAT(p.err, Catch::Contains("SRC scanned"));
+    CHECK_THAT(p.err, Catch::StartsWith("cachet: timing: "));
+}
