@@ -5,6 +5,7 @@
 
 #include <lcms2.h>
 #include <vips/vips8>
+#include <vips/vector.h>
 
 #include <algorithm>
 #include <cmath>
@@ -266,6 +267,11 @@ void init_image_library()
         vips_block_untrusted_set(TRUE);
         vips_cache_set_max(0);
         vips_concurrency_set(1);
+        // No run-time compiled (liborc) inner loops: liborc 0.4.33 frees and allocates its code
+        // memory without a lock, and two workers resizing at once (placeholders, widths)
+        // corrupted the heap now and then (ThreadSanitizer showed orc_code_free racing
+        // orc_code_allocate_codemem). The plain C loops give the same pixels on every CPU.
+        vips_vector_set_enabled(FALSE);
     });
 }
 
