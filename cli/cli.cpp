@@ -2,7 +2,9 @@
 
 #include "cli/reporter.hpp"
 #include "pipeline/cache.hpp"
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/export.hpp"
 #include "pipeline/markup.hpp"
 #include "pipeline/versions.hpp"
 #include "pipeline/watch.hpp"
@@ -179,6 +181,39 @@ int picture(const PictureFlags& flags)
             return k_exit_ok;
         }
     throw Error(ErrorKind::usage, flags.manifest + " has no source \"" + flags.source + "\"");
+}
+
+struct ExportFlags {
+    std::string format;
+    std::string manifest = "cachet-manifest.json";
+    std::string output; // "" or "-": standard output
+    std::string out_dir;
+    ExportOptions options;
+};
+
+int export_command(ExportFlags flags)
+{
+    const auto records = read_manifest(flags.manifest);
+    const ExportFormat format = export_format_named(flags.format);
+    // OUT is the manifest's folder unless given; the manifest's own URL is its path in OUT.
+    const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
+    const fs::path out = flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
+    const fs::path relative = manifest.lexically_relative(out);
+    flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
+                                                                               : relative.generic_string();
+    flags.options.out_dir = flags.out_dir.empty() ? fs::path(flags.manifest).parent_path().string() : flags.out_dir;
+    if (flags.options.out_dir.empty())
+        flags.options.out_dir = ".";
+    const std::string text = export_manifest(format, records, flags.options);
+    if (flags.output.empty() || flags.output == "-") {
+        std::fputs(text.c_str(), stdout);
+        return k_exit_ok;
+    }
+    write_file_atomic(flags.output, as_bytes(text));
+    if (format == ExportFormat::s3)
+        fs::permissions(flags.output, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                        fs::perm_options::add);
+    return k_exit_ok;
 }
 
 struct CacheFlags {
@@ -382,6 +417,23 @@ int main(int argc, char** argv)
     picture_cmd->add_option("--base", picture_flags.options.base, "Prefix of every URL (where OUT is served)")
         ->capture_default_str();
 
+    ExportFlags export_flags;
+    CLI::App* export_cmd = app.add_subcommand(
+        "export", "Write server, CDN or uploader configuration from a manifest: headers (_headers for Netlify and "
+                  "Cloudflare Pages), nginx, caddy, s3 (an aws CLI upload script), sw-precache (Workbox list)");
+    export_cmd->add_option("FORMAT", export_flags.format, "headers, nginx, caddy, s3 or sw-precache")->required();
+    export_cmd->add_option("--manifest", export_flags.manifest, "The manifest to read")->capture_default_str();
+    export_cmd->add_option("-o,--output", export_flags.output, "File to write (default: standard output)");
+    export_cmd->add_option("--out", export_flags.out_dir, "The output folder the manifest describes (default: the "
+                                                         "manifest's folder)");
+    export_cmd->add_option("--base", export_flags.options.base, "headers, sw-precache: the URL path OUT is served at")
+        ->capture_default_str();
+    export_cmd->add_option("--precache", export_flags.options.precache, "sw-precache: globs of the outputs to list")
+        ->capture_default_str();
+    export_cmd->add_option("--service-worker", export_flags.options.service_worker,
+                           "Globs of service worker scripts (never precached, uploaded after pages)")
+        ->capture_default_str();
+
     app.add_subcommand("presets", "List the built-in presets");
 
     try {
@@ -396,6 +448,8 @@ int main(int argc, char** argv)
             return build(flags);
         if (picture_cmd->parsed())
             return picture(picture_flags);
+        if (export_cmd->parsed())
+            return export_command(export_flags);
         if (watch_cmd->parsed())
             return watch(watch_flags);
         if (stats_cmd->parsed())

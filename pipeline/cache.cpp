@@ -195,7 +195,7 @@ namespace {
 
 // The index is read and written on every build, so it is a compact binary file rather than
 // JSON: varint integers and length-prefixed strings, read with bounds checks.
-constexpr std::string_view k_index_magic = "cachet-index 3\n";
+constexpr std::string_view k_index_magic = "cachet-index 4\n";
 
 class Writer {
 public:
@@ -283,6 +283,13 @@ void write_record(Writer& w, const AssetRecord& r)
         w.s(o.content_type);
         w.s(o.integrity);
         w.s(o.cache_control);
+        w.u(o.headers.size());
+        for (const auto& [name, value] : o.headers) {
+            w.s(name);
+            w.s(value);
+        }
+        w.s(o.vary);
+        w.s(o.etag);
         w.u(o.fingerprinted);
         w.u(o.format ? static_cast<std::uint64_t>(*o.format) + 1 : 0);
         w.u(static_cast<std::uint64_t>(o.width));
@@ -300,6 +307,7 @@ void write_record(Writer& w, const AssetRecord& r)
             w.u(static_cast<std::uint64_t>(e.encoding));
             w.s(e.path);
             w.u(e.bytes);
+            w.s(e.etag);
         }
     }
     w.u(r.placeholder.has_value());
@@ -332,6 +340,13 @@ AssetRecord read_record(Reader& r, std::string source)
         o.content_type = r.s();
         o.integrity = r.s();
         o.cache_control = r.s();
+        const std::uint64_t headers = r.u();
+        for (std::uint64_t k = 0; k < headers; ++k) {
+            std::string name = r.s();
+            o.headers.emplace_back(std::move(name), r.s());
+        }
+        o.vary = r.s();
+        o.etag = r.s();
         o.fingerprinted = r.u() != 0;
         if (const std::uint64_t f = r.u(); f != 0)
             o.format = enum_at(f - 1, ImageFormat::gif);
@@ -352,6 +367,7 @@ AssetRecord read_record(Reader& r, std::string source)
             e.encoding = enum_at(r.u(), Encoding::gzip);
             e.path = r.s();
             e.bytes = r.u();
+            e.etag = r.s();
             o.encodings.push_back(std::move(e));
         }
         a.outputs.push_back(std::move(o));
@@ -387,6 +403,7 @@ BuildIndex Cache::load_index(const fs::path& out) const
         if (r.s() != k_index_magic)
             throw std::runtime_error("not an index");
         index.source_root = r.s();
+        index.headers = r.s();
         const std::uint64_t count = r.u();
         for (std::uint64_t n = 0; n < count; ++n) {
             std::string path = r.s();
@@ -437,6 +454,7 @@ std::string Cache::encode_index(const BuildIndex& index)
     w.text().reserve(size);
     w.s(k_index_magic);
     w.s(index.source_root);
+    w.s(index.headers);
     w.u(index.assets.size());
     for (const auto& [path, e] : index.assets) {
         w.s(path);
@@ -470,6 +488,7 @@ std::vector<std::string> Cache::index_keys(const fs::path& file)
     Reader r(data);
     if (r.s() != k_index_magic)
         throw std::runtime_error("not an index");
+    r.s();
     r.s();
     for (std::uint64_t n = r.u(); n > 0; --n) {
         const std::string path = r.s();

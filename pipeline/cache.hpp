@@ -12,7 +12,7 @@
 namespace cachet {
 
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
-inline constexpr int k_cache_format = 1;
+inline constexpr int k_cache_format = 2;
 
 // What a stat() says about a file, enough to notice that it changed.
 struct FileStat {
@@ -46,6 +46,7 @@ struct IndexEntry {
 // The last build into one OUT folder.
 struct BuildIndex {
     std::string source_root; // absolute SRC of that build
+    std::string headers;     // headers_key() of its settings
     FileStat manifest;       // the manifest it published
     std::map<std::string, IndexEntry> assets;
 };

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <locale>
+#include <set>
 #include <sstream>
 
 namespace cachet {
@@ -204,6 +205,94 @@ Setter image_rules()
     };
 }
 
+bool is_header_token(std::string_view name)
+{
+    static constexpr std::string_view k_specials = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || k_specials.find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+std::string lower(std::string_view text)
+{
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// A header value: printable ASCII and spaces, not empty, no leading or trailing space.
+void check_header_value(const Where& w, const std::string& value)
+{
+    if (value.empty() || value.front() == ' ' || value.back() == ' ' ||
+        !std::all_of(value.begin(), value.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; }))
+        w.fail("must be a non-empty header value of printable ASCII characters");
+}
+
+// [[headers]]: each table needs `match` and sets `cache_control`, `extra` or both.
+Setter header_rules()
+{
+    return [](Preset& preset, const Where& w) {
+        const auto* array = w.node.as_array();
+        if (!array || !array->is_array_of_tables())
+            w.fail("must be an array of tables ([[headers]])");
+        preset.headers.clear(); // like every array, a later file's rules replace earlier ones
+        for (const auto& item : *array) {
+            const toml::table& table = *item.as_table();
+            const Where at{w.source, w.key, item};
+            HeaderRule rule;
+            for (const auto& [key, node] : table) {
+                const std::string name(key.str());
+                const Where field{w.source, w.key + "." + name, node};
+                if (name == "match") {
+                    if (const auto one = node.value_exact<std::string>())
+                        rule.match = {*one};
+                    else
+                        rule.match = string_array(field);
+                    if (rule.match.empty())
+                        field.fail("must name at least one glob");
+                } else if (name == "cache_control") {
+                    const auto v = node.value_exact<std::string>();
+                    if (!v)
+                        field.fail("must be a string");
+                    check_header_value(field, *v);
+                    rule.cache_control = *v;
+                } else if (name == "extra") {
+                    const auto* headers = node.as_table();
+                    if (!headers)
+                        field.fail("must be a table of headers (extra = { \"X-Frame-Options\" = \"DENY\" })");
+                    std::set<std::string> seen;
+                    for (const auto& [header, value] : *headers) {
+                        const std::string header_name(header.str());
+                        const Where one{w.source, w.key + ".extra." + header_name, value};
+                        if (!is_header_token(header_name))
+                            one.fail("is not a valid header name");
+                        static const std::set<std::string> k_owned = {
+                            "cache-control",  "content-encoding", "content-length", "content-type",
+                            "etag",           "last-modified",    "transfer-encoding", "vary"};
+                        if (k_owned.count(lower(header_name)))
+                            one.fail("is set by cachet from the manifest (use cache_control for Cache-Control)");
+                        if (!seen.insert(lower(header_name)).second)
+                            one.fail("is given twice");
+                        const auto v = value.value_exact<std::string>();
+                        if (!v)
+                            one.fail("must be a string");
+                        check_header_value(one, *v);
+                        rule.extra.emplace_back(header_name, *v);
+                    }
+                    std::sort(rule.extra.begin(), rule.extra.end());
+                } else {
+                    field.fail("is not a known setting of a header rule (match, cache_control, extra)");
+                }
+            }
+            if (rule.match.empty())
+                at.fail("needs match = \"glob\" or a list of globs");
+            if (rule.cache_control.empty() && rule.extra.empty())
+                at.fail("sets nothing: give cache_control, extra or both");
+            preset.headers.push_back(std::move(rule));
+        }
+    };
+}
+
 #define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
 
 const std::map<std::string, Setter>& setters()
@@ -214,6 +303,8 @@ const std::map<std::string, Setter>& setters()
         {"output.hash_length", integer(FIELD(output.hash_length), 6, 64)},
         {"output.stable", strings(FIELD(output.stable))},
         {"output.ignore", strings(FIELD(output.ignore))},
+        {"output.service_worker", strings(FIELD(output.service_worker))},
+        {"headers", header_rules()},
         {"images.formats",
          choices(FIELD(images.formats),
                  std::vector<std::pair<std::string, ImageFormat>>{{"avif", ImageFormat::avif},

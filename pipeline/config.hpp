@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cachet {
@@ -102,6 +103,16 @@ struct OutputSettings {
     int hash_length = 10;
     std::vector<std::string> stable; // globs of outputs kept at their source name
     std::vector<std::string> ignore; // globs of sources not processed at all
+    // Globs of service worker scripts: kept at their source name and never cached by browsers.
+    std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
+};
+
+// [[headers]]: response headers for the outputs whose path, or whose source's path, matches
+// one of the globs.
+struct HeaderRule {
+    std::vector<std::string> match;
+    std::string cache_control;                               // "" = the rule does not set it
+    std::vector<std::pair<std::string, std::string>> extra; // other headers, sorted by name
 };
 
 // Everything a preset file can set.
@@ -111,6 +122,7 @@ struct Preset {
     OutputSettings output;
     ImageSettings images;
     TextSettings text;
+    std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
 };
 
 // One build, fully resolved: what the CLI hands to run().

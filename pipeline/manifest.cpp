@@ -11,11 +11,6 @@
 
 namespace cachet {
 
-std::string cache_control_for(bool fingerprinted)
-{
-    return fingerprinted ? "public, max-age=31536000, immutable" : "no-cache";
-}
-
 namespace {
 
 template <class Enum>
@@ -44,6 +39,11 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
         out.integrity = o.at("integrity").get<std::string>();
         out.cache_control = o.at("cache_control").get<std::string>();
         out.fingerprinted = o.at("fingerprinted").get<bool>();
+        out.etag = o.value("etag", std::string()); // absent from manifests before cachet 0.5
+        out.vary = o.value("vary", std::string());
+        if (const auto headers = o.find("headers"); headers != o.end())
+            for (const auto& [name, value] : headers->items())
+                out.headers.emplace_back(name, value.get<std::string>());
         if (o.contains("format")) {
             out.format = enum_named(o.at("format").get<std::string>(),
                                     {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png,
@@ -59,7 +59,8 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
         for (const auto& e : o.value("encodings", nlohmann::json::array()))
             out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(),
                                                 {Encoding::zstd, Encoding::br, Encoding::gzip}),
-                                     e.at("path").get<std::string>(), e.at("bytes").get<std::uint64_t>()});
+                                     e.at("path").get<std::string>(), e.at("bytes").get<std::uint64_t>(),
+                                     e.value("etag", std::string())});
         r.outputs.push_back(std::move(out));
     }
     if (a.contains("placeholder"))
@@ -109,7 +110,16 @@ nlohmann::json record_to_json(const AssetRecord& r)
                     {"content_type", o.content_type},
                     {"integrity", o.integrity},
                     {"cache_control", o.cache_control},
+                    {"etag", o.etag},
                     {"fingerprinted", o.fingerprinted}};
+        if (!o.headers.empty()) {
+            json headers = json::object();
+            for (const auto& [name, value] : o.headers)
+                headers[name] = value;
+            out["headers"] = std::move(headers);
+        }
+        if (!o.vary.empty())
+            out["vary"] = o.vary;
         if (o.format) {
             out["format"] = to_string(*o.format);
             out["width"] = o.width;
@@ -124,7 +134,8 @@ nlohmann::json record_to_json(const AssetRecord& r)
         if (r.kind == AssetKind::text) {
             json encodings = json::array();
             for (const auto& e : o.encodings)
-                encodings.push_back({{"encoding", to_string(e.encoding)}, {"path", e.path}, {"bytes", e.bytes}});
+                encodings.push_back(
+                    {{"encoding", to_string(e.encoding)}, {"path", e.path}, {"bytes", e.bytes}, {"etag", e.etag}});
             out["encodings"] = std::move(encodings);
         }
         outputs.push_back(std::move(out));

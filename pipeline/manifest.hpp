@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cachet {
@@ -17,6 +18,7 @@ struct EncodedFile {
     Encoding encoding = Encoding::gzip;
     std::string path;
     std::uint64_t bytes = 0;
+    std::string etag; // strong_etag() of these bytes
 };
 
 struct OutputFile {
@@ -25,6 +27,9 @@ struct OutputFile {
     std::string content_type;
     std::string integrity; // SRI of the identity bytes
     std::string cache_control;
+    std::vector<std::pair<std::string, std::string>> headers; // [[headers]] extras, sorted by name
+    std::string vary;                                         // "Accept-Encoding" when encoded variants exist
+    std::string etag;                                         // strong_etag() of the identity bytes
     bool fingerprinted = false;
     std::optional<ImageFormat> format; // images only
     int width = 0;
@@ -64,8 +69,5 @@ std::string render_manifest(std::vector<std::pair<std::string_view, std::string_
 // file if it cannot be read, is not JSON, does not have the schema's shape, or has a version
 // other than k_manifest_version.
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path);
-
-// Cache-Control for an output by whether its name carries a content hash.
-std::string cache_control_for(bool fingerprinted);
 
 } // namespace cachet

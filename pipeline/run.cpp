@@ -9,6 +9,7 @@
 #include "pipeline/fingerprint.hpp"
 #include "pipeline/glob.hpp"
 #include "pipeline/hash.hpp"
+#include "pipeline/headers.hpp"
 #include "pipeline/image.hpp"
 #include "pipeline/metadata.hpp"
 #include "pipeline/quality.hpp"
@@ -245,7 +246,8 @@ public:
     AssetBuilder(const Config& config, OutputNames& names, WrittenFiles& written, const Cache* cache,
                  BuildIndex* previous, bool trust_stats)
         : m_config(config), m_preset(config.preset), m_names(names), m_written(written), m_cache(cache),
-          m_previous(previous), m_trust_stats(trust_stats)
+          m_previous(previous), m_trust_stats(trust_stats),
+          m_headers_changed(previous && previous->headers != headers_key(config.preset))
     {
         if (m_cache) {
             m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text));
@@ -335,8 +337,9 @@ public:
 
     // After an asset was built: notes what its outputs look like in OUT and keeps it in the
     // cache. Throws Error(io) if the cache cannot be written.
-    void remember(const AssetResult& result, AssetState& state) const
+    void remember(AssetResult& result, AssetState& state) const
     {
+        apply_headers(m_preset, result.record);
         state.fragment = manifest_fragment(result.record);
         if (!m_cache)
             return;
@@ -502,6 +505,8 @@ private:
         state.fragment = std::move(previous.fragment);
         state.reused = previous.source;
         previous.taken = true;
+        if (m_headers_changed && apply_headers(m_preset, result.record)) // [[headers]] changed since
+            state.fragment = manifest_fragment(result.record);
     }
 
     // Writes a cache entry's outputs into OUT from its blobs, all verified before any is
@@ -529,6 +534,7 @@ private:
         result.record = entry.record;
         result.warnings = entry.warnings;
         state.blobs = entry.blobs;
+        apply_headers(m_preset, result.record); // the entry may come from a build with other [[headers]]
         state.fragment = manifest_fragment(result.record);
         return true;
     }
@@ -542,7 +548,8 @@ private:
     bool is_stable(const std::string& path) const
     {
         const std::string ext = extension_of(path);
-        return ext == "html" || ext == "htm" || glob_match_any(m_preset.output.stable, path);
+        return ext == "html" || ext == "htm" || glob_match_any(m_preset.output.stable, path) ||
+               is_service_worker(m_preset.output, path);
     }
 
     // Names an output of source (fingerprinted unless stable), claims the name, describes it.
@@ -558,7 +565,7 @@ private:
         out.bytes = bytes;
         out.content_type = content_type_for(out.path);
         out.integrity = std::move(integrity);
-        out.cache_control = cache_control_for(out.fingerprinted);
+        out.etag = strong_etag(digest); // Cache-Control and the other headers: apply_headers()
         m_names.claim(out.path, digest, source);
         return out;
     }
@@ -716,6 +723,7 @@ private:
                 variant.path = out.path + "." + std::string(sidecar_extension(encoding));
                 variant.bytes = packed.size();
                 const std::string sha256 = sha256_hex(packed);
+                variant.etag = strong_etag(sha256);
                 m_names.claim(variant.path, sha256, asset.path);
                 write_output_file(variant.path, packed);
                 keep_blob(variant.path, sha256, packed, state);
@@ -732,6 +740,7 @@ private:
     const Cache* m_cache;
     BuildIndex* m_previous;
     bool m_trust_stats;
+    bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
     std::string m_codecs = codec_fingerprint();
     std::string m_text_prefix;        // settings_prefix() of text assets
     std::string m_passthrough_prefix; // ... of passthrough ones
@@ -1195,7 +1204,8 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     summary.cache = cache.has_value();
     // Nothing to publish when every asset was reused as the last build left it, no source came
     // or went, and its manifest is still in place.
-    bool unchanged = cache && previous.source_root == source_root && previous.assets.size() == scan.assets.size() &&
+    bool unchanged = cache && previous.source_root == source_root && previous.headers == headers_key(config.preset) &&
+                     previous.assets.size() == scan.assets.size() &&
                      previous.manifest.mtime_ns != 0 && stat_file(manifest) == previous.manifest;
     auto source_stat = [&](const Asset& a) { // what the index may trust next time
         return a.mtime_ns < scan_time_ns - 1'000'000'000 ? FileStat{a.bytes, a.mtime_ns, a.inode} : FileStat{};
@@ -1212,6 +1222,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     enum class Fragments { copy, move };
     auto fill_index = [&](Fragments fragments) {
         index.source_root = source_root;
+        index.headers = headers_key(config.preset);
         for (std::size_t i = 0; i < scan.assets.size(); ++i) {
             if (results[i].status == AssetResult::Status::failed)
                 continue;

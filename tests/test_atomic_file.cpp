@@ -36,7 +36,7 @@ TEST_CASE("AtomicFile that is never committed leaves the old file and no tempora
     CHECK(test::list_files(dir.path()) == std::vector<std::string>{"a.txt"});
 }
 
-TEST_CASE("write_file_atomic creates folders; failures name the path", "[atomic_file]")
+TEST_CASE("write_file_atomic creates folders, and failures name the path", "[atomic_file]")
 {
     test::TempDir dir;
     write_file_atomic(dir / "x/y/z.bin", as_bytes("z"));

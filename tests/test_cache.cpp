@@ -187,7 +187,7 @@ TEST_CASE("a damaged cache entry is detected, rebuilt and reported, never shippe
     const fs::path src = test::copy_site(dir);
     build(src, dir / "one", dir / "cache");
     const auto good = tree(dir / "one");
-    const fs::path root = dir / "cache/v1";
+    const fs::path root = dir / "cache" / ("v" + std::to_string(k_cache_format));
 
     SECTION("a truncated blob")
     {
@@ -277,7 +277,7 @@ TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e
     const auto p = test::run_program({CACHET_BINARY, "build", ".", "-o", (dir / "out").string(), "--json"}, src);
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
-    CHECK(fs::is_directory(src / ".cachet-cache/v1"));
+    CHECK(fs::is_directory(src / ".cachet-cache" / ("v" + std::to_string(k_cache_format))));
     for (const auto& [source, asset] : test::read_json(dir / "out/cachet-manifest.json")["assets"].items())
         CHECK(source.find(".cachet-cache") == std::string::npos);
 }
@@ -329,4 +329,36 @@ TEST_CASE("a source built beside reused ones cannot take a name one of them publ
     CHECK(q.exit_code == 1);
     CHECK_THAT(q.err, Catch::Contains("output name collision: pic.webp would be written by both the manifest and pic.jpg"));
     CHECK(test::read_json(dir / "out/pic.webp")["assets"].contains("app.js"));
+}
+
+TEST_CASE("a [[headers]] change rewrites the manifest's headers without building anything again", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    const Build first = build(src, dir / "out", dir / "cache");
+    const auto before = test::read_json(dir / "out/cachet-manifest.json");
+    CHECK(before["assets"]["index.html"]["outputs"][0]["cache_control"] == "no-cache");
+    CHECK(before["assets"]["index.html"]["outputs"][0]["vary"] == "Accept-Encoding");
+    CHECK(before["assets"]["fonts/dejavu-sans.woff2"]["outputs"][0]["cache_control"] ==
+          "public, max-age=31536000, immutable");
+
+    test::spit(dir / "headers.toml", "[[headers]]\nmatch = \"fonts/**\"\ncache_control = \"public, max-age=600\"\n"
+                                     "extra = { \"Access-Control-Allow-Origin\" = \"*\" }\n");
+    const Build second = build(src, dir / "out", dir / "cache", {"--config", (dir / "headers.toml").string()});
+    CHECK(second.summary["built"] == 0);
+    const auto after = test::read_json(dir / "out/cachet-manifest.json");
+    const auto& font = after["assets"]["fonts/dejavu-sans.woff2"]["outputs"][0];
+    CHECK(font["cache_control"] == "public, max-age=600");
+    CHECK(font["headers"]["Access-Control-Allow-Origin"] == "*");
+    CHECK(after["assets"]["index.html"] == before["assets"]["index.html"]);
+
+    // The same as a build of that configuration from nothing; and back again.
+    const auto p = test::run_cachet({"build", src.string(), "-o", (dir / "fresh").string(), "--no-cache", "--config",
+                                     (dir / "headers.toml").string()});
+    REQUIRE(p.exit_code == 0);
+    CHECK(tree(dir / "out") == tree(dir / "fresh"));
+    const Build third = build(src, dir / "out", dir / "cache");
+    CHECK(third.summary["built"] == 0);
+    CHECK(test::read_json(dir / "out/cachet-manifest.json") == before);
 }

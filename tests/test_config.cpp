@@ -198,10 +198,11 @@ TEST_CASE("quality = \"auto\" and its settings parse", "[config]")
           "cachet.toml:2: images.auto.distance must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
 }
 
-TEST_CASE("images.avif.aom_options and alpha_quality parse; cachet's own settings are refused", "[config]")
+TEST_CASE("images.avif.aom_options and alpha_quality parse, and cachet's own settings are refused", "[config]")
 {
     Preset p = load_preset("default");
-    CHECK(p.images.avif.aom_options == std::map<std::string, std::string>{{"tune", "ssimulacra2"}});
+    CHECK(p.images.avif.aom_options ==
+          std::map<std::string, std::string>{{"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "38"}});
     CHECK(p.images.avif.alpha_quality == 55);
     apply_config_text(p, "[images.avif]\nalpha_quality = 100\naom_options = { tune = \"iq\", sharpness = 2, enable-qm = true }\n",
                       "x");

@@ -527,7 +527,7 @@ TEST_CASE("cachet build: unsupported image types fail, or pass through when conf
     CHECK(test::read_json(dir / "out2/cachet-manifest.json")["assets"]["a.bmp"]["kind"] == "passthrough");
 }
 
-TEST_CASE("cachet build: a file name that is not UTF-8 fails clearly; the rest builds", "[e2e]")
+TEST_CASE("cachet build: a file name that is not UTF-8 fails clearly, and the rest builds", "[e2e]")
 {
     test::TempDir dir;
     const fs::path src = dir / "src";
@@ -879,7 +879,7 @@ TEST_CASE("cachet: config errors name file:line and exit 2", "[e2e]")
     CHECK(p.exit_code == 2);
 }
 
-TEST_CASE("cachet --version names the codec libraries; cachet presets lists presets", "[e2e]")
+TEST_CASE("cachet --version names the codec libraries, and cachet presets lists presets", "[e2e]")
 {
     auto p = test::run_cachet({"--version"});
     CHECK(p.exit_code == 0);

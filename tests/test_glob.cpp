@@ -13,7 +13,7 @@ TEST_CASE("glob_match: a pattern without a slash matches the file name at any de
     CHECK_FALSE(glob_match("sw.js", "xsw.js"));
 }
 
-TEST_CASE("glob_match: '**' spans zero or more folders; '*' stays within one", "[glob]")
+TEST_CASE("glob_match: '**' spans zero or more folders, '*' stays within one", "[glob]")
 {
     CHECK(glob_match("icons/**", "icons/a.svg"));
     CHECK(glob_match("icons/**", "icons/solid/a.svg"));

@@ -20,9 +20,12 @@ std::vector<AssetRecord> records()
     o.bytes = 10;
     o.content_type = "text/javascript; charset=utf-8";
     o.integrity = "sha384-x";
-    o.cache_control = cache_control_for(true);
+    o.cache_control = "public, max-age=31536000, immutable";
+    o.etag = "\"0123456789abcdef0123456789abcdef\"";
+    o.vary = "Accept-Encoding";
+    o.headers = {{"Access-Control-Allow-Origin", "*"}, {"X-Robots-Tag", "noindex"}};
     o.fingerprinted = true;
-    o.encodings.push_back({Encoding::br, "js/app.0123456789.js.br", 5});
+    o.encodings.push_back({Encoding::br, "js/app.0123456789.js.br", 5, "\"fedcba9876543210fedcba9876543210\""});
     text.outputs.push_back(o);
 
     AssetRecord image;
@@ -65,10 +68,17 @@ TEST_CASE("render_manifest is byte-identical for the same records", "[manifest]"
     CHECK(render_manifest(records(), load_preset("default")) == render_manifest(records(), load_preset("default")));
 }
 
-TEST_CASE("cache_control_for: immutable only for fingerprinted names", "[manifest]")
+TEST_CASE("render_manifest writes each output's headers, Vary and the ETag of every variant", "[manifest]")
 {
-    CHECK(cache_control_for(true) == "public, max-age=31536000, immutable");
-    CHECK(cache_control_for(false) == "no-cache");
+    const auto doc = nlohmann::json::parse(render_manifest(records(), load_preset("default")));
+    const auto& out = doc["assets"]["js/app.js"]["outputs"][0];
+    CHECK(out["etag"] == "\"0123456789abcdef0123456789abcdef\"");
+    CHECK(out["vary"] == "Accept-Encoding");
+    CHECK(out["headers"] == nlohmann::json{{"Access-Control-Allow-Origin", "*"}, {"X-Robots-Tag", "noindex"}});
+    CHECK(out["encodings"][0]["etag"] == "\"fedcba9876543210fedcba9876543210\"");
+    const auto& image = doc["assets"]["img/a.png"]["outputs"][0];
+    CHECK_FALSE(image.contains("vary")); // no variants, nothing to vary on
+    CHECK_FALSE(image.contains("headers"));
 }
 
 #include "pipeline/error.hpp"

@@ -4,7 +4,7 @@
 
 using namespace cachet;
 
-TEST_CASE("output_widths: configured widths below the source's, then its own; never upscaled", "[run]")
+TEST_CASE("output_widths: configured widths below the source's, then its own, never upscaled", "[run]")
 {
     const std::vector<int> next = {640, 750, 828, 1080, 1200, 1920, 2048, 3840};
     CHECK(output_widths(next, 1000) == std::vector<int>{640, 750, 828, 1000});
@@ -21,7 +21,7 @@ TEST_CASE("transfer_bytes is the smallest thing a client can download", "[run]")
     r.source_bytes = 1000;
     OutputFile a;
     a.bytes = 700;
-    a.encodings.push_back({Encoding::br, "x.br", 300});
+    a.encodings.push_back({Encoding::br, "x.br", 300, {}});
     OutputFile b;
     b.bytes = 500;
     r.outputs = {a, b};

@@ -19,9 +19,15 @@ PACKAGES=(
   libvips-tools python3 python3-jsonschema          # tests and benchmarks
 )
 
+# What the tests add: the real servers, uploader and browser cachet's exports are checked
+# against (tests/integration), each started by its test on 127.0.0.1.
+TEST_PACKAGES=(
+  nginx libnginx-mod-http-brotli-static caddy awscli chromium
+)
+
 install_missing() {
   local missing=() p
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -29,6 +35,26 @@ install_missing() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Node.js and npm (Debian's, unless a Node.js with its own npm is there already), then the
+# npm packages the integration tests drive (s3rver, playwright-core) into build/integration.
+install_node_packages() {
+  local need=()
+  command -v node >/dev/null || need+=(nodejs)
+  command -v npm >/dev/null || need+=(npm)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${need[@]}"
+  fi
+  local dir=build/integration
+  mkdir -p "$dir"
+  if [ ! -d "$dir/node_modules" ] || ! cmp -s tests/integration/package-lock.json "$dir/package-lock.json"; then
+    cp tests/integration/package.json tests/integration/package-lock.json "$dir/"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   fi
 }
 
@@ -43,14 +69,15 @@ build() {
 
 case "${1:-}" in
   demo)
-    install_missing
+    install_missing "${PACKAGES[@]}"
     build
     rm -rf out/site
     ./build/cachet build fixtures/site -o out/site
     ;;
   test)
-    install_missing
+    install_missing "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     build
+    install_node_packages
     ctest --test-dir build --output-on-failure -j "$(nproc)"
     ;;
   *)

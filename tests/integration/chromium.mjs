@@ -1,0 +1,99 @@
+// Loads cachet's browser test page in Debian's headless Chromium through playwright-core and
+// checks it: every image decoded (naturalWidth > 0), each <picture> showing its first source
+// (its AVIF, where cachet kept one), every
+// subresource integrity check passed, no console error, no failed request, and nothing
+// requested from anywhere but 127.0.0.1.
+//
+//   node chromium.mjs URL PROFILE_DIR NODE_MODULES
+import { createRequire } from 'node:module';
+
+const [url, profile, nodeModules] = process.argv.slice(2);
+const require = createRequire(nodeModules + '/');
+const { chromium } = require('playwright-core');
+
+const failures = [];
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--no-first-run'],
+});
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.route('**/*', (route) => {
+    const host = new URL(route.request().url()).hostname;
+    if (host === '127.0.0.1')
+      return route.continue();
+    failures.push(`request to ${route.request().url()} blocked: only 127.0.0.1 may be reached`);
+    return route.abort();
+  });
+  page.on('console', (m) => { if (m.type() === 'error') failures.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => failures.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  const encodings = new Map();
+  page.on('response', async (r) => {
+    if (r.status() >= 400)
+      failures.push(`HTTP ${r.status()} for ${r.url()}`);
+    const e = (await r.allHeaders())['content-encoding'] ?? 'identity';
+    encodings.set(e, (encodings.get(e) ?? 0) + 1);
+  });
+
+  await page.goto(url, { waitUntil: 'load' });
+  const result = await page.evaluate(async () => {
+    const images = [...document.images].map((img) => ({
+      src: img.currentSrc || img.src, width: img.naturalWidth, inPicture: img.parentElement.tagName === 'PICTURE',
+      format: img.dataset.format ?? null,
+      // What the <picture> should show: its first <source> (AVIF when cachet kept one), else the <img>.
+      expected: (() => {
+        const source = img.parentElement.tagName === 'PICTURE' ? img.parentElement.querySelector('source') : null;
+        const srcset = source ? source.srcset : img.srcset || img.src;
+        return srcset.split(',').map((c) => new URL(c.trim().split(/\s+/)[0], document.baseURI).href);
+      })(),
+      type: img.parentElement.querySelector('source')?.type ?? null,
+    }));
+    const fetches = await Promise.all(window.cachetFetches.map(async ({ url, integrity }) => {
+      try {
+        const r = await fetch(url, { integrity, cache: 'no-store' });
+        await r.arrayBuffer();
+        return { url, ok: r.ok, error: r.ok ? null : `HTTP ${r.status}` };
+      } catch (e) {
+        return { url, ok: false, error: String(e) };
+      }
+    }));
+    const sheets = [...document.styleSheets].map((s) => s.href);
+    return { images, fetches, sheets, links: document.querySelectorAll('link[integrity]').length };
+  });
+
+  let pictures = 0, pictureAvif = 0, avif = 0, webp = 0;
+  for (const img of result.images) {
+    if (img.width <= 0)
+      failures.push(`image not decoded: ${img.src}`);
+    if (img.inPicture) {
+      pictures++;
+      if (!img.expected.includes(img.src))
+        failures.push(`<picture> chose ${img.src}, not its first source (${img.type}): ${img.expected.join(' ')}`);
+      if (img.type === 'image/avif') pictureAvif++;
+    }
+    if (img.format === 'avif') avif++;
+    if (img.format === 'webp') webp++;
+  }
+  for (const f of result.fetches)
+    if (!f.ok)
+      failures.push(`fetch with integrity failed: ${f.url}: ${f.error}`);
+  if (pictures === 0 || pictureAvif === 0 || avif === 0 || webp === 0 || result.fetches.length === 0)
+    failures.push(`the page is missing its subjects: ${pictures} pictures, ${avif} AVIF, ${webp} WebP, ` +
+                  `${result.fetches.length} fetches`);
+  const summary = `${result.images.length} images (${pictures} pictures, ${pictureAvif} showing AVIF; ${avif} AVIF and ${webp} WebP on their own), ` +
+                  `${result.fetches.length} integrity fetches, ${result.links} integrity links, ` +
+                  `responses by Content-Encoding ${JSON.stringify(Object.fromEntries(encodings))}`;
+  if (failures.length) {
+    console.error(`chromium: ${failures.length} failures (${summary}):`);
+    for (const f of failures.slice(0, 40))
+      console.error('  ' + f);
+    process.exitCode = 1;
+  } else {
+    console.log(`chromium: all checks passed: ${summary}`);
+  }
+} finally {
+  await context.close();
+}

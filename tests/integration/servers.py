@@ -1,0 +1,400 @@
+#!/usr/bin/python3
+"""cachet's output checked by the real programs that serve and upload it.
+
+    servers.py nginx|caddy|s3|chromium --cachet BIN --fixtures DIR --node-modules DIR
+
+Each check builds fixtures/site with cachet (plus a [[headers]] rule, so extra headers are
+exercised too), exports the configuration for the program under test, starts that program on
+127.0.0.1 with a free port, checks every output through it, and stops it. Nothing is reached
+but 127.0.0.1. Exits 0 when every check holds, 1 with the failures listed otherwise.
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+CONFIG = """
+[[headers]]
+match = "fonts/**"
+extra = { "Access-Control-Allow-Origin" = "*" }
+
+[[headers]]
+match = "*.html"
+extra = { "X-Content-Type-Options" = "nosniff" }
+"""
+
+SIDECAR = {"zstd": ".zst", "br": ".br", "gzip": ".gz"}
+
+
+class Failures:
+    def __init__(self):
+        self.items = []
+
+    def check(self, ok, what):
+        if not ok:
+            self.items.append(what)
+        return ok
+
+    def report(self, label, checked):
+        if self.items:
+            print(f"{label}: {len(self.items)} of {checked} checks failed:", file=sys.stderr)
+            for item in self.items[:40]:
+                print("  " + item, file=sys.stderr)
+            return 1
+        print(f"{label}: all {checked} checks passed")
+        return 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, log, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}:\n{read(log)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {seconds} s:\n{read(log)}")
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(args, **kwargs):
+    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} exited with {result.returncode}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def build_site(opts, work):
+    """Builds fixtures/site into work/out; returns (out, manifest records)."""
+    out = os.path.join(work, "out")
+    config = os.path.join(work, "cachet.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+    run([opts.cachet, "build", os.path.join(opts.fixtures, "site"), "-o", out, "--no-cache", "-q", "--config", config])
+    with open(os.path.join(out, "cachet-manifest.json")) as f:
+        manifest = json.load(f)
+    return out, manifest
+
+
+def export(opts, out, fmt, target):
+    run([opts.cachet, "export", fmt, "--manifest", os.path.join(out, "cachet-manifest.json"), "-o", target])
+
+
+def served(manifest):
+    """(url path, output) for every output, and the manifest itself with output None."""
+    items = []
+    for source, asset in sorted(manifest["assets"].items()):
+        for o in asset["outputs"]:
+            items.append(("/" + o["path"], o))
+    items.append(("/cachet-manifest.json", None))
+    return items
+
+
+def get(port, path, headers, method="GET"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, response.headers, body
+    finally:
+        conn.close()
+
+
+def manifest_says(body, o, variant):
+    """Whether body is the bytes the manifest describes: an output's by its integrity and ETag,
+    an encoded variant's by its ETag (the manifest itself: no digest to compare)."""
+    if o is None:
+        return True
+    sha256 = hashlib.sha256(body).hexdigest()
+    if variant:
+        return variant["etag"] == f'"{sha256[:32]}"' and variant["bytes"] == len(body)
+    sri = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    return o["integrity"] == sri and o["etag"] == f'"{sha256[:32]}"' and o["bytes"] == len(body)
+
+
+def file_bytes(out, path):
+    with open(os.path.join(out, path.lstrip("/")), "rb") as f:
+        return f.read()
+
+
+def check_server(port, out, manifest, encodings, supported, vary_only_with_variants, fail):
+    """Every output through a server: each Accept-Encoding in encodings gets the sidecar if the
+    server supports that encoding and the file has one, else the file, with the manifest's headers."""
+    checked = 0
+    for url, o in served(manifest):
+        expected_type = o["content_type"] if o else "application/json; charset=utf-8"
+        expected_cc = o["cache_control"] if o else "no-cache"
+        variants = {e["encoding"]: e for e in (o or {}).get("encodings", [])}
+        for accept in ["identity"] + encodings:
+            status, headers, body = get(port, url, {"Accept-Encoding": accept})
+            where = f"{url} (Accept-Encoding: {accept})"
+            checked += 1
+            if not fail.check(status == 200, f"{where}: status {status}"):
+                continue
+            variant = variants.get(accept) if accept in supported else None
+            want = file_bytes(out, variant["path"] if variant else url)
+            got_encoding = headers.get("Content-Encoding")
+            fail.check(got_encoding == (accept if variant else None),
+                       f"{where}: Content-Encoding {got_encoding!r}, expected {accept if variant else None!r}")
+            fail.check(body == want, f"{where}: {len(body)} bytes that are not the {'sidecar' if variant else 'file'}'s {len(want)}")
+            fail.check(manifest_says(body, o, variant), f"{where}: the bytes served are not those the manifest describes")
+            fail.check(headers.get("Content-Type") == expected_type,
+                       f"{where}: Content-Type {headers.get('Content-Type')!r}, manifest says {expected_type!r}")
+            fail.check(headers.get("Cache-Control") == expected_cc,
+                       f"{where}: Cache-Control {headers.get('Cache-Control')!r}, manifest says {expected_cc!r}")
+            vary = [v.strip().lower() for v in ",".join(headers.get_all("Vary") or []).split(",") if v.strip()]
+            if o and o.get("vary"):
+                fail.check(vary.count("accept-encoding") == 1, f"{where}: Vary {vary!r}, expected Accept-Encoding once")
+            elif vary_only_with_variants:
+                fail.check("accept-encoding" not in vary, f"{where}: Vary {vary!r} on a file with no variants")
+            for name, value in ((o or {}).get("headers") or {}).items():
+                fail.check(headers.get(name) == value, f"{where}: {name} {headers.get(name)!r}, manifest says {value!r}")
+    return checked
+
+
+# --- nginx -----------------------------------------------------------------------------------
+
+NGINX_CONF = """
+load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;
+user root;
+daemon off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        include {work}/cachet.nginx;
+    }}
+}}
+"""
+
+
+def start_nginx(work, root, port):
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(work=work, port=port, root=root))
+    log = os.path.join(work, "error.log")
+    run(["/usr/sbin/nginx", "-t", "-q", "-p", work, "-e", log, "-c", conf])
+    process = subprocess.Popen(["/usr/sbin/nginx", "-p", work, "-e", log, "-c", conf],
+                               stdout=subprocess.DEVNULL, stderr=open(log + ".stderr", "w"))
+    wait_for_port(port, process, log)
+    return process
+
+
+def check_nginx(opts, work):
+    out, manifest = build_site(opts, work)
+    export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
+    port = free_port()
+    process = start_nginx(work, out, port)
+    fail = Failures()
+    try:
+        checked = check_server(port, out, manifest, ["br", "gzip", "zstd"], ["br", "gzip"], True, fail)
+    finally:
+        stop(process)
+    return fail.report("nginx", checked)
+
+
+# --- Caddy -----------------------------------------------------------------------------------
+
+CADDYFILE = """{{
+    admin off
+    auto_https off
+    storage file_system {work}/caddy-data
+}}
+
+http://127.0.0.1:{port} {{
+    root * {root}
+    import {work}/cachet.caddy
+}}
+"""
+
+
+def check_caddy(opts, work):
+    out, manifest = build_site(opts, work)
+    export(opts, out, "caddy", os.path.join(work, "cachet.caddy"))
+    port = free_port()
+    caddyfile = os.path.join(work, "Caddyfile")
+    with open(caddyfile, "w") as f:
+        f.write(CADDYFILE.format(work=work, port=port, root=out))
+    log = os.path.join(work, "caddy.log")
+    env = dict(os.environ, HOME=work, XDG_DATA_HOME=work, XDG_CONFIG_HOME=work)
+    process = subprocess.Popen(["/usr/bin/caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"],
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
+    fail = Failures()
+    try:
+        wait_for_port(port, process, log)
+        checked = check_server(port, out, manifest, ["zstd", "br", "gzip"], ["zstd", "br", "gzip"], True, fail)
+        # A folder URL gets its index page's headers.
+        status, headers, body = get(port, "/", {"Accept-Encoding": "identity"})
+        index = next(o for url, o in served(manifest) if url == "/index.html")
+        fail.check(status == 200 and body == file_bytes(out, "index.html"), f"/: status {status}, not index.html")
+        fail.check(headers.get("Cache-Control") == index["cache_control"], f"/: Cache-Control {headers.get('Cache-Control')!r}")
+        checked += 2
+    finally:
+        stop(process)
+    return fail.report("caddy", checked)
+
+
+# --- S3 (s3rver) and the aws CLI -------------------------------------------------------------
+
+def check_s3(opts, work):
+    out, manifest = build_site(opts, work)
+    plan = os.path.join(work, "upload.sh")
+    export(opts, out, "s3", plan)
+    port = free_port()
+    log = os.path.join(work, "s3rver.log")
+    store = os.path.join(work, "s3")
+    os.makedirs(store)
+    s3rver = os.path.join(opts.node_modules, "s3rver", "bin", "s3rver.js")
+    process = subprocess.Popen(["node", s3rver, "--address", "127.0.0.1", "--port", str(port), "--directory", store,
+                                "--configure-bucket", "site", "--silent"],
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    fail = Failures()
+    checked = 0
+    try:
+        wait_for_port(port, process, log)
+        env = dict(os.environ, HOME=work, AWS=opts.aws, AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY="S3RVER",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.path.join(work, "aws-config"),
+                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "aws-credentials"), AWS_EC2_METADATA_DISABLED="true",
+                   AWS_PAGER="")
+        run(["sh", plan, "s3://site/", "--endpoint-url", f"http://127.0.0.1:{port}"], env=env)
+        for url, o in served(manifest):
+            objects = [(url, o["content_type"] if o else "application/json; charset=utf-8", None)]
+            for e in (o or {}).get("encodings", []):
+                objects.append(("/" + e["path"], o["content_type"], e["encoding"]))
+            for key, content_type, encoding in objects:
+                expected_cc = o["cache_control"] if o else "no-cache"
+                for method in ("HEAD", "GET"):
+                    status, headers, body = get(port, "/site" + key, {"Accept-Encoding": "identity"}, method)
+                    where = f"{method} s3://site{key}"
+                    checked += 1
+                    if not fail.check(status == 200, f"{where}: status {status}"):
+                        continue
+                    fail.check(headers.get("Content-Type") == content_type,
+                               f"{where}: Content-Type {headers.get('Content-Type')!r}, manifest says {content_type!r}")
+                    fail.check(headers.get("Content-Encoding") == encoding,
+                               f"{where}: Content-Encoding {headers.get('Content-Encoding')!r}, expected {encoding!r}")
+                    fail.check(headers.get("Cache-Control") == expected_cc,
+                               f"{where}: Cache-Control {headers.get('Cache-Control')!r}, manifest says {expected_cc!r}")
+                    want = file_bytes(out, key)
+                    if method == "GET":
+                        fail.check(body == want, f"{where}: {len(body)} bytes that are not the file's {len(want)}")
+                        variant = next((e for e in (o or {}).get("encodings", []) if "/" + e["path"] == key), None)
+                        fail.check(manifest_says(body, o, variant), f"{where}: the bytes are not those the manifest describes")
+                    else:
+                        fail.check(headers.get("Content-Length") == str(len(want)),
+                                   f"{where}: Content-Length {headers.get('Content-Length')!r}, file has {len(want)}")
+    finally:
+        stop(process)
+    return fail.report("s3", checked)
+
+
+# --- Headless Chromium -----------------------------------------------------------------------
+
+def check_chromium(opts, work):
+    out, manifest = build_site(opts, work)
+    export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
+    # The test page: a <picture> per image (from `cachet picture`), every AVIF and WebP output
+    # on its own, a stylesheet and module preloads with integrity, and a fetch() with
+    # integrity of every other text output.
+    pictures, direct, links, fetches = [], [], [], []
+    for source, asset in sorted(manifest["assets"].items()):
+        if asset["kind"] == "image":
+            element = run([opts.cachet, "picture", source, "--manifest", os.path.join(out, "cachet-manifest.json")])
+            pictures.append(element.replace('loading="lazy"', 'loading="eager"'))
+            for o in asset["outputs"]:
+                if o["format"] in ("avif", "webp"):
+                    direct.append(f'<img class="direct" data-format="{o["format"]}" src="/{o["path"]}" alt="">')
+            continue
+        for o in asset["outputs"]:
+            url = "/" + o["path"]
+            if o["path"].endswith(".css"):
+                # Preloaded, not applied: its font and image references are not rewritten yet.
+                links.append(f'<link rel="preload" as="style" href="{url}" integrity="{o["integrity"]}" crossorigin="anonymous">')
+            elif o["path"].endswith(".js"):
+                links.append(f'<link rel="modulepreload" href="{url}" integrity="{o["integrity"]}" crossorigin="anonymous">')
+            if not o["path"].endswith(".html"):
+                fetches.append({"url": url, "integrity": o["integrity"]})
+    page = ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>cachet</title>\n" + "\n".join(links) +
+            "\n</head><body>\n" + "\n".join(pictures) + "\n" + "\n".join(direct) +
+            f"\n<script>window.cachetFetches = {json.dumps(fetches)};</script>\n</body></html>\n")
+    with open(os.path.join(out, "cachet-browser-test.html"), "w") as f:
+        f.write(page)
+    port = free_port()
+    process = start_nginx(work, out, port)
+    try:
+        driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
+        env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
+        result = subprocess.run(["node", driver, f"http://127.0.0.1:{port}/cachet-browser-test.html",
+                                 os.path.join(work, "chromium-profile"), opts.node_modules],
+                                capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        stop(process)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("program", choices=["nginx", "caddy", "s3", "chromium"])
+    parser.add_argument("--cachet", required=True)
+    parser.add_argument("--fixtures", required=True)
+    parser.add_argument("--node-modules", required=True)
+    parser.add_argument("--aws", default="/usr/bin/aws")
+    opts = parser.parse_args()
+    opts.cachet = os.path.abspath(opts.cachet)
+    opts.node_modules = os.path.abspath(opts.node_modules)
+    work = tempfile.mkdtemp(prefix=f"cachet-{opts.program}-")
+    try:
+        return {"nginx": check_nginx, "caddy": check_caddy, "s3": check_s3, "chromium": check_chromium}[opts.program](opts, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

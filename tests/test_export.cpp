@@ -1,0 +1,199 @@
+#include "pipeline/error.hpp"
+#include "pipeline/export.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+
+using namespace cachet;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Urls = std::vector<std::pair<std::string, std::size_t>>;
+
+// What a _headers splat pattern matches: one '*' standing for any characters, '/' included.
+bool splat_match(const std::string& pattern, const std::string& url)
+{
+    const auto star = pattern.find('*');
+    if (star == std::string::npos)
+        return pattern == url;
+    const std::string prefix = pattern.substr(0, star), suffix = pattern.substr(star + 1);
+    return url.size() >= prefix.size() + suffix.size() && url.compare(0, prefix.size(), prefix) == 0 &&
+           url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Every URL matched by exactly one pattern, of its own group.
+void check_cover(const Urls& urls, const Urls& patterns)
+{
+    for (const auto& [url, group] : urls) {
+        std::vector<std::size_t> groups;
+        for (const auto& [pattern, g] : patterns)
+            if (splat_match(pattern, url))
+                groups.push_back(g);
+        INFO(url);
+        REQUIRE(groups.size() == 1);
+        CHECK(groups[0] == group);
+    }
+}
+
+OutputFile output(std::string path, std::string type, std::string cache_control, bool fingerprinted)
+{
+    OutputFile o;
+    o.path = std::move(path);
+    o.content_type = std::move(type);
+    o.cache_control = std::move(cache_control);
+    o.fingerprinted = fingerprinted;
+    o.integrity = "sha384-" + std::string(64, 'A');
+    o.etag = "\"" + std::string(32, 'a') + "\"";
+    return o;
+}
+
+std::vector<AssetRecord> site()
+{
+    const std::string immutable = "public, max-age=31536000, immutable";
+    AssetRecord page{"index.html", AssetKind::text, 10, "sha256-0", {}, {}};
+    page.outputs.push_back(output("index.html", "text/html; charset=utf-8", "no-cache", false));
+    page.outputs[0].encodings.push_back({Encoding::br, "index.html.br", 5, "\"" + std::string(32, 'b') + "\""});
+    page.outputs[0].vary = "Accept-Encoding";
+    AssetRecord script{"js/app.js", AssetKind::text, 10, "sha256-1", {}, {}};
+    script.outputs.push_back(output("js/app.0123456789.js", "text/javascript; charset=utf-8", immutable, true));
+    AssetRecord worker{"sw.js", AssetKind::text, 10, "sha256-2", {}, {}};
+    worker.outputs.push_back(output("sw.js", "text/javascript; charset=utf-8", "no-cache", false));
+    AssetRecord font{"fonts/a b.woff2", AssetKind::passthrough, 10, "sha256-3", {}, {}};
+    font.outputs.push_back(output("fonts/a b.0123456789.woff2", "font/woff2", immutable, true));
+    font.outputs[0].headers = {{"Access-Control-Allow-Origin", "*"}, {"Content-Disposition", "inline"}};
+    AssetRecord robots{"robots.txt", AssetKind::text, 10, "sha256-4", {}, {}};
+    robots.outputs.push_back(output("robots.txt", "text/plain; charset=utf-8", "no-cache", false));
+    return {page, script, worker, font, robots};
+}
+
+} // namespace
+
+TEST_CASE("disjoint_patterns covers every URL exactly once, each pattern within one group", "[export]")
+{
+    SECTION("one group: one pattern")
+    {
+        const Urls urls{{"/a.js", 0}, {"/b/c.css", 0}};
+        const auto patterns = disjoint_patterns(urls);
+        CHECK(patterns == Urls{{"/*", 0}});
+    }
+    SECTION("extensions and folders")
+    {
+        const Urls urls{{"/index.html", 1}, {"/about.html", 1}, {"/app.1.js", 0}, {"/a/x.1.js", 0},
+                        {"/a/y.1.css", 0},  {"/a/b/", 1},       {"/a/b/index.html", 1}, {"/sw.js", 1},
+                        {"/.js", 0},        {"/a/.hidden", 2}};
+        const auto patterns = disjoint_patterns(urls);
+        check_cover(urls, patterns);
+        CHECK(patterns.size() <= 8);
+    }
+    SECTION("random trees")
+    {
+        std::mt19937 random(7);
+        const std::vector<std::string> folders{"/", "/a/", "/a/b/", "/c/", "/a/c/"};
+        const std::vector<std::string> names{"x", "y.js", "z.css", "w.js", "index.html", "", ".js", "q.min.js"};
+        for (int round = 0; round < 200; ++round) {
+            std::map<std::string, std::size_t> picked;
+            const int n = 1 + static_cast<int>(random() % 30);
+            for (int i = 0; i < n; ++i)
+                picked.emplace(folders[random() % folders.size()] + names[random() % names.size()] +
+                                   (random() % 3 == 0 ? std::to_string(i) : ""),
+                               random() % 3);
+            const Urls urls(picked.begin(), picked.end());
+            check_cover(urls, disjoint_patterns(urls));
+        }
+    }
+}
+
+TEST_CASE("export headers: one rule per pattern with the manifest's headers, pretty URLs included", "[export]")
+{
+    const std::string text = export_manifest(ExportFormat::headers, site(), ExportOptions{});
+    CHECK_THAT(text, Catch::Contains("\n/\n  Cache-Control: no-cache\n")); // index.html's pretty URL
+    CHECK_THAT(text, Catch::Contains("  Access-Control-Allow-Origin: *\n"));
+    CHECK_THAT(text, Catch::Contains("  Cache-Control: public, max-age=31536000, immutable\n"));
+    CHECK(text.find("  Vary:") == std::string::npos); // the platform compresses and varies itself
+    CHECK(text == export_manifest(ExportFormat::headers, site(), ExportOptions{}));
+}
+
+TEST_CASE("export headers fails clearly over Cloudflare's 100 rules", "[export]")
+{
+    std::vector<AssetRecord> records;
+    for (int i = 0; i < 150; ++i) {
+        AssetRecord r{"f" + std::to_string(i) + ".txt", AssetKind::passthrough, 1, "sha256-0", {}, {}};
+        // Alternating Cache-Control in one folder and one extension: no pattern can group them.
+        r.outputs.push_back(output(r.source, "text/plain; charset=utf-8", i % 2 ? "no-cache" : "public, max-age=60", false));
+        records.push_back(r);
+    }
+    CHECK_THROWS_WITH(export_manifest(ExportFormat::headers, records, ExportOptions{}),
+                      Catch::Contains("need 151 rules") && Catch::Contains("limit of 100"));
+}
+
+TEST_CASE("export s3: fingerprinted objects first, then other files, pages, service workers, the manifest", "[export]")
+{
+    const std::string text = export_manifest(ExportFormat::s3, site(), ExportOptions{});
+    auto at = [&](const std::string& key) {
+        const auto p = text.find("\"$out\"/'" + key + "'");
+        INFO(key);
+        REQUIRE(p != std::string::npos);
+        return p;
+    };
+    CHECK(at("js/app.0123456789.js") < at("robots.txt"));
+    CHECK(at("fonts/a b.0123456789.woff2") < at("robots.txt"));
+    CHECK(at("robots.txt") < at("index.html.br"));
+    CHECK(at("index.html.br") < at("index.html"));
+    CHECK(at("index.html") < at("sw.js"));
+    CHECK(at("sw.js") < at("cachet-manifest.json"));
+    CHECK_THAT(text, Catch::Contains("'index.html.br' --content-type 'text/html; charset=utf-8' --content-encoding br "
+                                     "--cache-control 'no-cache'"));
+    CHECK_THAT(text, Catch::Contains("--content-disposition 'inline'"));
+    CHECK_THAT(text, Catch::Contains("# S3 cannot store these headers; set them at the CDN: Access-Control-Allow-Origin"));
+}
+
+TEST_CASE("export sw-precache: fingerprinted URLs without a revision, others revisioned by their bytes", "[export]")
+{
+    ExportOptions options;
+    options.base = "/static";
+    const auto list = nlohmann::json::parse(export_manifest(ExportFormat::sw_precache, site(), options));
+    REQUIRE(list.size() == 2); // index.html and app.js; not sw.js, not the font or robots.txt
+    CHECK(list[0]["url"] == "/static/index.html");
+    CHECK(list[0]["revision"] == std::string(32, 'a'));
+    CHECK(list[1]["url"] == "/static/js/app.0123456789.js");
+    CHECK(list[1]["revision"].is_null());
+    CHECK(list[1]["integrity"] == "sha384-" + std::string(64, 'A'));
+}
+
+TEST_CASE("export nginx and caddy: every header of every group, quoted for each program", "[export]")
+{
+    const std::string nginx = export_manifest(ExportFormat::nginx, site(), ExportOptions{});
+    CHECK_THAT(nginx, Catch::Contains("gzip_static on;\nbrotli_static on;"));
+    CHECK_THAT(nginx, Catch::Contains("\"text/javascript; charset=utf-8\" js;"));
+    CHECK_THAT(nginx, Catch::Contains("add_header Vary \"Accept-Encoding\" always;"));
+    CHECK_THAT(nginx, Catch::Contains("add_header Access-Control-Allow-Origin \"*\" always;"));
+    const std::string caddy = export_manifest(ExportFormat::caddy, site(), ExportOptions{});
+    CHECK_THAT(caddy, Catch::Contains("precompressed zstd br gzip"));
+    CHECK_THAT(caddy, Catch::Contains("Content-Type \"font/woff2\""));
+    CHECK_THAT(caddy, Catch::Contains("    defer\n"));
+}
+
+TEST_CASE("cachet export: through the binary, -o writes the file, a bad format is a usage error", "[export][e2e]")
+{
+    test::TempDir dir;
+    const auto build = test::run_cachet({"build", (test::fixtures() / "site").string(), "-o", (dir / "out").string()});
+    REQUIRE(build.exit_code == 0);
+    const auto to_stdout = test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()});
+    REQUIRE(to_stdout.exit_code == 0);
+    CHECK_THAT(to_stdout.out, Catch::Contains("/cachet-manifest.json\n  Cache-Control: no-cache"));
+    const auto to_file = test::run_cachet({"export", "s3", "--manifest", (dir / "out/cachet-manifest.json").string(),
+                                           "-o", (dir / "upload.sh").string()});
+    REQUIRE(to_file.exit_code == 0);
+    CHECK((fs::status(dir / "upload.sh").permissions() & fs::perms::owner_exec) != fs::perms::none);
+    const auto bad = test::run_cachet({"export", "apache", "--manifest", (dir / "out/cachet-manifest.json").string()});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("unknown export format \"apache\""));
+    const auto missing = test::run_cachet({"export", "nginx", "--manifest", (dir / "nope.json").string()});
+    CHECK(missing.exit_code == 2);
+    CHECK_THAT(missing.err, Catch::Contains("nope.json"));
+}
