@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <functional>
@@ -78,6 +79,7 @@ struct BuildFlags {
     bool json = false;
     bool quiet = false;
     bool timings = false;
+    std::string budgets = "error";
     std::string cache_dir = default_cache_dir();
     bool no_cache = false;
 };
@@ -164,7 +166,17 @@ int build(const BuildFlags& flags)
         std::fputs(summary_json(summary).c_str(), stdout);
     if (!flags.quiet)
         std::fputs(summary_text(summary).c_str(), stderr);
-    return summary.failures.empty() ? k_exit_ok : k_exit_assets_failed;
+    if (!summary.failures.empty())
+        return k_exit_assets_failed;
+    const auto over = std::count_if(summary.budgets.begin(), summary.budgets.end(),
+                                    [](const BudgetResult& b) { return b.over(); });
+    if (over > 0) {
+        std::fprintf(stderr, "cachet: %s: %ld budget%s exceeded\n", flags.budgets == "warn" ? "warning" : "error",
+                     static_cast<long>(over), over == 1 ? "" : "s");
+        if (flags.budgets != "warn")
+            return k_exit_over_budget;
+    }
+    return k_exit_ok;
 }
 
 struct PictureFlags {
@@ -303,6 +315,10 @@ public:
                      static_cast<unsigned long long>(failed),
                      r.summary.removed ? (", " + std::to_string(r.summary.removed) + " removed").c_str() : "",
                      r.summary.seconds * 1000);
+        for (const auto& b : r.summary.budgets)
+            if (b.over())
+                std::fprintf(stderr, "cachet watch: over budget: %s: %s of %s\n", b.name.c_str(),
+                             human_bytes(b.bytes).c_str(), human_bytes(b.max_bytes).c_str());
     }
     void build_error(std::string_view message) override
     {
@@ -374,6 +390,9 @@ int main(int argc, char** argv)
                           "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
         ->capture_default_str();
     build_cmd->add_flag("--no-cache", flags.no_cache, "Build everything and keep no cache");
+    build_cmd->add_option("--budgets", flags.budgets, "What an exceeded [[budgets]] limit does: error (exit 4) or warn")
+        ->check(CLI::IsMember({"error", "warn"}))
+        ->capture_default_str();
 
     WatchFlags watch_flags;
     watch_flags.build.preset = "fast";

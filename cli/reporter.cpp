@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 
@@ -193,7 +194,29 @@ std::string summary_text(const Summary& summary)
     }
     if (summary.removed)
         out += "  removed " + std::to_string(summary.removed) + " outputs no source makes any more\n";
-    return head + out + "  manifest: " + summary.manifest + "\n";
+    out += "  manifest: " + summary.manifest + "\n";
+    if (!summary.budgets.empty()) {
+        std::size_t width = 6;
+        for (const auto& b : summary.budgets)
+            width = std::max(width, b.name.size() + (b.per_file ? 11 : 0));
+        out += "  budgets:\n";
+        for (const auto& b : summary.budgets) {
+            const std::string name = b.name + (b.per_file ? " (per file)" : "");
+            char line[512];
+            std::snprintf(line, sizeof line, "    %-*s  %-8s  %10s of %10s  %s", static_cast<int>(width), name.c_str(),
+                          b.encoding ? std::string(to_string(*b.encoding)).c_str() : "identity",
+                          human_bytes(b.bytes).c_str(), human_bytes(b.max_bytes).c_str(), b.over() ? "OVER" : "ok");
+            out += line;
+            if (b.files == 0)
+                out += "  (matches no output)";
+            else if (b.per_file)
+                out += "  (largest: " + b.largest + ")";
+            else
+                out += "  (" + std::to_string(b.files) + (b.files == 1 ? " file)" : " files)");
+            out += "\n";
+        }
+    }
+    return head + out;
 }
 
 std::string summary_json(const Summary& summary)
@@ -215,6 +238,19 @@ std::string summary_json(const Summary& summary)
         failed += t.failed;
         cached += t.cached;
     }
+    json budgets = json::array();
+    for (const auto& b : summary.budgets) {
+        json entry = {{"name", b.name},
+                      {"encoding", b.encoding ? std::string(to_string(*b.encoding)) : "identity"},
+                      {"per_file", b.per_file},
+                      {"max_bytes", b.max_bytes},
+                      {"bytes", b.bytes},
+                      {"files", b.files},
+                      {"over", b.over()}};
+        if (b.per_file && !b.largest.empty())
+            entry["largest"] = b.largest;
+        budgets.push_back(std::move(entry));
+    }
     json failures = json::array();
     for (const auto& [path, message] : summary.failures)
         failures.push_back({{"path", path}, {"message", message}});
@@ -230,6 +266,7 @@ std::string summary_json(const Summary& summary)
                                                           static_cast<double>(assets - failed)) / 10000.0
                                              : 0.0},
                       {"removed", summary.removed},
+                      {"budgets", budgets},
                       {"manifest", summary.manifest},
                       {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
     // A failure may name a file whose name is not UTF-8: show it with U+FFFD rather than throw.

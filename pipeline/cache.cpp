@@ -644,36 +644,4 @@ GcResult Cache::gc(std::uint64_t max_bytes) const
     return result;
 }
 
-std::uint64_t parse_size(const std::string& text)
-{
-    std::size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
-        ++i;
-    if (i == 0)
-        throw Error(ErrorKind::usage, "\"" + text + "\" is not a size (examples: 500M, 2G, 1048576)");
-    std::uint64_t n = 0;
-    try {
-        n = std::stoull(text.substr(0, i));
-    } catch (const std::exception&) {
-        throw Error(ErrorKind::usage, "\"" + text + "\" is too large a size");
-    }
-    std::string unit = text.substr(i);
-    unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
-    for (auto& c : unit)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    static const std::pair<std::string_view, int> k_units[] = {
-        {"", 0}, {"B", 0}, {"K", 1}, {"KB", 1}, {"KIB", 1}, {"M", 2}, {"MB", 2}, {"MIB", 2},
-        {"G", 3}, {"GB", 3}, {"GIB", 3}, {"T", 4}, {"TB", 4}, {"TIB", 4}};
-    for (const auto& [name, power] : k_units)
-        if (unit == name) {
-            for (int p = 0; p < power; ++p) {
-                if (n > (UINT64_MAX >> 10))
-                    throw Error(ErrorKind::usage, "\"" + text + "\" is too large a size");
-                n <<= 10;
-            }
-            return n;
-        }
-    throw Error(ErrorKind::usage, "\"" + text + "\": unknown size unit (use K, M, G or T, powers of 1024)");
-}
-
 } // namespace cachet

@@ -123,7 +123,5 @@ private:
     int m_lock_fd = -1;
 };
 
-// "512M", "2G", "1500000", "10 KiB"...: a size in bytes. Throws Error(usage) naming text.
-std::uint64_t parse_size(const std::string& text);
 
 } // namespace cachet

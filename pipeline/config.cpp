@@ -293,6 +293,81 @@ Setter header_rules()
     };
 }
 
+// [[budgets]]: each table needs `match` and `max`; `name`, `encoding` and `per_file` are optional.
+Setter budgets()
+{
+    return [](Preset& preset, const Where& w) {
+        const auto* array = w.node.as_array();
+        if (!array || !array->is_array_of_tables())
+            w.fail("must be an array of tables ([[budgets]])");
+        preset.budgets.clear();
+        for (const auto& item : *array) {
+            const toml::table& table = *item.as_table();
+            const Where at{w.source, w.key, item};
+            Budget budget;
+            bool has_max = false;
+            for (const auto& [key, node] : table) {
+                const std::string name(key.str());
+                const Where field{w.source, w.key + "." + name, node};
+                if (name == "match") {
+                    if (const auto one = node.value_exact<std::string>())
+                        budget.match = {*one};
+                    else
+                        budget.match = string_array(field);
+                    if (budget.match.empty())
+                        field.fail("must name at least one glob");
+                } else if (name == "name") {
+                    const auto v = node.value_exact<std::string>();
+                    if (!v || v->empty())
+                        field.fail("must be a non-empty string");
+                    budget.name = *v;
+                } else if (name == "max") {
+                    has_max = true;
+                    if (const auto n = node.value_exact<std::int64_t>()) {
+                        if (*n < 0)
+                            field.fail("must not be negative");
+                        budget.max_bytes = static_cast<std::uint64_t>(*n);
+                    } else if (const auto text = node.value_exact<std::string>()) {
+                        try {
+                            budget.max_bytes = parse_size(*text);
+                        } catch (const Error& e) {
+                            field.fail(std::string("is not a size: ") + e.what());
+                        }
+                    } else {
+                        field.fail("must be a size in bytes or a string such as \"500K\" (powers of 1024)");
+                    }
+                } else if (name == "encoding") {
+                    const auto v = node.value_exact<std::string>();
+                    if (!v)
+                        field.fail("must be a string");
+                    budget.encoding = pick(field, *v,
+                                           std::vector<std::pair<std::string, std::optional<Encoding>>>{
+                                               {"identity", std::nullopt},
+                                               {"gzip", Encoding::gzip},
+                                               {"br", Encoding::br},
+                                               {"zstd", Encoding::zstd}});
+                } else if (name == "per_file") {
+                    const auto v = node.value_exact<bool>();
+                    if (!v)
+                        field.fail("must be true or false");
+                    budget.per_file = *v;
+                } else {
+                    field.fail("is not a known setting of a budget (name, match, max, encoding, per_file)");
+                }
+            }
+            if (budget.match.empty())
+                at.fail("needs match = \"glob\" or a list of globs");
+            if (!has_max)
+                at.fail("needs max = a size (\"500K\", or bytes)");
+            if (budget.name.empty()) {
+                for (const auto& glob : budget.match)
+                    budget.name += (budget.name.empty() ? "" : " ") + glob;
+            }
+            preset.budgets.push_back(std::move(budget));
+        }
+    };
+}
+
 #define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
 
 const std::map<std::string, Setter>& setters()
@@ -305,6 +380,7 @@ const std::map<std::string, Setter>& setters()
         {"output.ignore", strings(FIELD(output.ignore))},
         {"output.service_worker", strings(FIELD(output.service_worker))},
         {"headers", header_rules()},
+        {"budgets", budgets()},
         {"images.formats",
          choices(FIELD(images.formats),
                  std::vector<std::pair<std::string, ImageFormat>>{{"avif", ImageFormat::avif},
@@ -439,6 +515,38 @@ const EmbeddedPreset* find_embedded(std::string_view name)
 }
 
 } // namespace
+
+std::uint64_t parse_size(const std::string& text)
+{
+    std::size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+        ++i;
+    if (i == 0)
+        throw Error(ErrorKind::usage, "\"" + text + "\" is not a size (examples: 500M, 2G, 1048576)");
+    std::uint64_t n = 0;
+    try {
+        n = std::stoull(text.substr(0, i));
+    } catch (const std::exception&) {
+        throw Error(ErrorKind::usage, "\"" + text + "\" is too large a size");
+    }
+    std::string unit = text.substr(i);
+    unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
+    for (auto& c : unit)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    static const std::pair<std::string_view, int> k_units[] = {
+        {"", 0}, {"B", 0}, {"K", 1}, {"KB", 1}, {"KIB", 1}, {"M", 2}, {"MB", 2}, {"MIB", 2},
+        {"G", 3}, {"GB", 3}, {"GIB", 3}, {"T", 4}, {"TB", 4}, {"TIB", 4}};
+    for (const auto& [name, power] : k_units)
+        if (unit == name) {
+            for (int p = 0; p < power; ++p) {
+                if (n > (UINT64_MAX >> 10))
+                    throw Error(ErrorKind::usage, "\"" + text + "\" is too large a size");
+                n <<= 10;
+            }
+            return n;
+        }
+    throw Error(ErrorKind::usage, "\"" + text + "\": unknown size unit (use K, M, G or T, powers of 1024)");
+}
 
 ImageSettings image_settings_for(const Preset& preset, std::string_view path)
 {

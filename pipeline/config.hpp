@@ -6,6 +6,7 @@
 #include <functional>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -115,6 +116,16 @@ struct HeaderRule {
     std::vector<std::pair<std::string, std::string>> extra; // other headers, sorted by name
 };
 
+// [[budgets]]: a limit on the size of the outputs whose path, or whose source's path, matches
+// one of the globs.
+struct Budget {
+    std::string name;                               // shown in the budget table
+    std::vector<std::string> match;
+    std::uint64_t max_bytes = 0;
+    std::optional<Encoding> encoding = Encoding::br; // measured on; nullopt: identity
+    bool per_file = false;                          // the limit applies to each file, not the total
+};
+
 // Everything a preset file can set.
 struct Preset {
     std::string name;
@@ -123,6 +134,7 @@ struct Preset {
     ImageSettings images;
     TextSettings text;
     std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
+    std::vector<Budget> budgets;
 };
 
 // One build, fully resolved: what the CLI hands to run().
@@ -153,6 +165,10 @@ Preset load_preset(std::string_view name_or_path);
 // The image settings for the source at path: preset.images with every matching rule applied
 // in order (a later rule's keys win).
 ImageSettings image_settings_for(const Preset& preset, std::string_view path);
+
+// "512M", "2G", "1500000", "10 KiB"...: a size in bytes (K, M, G, T are powers of 1024).
+// Throws Error(usage) naming text.
+std::uint64_t parse_size(const std::string& text);
 
 // Canonical text of every setting that shapes an image's outputs (rules already applied), for
 // cache keys: two settings give the same text exactly when they build the same outputs.

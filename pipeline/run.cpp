@@ -1,6 +1,7 @@
 #include "pipeline/run.hpp"
 
 #include "pipeline/atomic_file.hpp"
+#include "pipeline/budget.hpp"
 #include "pipeline/cache.hpp"
 #include "pipeline/compress.hpp"
 #include "pipeline/content_type.hpp"
@@ -1217,6 +1218,13 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             unchanged = false;
     }
     summary.manifest = manifest.string();
+    if (!config.preset.budgets.empty()) {
+        std::vector<const AssetRecord*> records;
+        for (const auto& r : results)
+            if (r.status != AssetResult::Status::failed)
+                records.push_back(&r.record);
+        summary.budgets = check_budgets(config.preset, records);
+    }
     // The next build's index, from this build's results (which it takes over).
     BuildIndex index;
     enum class Fragments { copy, move };

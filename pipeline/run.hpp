@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/budget.hpp"
 #include "pipeline/cache.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/manifest.hpp"
@@ -61,6 +62,7 @@ struct Summary {
     std::uint64_t removed = 0; // outputs of earlier builds deleted because no source makes them any more
     bool cache = false;        // whether a build cache was used
     double seconds = 0;
+    std::vector<BudgetResult> budgets; // [[budgets]], in the configuration's order
 };
 
 // Checks the source and output folders of config: SRC must be a readable folder, OUT must not
