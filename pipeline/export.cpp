@@ -274,14 +274,46 @@ std::map<std::string, std::string> content_types(const std::vector<Served>& file
     return types;
 }
 
+// For each fallback image output (JPEG, PNG, GIF): the AVIF and the WebP of the same size, where
+// they shipped ("" where not), when at least one did.
+std::map<std::string, std::pair<std::string, std::string>> negotiable_images(const std::vector<AssetRecord>& records)
+{
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    for (const auto& r : records)
+        for (const auto& fallback : r.outputs) {
+            if (!fallback.format || *fallback.format == ImageFormat::avif || *fallback.format == ImageFormat::webp)
+                continue;
+            std::pair<std::string, std::string> modern;
+            for (const auto& o : r.outputs)
+                if (o.format && o.width == fallback.width && o.height == fallback.height) {
+                    if (*o.format == ImageFormat::avif)
+                        modern.first = o.path;
+                    else if (*o.format == ImageFormat::webp)
+                        modern.second = o.path;
+                }
+            if (!modern.first.empty() || !modern.second.empty())
+                out.emplace(fallback.path, modern);
+        }
+    return out;
+}
+
 std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOptions& options)
 {
     const auto files = served_files(records, options);
     std::vector<HeaderSet> sets;
     const auto groups = group_by_headers(files, sets, true);
+    // With negotiation, each fallback image URL has an exact location of its own (exact
+    // locations win over every regex one), so it is left out of the patterns.
+    const auto negotiated = options.negotiate ? negotiable_images(records)
+                                              : std::map<std::string, std::pair<std::string, std::string>>{};
     std::vector<std::pair<std::string, std::size_t>> urls;
-    for (std::size_t i = 0; i < files.size(); ++i)
-        urls.emplace_back("/" + files[i].path, groups[i]);
+    std::vector<std::pair<const Served*, std::size_t>> exact_images;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (negotiated.count(files[i].path))
+            exact_images.emplace_back(&files[i], groups[i]);
+        else
+            urls.emplace_back("/" + files[i].path, groups[i]);
+    }
     std::string out =
         "# nginx include written by `cachet export nginx`: put `include` of this file inside the\n"
         "# server { } block whose root is the output folder. brotli_static needs ngx_brotli\n"
@@ -299,6 +331,23 @@ std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOp
                " {\n";
         for (const auto& [name, value] : sets[group].lines())
             out += "    add_header " + name + " " + double_quote(value) + " always;\n";
+        out += "}\n";
+    }
+    for (const auto& [file, group] : exact_images) {
+        // The fallback's URL serves the AVIF or the WebP of the same size to browsers that
+        // accept it: `rewrite ... break` inside `if` is the use of `if` nginx supports.
+        const auto& [avif, webp] = negotiated.at(file->path);
+        out += "\nlocation = " + double_quote("/" + file->path) + " {\n";
+        for (const auto& [name, value] : sets[group].lines())
+            if (name != "Vary")
+                out += "    add_header " + name + " " + double_quote(value) + " always;\n";
+        out += "    add_header Vary \"Accept\" always;\n";
+        if (!avif.empty())
+            out += "    if ($http_accept ~* \"image/avif\") {\n        rewrite ^ " + double_quote("/" + avif) +
+                   " break;\n    }\n";
+        if (!webp.empty())
+            out += "    if ($http_accept ~* \"image/webp\") {\n        rewrite ^ " + double_quote("/" + webp) +
+                   " break;\n    }\n";
         out += "}\n";
     }
     return out;

@@ -178,6 +178,33 @@ TEST_CASE("export nginx and caddy: every header of every group, quoted for each 
     CHECK_THAT(caddy, Catch::Contains("    defer\n"));
 }
 
+TEST_CASE("export nginx --negotiate: an exact location per fallback image, AVIF before WebP", "[export]")
+{
+    AssetRecord photo{"img/a.jpg", AssetKind::image, 10, "sha256-0", {}, {}};
+    for (const auto& [path, format] : std::vector<std::pair<std::string, ImageFormat>>{
+             {"img/a-100w.1.avif", ImageFormat::avif}, {"img/a-100w.2.webp", ImageFormat::webp},
+             {"img/a-100w.3.jpg", ImageFormat::jpeg}, {"img/a-200w.4.webp", ImageFormat::webp},
+             {"img/a-200w.5.jpg", ImageFormat::jpeg}}) {
+        OutputFile o = output(path, "image/x", "public, max-age=31536000, immutable", true);
+        o.format = format;
+        o.width = path.find("100w") != std::string::npos ? 100 : 200;
+        o.height = o.width / 2;
+        photo.outputs.push_back(o);
+    }
+    ExportOptions options;
+    options.negotiate = true;
+    const std::string text = export_manifest(ExportFormat::nginx, {photo}, options);
+    const auto at100 = text.find("location = \"/img/a-100w.3.jpg\"");
+    REQUIRE(at100 != std::string::npos);
+    CHECK(text.find("rewrite ^ \"/img/a-100w.1.avif\" break;", at100) <
+          text.find("rewrite ^ \"/img/a-100w.2.webp\" break;", at100));
+    const auto at200 = text.find("location = \"/img/a-200w.5.jpg\"");
+    REQUIRE(at200 != std::string::npos);
+    CHECK(text.find("avif", at200) == std::string::npos); // no AVIF shipped at 200w
+    CHECK(text.find("add_header Vary \"Accept\" always;", at200) != std::string::npos);
+    CHECK(export_manifest(ExportFormat::nginx, {photo}, ExportOptions{}).find("rewrite") == std::string::npos);
+}
+
 TEST_CASE("cachet export: through the binary, -o writes the file, a bad format is a usage error", "[export][e2e]")
 {
     test::TempDir dir;

@@ -207,16 +207,16 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root};
-        include {work}/cachet.nginx;
+        include {work}/{include};
     }}
 }}
 """
 
 
-def start_nginx(work, root, port):
+def start_nginx(work, root, port, include="cachet.nginx"):
     conf = os.path.join(work, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(work=work, port=port, root=root))
+        f.write(NGINX_CONF.format(work=work, port=port, root=root, include=include))
     log = os.path.join(work, "error.log")
     run(["/usr/sbin/nginx", "-t", "-q", "-p", work, "-e", log, "-c", conf])
     process = subprocess.Popen(["/usr/sbin/nginx", "-p", work, "-e", log, "-c", conf],
@@ -225,16 +225,55 @@ def start_nginx(work, root, port):
     return process
 
 
+def check_negotiation(port, out, manifest, fail):
+    """Each fallback image URL serves its AVIF, else its WebP, to a browser that accepts it,
+    and itself otherwise, always with Vary: Accept."""
+    checked = 0
+    for source, asset in sorted(manifest["assets"].items()):
+        if asset["kind"] != "image":
+            continue
+        for fallback in asset["outputs"]:
+            if fallback["format"] in ("avif", "webp"):
+                continue
+            same = {o["format"]: o for o in asset["outputs"]
+                    if o["width"] == fallback["width"] and o["height"] == fallback["height"]}
+            if "avif" not in same and "webp" not in same:
+                continue
+            browsers = {"image/avif,image/webp,*/*": same.get("avif") or same.get("webp"),
+                        "image/webp,*/*": same.get("webp") or fallback,
+                        "*/*": fallback}
+            for accept, want in browsers.items():
+                status, headers, body = get(port, "/" + fallback["path"], {"Accept": accept, "Accept-Encoding": "identity"})
+                where = f"/{fallback['path']} (Accept: {accept})"
+                checked += 1
+                if not fail.check(status == 200, f"{where}: status {status}"):
+                    continue
+                fail.check(body == file_bytes(out, want["path"]), f"{where}: not the bytes of {want['path']}")
+                fail.check(headers.get("Content-Type") == want["content_type"],
+                           f"{where}: Content-Type {headers.get('Content-Type')!r}, expected {want['content_type']!r}")
+                fail.check(headers.get("Vary") == "Accept", f"{where}: Vary {headers.get('Vary')!r}, expected 'Accept'")
+                fail.check(headers.get("Cache-Control") == fallback["cache_control"],
+                           f"{where}: Cache-Control {headers.get('Cache-Control')!r}")
+    fail.check(checked > 0, "no fallback image had an AVIF or a WebP to negotiate")
+    return checked
+
+
 def check_nginx(opts, work):
     out, manifest = build_site(opts, work)
     export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
-    port = free_port()
-    process = start_nginx(work, out, port)
+    run([opts.cachet, "export", "nginx", "--negotiate", "--manifest", os.path.join(out, "cachet-manifest.json"),
+         "-o", os.path.join(work, "cachet-negotiate.nginx")])
     fail = Failures()
-    try:
-        checked = check_server(port, out, manifest, ["br", "gzip", "zstd"], ["br", "gzip"], True, fail)
-    finally:
-        stop(process)
+    checked = 0
+    for include in ("cachet.nginx", "cachet-negotiate.nginx"):
+        port = free_port()
+        process = start_nginx(work, out, port, include)
+        try:
+            checked += check_server(port, out, manifest, ["br", "gzip", "zstd"], ["br", "gzip"], True, fail)
+            if include == "cachet-negotiate.nginx":
+                checked += check_negotiation(port, out, manifest, fail)
+        finally:
+            stop(process)
     return fail.report("nginx", checked)
 
 
