@@ -6,6 +6,7 @@
 #include "pipeline/error.hpp"
 #include "pipeline/export.hpp"
 #include "pipeline/markup.hpp"
+#include "pipeline/retention.hpp"
 #include "pipeline/versions.hpp"
 #include "pipeline/watch.hpp"
 
@@ -228,6 +229,22 @@ int export_command(ExportFlags flags)
     return k_exit_ok;
 }
 
+struct CleanFlags {
+    std::string output;
+    std::string manifest = "cachet-manifest.json";
+    int keep = 2;
+    std::string age = "1h";
+};
+
+int clean(const CleanFlags& flags)
+{
+    const auto age = std::chrono::seconds(parse_duration(flags.age));
+    const CleanResult r = clean_output(flags.output, flags.manifest, flags.keep, age);
+    std::printf("cachet clean: removed %llu files; %zu earlier build%s kept\n",
+                static_cast<unsigned long long>(r.removed), r.generations, r.generations == 1 ? "" : "s");
+    return k_exit_ok;
+}
+
 struct CacheFlags {
     std::string cache_dir = default_cache_dir();
     std::string max_size;
@@ -337,6 +354,10 @@ int watch(const WatchFlags& flags)
 {
     Config config = make_config(flags.build);
     config.teardown = Teardown::free; // run() runs again and again
+    // Development, not a deploy: no page of an earlier build needs its assets kept, and OUT
+    // stays what `cachet build` makes of SRC from scratch.
+    config.preset.output.keep = 0;
+    config.preset.output.keep_age_s = 0;
     if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
         mallopt(M_ARENA_MAX, 2);
     WatchOptions options;
@@ -455,6 +476,17 @@ int main(int argc, char** argv)
                            "Globs of service worker scripts (never precached, uploaded after pages)")
         ->capture_default_str();
 
+    CleanFlags clean_flags;
+    CLI::App* clean_cmd = app.add_subcommand(
+        "clean", "Delete the outputs of earlier builds that OUT no longer needs to keep (never what the manifest names)");
+    clean_cmd->add_option("OUT", clean_flags.output, "The output folder")->required();
+    clean_cmd->add_option("--keep", clean_flags.keep, "Earlier builds kept whole")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1000));
+    clean_cmd->add_option("--age", clean_flags.age, "Files of older builds stay until this old (30m, 1h, 2d, seconds)")
+        ->capture_default_str();
+    clean_cmd->add_option("--manifest", clean_flags.manifest, "The manifest's name in OUT")->capture_default_str();
+
     app.add_subcommand("presets", "List the built-in presets");
 
     try {
@@ -471,6 +503,8 @@ int main(int argc, char** argv)
             return picture(picture_flags);
         if (export_cmd->parsed())
             return export_command(export_flags);
+        if (clean_cmd->parsed())
+            return clean(clean_flags);
         if (watch_cmd->parsed())
             return watch(watch_flags);
         if (stats_cmd->parsed())

@@ -195,6 +195,9 @@ namespace {
 
 // The index is read and written on every build, so it is a compact binary file rather than
 // JSON: varint integers and length-prefixed strings, read with bounds checks.
+// An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
+constexpr std::size_t k_trailer_id_size = 32;
+constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
 constexpr std::string_view k_index_magic = "cachet-index 4\n";
 
 class Writer {
@@ -392,18 +395,28 @@ BuildIndex Cache::load_index(const fs::path& out) const
         return index;
     }
     try {
-        // The manifest's stat is a fixed-size trailer, written last.
-        if (data.size() < 3 * sizeof(std::uint64_t))
+        // The manifest's build id and stat are a fixed-size trailer, written last.
+        if (data.size() < k_trailer_size)
             throw std::runtime_error("truncated");
+        const std::uint8_t* tail = data.data() + data.size() - k_trailer_size;
+        index.build_id.assign(reinterpret_cast<const char*>(tail), k_trailer_id_size);
+        index.build_id.erase(index.build_id.find('\0') == std::string::npos ? index.build_id.size()
+                                                                            : index.build_id.find('\0'));
         std::uint64_t trailer[3];
-        std::memcpy(trailer, data.data() + data.size() - sizeof trailer, sizeof trailer);
+        std::memcpy(trailer, tail + k_trailer_id_size, sizeof trailer);
         index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
-        data.resize(data.size() - sizeof trailer);
+        data.resize(data.size() - k_trailer_size);
         Reader r(data);
         if (r.s() != k_index_magic)
             throw std::runtime_error("not an index");
         index.source_root = r.s();
         index.headers = r.s();
+        for (std::uint64_t g = r.u(); g > 0; --g) {
+            Generation generation{r.s(), {}};
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                generation.outputs.push_back(r.s());
+            index.generations.push_back(std::move(generation));
+        }
         const std::uint64_t count = r.u();
         for (std::uint64_t n = 0; n < count; ++n) {
             std::string path = r.s();
@@ -433,11 +446,15 @@ BuildIndex Cache::load_index(const fs::path& out) const
 
 void Cache::save_index(const fs::path& out, const BuildIndex& index) const
 {
-    save_index(out, encode_index(index), index.manifest);
+    save_index(out, encode_index(index), index.manifest, index.build_id);
 }
 
-void Cache::save_index(const fs::path& out, std::string encoded, const FileStat& manifest) const
+void Cache::save_index(const fs::path& out, std::string encoded, const FileStat& manifest,
+                       const std::string& build_id) const
 {
+    std::string id = build_id.substr(0, k_trailer_id_size);
+    id.resize(k_trailer_id_size, '\0');
+    encoded += id;
     const std::uint64_t trailer[3] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode};
     encoded.append(reinterpret_cast<const char*>(trailer), sizeof trailer);
     // A cache file: atomic, but not flushed to disk (a torn index after a crash is only
@@ -455,6 +472,13 @@ std::string Cache::encode_index(const BuildIndex& index)
     w.s(k_index_magic);
     w.s(index.source_root);
     w.s(index.headers);
+    w.u(index.generations.size());
+    for (const auto& g : index.generations) {
+        w.s(g.build_id);
+        w.u(g.outputs.size());
+        for (const auto& o : g.outputs)
+            w.s(o);
+    }
     w.u(index.assets.size());
     for (const auto& [path, e] : index.assets) {
         w.s(path);
@@ -482,14 +506,19 @@ std::vector<std::string> Cache::index_keys(const fs::path& file)
 {
     std::vector<std::string> keys;
     Bytes data = read_file(file);
-    if (data.size() < 3 * sizeof(std::uint64_t))
+    if (data.size() < k_trailer_size)
         throw std::runtime_error("truncated");
-    data.resize(data.size() - 3 * sizeof(std::uint64_t));
+    data.resize(data.size() - k_trailer_size);
     Reader r(data);
     if (r.s() != k_index_magic)
         throw std::runtime_error("not an index");
     r.s();
     r.s();
+    for (std::uint64_t g = r.u(); g > 0; --g) {
+        r.s();
+        for (std::uint64_t k = r.u(); k > 0; --k)
+            r.s();
+    }
     for (std::uint64_t n = r.u(); n > 0; --n) {
         const std::string path = r.s();
         r.stat();

@@ -47,6 +47,8 @@ struct IndexEntry {
 struct BuildIndex {
     std::string source_root; // absolute SRC of that build
     std::string headers;     // headers_key() of its settings
+    std::string build_id;                // of the manifest it published (kept in the trailer)
+    std::vector<Generation> generations; // the earlier builds that manifest keeps
     FileStat manifest;       // the manifest it published
     std::map<std::string, IndexEntry> assets;
 };
@@ -95,9 +97,10 @@ public:
     BuildIndex load_index(const std::filesystem::path& out) const;
     void save_index(const std::filesystem::path& out, const BuildIndex& index) const;
     // save_index() in two steps, so that the slow first one can run beside other work: the
-    // index without its manifest stat, then the file with it.
+    // index without its manifest's stat and build id, then the file with them.
     static std::string encode_index(const BuildIndex& index);
-    void save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest) const;
+    void save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
+                    const std::string& build_id) const;
     void remove_index(const std::filesystem::path& out) const;
     // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
     // Error(usage) if another cachet holds it.

@@ -379,6 +379,22 @@ const std::map<std::string, Setter>& setters()
         {"output.stable", strings(FIELD(output.stable))},
         {"output.ignore", strings(FIELD(output.ignore))},
         {"output.service_worker", strings(FIELD(output.service_worker))},
+        {"output.keep", integer(FIELD(output.keep), 0, 1000)},
+        {"output.keep_age",
+         [](Preset& p, const Where& w) {
+             if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= 0) {
+                 p.output.keep_age_s = *n;
+                 return;
+             }
+             const auto text = w.node.value_exact<std::string>();
+             if (!text)
+                 w.fail("must be a duration: seconds, or a string such as \"30m\", \"1h\", \"2d\"");
+             try {
+                 p.output.keep_age_s = parse_duration(*text);
+             } catch (const Error& e) {
+                 w.fail(std::string("is not a duration: ") + e.what());
+             }
+         }},
         {"headers", header_rules()},
         {"budgets", budgets()},
         {"images.formats",
@@ -546,6 +562,23 @@ std::uint64_t parse_size(const std::string& text)
             return n;
         }
     throw Error(ErrorKind::usage, "\"" + text + "\": unknown size unit (use K, M, G or T, powers of 1024)");
+}
+
+std::int64_t parse_duration(const std::string& text)
+{
+    std::size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+        ++i;
+    std::string unit = text.substr(i);
+    unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
+    static const std::pair<std::string_view, std::int64_t> k_units[] = {
+        {"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+    if (i == 0 || i > 12)
+        throw Error(ErrorKind::usage, "\"" + text + "\" is not a duration (examples: 90s, 30m, 1h, 2d, 3600)");
+    for (const auto& [name, seconds] : k_units)
+        if (unit == name)
+            return std::stoll(text.substr(0, i)) * seconds;
+    throw Error(ErrorKind::usage, "\"" + text + "\": unknown duration unit (use s, m, h or d)");
 }
 
 ImageSettings image_settings_for(const Preset& preset, std::string_view path)

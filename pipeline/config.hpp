@@ -106,6 +106,10 @@ struct OutputSettings {
     std::vector<std::string> ignore; // globs of sources not processed at all
     // Globs of service worker scripts: kept at their source name and never cached by browsers.
     std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
+    // Retention: outputs of the previous `keep` builds stay in OUT, and older ones until they
+    // are keep_age_s seconds old (by mtime), for pages of those builds still open.
+    int keep = 2;
+    std::int64_t keep_age_s = 3600;
 };
 
 // [[headers]]: response headers for the outputs whose path, or whose source's path, matches
@@ -169,6 +173,10 @@ ImageSettings image_settings_for(const Preset& preset, std::string_view path);
 // "512M", "2G", "1500000", "10 KiB"...: a size in bytes (K, M, G, T are powers of 1024).
 // Throws Error(usage) naming text.
 std::uint64_t parse_size(const std::string& text);
+
+// "90s", "30m", "1h", "2d", "3600" (seconds): a duration in seconds. Throws Error(usage)
+// naming text.
+std::int64_t parse_duration(const std::string& text);
 
 // Canonical text of every setting that shapes an image's outputs (rules already applied), for
 // cache keys: two settings give the same text exactly when they build the same outputs.

@@ -2,6 +2,7 @@
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/hash.hpp"
 #include "pipeline/versions.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,10 @@
 #include <cmath>
 
 namespace cachet {
+
+namespace {
+constexpr std::size_t k_build_id_length = 20; // hex digits of SHA-256
+}
 
 namespace {
 
@@ -71,7 +76,7 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 
 } // namespace
 
-std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
+std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, ManifestHead* head)
 {
     Bytes text;
     try {
@@ -89,6 +94,15 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path)
                                                std::to_string(k_manifest_version) + ")");
         for (const auto& [source, asset] : doc.at("assets").items())
             records.push_back(record_from_json(source, asset));
+        if (head) {
+            head->preset = doc.value("preset", std::string("default"));
+            head->build_id = doc.contains("build_id") ? doc.at("build_id").get<std::string>()
+                                                      : sha256_hex(text).substr(0, k_build_id_length);
+            head->generations.clear();
+            for (const auto& g : doc.value("generations", nlohmann::json::array()))
+                head->generations.push_back(
+                    {g.at("build_id").get<std::string>(), g.at("outputs").get<std::vector<std::string>>()});
+        }
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
@@ -169,7 +183,13 @@ std::string manifest_fragment(const AssetRecord& record)
     return out;
 }
 
-std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset)
+std::string build_id_of(std::string_view assets_json)
+{
+    return sha256_hex(as_bytes(assets_json)).substr(0, k_build_id_length);
+}
+
+std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset,
+                            const std::vector<Generation>& generations)
 {
     std::vector<std::string> fragments;
     fragments.reserve(records.size());
@@ -178,11 +198,11 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
     std::vector<std::pair<std::string_view, std::string_view>> pairs;
     for (std::size_t i = 0; i < records.size(); ++i)
         pairs.emplace_back(records[i].source, fragments[i]);
-    return render_manifest(std::move(pairs), preset);
+    return render_manifest(std::move(pairs), preset, generations);
 }
 
 std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
-                            const Preset& preset)
+                            const Preset& preset, const std::vector<Generation>& generations)
 {
     // What nlohmann::json's dump(2) of {"assets", "generator", "preset", "version"} gives, keys
     // sorted byte-wise, with each asset's value pasted in; tests/test_manifest.cpp checks that.
@@ -205,6 +225,21 @@ std::string render_manifest(std::vector<std::pair<std::string_view, std::string_
             out += i + 1 < fragments.size() ? ",\n" : "\n";
         }
         out += "  }";
+    }
+    const std::string_view assets_json = std::string_view(out).substr(std::string_view("{\n  \"assets\": ").size());
+    out += ",\n  \"build_id\": \"" + build_id_of(assets_json) + "\"";
+    out += ",\n  \"generations\": ";
+    if (generations.empty()) {
+        out += "[]";
+    } else {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& g : generations)
+            list.push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
+        for (const char c : list.dump(2)) {
+            out += c;
+            if (c == '\n')
+                out += "  ";
+        }
     }
     out += ",\n  \"generator\": " + nlohmann::json("cachet " + cachet_version()).dump();
     out += ",\n  \"preset\": " + nlohmann::json(preset.name).dump();

@@ -49,9 +49,28 @@ struct AssetRecord {
     std::optional<Placeholder> placeholder; // images only
 };
 
+// A previous build whose outputs OUT still keeps (for pages of that build still open), with
+// those of its outputs that no newer build kept in OUT names.
+struct Generation {
+    std::string build_id;
+    std::vector<std::string> outputs; // sorted
+    bool operator==(const Generation&) const = default;
+};
+
+// What the manifest says besides its records.
+struct ManifestHead {
+    std::string preset;                  // the preset it was built with
+    std::string build_id;               // derived from the "assets" value, never from the clock
+    std::vector<Generation> generations; // newest first
+};
+
+// The build id of a manifest whose "assets" value is assets_json (as rendered).
+std::string build_id_of(std::string_view assets_json);
+
 // The manifest document (schema version 1, docs/manifest.schema.json): keys sorted, two-space
 // indented, newline-terminated, so the same records always give the same bytes.
-std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset);
+std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset,
+                            const std::vector<Generation>& generations = {});
 
 // The text record takes in the manifest: its value under "assets", indented for that place.
 std::string manifest_fragment(const AssetRecord& record);
@@ -63,11 +82,12 @@ AssetRecord parse_record(const std::string& source, std::string_view json_text);
 // The same document as render_manifest() from (source, manifest_fragment()) pairs, so that a
 // build reusing stored fragments need not render every record again.
 std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
-                            const Preset& preset);
+                            const Preset& preset, const std::vector<Generation>& generations = {});
 
-// The records of the manifest file at path, sorted by source. Throws Error(config) naming the
+// The records of the manifest file at path, sorted by source (and, if head, its build id and
+// generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming the
 // file if it cannot be read, is not JSON, does not have the schema's shape, or has a version
 // other than k_manifest_version.
-std::vector<AssetRecord> read_manifest(const std::filesystem::path& path);
+std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, ManifestHead* head = nullptr);
 
 } // namespace cachet

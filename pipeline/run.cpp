@@ -14,6 +14,7 @@
 #include "pipeline/image.hpp"
 #include "pipeline/metadata.hpp"
 #include "pipeline/quality.hpp"
+#include "pipeline/retention.hpp"
 #include "pipeline/versions.hpp"
 
 #include <algorithm>
@@ -782,37 +783,18 @@ fs::path manifest_path(const Config& config)
     return config.output / name;
 }
 
-// True if p is a plain relative path that stays inside the folder it is relative to.
-bool is_safe_relative(const std::string& p)
+
+// The build id in a manifest document render_manifest() wrote.
+std::string published_build_id(std::string_view document)
 {
-    const fs::path path(p);
-    return !p.empty() && path.is_relative() &&
-           std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".." || part == "."; });
+    constexpr std::string_view key = "\n  \"build_id\": \""; // top level: two spaces
+    const auto at = document.rfind(key);
+    if (at == std::string_view::npos)
+        return {};
+    const auto start = at + key.size();
+    return std::string(document.substr(start, document.find('"', start) - start));
 }
 
-// Deletes the files an earlier build wrote into OUT that this build no longer makes, then the
-// folders that leaves empty. Returns how many files went.
-std::uint64_t remove_stale(const fs::path& out, const std::set<std::string>& before,
-                           const std::unordered_set<std::string_view>& now)
-{
-    std::uint64_t removed = 0;
-    std::set<fs::path> folders;
-    for (const auto& path : before) {
-        if (now.count(path) || !is_safe_relative(path))
-            continue;
-        std::error_code ec;
-        if (fs::remove(out / path, ec))
-            ++removed;
-        for (fs::path parent = fs::path(path).parent_path(); !parent.empty(); parent = parent.parent_path())
-            folders.insert(parent);
-    }
-    for (auto it = folders.rbegin(); it != folders.rend(); ++it) { // deepest first
-        std::error_code ec;
-        if (fs::is_empty(out / *it, ec) && !ec)
-            fs::remove(out / *it, ec);
-    }
-    return removed;
-}
 
 // The counts of a build, for `cachet cache stats`.
 std::string last_build_json(const Summary& summary)
@@ -958,14 +940,15 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             std::rethrow_exception(scan_error);
     }
     std::set<std::string> published_before; // what the last build into OUT wrote there, if no index says
+    ManifestHead last{config.preset.name, previous.build_id, previous.generations}; // the last build's id, the builds it keeps
     if (previous.assets.empty()) { // no cache, or none of this OUT: the manifest there says
         try {
             if (fs::exists(manifest, ec))
-                for (const auto& r : read_manifest(manifest))
+                for (const auto& r : read_manifest(manifest, &last))
                     for (auto& p : output_paths(r))
                         published_before.insert(std::move(p));
         } catch (const Error&) {
-            // not a cachet manifest: delete nothing
+            last = {}; // not a cachet manifest: delete nothing
         }
     }
     const std::string source_root = fs::weakly_canonical(fs::absolute(config.source), ec).string();
@@ -1231,6 +1214,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     auto fill_index = [&](Fragments fragments) {
         index.source_root = source_root;
         index.headers = headers_key(config.preset);
+        index.generations = last.generations; // this build's, once computed below
         for (std::size_t i = 0; i < scan.assets.size(); ++i) {
             if (results[i].status == AssetResult::Status::failed)
                 continue;
@@ -1261,7 +1245,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                     published_before.insert(std::move(p));
         published_before.erase(config.preset.output.manifest);
         std::unordered_set<std::string_view> published;
-        if (!published_before.empty()) {
+        if (!published_before.empty() || !last.generations.empty()) {
             published.reserve(scan.assets.size() * 2);
             for (std::size_t i = 0; i < scan.assets.size(); ++i)
                 if (results[i].status != AssetResult::Status::failed)
@@ -1270,6 +1254,25 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                         for (const auto& e : o.encodings)
                             published.insert(e.path);
                     }
+        }
+        // What OUT keeps of earlier builds: the outputs of the last one this one does not name
+        // become the newest generation; a generation stays whole while it is among the last
+        // `keep`, and its files after that while they are younger than keep_age.
+        std::vector<std::string> expired;
+        {
+            std::vector<Generation> candidates;
+            Generation newest{last.build_id.empty() ? "unknown" : last.build_id, {}};
+            for (const auto& p : published_before)
+                if (!published.count(p) && is_safe_relative(p))
+                    newest.outputs.push_back(p);
+            if (!newest.outputs.empty())
+                candidates.push_back(std::move(newest));
+            candidates.insert(candidates.end(), last.generations.begin(), last.generations.end());
+            Retention retention = retain(
+                config.output, candidates, [&](std::string_view p) { return published.count(p) > 0; },
+                config.preset.output.keep, std::chrono::seconds(config.preset.output.keep_age_s));
+            last.generations = std::move(retention.kept);
+            expired = std::move(retention.expired);
         }
         // The next build's index is put together beside the manifest's publication.
         std::string encoded_index;
@@ -1281,7 +1284,8 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             });
         written.flush(config.output); // every output reaches the disk before the manifest naming it
         reporter.phase("outputs flushed");
-        const std::string document = render_manifest(std::move(fragments), config.preset);
+        const std::string document = render_manifest(std::move(fragments), config.preset, last.generations);
+        last.build_id = published_build_id(document);
         reporter.phase("manifest rendered");
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
         // well give the same manifest: then it is not written again.
@@ -1297,11 +1301,11 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         if (!same)
             write_file_atomic(manifest, as_bytes(document));
         reporter.phase(same ? "manifest unchanged" : "manifest published");
-        if (!published_before.empty())
-            summary.removed = remove_stale(config.output, published_before, published);
+        summary.removed = remove_outputs(config.output, expired); // only now that the manifest is out
         if (cache) {
             indexer.join();
-            cache->save_index(config.output, std::move(encoded_index), stat_file(manifest).value_or(FileStat{}));
+            cache->save_index(config.output, std::move(encoded_index), stat_file(manifest).value_or(FileStat{}),
+                              last.build_id);
             reporter.phase("index saved");
         }
     }
@@ -1313,6 +1317,8 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         if (index.assets.empty()) // nothing was published, so the index was not put together
             fill_index(Fragments::move);
         index.manifest = stat_file(manifest).value_or(FileStat{});
+        index.build_id = last.build_id;
+        index.generations = last.generations;
         memory->scan = std::move(scan);
         memory->index = std::move(index);
         memory->valid = cache.has_value();

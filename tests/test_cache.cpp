@@ -40,6 +40,14 @@ Build build(const fs::path& src, const fs::path& out, const fs::path& cache, std
     return b;
 }
 
+// A configuration that keeps no earlier build in OUT (output.keep = 0, keep_age = 0), written
+// into dir, with more settings after it; returns its path.
+std::string no_retention(const test::TempDir& dir, const std::string& name, const std::string& more = "")
+{
+    test::spit(dir / name, "[output]\nkeep = 0\nkeep_age = 0\n" + more);
+    return (dir / name).string();
+}
+
 // A fresh build of src without any cache: what every cached build must equal.
 std::map<std::string, Bytes> fresh(const test::TempDir& dir, const fs::path& src, const std::string& name)
 {
@@ -94,16 +102,18 @@ TEST_CASE("an identical rebuild with the cache encodes nothing and gives the sam
     CHECK(s["last_build"]["cached"] == assets);
 }
 
-TEST_CASE("one changed source rebuilds only its own outputs, and the old ones leave OUT", "[cache][e2e]")
+TEST_CASE("one changed source rebuilds only its own outputs, and without retention the old ones leave OUT",
+          "[cache][e2e]")
 {
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
     age(src);
-    build(src, dir / "out", dir / "cache");
+    const std::string config = no_retention(dir, "noret.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
     const auto before = tree(dir / "out");
 
     test::spit(src / "css/site.css", std::string(as_text(test::slurp(src / "css/site.css"))) + "\n.added { color: red }\n");
-    const Build changed = build(src, dir / "out", dir / "cache");
+    const Build changed = build(src, dir / "out", dir / "cache", {"--config", config});
     CHECK(changed.summary["built"] == 1);
     CHECK(changed.summary["kinds"]["text"]["built"] == 1);
     CHECK(changed.summary["removed"].get<int>() >= 1);
@@ -120,22 +130,24 @@ TEST_CASE("one changed source rebuilds only its own outputs, and the old ones le
     CHECK(kept > 20);
 }
 
-TEST_CASE("a removed source leaves the manifest and OUT", "[cache][e2e]")
+TEST_CASE("a removed source leaves the manifest and, without retention, OUT", "[cache][e2e]")
 {
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
-    build(src, dir / "out", dir / "cache");
+    const std::string config = no_retention(dir, "noret.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
     const auto manifest = test::read_json(dir / "out/cachet-manifest.json");
     REQUIRE(manifest["assets"].contains("img/hero.jpg"));
     fs::remove(src / "img/hero.jpg");
-    build(src, dir / "out", dir / "cache");
+    build(src, dir / "out", dir / "cache", {"--config", config});
     CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
     CHECK_FALSE(test::read_json(dir / "out/cachet-manifest.json")["assets"].contains("img/hero.jpg"));
 
     SECTION("without a cache too: the previous manifest says what to remove")
     {
         fs::remove(src / "img/logo.png");
-        const auto p = test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--no-cache"});
+        const auto p =
+            test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--no-cache", "--config", config});
         REQUIRE(p.exit_code == 0);
         CHECK(tree(dir / "out") == fresh(dir, src, "fresh2"));
     }
@@ -146,23 +158,24 @@ TEST_CASE("an option change or a codec upgrade rebuilds what it affects", "[cach
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
     age(src);
-    build(src, dir / "out", dir / "cache");
+    const std::string config = no_retention(dir, "noret.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
 
-    test::spit(dir / "webp.toml", "[images.webp]\nquality = 60\n");
-    const Build webp = build(src, dir / "out", dir / "cache", {"--config", (dir / "webp.toml").string()});
+    const Build webp = build(src, dir / "out", dir / "cache",
+                             {"--config", no_retention(dir, "webp.toml", "[images.webp]\nquality = 60\n")});
     CHECK(webp.summary["kinds"]["image"]["cached"] == 0);
     CHECK(webp.summary["kinds"]["text"]["built"] == 0);
     CHECK(webp.summary["kinds"]["passthrough"]["built"] == 0);
 
-    test::spit(dir / "text.toml", "[text]\nbrotli_quality = 9\n");
-    const Build text = build(src, dir / "out", dir / "cache", {"--config", (dir / "text.toml").string()});
+    const Build text = build(src, dir / "out", dir / "cache",
+                             {"--config", no_retention(dir, "text.toml", "[text]\nbrotli_quality = 9\n")});
     CHECK(text.summary["kinds"]["image"]["built"] == 0); // back to the default image settings: cached
     CHECK(text.summary["kinds"]["text"]["built"].get<int>() > 0);
 
     // The same cachet with other codec versions must not reuse a byte.
     const auto p = test::run_program({"env", "CACHET_TEST_CODEC_VERSIONS=libaom 9.9.9", CACHET_BINARY, "build",
                                       src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir",
-                                      (dir / "cache").string()});
+                                      (dir / "cache").string(), "--config", config});
     REQUIRE(p.exit_code == 0);
     const auto upgraded = nlohmann::json::parse(p.out);
     CHECK(upgraded["cached"] == 0);

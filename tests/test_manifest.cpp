@@ -129,11 +129,20 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
     nlohmann::json assets = nlohmann::json::object();
     for (const auto& r : recs)
         assets[r.source] = nlohmann::json::parse(manifest_fragment(r));
-    const nlohmann::json doc = {
+    const std::vector<Generation> generations{{"0123456789abcdef0123", {"css/a.1.css", "js/b.2.js"}},
+                                              {"unknown", {"x \"y\".txt"}}};
+    // The build id is the digest of the "assets" value exactly as written.
+    std::string assets_text = assets.dump(2);
+    for (std::size_t at = assets_text.find('\n'); at != std::string::npos; at = assets_text.find('\n', at + 3))
+        assets_text.insert(at + 1, "  ");
+    nlohmann::json doc = {
         {"version", k_manifest_version}, {"generator", "cachet " + cachet_version()}, {"preset", preset.name},
-        {"assets", assets}};
+        {"assets", assets}, {"build_id", build_id_of(assets_text)}, {"generations", nlohmann::json::array()}};
+    for (const auto& g : generations)
+        doc["generations"].push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
     const std::string expected = doc.dump(2) + "\n";
-    CHECK(render_manifest(recs, preset) == expected);
+    CHECK(doc["build_id"].get<std::string>().size() == 20);
+    CHECK(render_manifest(recs, preset, generations) == expected);
 
     // Any order of fragments in, sorted out.
     std::vector<std::string> fragments;
@@ -142,9 +151,18 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
     std::vector<std::pair<std::string_view, std::string_view>> pairs;
     for (std::size_t i = recs.size(); i-- > 0;)
         pairs.emplace_back(recs[i].source, fragments[i]);
-    CHECK(render_manifest(pairs, preset) == expected);
+    CHECK(render_manifest(pairs, preset, generations) == expected);
+
+    // Read back: the same id and generations.
+    test::TempDir dir;
+    test::spit(dir / "m.json", expected);
+    ManifestHead head;
+    read_manifest(dir / "m.json", &head);
+    CHECK(head.build_id == doc["build_id"]);
+    CHECK(head.generations == generations);
 
     const nlohmann::json empty = {{"version", k_manifest_version}, {"generator", "cachet " + cachet_version()},
-                                  {"preset", preset.name}, {"assets", nlohmann::json::object()}};
+                                  {"preset", preset.name}, {"assets", nlohmann::json::object()},
+                                  {"build_id", build_id_of("{}")}, {"generations", nlohmann::json::array()}};
     CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump(2) + "\n");
 }
