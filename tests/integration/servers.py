@@ -277,6 +277,54 @@ def check_nginx(opts, work):
     return fail.report("nginx", checked)
 
 
+def check_deploy(opts, work):
+    """A rollout: nginx serves OUT; build 2 replaces build 1 and `cachet clean` runs; every
+    asset of build 1's pages still answers 200 until the keep and age limits pass."""
+    src = os.path.join(work, "site")
+    shutil.copytree(os.path.join(opts.fixtures, "site"), src)
+    out = os.path.join(work, "out")
+
+    def build():
+        run([opts.cachet, "build", src, "-o", out, "--no-cache", "-q"])
+        with open(os.path.join(out, "cachet-manifest.json")) as f:
+            return json.load(f)
+
+    first = build()
+    export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
+    build1 = sorted(path for path, o in served(first) if o)
+    port = free_port()
+    process = start_nginx(work, out, port)
+    fail = Failures()
+    checked = 0
+    try:
+        def answers(paths, want, when):
+            nonlocal checked
+            for path in paths:
+                status, _, _ = get(port, path, {"Accept-Encoding": "identity"})
+                checked += 1
+                fail.check(status == want, f"{when}: {path} answered {status}, expected {want}")
+
+        answers(build1, 200, "build 1")
+        # Build 2 changes a stylesheet, a script and an image: their build-1 names go out of the manifest.
+        for name in ("css/site.css", "js/app.js"):
+            with open(os.path.join(src, name), "a") as f:
+                f.write("\n/* build 2 */\n")
+        shutil.copyfile(os.path.join(src, "img/greyscale.jpg"), os.path.join(src, "img/hero.jpg"))
+        second = build()
+        named = {path for path, o in served(second) if o}
+        replaced = [p for p in build1 if p not in named]
+        fail.check(len(replaced) >= 3, f"build 2 replaced only {replaced}")
+        run([opts.cachet, "clean", out])  # default: keep 2 builds, and anything younger than 1h
+        answers(build1, 200, "after build 2 and cachet clean")
+        # Once the limits pass (here: set to nothing), what build 2 no longer names is gone.
+        run([opts.cachet, "clean", out, "--keep", "0", "--age", "0"])
+        answers(replaced, 404, "after the keep and age limits")
+        answers([p for p in build1 if p in named], 200, "after the keep and age limits")
+    finally:
+        stop(process)
+    return fail.report("deploy", checked)
+
+
 # --- Caddy -----------------------------------------------------------------------------------
 
 CADDYFILE = """{{
@@ -420,7 +468,7 @@ def check_chromium(opts, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("program", choices=["nginx", "caddy", "s3", "chromium"])
+    parser.add_argument("program", choices=["nginx", "caddy", "s3", "chromium", "deploy"])
     parser.add_argument("--cachet", required=True)
     parser.add_argument("--fixtures", required=True)
     parser.add_argument("--node-modules", required=True)
@@ -430,7 +478,9 @@ def main():
     opts.node_modules = os.path.abspath(opts.node_modules)
     work = tempfile.mkdtemp(prefix=f"cachet-{opts.program}-")
     try:
-        return {"nginx": check_nginx, "caddy": check_caddy, "s3": check_s3, "chromium": check_chromium}[opts.program](opts, work)
+        checks = {"nginx": check_nginx, "caddy": check_caddy, "s3": check_s3, "chromium": check_chromium,
+                  "deploy": check_deploy}
+        return checks[opts.program](opts, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
