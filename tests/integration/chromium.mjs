@@ -61,7 +61,9 @@ try {
       }
     }));
     const sheets = [...document.styleSheets].map((s) => s.href);
-    return { images, fetches, sheets, links: document.querySelectorAll('link[integrity]').length };
+    return { images, fetches, sheets, links: document.querySelectorAll('link[integrity], script[integrity]').length,
+             scriptRan: window.cachetScriptRan ?? 0,
+             styled: getComputedStyle(document.body).outlineColor === 'rgb(1, 2, 3)' };
   });
 
   let pictures = 0, pictureAvif = 0, avif = 0, webp = 0;
@@ -77,6 +79,10 @@ try {
     if (img.format === 'avif') avif++;
     if (img.format === 'webp') webp++;
   }
+  if (result.scriptRan !== 1)
+    failures.push(`the <script> with integrity ran ${result.scriptRan} times, not once`);
+  if (!result.styled)
+    failures.push('the <link rel="stylesheet"> with integrity was not applied');
   for (const f of result.fetches)
     if (!f.ok)
       failures.push(`fetch with integrity failed: ${f.url}: ${f.error}`);
@@ -84,7 +90,8 @@ try {
     failures.push(`the page is missing its subjects: ${pictures} pictures, ${avif} AVIF, ${webp} WebP, ` +
                   `${result.fetches.length} fetches`);
   const summary = `${result.images.length} images (${pictures} pictures, ${pictureAvif} showing AVIF; ${avif} AVIF and ${webp} WebP on their own), ` +
-                  `${result.fetches.length} integrity fetches, ${result.links} integrity links, ` +
+                  `${result.fetches.length} integrity fetches, ${result.links} <script>/<link> with integrity (script ran, ` +
+                  `stylesheet applied), ` +
                   `responses by Content-Encoding ${JSON.stringify(Object.fromEntries(encodings))}`;
   if (failures.length) {
     console.error(`chromium: ${failures.length} failures (${summary}):`);

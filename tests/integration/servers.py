@@ -98,13 +98,20 @@ def run(args, **kwargs):
     return result.stdout
 
 
-def build_site(opts, work):
-    """Builds fixtures/site into work/out; returns (out, manifest records)."""
+def build_site(opts, work, extra_files=None):
+    """Builds fixtures/site (plus extra_files: {path: text}) into work/out; returns (out, manifest)."""
     out = os.path.join(work, "out")
     config = os.path.join(work, "cachet.toml")
     with open(config, "w") as f:
         f.write(CONFIG)
-    run([opts.cachet, "build", os.path.join(opts.fixtures, "site"), "-o", out, "--no-cache", "-q", "--config", config])
+    src = os.path.join(opts.fixtures, "site")
+    if extra_files:
+        src = os.path.join(work, "site")
+        shutil.copytree(os.path.join(opts.fixtures, "site"), src)
+        for path, text in extra_files.items():
+            with open(os.path.join(src, path), "w") as f:
+                f.write(text)
+    run([opts.cachet, "build", src, "-o", out, "--no-cache", "-q", "--config", config])
     with open(os.path.join(out, "cachet-manifest.json")) as f:
         manifest = json.load(f)
     return out, manifest
@@ -422,8 +429,16 @@ def check_s3(opts, work):
 
 # --- Headless Chromium -----------------------------------------------------------------------
 
+# Bundles the page runs and applies for real (the fixture's own reference files not rewritten
+# yet): big enough for sidecars, so the browser may get them brotli-encoded.
+CHECK_JS = "window.cachetScriptRan = (window.cachetScriptRan || 0) + 1;\n" + "".join(
+    f"window.cachetPad{i} = 'integrity is checked on the decoded bytes';\n" for i in range(40))
+CHECK_CSS = "body { --cachet-stylesheet: applied; outline-color: rgb(1, 2, 3); }\n" + "".join(
+    f".cachet-pad-{i} {{ margin: {i}px; }}\n" for i in range(80))
+
+
 def check_chromium(opts, work):
-    out, manifest = build_site(opts, work)
+    out, manifest = build_site(opts, work, {"js/check.js": CHECK_JS, "css/check.css": CHECK_CSS})
     export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
     # The test page: a <picture> per image (from `cachet picture`), every AVIF and WebP output
     # on its own, a stylesheet and module preloads with integrity, and a fetch() with
@@ -439,7 +454,11 @@ def check_chromium(opts, work):
             continue
         for o in asset["outputs"]:
             url = "/" + o["path"]
-            if o["path"].endswith(".css"):
+            if source == "js/check.js":
+                links.append(f'<script src="{url}" integrity="{o["integrity"]}" crossorigin="anonymous"></script>')
+            elif source == "css/check.css":
+                links.append(f'<link rel="stylesheet" href="{url}" integrity="{o["integrity"]}" crossorigin="anonymous">')
+            elif o["path"].endswith(".css"):
                 # Preloaded, not applied: its font and image references are not rewritten yet.
                 links.append(f'<link rel="preload" as="style" href="{url}" integrity="{o["integrity"]}" crossorigin="anonymous">')
             elif o["path"].endswith(".js"):
