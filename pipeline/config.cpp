@@ -163,6 +163,17 @@ Setter choices(Field field, std::vector<std::pair<std::string, Enum>> names)
     };
 }
 
+// `match`: a glob or a non-empty list of globs.
+std::vector<std::string> globs(const Where& w)
+{
+    if (const auto one = w.node.value_exact<std::string>())
+        return {*one};
+    auto list = string_array(w);
+    if (list.empty())
+        w.fail("must name at least one glob");
+    return list;
+}
+
 void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
                  std::string_view skip = {});
 
@@ -182,10 +193,7 @@ Setter image_rules()
             if (!match)
                 at.fail("needs match = \"glob\" or a list of globs");
             ImageRule rule;
-            if (const auto one = match->value_exact<std::string>())
-                rule.match = {*one};
-            else
-                rule.match = string_array(Where{w.source, w.key + ".match", *match});
+            rule.match = globs(Where{w.source, w.key + ".match", *match});
             for (const char* global : {"rules", "max_pixels", "max_frames", "max_animation_pixels", "unsupported"})
                 if (const toml::node* n = table.get(global))
                     Where{w.source, w.key + "." + global, *n}.fail("cannot be set per rule");
@@ -244,12 +252,7 @@ Setter header_rules()
                 const std::string name(key.str());
                 const Where field{w.source, w.key + "." + name, node};
                 if (name == "match") {
-                    if (const auto one = node.value_exact<std::string>())
-                        rule.match = {*one};
-                    else
-                        rule.match = string_array(field);
-                    if (rule.match.empty())
-                        field.fail("must name at least one glob");
+                    rule.match = globs(field);
                 } else if (name == "cache_control") {
                     const auto v = node.value_exact<std::string>();
                     if (!v)
@@ -310,12 +313,7 @@ Setter budgets()
                 const std::string name(key.str());
                 const Where field{w.source, w.key + "." + name, node};
                 if (name == "match") {
-                    if (const auto one = node.value_exact<std::string>())
-                        budget.match = {*one};
-                    else
-                        budget.match = string_array(field);
-                    if (budget.match.empty())
-                        field.fail("must name at least one glob");
+                    budget.match = globs(field);
                 } else if (name == "name") {
                     const auto v = node.value_exact<std::string>();
                     if (!v || v->empty())

@@ -9,13 +9,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Preset with(std::string_view toml)
-{
-    Preset p = load_preset("default");
-    apply_config_text(p, toml, "cachet.toml");
-    return p;
-}
-
 AssetRecord text(std::string source, std::string path, std::uint64_t bytes, std::uint64_t br)
 {
     AssetRecord r;
@@ -33,7 +26,7 @@ AssetRecord text(std::string source, std::string path, std::uint64_t bytes, std:
 
 TEST_CASE("check_budgets totals the matching outputs at the chosen encoding, or checks each file", "[budget]")
 {
-    const Preset p = with(R"([[budgets]]
+    const Preset p = test::preset_with(R"([[budgets]]
 name = "initial JS"
 match = ["js/app.js", "js/vendor.js"]
 max = "1K"
@@ -76,21 +69,13 @@ per_file = true
 
 TEST_CASE("[[budgets]] errors name file:line and the reason", "[budget]")
 {
-    auto error_of = [](std::string_view toml) {
-        try {
-            with(toml);
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
-    CHECK_THAT(error_of("[[budgets]]\nmax = 5\n"), Catch::Contains("cachet.toml:1: budgets needs match"));
-    CHECK_THAT(error_of("[[budgets]]\nmatch = \"*.js\"\n"), Catch::Contains("needs max"));
-    CHECK_THAT(error_of("[[budgets]]\nmatch = \"*.js\"\nmax = \"5 parsecs\"\n"),
+    CHECK_THAT(test::config_error("[[budgets]]\nmax = 5\n"), Catch::Contains("cachet.toml:1: budgets needs match"));
+    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\n"), Catch::Contains("needs max"));
+    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = \"5 parsecs\"\n"),
                Catch::Contains("cachet.toml:3: budgets.max is not a size"));
-    CHECK_THAT(error_of("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nencoding = \"lzma\"\n"),
+    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nencoding = \"lzma\"\n"),
                Catch::Contains("unknown value \"lzma\""));
-    CHECK_THAT(error_of("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nlimit = 5\n"), Catch::Contains("budgets.limit is not a known"));
+    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nlimit = 5\n"), Catch::Contains("budgets.limit is not a known"));
 }
 
 TEST_CASE("cachet build: budgets over and under, per encoding, exit 4 unless --budgets warn", "[budget][e2e]")

@@ -1,6 +1,8 @@
 #include "pipeline/error.hpp"
 #include "pipeline/headers.hpp"
 
+#include "tests/test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace cachet;
@@ -22,13 +24,6 @@ AssetRecord record(std::string source, std::vector<OutputFile> outputs)
     r.source = std::move(source);
     r.outputs = std::move(outputs);
     return r;
-}
-
-Preset with(std::string_view toml)
-{
-    Preset p = load_preset("default");
-    apply_config_text(p, toml, "cachet.toml");
-    return p;
 }
 
 } // namespace
@@ -58,7 +53,7 @@ TEST_CASE("apply_headers: the first rule giving Cache-Control wins, extra header
           "name), Vary only with variants",
           "[headers]")
 {
-    const Preset p = with(R"([[headers]]
+    const Preset p = test::preset_with(R"([[headers]]
 match = "fonts/**"
 cache_control = "public, max-age=600"
 extra = { "Access-Control-Allow-Origin" = "*" }
@@ -91,30 +86,22 @@ extra = { "access-control-allow-origin" = "https://example.com", "X-Content-Type
 
 TEST_CASE("[[headers]] errors name file:line and the reason", "[headers]")
 {
-    auto error_of = [](std::string_view toml) {
-        try {
-            with(toml);
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
-    CHECK_THAT(error_of("[[headers]]\ncache_control = \"no-store\"\n"), Catch::Contains("cachet.toml:1: headers needs match"));
-    CHECK_THAT(error_of("[[headers]]\nmatch = \"*\"\n"), Catch::Contains("sets nothing"));
-    CHECK_THAT(error_of("[[headers]]\nmatch = \"*\"\nextra = { \"Content-Type\" = \"text/plain\" }\n"),
+    CHECK_THAT(test::config_error("[[headers]]\ncache_control = \"no-store\"\n"), Catch::Contains("cachet.toml:1: headers needs match"));
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\n"), Catch::Contains("sets nothing"));
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nextra = { \"Content-Type\" = \"text/plain\" }\n"),
                Catch::Contains("headers.extra.Content-Type is set by cachet"));
-    CHECK_THAT(error_of("[[headers]]\nmatch = \"*\"\nextra = { \"Bad Name\" = \"x\" }\n"),
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nextra = { \"Bad Name\" = \"x\" }\n"),
                Catch::Contains("is not a valid header name"));
-    CHECK_THAT(error_of("[[headers]]\nmatch = \"*\"\ncache_control = \"a\\nb\"\n"),
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\ncache_control = \"a\\nb\"\n"),
                Catch::Contains("cachet.toml:3: headers.cache_control must be a non-empty header value"));
-    CHECK_THAT(error_of("[[headers]]\nmatch = \"*\"\nmaxage = 5\n"), Catch::Contains("headers.maxage is not a known"));
-    CHECK_THAT(error_of("headers = 5\n"), Catch::Contains("must be an array of tables"));
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nmaxage = 5\n"), Catch::Contains("headers.maxage is not a known"));
+    CHECK_THAT(test::config_error("headers = 5\n"), Catch::Contains("must be an array of tables"));
 }
 
 TEST_CASE("headers_key changes with every setting apply_headers reads", "[headers]")
 {
     const std::string base = headers_key(load_preset("default"));
-    CHECK(headers_key(with("[[headers]]\nmatch = \"*\"\ncache_control = \"no-store\"\n")) != base);
-    CHECK(headers_key(with("[output]\nservice_worker = [\"worker.js\"]\n")) != base);
+    CHECK(headers_key(test::preset_with("[[headers]]\nmatch = \"*\"\ncache_control = \"no-store\"\n")) != base);
+    CHECK(headers_key(test::preset_with("[output]\nservice_worker = [\"worker.js\"]\n")) != base);
     CHECK(headers_key(load_preset("default")) == base);
 }

@@ -1,4 +1,5 @@
 #include "tests/test_support.hpp"
+#include "pipeline/error.hpp"
 
 #include <avif/avif.h>
 #include <brotli/decode.h>
@@ -267,6 +268,23 @@ Bytes gunzip(ByteView data, std::size_t expected_size)
         throw std::runtime_error("gzip decompression failed");
     out.resize(n);
     return out;
+}
+
+Preset preset_with(std::string_view toml)
+{
+    Preset p = load_preset("default");
+    apply_config_text(p, toml, "cachet.toml");
+    return p;
+}
+
+std::string config_error(std::string_view toml)
+{
+    try {
+        preset_with(toml);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
 }
 
 } // namespace cachet::test

@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/bytes.hpp"
+#include "pipeline/config.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,11 @@ std::filesystem::path fixtures();
 Bytes slurp(const std::filesystem::path& path);
 void spit(const std::filesystem::path& path, std::string_view text);
 nlohmann::json read_json(const std::filesystem::path& path);
+
+// The default preset with toml applied on top, as ./cachet.toml would be.
+Preset preset_with(std::string_view toml);
+// The message of the Error preset_with(toml) throws, or "no error".
+std::string config_error(std::string_view toml);
 
 // Copies the fixture site into dir/site and returns that path.
 std::filesystem::path copy_site(const TempDir& dir);
