@@ -1,0 +1,436 @@
+#include "pipeline/references.hpp"
+
+#include "pipeline/content_type.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace cachet {
+namespace {
+
+bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+bool starts_with_nocase(std::string_view text, std::size_t at, std::string_view word)
+{
+    if (text.size() - std::min(at, text.size()) < word.size())
+        return false;
+    for (std::size_t i = 0; i < word.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(text[at + i])) != word[i])
+            return false;
+    return true;
+}
+
+void add(std::vector<Reference>& out, std::string_view text, std::size_t begin, std::size_t end, std::size_t offset)
+{
+    while (begin < end && is_space(text[begin]))
+        ++begin;
+    while (end > begin && is_space(text[end - 1]))
+        --end;
+    if (begin < end)
+        out.push_back({offset + begin, offset + end, std::string(text.substr(begin, end - begin))});
+}
+
+// The position after the string starting at text[at] (a quote), escapes skipped.
+std::size_t skip_string(std::string_view text, std::size_t at)
+{
+    const char quote = text[at];
+    std::size_t i = at + 1;
+    while (i < text.size() && text[i] != quote && text[i] != '\n') {
+        if (text[i] == '\\')
+            ++i;
+        ++i;
+    }
+    return std::min(i + 1, text.size());
+}
+
+// A `sourceMappingURL=` annotation starting at text[at] (after "# " or "@ "): its URL.
+void source_mapping_url(std::string_view text, std::size_t at, std::size_t offset, std::vector<Reference>& out)
+{
+    constexpr std::string_view key = "sourceMappingURL=";
+    if (text.compare(at, key.size(), key) != 0)
+        return;
+    std::size_t begin = at + key.size();
+    std::size_t end = begin;
+    while (end < text.size() && !is_space(text[end]) && text.compare(end, 2, "*/") != 0)
+        ++end;
+    add(out, text, begin, end, offset);
+}
+
+// CSS in text (which starts at offset in the file).
+void css_references(std::string_view text, std::size_t offset, std::vector<Reference>& out)
+{
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char c = text[i];
+        if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+            const std::size_t close = text.find("*/", i + 2);
+            const std::size_t end = close == std::string_view::npos ? text.size() : close;
+            std::size_t body = i + 2;
+            while (body < end && is_space(text[body]))
+                ++body;
+            if (body < end && (text[body] == '#' || text[body] == '@') && body + 1 < end && text[body + 1] == ' ')
+                source_mapping_url(text.substr(0, end), body + 2, offset, out);
+            i = close == std::string_view::npos ? text.size() : close + 2;
+        } else if (c == '"' || c == '\'') {
+            i = skip_string(text, i);
+        } else if ((c == 'u' || c == 'U') && starts_with_nocase(text, i, "url(") &&
+                   (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '-'))) {
+            std::size_t j = i + 4;
+            while (j < text.size() && is_space(text[j]))
+                ++j;
+            if (j < text.size() && (text[j] == '"' || text[j] == '\'')) {
+                const std::size_t end = skip_string(text, j);
+                if (text.substr(j + 1, end - j - 2).find('\\') == std::string_view::npos)
+                    add(out, text, j + 1, end - 1, offset);
+                i = end;
+            } else {
+                const std::size_t close = text.find(')', j);
+                const std::size_t end = close == std::string_view::npos ? text.size() : close;
+                if (text.substr(j, end - j).find_first_of("\\\"'(") == std::string_view::npos)
+                    add(out, text, j, end, offset);
+                i = end;
+            }
+        } else if (c == '@' && starts_with_nocase(text, i, "@import")) {
+            std::size_t j = i + 7;
+            while (j < text.size() && is_space(text[j]))
+                ++j;
+            if (j < text.size() && (text[j] == '"' || text[j] == '\'')) {
+                const std::size_t end = skip_string(text, j);
+                if (text.substr(j + 1, end - j - 2).find('\\') == std::string_view::npos)
+                    add(out, text, j + 1, end - 1, offset);
+                i = end;
+            } else {
+                i = j; // @import url(...): the url( branch takes it
+            }
+        } else {
+            ++i;
+        }
+    }
+}
+
+// The candidates of a srcset value (which starts at offset in the file).
+void srcset_references(std::string_view value, std::size_t offset, std::vector<Reference>& out)
+{
+    std::size_t i = 0;
+    while (i < value.size()) {
+        while (i < value.size() && (is_space(value[i]) || value[i] == ','))
+            ++i;
+        std::size_t end = i;
+        while (end < value.size() && !is_space(value[end]))
+            ++end;
+        std::size_t url_end = end;
+        while (url_end > i && value[url_end - 1] == ',') // "a.png," : no descriptor
+            --url_end;
+        if (url_end > i)
+            add(out, value, i, url_end, offset);
+        if (url_end < end) {
+            i = end;
+            continue;
+        }
+        const std::size_t comma = value.find(',', end); // past the descriptors
+        i = comma == std::string_view::npos ? value.size() : comma + 1;
+    }
+}
+
+void html_references(std::string_view text, std::vector<Reference>& out)
+{
+    std::size_t i = 0;
+    while ((i = text.find('<', i)) != std::string_view::npos) {
+        if (text.compare(i, 4, "<!--") == 0) {
+            const std::size_t close = text.find("-->", i + 4);
+            i = close == std::string_view::npos ? text.size() : close + 3;
+            continue;
+        }
+        if (i + 1 >= text.size() || !std::isalpha(static_cast<unsigned char>(text[i + 1]))) {
+            ++i; // </closing>, <!doctype>, <?...>, a lone '<'
+            continue;
+        }
+        std::size_t j = i + 1;
+        while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '-'))
+            ++j;
+        std::string tag(text.substr(i + 1, j - i - 1));
+        std::transform(tag.begin(), tag.end(), tag.begin(), [](unsigned char c) { return std::tolower(c); });
+        // Attributes, up to the end of the tag.
+        while (j < text.size() && text[j] != '>') {
+            if (is_space(text[j]) || text[j] == '/') {
+                ++j;
+                continue;
+            }
+            const std::size_t name_begin = j;
+            while (j < text.size() && !is_space(text[j]) && text[j] != '=' && text[j] != '>' && text[j] != '/')
+                ++j;
+            std::string name(text.substr(name_begin, j - name_begin));
+            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+            std::size_t k = j;
+            while (k < text.size() && is_space(text[k]))
+                ++k;
+            if (k >= text.size() || text[k] != '=')
+                continue; // an attribute without a value
+            ++k;
+            while (k < text.size() && is_space(text[k]))
+                ++k;
+            std::size_t value_begin = k, value_end = k;
+            if (k < text.size() && (text[k] == '"' || text[k] == '\'')) {
+                const std::size_t close = text.find(text[k], k + 1);
+                value_begin = k + 1;
+                value_end = close == std::string_view::npos ? text.size() : close;
+                j = close == std::string_view::npos ? text.size() : close + 1;
+            } else {
+                while (k < text.size() && !is_space(text[k]) && text[k] != '>')
+                    ++k;
+                value_end = k;
+                j = k;
+            }
+            const std::string_view value = text.substr(value_begin, value_end - value_begin);
+            if (name == "src" || name == "href" || name == "poster" || name == "data")
+                add(out, text, value_begin, value_end, 0);
+            else if (name == "srcset" || name == "imagesrcset")
+                srcset_references(value, value_begin, out);
+            else if (name == "style")
+                css_references(value, value_begin, out);
+        }
+        i = std::min(j + 1, text.size());
+        // Raw text elements: a script's body holds no markup; a style element's is CSS.
+        if (tag == "script" || tag == "style") {
+            std::size_t close = i;
+            while ((close = text.find("</", close)) != std::string_view::npos && !starts_with_nocase(text, close + 2, tag))
+                close += 2;
+            const std::size_t end = close == std::string_view::npos ? text.size() : close;
+            if (tag == "style")
+                css_references(text.substr(i, end - i), i, out);
+            i = end;
+        }
+    }
+}
+
+// The last `//# sourceMappingURL=` line comment of a script.
+void js_references(std::string_view text, std::vector<Reference>& out)
+{
+    for (std::size_t at = text.size(); at > 0;) {
+        const std::size_t found = text.rfind("//", at - 1);
+        if (found == std::string_view::npos)
+            return;
+        if ((found == 0 || text[found - 1] == '\n') && found + 3 < text.size() &&
+            (text[found + 2] == '#' || text[found + 2] == '@') && text[found + 3] == ' ') {
+            std::vector<Reference> one;
+            source_mapping_url(text, found + 4, 0, one);
+            if (!one.empty()) {
+                out.push_back(one.front());
+                return;
+            }
+        }
+        at = found;
+    }
+}
+
+// The byte range of the string value of `"key": "value"` at or after from, if written plainly.
+std::optional<std::pair<std::size_t, std::size_t>> json_string_member(std::string_view text, std::string_view key,
+                                                                      const std::string& value, std::size_t from)
+{
+    const std::string quoted_key = "\"" + std::string(key) + "\"";
+    for (std::size_t at = text.find(quoted_key, from); at != std::string_view::npos;
+         at = text.find(quoted_key, at + 1)) {
+        std::size_t k = at + quoted_key.size();
+        while (k < text.size() && is_space(text[k]))
+            ++k;
+        if (k >= text.size() || text[k] != ':')
+            continue;
+        ++k;
+        while (k < text.size() && is_space(text[k]))
+            ++k;
+        if (k < text.size() && text[k] == '"' && text.compare(k + 1, value.size(), value) == 0 &&
+            k + 1 + value.size() < text.size() && text[k + 1 + value.size()] == '"')
+            return std::make_pair(k + 1, k + 1 + value.size());
+    }
+    return std::nullopt;
+}
+
+void json_references(std::string_view text, bool source_map, std::vector<Reference>& out)
+{
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const std::exception&) {
+        return;
+    }
+    if (!doc.is_object())
+        return;
+    std::vector<std::pair<std::string, std::string>> wanted; // (key, value), in file order
+    if (source_map) {
+        if (doc.contains("file") && doc["file"].is_string())
+            wanted.emplace_back("file", doc["file"].get<std::string>());
+    } else if (doc.contains("icons") && doc["icons"].is_array()) {
+        for (const auto& icon : doc["icons"])
+            if (icon.is_object() && icon.contains("src") && icon["src"].is_string())
+                wanted.emplace_back("src", icon["src"].get<std::string>());
+    }
+    std::size_t from = 0;
+    for (const auto& [key, value] : wanted)
+        if (value.find_first_of("\"\\") == std::string::npos)
+            if (const auto range = json_string_member(text, key, value, from)) {
+                out.push_back({range->first, range->second, value});
+                from = range->second;
+            }
+}
+
+std::string percent_decoded(std::string_view text)
+{
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+std::string percent_encoded(std::string_view path)
+{
+    static constexpr std::string_view k_hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || std::string_view("\"'()#?%<>\\,").find(c) != std::string_view::npos) {
+            out += '%';
+            out += k_hex[u >> 4];
+            out += k_hex[u & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string folder_of(std::string_view path)
+{
+    const auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash + 1));
+}
+
+} // namespace
+
+std::vector<Reference> find_references(std::string_view path, std::string_view text)
+{
+    std::vector<Reference> out;
+    const std::string ext = extension_of(path);
+    if (ext == "css")
+        css_references(text, 0, out);
+    else if (ext == "html" || ext == "htm")
+        html_references(text, out);
+    else if (ext == "js" || ext == "mjs" || ext == "cjs")
+        js_references(text, out);
+    else if (ext == "map")
+        json_references(text, true, out);
+    else if (ext == "webmanifest")
+        json_references(text, false, out);
+    std::sort(out.begin(), out.end(), [](const Reference& a, const Reference& b) { return a.begin < b.begin; });
+    return out;
+}
+
+std::string_view url_suffix(std::string_view url)
+{
+    const auto at = url.find_first_of("?#");
+    return at == std::string_view::npos ? std::string_view() : url.substr(at);
+}
+
+std::optional<std::string> resolve_reference(std::string_view referrer, std::string_view url, std::string_view base)
+{
+    if (url.empty() || url.front() == '#' || url.front() == '?' || url.compare(0, 2, "//") == 0)
+        return std::nullopt;
+    const auto colon = url.find(':');
+    if (colon != std::string_view::npos && std::isalpha(static_cast<unsigned char>(url.front())) &&
+        std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(colon), [](unsigned char c) {
+            return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+        }))
+        return std::nullopt; // https:, data:, mailto:...
+    const std::string path = percent_decoded(url.substr(0, url.size() - url_suffix(url).size()));
+    std::string joined;
+    if (!path.empty() && path.front() == '/') {
+        std::string root(base);
+        if (root.empty() || root.back() != '/')
+            root += '/';
+        if (root.front() != '/')
+            root.insert(0, "/");
+        if (path.compare(0, root.size(), root) != 0)
+            return std::nullopt;
+        joined = path.substr(root.size());
+    } else {
+        joined = folder_of(referrer) + path;
+    }
+    if (joined.empty() || joined.back() == '/')
+        return std::nullopt; // a folder
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= joined.size()) {
+        const auto slash = joined.find('/', start);
+        const std::string part = joined.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (part == "..") {
+            if (parts.empty())
+                return std::nullopt; // leaves SRC
+            parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        if (slash == std::string::npos)
+            break;
+        start = slash + 1;
+    }
+    if (parts.empty())
+        return std::nullopt;
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : "/") + p;
+    return out;
+}
+
+std::string reference_url(std::string_view original, std::string_view referrer_output, std::string_view target_output,
+                          std::string_view base)
+{
+    std::string url;
+    if (!original.empty() && original.front() == '/') {
+        url = base;
+        if (url.empty() || url.back() != '/')
+            url += '/';
+        url += percent_encoded(target_output);
+    } else {
+        // From the referrer's folder: up past what the two do not share, then down.
+        const std::string from = folder_of(referrer_output);
+        std::size_t common = 0;
+        for (std::size_t i = 0; i < from.size() && i < target_output.size() && from[i] == target_output[i]; ++i)
+            if (from[i] == '/')
+                common = i + 1;
+        for (std::size_t i = common; i < from.size(); ++i)
+            if (from[i] == '/')
+                url += "../";
+        url += percent_encoded(target_output.substr(common));
+    }
+    return url + std::string(url_suffix(original));
+}
+
+std::string apply_references(std::string_view text, const std::vector<Reference>& references,
+                             const std::vector<std::optional<std::string>>& replacements)
+{
+    std::string out;
+    out.reserve(text.size() + 64 * references.size());
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < references.size() && i < replacements.size(); ++i) {
+        if (!replacements[i] || references[i].begin < at)
+            continue;
+        out.append(text.substr(at, references[i].begin - at));
+        out += *replacements[i];
+        at = references[i].end;
+    }
+    out.append(text.substr(at));
+    return out;
+}
+
+} // namespace cachet

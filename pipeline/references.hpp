@@ -1,0 +1,53 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachet {
+
+// One reference to another file inside a text file: the byte range of the URL as written
+// (without quotes), and the URL itself (entities and CSS escapes as written: a URL that needs
+// them is left alone).
+struct Reference {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::string url;
+    bool operator==(const Reference&) const = default;
+};
+
+// The references in text, a file named path (its extension says how to read it):
+// - css: url(...) quoted or not, @import "..." and @import url(...); the sourceMappingURL comment;
+// - html, htm: src, href, srcset (each candidate), poster, data (object), the content of
+//   <style> elements and style attributes as CSS, on every element (so <source>, <link rel=
+//   preload|icon|manifest|stylesheet> and <img> alike); comments and <script> bodies skipped;
+// - js, mjs, cjs: the sourceMappingURL comment;
+// - map: the "file" member of a source map;
+// - webmanifest: the "src" of each of its "icons".
+// In file order; none for other extensions or unparsable JSON.
+std::vector<Reference> find_references(std::string_view path, std::string_view text);
+
+// The path (relative to SRC, '/'-separated, normalised) that url names when written in the
+// file at referrer (relative to SRC), with base the URL path SRC is served at ("/" by
+// default): a relative URL resolves against the referrer's folder, a root-relative one against
+// base. Nullopt for URLs that name no file of SRC: other schemes (https:, data:, mailto:...),
+// protocol-relative URLs, bare fragments, root-relative URLs outside base, and paths that leave
+// SRC. The query and fragment are not part of the path.
+std::optional<std::string> resolve_reference(std::string_view referrer, std::string_view url,
+                                             std::string_view base = "/");
+
+// The query and fragment of url ("?v=2#top"), kept when the path is replaced.
+std::string_view url_suffix(std::string_view url);
+
+// The URL to write in the file at referrer_output (a path in OUT) for the file at
+// target_output (a path in OUT), in the style of the original: relative stays relative,
+// root-relative becomes base + the path.
+std::string reference_url(std::string_view original, std::string_view referrer_output, std::string_view target_output,
+                          std::string_view base = "/");
+
+// text with each reference's range replaced by replacement(reference), where that gives a
+// value; references must be in file order and must not overlap.
+std::string apply_references(std::string_view text, const std::vector<Reference>& references,
+                             const std::vector<std::optional<std::string>>& replacements);
+
+} // namespace cachet
