@@ -36,7 +36,7 @@ TEST_CASE("find_references in CSS: url() quoted or not, with query or fragment, 
                                             "/img/hero.jpg", "data:image/png;base64,AAAA", "site.css.map"});
 }
 
-TEST_CASE("find_references in HTML: src, href, srcset, poster, style, <style>; not comments or scripts",
+TEST_CASE("find_references in HTML: src, href, srcset, poster, style, <style>, but not comments or scripts",
           "[references]")
 {
     const std::string html = R"html(<!doctype html>
