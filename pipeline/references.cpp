@@ -48,6 +48,26 @@ std::size_t skip_string(std::string_view text, std::size_t at)
     return std::min(i + 1, text.size());
 }
 
+std::size_t after_spaces(std::string_view text, std::size_t at)
+{
+    while (at < text.size() && is_space(text[at]))
+        ++at;
+    return at;
+}
+
+// If a CSS string starts at text[at]: records it as a reference (unless it holds escapes) and
+// returns the position after it.
+std::optional<std::size_t> quoted_url(std::string_view text, std::size_t at, std::size_t offset,
+                                      std::vector<Reference>& out)
+{
+    if (at >= text.size() || (text[at] != '"' && text[at] != '\''))
+        return std::nullopt;
+    const std::size_t end = skip_string(text, at);
+    if (text.substr(at + 1, end - at - 2).find('\\') == std::string_view::npos)
+        add(out, text, at + 1, end - 1, offset);
+    return end;
+}
+
 // A `sourceMappingURL=` annotation starting at text[at] (after "# " or "@ "): its URL.
 void source_mapping_url(std::string_view text, std::size_t at, std::size_t offset, std::vector<Reference>& out)
 {
@@ -80,14 +100,9 @@ void css_references(std::string_view text, std::size_t offset, std::vector<Refer
             i = skip_string(text, i);
         } else if ((c == 'u' || c == 'U') && starts_with_nocase(text, i, "url(") &&
                    (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '-'))) {
-            std::size_t j = i + 4;
-            while (j < text.size() && is_space(text[j]))
-                ++j;
-            if (j < text.size() && (text[j] == '"' || text[j] == '\'')) {
-                const std::size_t end = skip_string(text, j);
-                if (text.substr(j + 1, end - j - 2).find('\\') == std::string_view::npos)
-                    add(out, text, j + 1, end - 1, offset);
-                i = end;
+            const std::size_t j = after_spaces(text, i + 4);
+            if (const auto after = quoted_url(text, j, offset, out)) {
+                i = *after;
             } else {
                 const std::size_t close = text.find(')', j);
                 const std::size_t end = close == std::string_view::npos ? text.size() : close;
@@ -96,17 +111,8 @@ void css_references(std::string_view text, std::size_t offset, std::vector<Refer
                 i = end;
             }
         } else if (c == '@' && starts_with_nocase(text, i, "@import")) {
-            std::size_t j = i + 7;
-            while (j < text.size() && is_space(text[j]))
-                ++j;
-            if (j < text.size() && (text[j] == '"' || text[j] == '\'')) {
-                const std::size_t end = skip_string(text, j);
-                if (text.substr(j + 1, end - j - 2).find('\\') == std::string_view::npos)
-                    add(out, text, j + 1, end - 1, offset);
-                i = end;
-            } else {
-                i = j; // @import url(...): the url( branch takes it
-            }
+            const std::size_t j = after_spaces(text, i + 7);
+            i = quoted_url(text, j, offset, out).value_or(j); // else @import url(...): the url( branch takes it
         } else {
             ++i;
         }
