@@ -31,8 +31,13 @@ void add(std::vector<Reference>& out, std::string_view text, std::size_t begin, 
         ++begin;
     while (end > begin && is_space(text[end - 1]))
         --end;
-    if (begin < end)
-        out.push_back({offset + begin, offset + end, std::string(text.substr(begin, end - begin))});
+    if (begin < end) {
+        Reference reference;
+        reference.begin = offset + begin;
+        reference.end = offset + end;
+        reference.url = std::string(text.substr(begin, end - begin));
+        out.push_back(std::move(reference));
+    }
 }
 
 // The position after the string starting at text[at] (a quote), escapes skipped.
@@ -143,7 +148,44 @@ void srcset_references(std::string_view value, std::size_t offset, std::vector<R
     }
 }
 
-void html_references(std::string_view text, std::vector<Reference>& out)
+struct Attribute {
+    std::string name; // lower case
+    std::size_t value_begin = 0;
+    std::size_t value_end = 0;
+    bool has_value = false;
+};
+
+// One tag of an HTML document: `<name attributes>` or `</name>`.
+struct Tag {
+    std::string name; // lower case
+    bool closing = false;
+    std::size_t begin = 0;          // its '<'
+    std::size_t attributes_end = 0; // where its attributes end: its '>', or the '/' of "/>"
+    std::size_t end = 0;            // after its '>'
+    std::vector<Attribute> attributes;
+    std::size_t body_begin = 0; // <script> and <style>: the raw text they hold
+    std::size_t body_end = 0;
+
+    const Attribute* find(std::string_view attribute) const
+    {
+        for (const auto& a : attributes)
+            if (a.name == attribute)
+                return &a;
+        return nullptr;
+    }
+};
+
+std::string lower(std::string_view text)
+{
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// Calls f(tag) for each tag of text in order, skipping comments and the bodies of raw text
+// elements (<script>, <style>), which the opening tag's body range covers.
+template <class F>
+void for_each_tag(std::string_view text, F&& f)
 {
     std::size_t i = 0;
     while ((i = text.find('<', i)) != std::string_view::npos) {
@@ -152,66 +194,132 @@ void html_references(std::string_view text, std::vector<Reference>& out)
             i = close == std::string_view::npos ? text.size() : close + 3;
             continue;
         }
-        if (i + 1 >= text.size() || !std::isalpha(static_cast<unsigned char>(text[i + 1]))) {
-            ++i; // </closing>, <!doctype>, <?...>, a lone '<'
+        Tag tag;
+        tag.begin = i;
+        std::size_t j = i + 1;
+        if (j < text.size() && text[j] == '/') {
+            tag.closing = true;
+            ++j;
+        }
+        if (j >= text.size() || !std::isalpha(static_cast<unsigned char>(text[j]))) {
+            ++i; // <!doctype>, <?...>, a lone '<'
             continue;
         }
-        std::size_t j = i + 1;
+        const std::size_t name_begin = j;
         while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '-'))
             ++j;
-        std::string tag(text.substr(i + 1, j - i - 1));
-        std::transform(tag.begin(), tag.end(), tag.begin(), [](unsigned char c) { return std::tolower(c); });
-        // Attributes, up to the end of the tag.
+        tag.name = lower(text.substr(name_begin, j - name_begin));
         while (j < text.size() && text[j] != '>') {
             if (is_space(text[j]) || text[j] == '/') {
                 ++j;
                 continue;
             }
-            const std::size_t name_begin = j;
+            Attribute attribute;
+            const std::size_t attribute_begin = j;
             while (j < text.size() && !is_space(text[j]) && text[j] != '=' && text[j] != '>' && text[j] != '/')
                 ++j;
-            std::string name(text.substr(name_begin, j - name_begin));
-            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-            std::size_t k = j;
-            while (k < text.size() && is_space(text[k]))
-                ++k;
-            if (k >= text.size() || text[k] != '=')
-                continue; // an attribute without a value
-            ++k;
-            while (k < text.size() && is_space(text[k]))
-                ++k;
-            std::size_t value_begin = k, value_end = k;
-            if (k < text.size() && (text[k] == '"' || text[k] == '\'')) {
-                const std::size_t close = text.find(text[k], k + 1);
-                value_begin = k + 1;
-                value_end = close == std::string_view::npos ? text.size() : close;
-                j = close == std::string_view::npos ? text.size() : close + 1;
-            } else {
-                while (k < text.size() && !is_space(text[k]) && text[k] != '>')
-                    ++k;
-                value_end = k;
-                j = k;
+            attribute.name = lower(text.substr(attribute_begin, j - attribute_begin));
+            std::size_t k = after_spaces(text, j);
+            if (k < text.size() && text[k] == '=') {
+                k = after_spaces(text, k + 1);
+                attribute.has_value = true;
+                if (k < text.size() && (text[k] == '"' || text[k] == '\'')) {
+                    const std::size_t close = text.find(text[k], k + 1);
+                    attribute.value_begin = k + 1;
+                    attribute.value_end = close == std::string_view::npos ? text.size() : close;
+                    j = close == std::string_view::npos ? text.size() : close + 1;
+                } else {
+                    attribute.value_begin = k;
+                    while (k < text.size() && !is_space(text[k]) && text[k] != '>')
+                        ++k;
+                    attribute.value_end = k;
+                    j = k;
+                }
             }
-            const std::string_view value = text.substr(value_begin, value_end - value_begin);
-            if (name == "src" || name == "href" || name == "poster" || name == "data")
-                add(out, text, value_begin, value_end, 0);
-            else if (name == "srcset" || name == "imagesrcset")
-                srcset_references(value, value_begin, out);
-            else if (name == "style")
-                css_references(value, value_begin, out);
+            tag.attributes.push_back(std::move(attribute));
         }
-        i = std::min(j + 1, text.size());
+        tag.attributes_end = j > tag.begin && j <= text.size() && text[j - 1] == '/' ? j - 1 : j;
+        tag.end = std::min(j + 1, text.size());
+        i = tag.end;
         // Raw text elements: a script's body holds no markup; a style element's is CSS.
-        if (tag == "script" || tag == "style") {
+        if (!tag.closing && (tag.name == "script" || tag.name == "style")) {
             std::size_t close = i;
-            while ((close = text.find("</", close)) != std::string_view::npos && !starts_with_nocase(text, close + 2, tag))
+            while ((close = text.find("</", close)) != std::string_view::npos &&
+                   !starts_with_nocase(text, close + 2, tag.name))
                 close += 2;
-            const std::size_t end = close == std::string_view::npos ? text.size() : close;
-            if (tag == "style")
-                css_references(text.substr(i, end - i), i, out);
-            i = end;
+            tag.body_begin = i;
+            tag.body_end = close == std::string_view::npos ? text.size() : close;
+            i = tag.body_end;
         }
+        f(static_cast<const Tag&>(tag));
     }
+}
+
+// Whether a <link>'s rel names something the page loads (rather than a page it links to).
+bool loads_resource(std::string_view rel)
+{
+    static constexpr std::string_view k_loaded[] = {"stylesheet", "icon",     "apple-touch-icon",
+                                                    "apple-touch-icon-precomposed", "mask-icon", "manifest",
+                                                    "preload",    "modulepreload", "prefetch"};
+    const std::string value = lower(rel);
+    std::size_t i = 0;
+    while (i < value.size()) {
+        while (i < value.size() && is_space(value[i]))
+            ++i;
+        std::size_t end = i;
+        while (end < value.size() && !is_space(value[end]))
+            ++end;
+        const std::string_view token = std::string_view(value).substr(i, end - i);
+        if (std::find(std::begin(k_loaded), std::end(k_loaded), token) != std::end(k_loaded))
+            return true;
+        i = end;
+    }
+    return false;
+}
+
+void html_references(std::string_view text, std::vector<Reference>& out)
+{
+    for_each_tag(text, [&](const Tag& tag) {
+        if (tag.closing)
+            return;
+        auto mark = [&](std::size_t from, Reference::Role role, const std::string& attribute) {
+            for (std::size_t n = from; n < out.size(); ++n) {
+                out[n].role = role;
+                out[n].element = tag.name;
+                out[n].attribute = attribute;
+            }
+        };
+        for (const auto& a : tag.attributes) {
+            if (!a.has_value)
+                continue;
+            const std::size_t from = out.size();
+            const std::string_view value = text.substr(a.value_begin, a.value_end - a.value_begin);
+            Reference::Role role = Reference::Role::asset;
+            if (a.name == "src" || a.name == "href" || a.name == "poster" || a.name == "data") {
+                add(out, text, a.value_begin, a.value_end, 0);
+                if (a.name == "href" && (tag.name == "a" || tag.name == "area"))
+                    role = Reference::Role::link;
+                else if (a.name == "href" && tag.name == "link") {
+                    const Attribute* rel = tag.find("rel");
+                    if (!rel || !loads_resource(text.substr(rel->value_begin, rel->value_end - rel->value_begin)))
+                        role = Reference::Role::link;
+                } else if (a.name == "href" && tag.name == "base")
+                    role = Reference::Role::base;
+                else if (a.name == "src" && (tag.name == "iframe" || tag.name == "frame"))
+                    role = Reference::Role::link;
+            } else if (a.name == "srcset" || a.name == "imagesrcset") {
+                srcset_references(value, a.value_begin, out);
+            } else if (a.name == "style") {
+                css_references(value, a.value_begin, out);
+            }
+            mark(from, role, a.name);
+        }
+        if (tag.name == "style") {
+            const std::size_t from = out.size();
+            css_references(text.substr(tag.body_begin, tag.body_end - tag.body_begin), tag.body_begin, out);
+            mark(from, Reference::Role::asset, "");
+        }
+    });
 }
 
 // The last `//# sourceMappingURL=` line comment of a script.
@@ -279,7 +387,13 @@ void json_references(std::string_view text, bool source_map, std::vector<Referen
     for (const auto& [key, value] : wanted)
         if (value.find_first_of("\"\\") == std::string::npos)
             if (const auto range = json_string_member(text, key, value, from)) {
-                out.push_back({range->first, range->second, value});
+                Reference reference;
+                reference.begin = range->first;
+                reference.end = range->second;
+                reference.url = value;
+                if (source_map)
+                    reference.role = Reference::Role::back;
+                out.push_back(std::move(reference));
                 from = range->second;
             }
 }
@@ -339,6 +453,41 @@ std::vector<Reference> find_references(std::string_view path, std::string_view t
     else if (ext == "webmanifest")
         json_references(text, false, out);
     std::sort(out.begin(), out.end(), [](const Reference& a, const Reference& b) { return a.begin < b.begin; });
+    return out;
+}
+
+std::vector<ImageTag> find_image_tags(std::string_view html)
+{
+    std::vector<ImageTag> out;
+    int pictures = 0; // <picture> elements open
+    for_each_tag(html, [&](const Tag& tag) {
+        if (tag.name == "picture") {
+            pictures = tag.closing ? std::max(0, pictures - 1) : pictures + 1;
+            return;
+        }
+        if (tag.closing || tag.name != "img" || pictures > 0)
+            return;
+        ImageTag image;
+        image.begin = tag.begin;
+        image.attributes_end = tag.attributes_end;
+        image.end = tag.end;
+        if (const Attribute* src = tag.find("src"); src && src->has_value) {
+            // The value as find_references() records it: without surrounding spaces.
+            std::size_t b = src->value_begin, e = src->value_end;
+            while (b < e && is_space(html[b]))
+                ++b;
+            while (e > b && is_space(html[e - 1]))
+                --e;
+            image.src_begin = b;
+            image.src_end = e;
+        }
+        image.has_srcset = tag.find("srcset") != nullptr;
+        image.has_width = tag.find("width") != nullptr;
+        image.has_height = tag.find("height") != nullptr;
+        if (const Attribute* sizes = tag.find("sizes"); sizes && sizes->has_value)
+            image.sizes = std::string(html.substr(sizes->value_begin, sizes->value_end - sizes->value_begin));
+        out.push_back(std::move(image));
+    });
     return out;
 }
 

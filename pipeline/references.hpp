@@ -10,11 +10,40 @@ namespace cachet {
 // (without quotes), and the URL itself (entities and CSS escapes as written: a URL that needs
 // them is left alone).
 struct Reference {
+    // What the file does with the URL:
+    // - asset: loads it (a stylesheet, an image, a font, a script, a source map...);
+    // - link: links to it (<a href>, <area href>, <link rel=canonical|alternate|...>, <iframe src>):
+    //   a page served by something else is no mistake;
+    // - back: names the file that refers to this one (a source map's "file"): it gives way when
+    //   the two would each need the other's final name first;
+    // - base: <base href>, which changes how the document's relative URLs resolve.
+    enum class Role { asset, link, back, base };
+
     std::size_t begin = 0;
     std::size_t end = 0;
     std::string url;
+    Role role = Role::asset;
+    std::string element;   // HTML: the element's name, lower case ("" elsewhere)
+    std::string attribute; // HTML: the attribute's name, lower case ("" in a <style> element)
     bool operator==(const Reference&) const = default;
 };
+
+// An <img> element of an HTML document that is not inside a <picture>.
+struct ImageTag {
+    std::size_t begin = 0;          // its '<'
+    std::size_t attributes_end = 0; // where attributes can be added: before "/>" or ">"
+    std::size_t end = 0;            // after its '>'
+    std::size_t src_begin = 0;      // the src value as written (src_begin == src_end: none)
+    std::size_t src_end = 0;
+    bool has_srcset = false;
+    bool has_width = false;
+    bool has_height = false;
+    std::optional<std::string> sizes; // the sizes attribute as written
+};
+
+// The <img> elements of html outside <picture> elements, in document order (comments and
+// <script> bodies skipped).
+std::vector<ImageTag> find_image_tags(std::string_view html);
 
 // The references in text, a file named path (its extension says how to read it):
 // - css: url(...) quoted or not, @import "..." and @import url(...); the sourceMappingURL comment;
