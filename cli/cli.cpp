@@ -81,6 +81,7 @@ struct BuildFlags {
     bool quiet = false;
     bool timings = false;
     std::string budgets = "error";
+    bool strict = false;
     std::string cache_dir = default_cache_dir();
     bool no_cache = false;
 };
@@ -124,6 +125,7 @@ Config make_config(const BuildFlags& flags)
     config.output = flags.output;
     config.jobs = flags.jobs;
     config.dry_run = flags.dry_run ? DryRun::yes : DryRun::no;
+    config.missing_references = flags.strict ? MissingReferences::fail : MissingReferences::warn;
     if (!flags.no_cache)
         config.cache_dir = flags.cache_dir;
     config.teardown = Teardown::leave; // cachet build exits right after run()
@@ -414,6 +416,8 @@ int main(int argc, char** argv)
     build_cmd->add_option("--budgets", flags.budgets, "What an exceeded [[budgets]] limit does: error (exit 4) or warn")
         ->check(CLI::IsMember({"error", "warn"}))
         ->capture_default_str();
+    build_cmd->add_flag("--strict", flags.strict,
+                        "A reference to a file that is not in SRC (or failed) fails the file that makes it");
 
     WatchFlags watch_flags;
     watch_flags.build.preset = "fast";
@@ -436,6 +440,8 @@ int main(int argc, char** argv)
     watch_cmd->add_flag("--poll", watch_flags.poll, "Poll every 500 ms instead of using inotify");
     watch_cmd->add_flag("-q,--quiet", watch_flags.build.quiet, "Print errors only");
     watch_cmd->add_flag("--timings", watch_flags.build.timings, "Print when each step of each rebuild ends");
+    watch_cmd->add_flag("--strict", watch_flags.build.strict,
+                        "A reference to a file that is not in SRC (or failed) fails the file that makes it");
 
     CacheFlags cache_flags;
     CLI::App* cache_cmd = app.add_subcommand("cache", "Inspect or trim the build cache");

@@ -198,7 +198,7 @@ namespace {
 // An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
 constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 4\n";
+constexpr std::string_view k_index_magic = "cachet-index 5\n";
 
 class Writer {
 public:
@@ -434,6 +434,10 @@ BuildIndex Cache::load_index(const fs::path& out) const
                 e.outputs.push_back(r.stat());
             e.fragment = r.s();
             e.settings = r.s();
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                e.loads.push_back(r.s());
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                e.back.push_back(r.s());
             index.assets.emplace_hint(index.assets.end(), std::move(path), std::move(e));
         }
         if (!r.done())
@@ -498,6 +502,11 @@ std::string Cache::encode_index(const BuildIndex& index)
             w.stat(s);
         w.s(e.fragment);
         w.s(e.settings);
+        for (const auto* paths : {&e.loads, &e.back}) {
+            w.u(paths->size());
+            for (const auto& p : *paths)
+                w.s(p);
+        }
     }
     return std::move(w.text());
 }
@@ -534,6 +543,9 @@ std::vector<std::string> Cache::index_keys(const fs::path& file)
             r.stat();
         r.s();
         r.s();
+        for (int list = 0; list < 2; ++list)
+            for (std::uint64_t k = r.u(); k > 0; --k)
+                r.s();
     }
     return keys;
 }

@@ -12,7 +12,7 @@
 namespace cachet {
 
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
-inline constexpr int k_cache_format = 2;
+inline constexpr int k_cache_format = 3;
 
 // What a stat() says about a file, enough to notice that it changed.
 struct FileStat {
@@ -40,6 +40,8 @@ struct IndexEntry {
     std::vector<FileStat> outputs; // each output file in OUT as written, in record order, variants after their file
     std::string fragment;          // manifest_fragment(entry.record)
     std::string settings;          // the settings part of entry.key, so an unchanged source needs no hashing
+    std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
+    std::vector<std::string> back;  // ... and those it names by back-reference only
     bool taken = false;            // in memory only: this build reused (and moved out) the entry
 };
 

@@ -393,6 +393,18 @@ const std::map<std::string, Setter>& setters()
                  w.fail(std::string("is not a duration: ") + e.what());
              }
          }},
+        {"references.rewrite", boolean(FIELD(references.rewrite))},
+        {"references.base",
+         [](Preset& p, const Where& w) {
+             const auto text = w.node.value_exact<std::string>();
+             if (!text || text->empty() || text->front() != '/' || text->find_first_of("?#\\ ") != std::string::npos ||
+                 text->find("//") != std::string::npos)
+                 w.fail("must be the URL path SRC is served at, such as \"/\" or \"/static/\"");
+             p.references.base = *text;
+             if (p.references.base.back() != '/')
+                 p.references.base += '/';
+         }},
+        {"html.picture", boolean(FIELD(html.picture))},
         {"headers", header_rules()},
         {"budgets", budgets()},
         {"images.formats",
@@ -634,6 +646,14 @@ std::string settings_key(const TextSettings& t)
         out << ' ' << to_string(e);
     out << "\nzstd " << t.zstd_level << "\nbrotli " << t.brotli_quality << "\ngzip " << t.gzip_level << '\n';
     return out.str(); // extensions only decide which files are text, already part of the key's kind
+}
+
+std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html)
+{
+    static_assert(sizeof(ReferenceSettings) == 40 && sizeof(HtmlSettings) == 1,
+                  "update settings_key(ReferenceSettings, HtmlSettings) for the new field");
+    return "references " + std::to_string(references.rewrite) + " " + references.base + "\nhtml picture " +
+           std::to_string(html.picture) + "\n";
 }
 
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)

@@ -21,6 +21,8 @@ enum class ImageFormat { avif, webp, jpeg, png, gif };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
 enum class DryRun { no, yes };
+// A reference to a file that is not in SRC (or failed): a warning, or the referring file fails.
+enum class MissingReferences { warn, fail };
 // What run() does with its working memory at the end: free it, or leave it to a process that
 // is about to exit (the CLI's build), which saves tens of milliseconds on a large tree.
 enum class Teardown { free, leave };
@@ -112,6 +114,16 @@ struct OutputSettings {
     std::int64_t keep_age_s = 3600;
 };
 
+// How references between files are rewritten to their outputs' final names (rewrite.hpp).
+struct ReferenceSettings {
+    bool rewrite = true;
+    std::string base = "/"; // the URL path SRC is served at: root-relative URLs start with it
+};
+
+struct HtmlSettings {
+    bool picture = false; // <img src> of an image becomes a <picture> with every format and width
+};
+
 // [[headers]]: response headers for the outputs whose path, or whose source's path, matches
 // one of the globs.
 struct HeaderRule {
@@ -137,6 +149,8 @@ struct Preset {
     OutputSettings output;
     ImageSettings images;
     TextSettings text;
+    ReferenceSettings references;
+    HtmlSettings html;
     std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
     std::vector<Budget> budgets;
 };
@@ -148,6 +162,7 @@ struct Config {
     Preset preset;
     unsigned jobs = 1;
     DryRun dry_run = DryRun::no;
+    MissingReferences missing_references = MissingReferences::warn; // --strict: fail
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
     Teardown teardown = Teardown::free;
     const std::atomic<bool>* cancel = nullptr; // when it turns true, run() stops early and publishes nothing
@@ -183,6 +198,8 @@ std::int64_t parse_duration(const std::string& text);
 std::string settings_key(const ImageSettings& images);
 // The same for text assets.
 std::string settings_key(const TextSettings& text);
+// The same for how references in text assets are rewritten.
+std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html);
 
 // Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
 void apply_config_file(Preset& preset, const std::filesystem::path& file);

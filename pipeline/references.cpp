@@ -438,6 +438,13 @@ std::string folder_of(std::string_view path)
 
 } // namespace
 
+bool may_have_references(std::string_view path)
+{
+    const std::string ext = extension_of(path);
+    return ext == "css" || ext == "html" || ext == "htm" || ext == "js" || ext == "mjs" || ext == "cjs" ||
+           ext == "map" || ext == "webmanifest";
+}
+
 std::vector<Reference> find_references(std::string_view path, std::string_view text)
 {
     std::vector<Reference> out;

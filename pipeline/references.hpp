@@ -56,6 +56,9 @@ std::vector<ImageTag> find_image_tags(std::string_view html);
 // In file order; none for other extensions or unparsable JSON.
 std::vector<Reference> find_references(std::string_view path, std::string_view text);
 
+// Whether find_references() reads files named like path (by extension) at all.
+bool may_have_references(std::string_view path);
+
 // The path (relative to SRC, '/'-separated, normalised) that url names when written in the
 // file at referrer (relative to SRC), with base the URL path SRC is served at ("/" by
 // default): a relative URL resolves against the referrer's folder, a root-relative one against

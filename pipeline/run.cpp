@@ -13,8 +13,11 @@
 #include "pipeline/headers.hpp"
 #include "pipeline/image.hpp"
 #include "pipeline/metadata.hpp"
+#include "pipeline/order.hpp"
 #include "pipeline/quality.hpp"
+#include "pipeline/references.hpp"
 #include "pipeline/retention.hpp"
+#include "pipeline/rewrite.hpp"
 #include "pipeline/versions.hpp"
 
 #include <algorithm>
@@ -53,6 +56,69 @@ struct AssetState {
     std::string settings;                     // settings_id() of the asset
     std::optional<FileStat> reused;           // set when the last build's outputs were reused as they
                                               // are: the source stat that build recorded
+    std::vector<std::string> loads;           // text: the sources it refers to (Dependencies)
+    std::vector<std::string> back;            // ... and names by back-reference only
+    std::vector<std::string> gave_way;        // back-references left as written in this build, sorted
+};
+
+// Whether the outputs of the source at path keep its name (HTML, output.stable, service workers).
+bool keeps_name(const Preset& preset, const std::string& path)
+{
+    const std::string ext = extension_of(path);
+    return ext == "html" || ext == "htm" || glob_match_any(preset.output.stable, path) ||
+           is_service_worker(preset.output, path);
+}
+
+// The sources of this build as the references of a text file being built see them: which
+// exist, which are built (and so may be read), which keep their names.
+class Targets {
+public:
+    static constexpr std::size_t k_none = static_cast<std::size_t>(-1);
+
+    Targets(const Preset& preset, const std::vector<Asset>& assets, const std::vector<AssetResult>& results)
+        : m_preset(preset), m_assets(assets), m_results(results),
+          m_done(std::make_unique<std::atomic<char>[]>(assets.size()))
+    {
+    }
+
+    // The index of the source at path (assets are sorted by path), or k_none.
+    std::size_t find(std::string_view path) const
+    {
+        const auto it = std::lower_bound(m_assets.begin(), m_assets.end(), path,
+                                         [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; });
+        return it != m_assets.end() && it->path == path ? static_cast<std::size_t>(it - m_assets.begin()) : k_none;
+    }
+
+    // Whether a file referring to assets[index] needs it built first: unless its name stays.
+    bool needs_build(std::size_t index) const
+    {
+        return m_assets[index].kind == AssetKind::image || !keeps_name(m_preset, m_assets[index].path);
+    }
+
+    // assets[index] is finished (its result final): files referring to it may read it.
+    void mark_done(std::size_t index) { m_done[index].store(1, std::memory_order_release); }
+
+    ReferenceTarget target(const std::string& path, const std::vector<std::string>& gave_way) const
+    {
+        const std::size_t index = find(path);
+        if (index == k_none)
+            return {};
+        if (!needs_build(index))
+            return {ReferenceTarget::State::unchanged, nullptr};
+        if (std::binary_search(gave_way.begin(), gave_way.end(), path) ||
+            !m_done[index].load(std::memory_order_acquire))
+            return {ReferenceTarget::State::waiting, nullptr};
+        const AssetResult& result = m_results[index];
+        if (result.status == AssetResult::Status::failed)
+            return {ReferenceTarget::State::failed, nullptr};
+        return {ReferenceTarget::State::built, &result.record};
+    }
+
+private:
+    const Preset& m_preset;
+    const std::vector<Asset>& m_assets;
+    const std::vector<AssetResult>& m_results;
+    std::unique_ptr<std::atomic<char>[]> m_done;
 };
 
 // The outputs of the sources the last build into OUT published and this one reuses as they
@@ -246,42 +312,44 @@ public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
     // build's source stats are trusted only if trust_stats.
     AssetBuilder(const Config& config, OutputNames& names, WrittenFiles& written, const Cache* cache,
-                 BuildIndex* previous, bool trust_stats)
+                 BuildIndex* previous, bool trust_stats, const Targets& targets)
         : m_config(config), m_preset(config.preset), m_names(names), m_written(written), m_cache(cache),
           m_previous(previous), m_trust_stats(trust_stats),
-          m_headers_changed(previous && previous->headers != headers_key(config.preset))
+          m_headers_changed(previous && previous->headers != headers_key(config.preset)), m_targets(targets)
     {
         if (m_cache) {
-            m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text));
+            m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text) +
+                                                                 settings_key(m_preset.references, m_preset.html));
             m_passthrough_prefix = settings_prefix(AssetKind::passthrough, "");
             if (m_preset.images.rules.empty())
                 m_image_prefix = settings_prefix(AssetKind::image, settings_key(image_settings_for(m_preset, "")));
         }
     }
 
-    // The last build's outputs of asset, if its source and every output file in OUT are as
-    // that build left them: the result is filled in and the asset needs nothing more (its
-    // names are not claimed: see ReusedOutputs). Reads no file and never throws (but
-    // std::bad_alloc).
-    bool reuse_unchanged(const Asset& asset, AssetResult& result, AssetState& state, Trust trust) const
+    // The last build's entry of asset, if its source and every output file in OUT are as that
+    // build left them, so that reuse() can take it as it is (unless a file it refers to
+    // changed: see run_build). Reads no file and never throws.
+    IndexEntry* reusable(const Asset& asset, Trust trust) const
     {
         if (!m_cache || !m_previous || (!m_trust_stats && trust == Trust::stats))
-            return false;
+            return nullptr;
         const auto it = m_previous->assets.find(asset.path);
         if (it == m_previous->assets.end())
-            return false;
+            return nullptr;
         IndexEntry& previous = it->second;
-        if (trust == Trust::events) { // the same session, so the same settings as last time
-            take(previous, result, state);
-            return true;
-        }
+        if (trust == Trust::events) // the same session, so the same settings as last time
+            return &previous;
         if (!has_settings(asset, previous.settings))
-            return false;
+            return nullptr;
         // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
         if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
-            return false;
-        return reuse_published(previous, result, state, ClaimNames::later);
+            return nullptr;
+        return outputs_in_place(previous) ? &previous : nullptr;
     }
+
+    // Fills in result from a reusable() entry: the asset needs nothing more (its names are not
+    // claimed: see ReusedOutputs).
+    void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const { take(previous, result, state); }
 
     // Builds a text or passthrough asset completely; for an image, decodes it and returns the
     // job whose encode tasks the caller schedules. Throws Error for a failing asset.
@@ -305,7 +373,7 @@ public:
             // Hashing is cheaper than copying: a touched but unchanged file is not written again.
             if (m_cache && previous) {
                 set_key(asset, digest_file(asset), state);
-                if (previous->entry.key == state.key && reuse_published(*previous, result, state, ClaimNames::now))
+                if (previous->entry.key == state.key && reuse_published(*previous, result, state))
                     return nullptr;
             }
             copy_output(asset, record, state);
@@ -321,10 +389,16 @@ public:
         }
         record.source_bytes = source.size();
         record.source_digest = "sha256-" + sha256_hex(source);
+        std::optional<Rewritten> rewritten; // the source with its references rewritten
+        if (asset.kind == AssetKind::text && m_preset.references.rewrite && may_have_references(asset.path))
+            rewritten = rewrite(asset, source, state);
         if (m_cache) {
-            set_key(asset, record.source_digest, state);
+            set_key(asset,
+                    rewritten ? record.source_digest + "\nreferences " + sha256_hex(as_bytes(rewritten->edits))
+                              : record.source_digest,
+                    state);
             if (previous && previous->entry.key == state.key &&
-                reuse_published(*previous, result, state, ClaimNames::now))
+                reuse_published(*previous, result, state))
                 return nullptr;
             std::string problem;
             if (auto entry = m_cache->find(state.key, problem); entry && materialize(*entry, result, state, problem))
@@ -333,7 +407,12 @@ public:
         }
         if (asset.kind == AssetKind::image)
             return start_image(asset, source, result, state);
-        build_text(asset, source, record, state);
+        if (rewritten) {
+            result.warnings = std::move(rewritten->warnings);
+            build_text(asset, as_bytes(rewritten->text), record, state);
+        } else {
+            build_text(asset, source, record, state);
+        }
         return nullptr;
     }
 
@@ -400,8 +479,6 @@ public:
     }
 
 private:
-    enum class ClaimNames { now, later };
-
     // A digest of everything but the source's path and bytes that decides an asset's outputs.
     std::string settings_prefix(AssetKind kind, const std::string& settings) const
     {
@@ -471,9 +548,31 @@ private:
         }
     }
 
-    // Reuses what the last build published into OUT for this source, if every output file is
-    // still there as that build wrote it.
-    bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state, ClaimNames claim) const
+    // The text asset's source with its references rewritten (dependency order made sure that
+    // what they name is built); notes what it refers to in state. Throws Error(asset) under
+    // --strict if a reference names a file that is not there or failed.
+    Rewritten rewrite(const Asset& asset, ByteView source, AssetState& state) const
+    {
+        const std::string_view text = as_text(source);
+        const std::vector<Reference> references = find_references(asset.path, text);
+        Dependencies deps = dependencies_of(asset.path, references, m_preset.references.base);
+        state.loads = std::move(deps.loads);
+        state.back = std::move(deps.back);
+        Rewritten out = rewrite_references(
+            asset.path, text, references,
+            [&](const std::string& path) { return m_targets.target(path, state.gave_way); },
+            RewriteOptions{m_preset.references.base, m_preset.html.picture});
+        if (m_config.missing_references == MissingReferences::fail && !out.missing.empty()) {
+            std::string list;
+            for (const auto& m : out.missing)
+                list += (list.empty() ? "" : "; ") + m;
+            throw Error(ErrorKind::asset, "refers to what this build does not have (--strict): " + list);
+        }
+        return out;
+    }
+
+    // Whether every output file of the last build's entry is in OUT as that build wrote it.
+    bool outputs_in_place(const IndexEntry& previous) const
     {
         std::size_t n = 0;
         std::string path = m_config.output.string() + "/";
@@ -487,10 +586,16 @@ private:
                 ++n;
             }
         }
-        if (n != previous.outputs.size())
+        return n == previous.outputs.size();
+    }
+
+    // Reuses what the last build published into OUT for this source, if every output file is
+    // still there as that build wrote it.
+    bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const
+    {
+        if (!outputs_in_place(previous))
             return false;
-        if (claim == ClaimNames::now)
-            claim_all(previous.entry.record, previous.entry.blobs);
+        claim_all(previous.entry.record, previous.entry.blobs);
         take(previous, result, state);
         return true;
     }
@@ -506,6 +611,8 @@ private:
         state.output_stats = std::move(previous.outputs);
         state.fragment = std::move(previous.fragment);
         state.reused = previous.source;
+        state.loads = std::move(previous.loads);
+        state.back = std::move(previous.back);
         previous.taken = true;
         if (m_headers_changed && apply_headers(m_preset, result.record)) // [[headers]] changed since
             state.fragment = manifest_fragment(result.record);
@@ -547,12 +654,7 @@ private:
         m_written.add(path);
     }
 
-    bool is_stable(const std::string& path) const
-    {
-        const std::string ext = extension_of(path);
-        return ext == "html" || ext == "htm" || glob_match_any(m_preset.output.stable, path) ||
-               is_service_worker(m_preset.output, path);
-    }
+    bool is_stable(const std::string& path) const { return keeps_name(m_preset, path); }
 
     // Names an output of source (fingerprinted unless stable), claims the name, describes it.
     OutputFile name_output(const std::string& source, const std::string& name, const std::string& digest,
@@ -743,6 +845,7 @@ private:
     BuildIndex* m_previous;
     bool m_trust_stats;
     bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
+    const Targets& m_targets;
     std::string m_codecs = codec_fingerprint();
     std::string m_text_prefix;        // settings_prefix() of text assets
     std::string m_passthrough_prefix; // ... of passthrough ones
@@ -983,8 +1086,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     const ReusedOutputs reused_outputs(scan.assets, reused, results, states);
     OutputNames names(reused_outputs);
     WrittenFiles written;
+    Targets targets(config.preset, scan.assets, results);
     const AssetBuilder builder(config, names, written, cache ? &*cache : nullptr, cache ? &previous : nullptr,
-                               previous.source_root == source_root);
+                               previous.source_root == source_root, targets);
     std::atomic<bool> stop{false};
     std::string io_failure;
     // Stops taking work after an I/O error, or when the caller cancels (SIGINT in the CLI).
@@ -998,17 +1102,53 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 return true;
         return false;
     };
-    if (cache) {
+    // Calls f(i) for every i < n, shared out over the workers in slices.
+    auto parallel_for = [&](std::size_t n, const auto& f) {
         auto slice = [&](std::size_t part, std::size_t parts) {
-            for (std::size_t i = scan.assets.size() * part / parts; i < scan.assets.size() * (part + 1) / parts; ++i)
-                reused[i] = builder.reuse_unchanged(scan.assets[i], results[i], states[i],
-                                                    incremental && !named(scan.assets[i].path) ? Trust::events
-                                                                                               : Trust::stats);
+            for (std::size_t i = n * part / parts; i < n * (part + 1) / parts; ++i)
+                f(i);
         };
         std::vector<std::jthread> pool;
-        for (unsigned i = 1; i < workers; ++i)
-            pool.emplace_back(slice, i, workers);
-        slice(0, workers);
+        for (unsigned i = 1; i < workers && i < n; ++i)
+            pool.emplace_back(slice, i, std::min<std::size_t>(workers, n));
+        slice(0, std::max<std::size_t>(1, std::min<std::size_t>(workers, n)));
+    };
+    const bool rewriting = config.preset.references.rewrite;
+    auto refers = [&](std::size_t i) {
+        return rewriting && scan.assets[i].kind == AssetKind::text && may_have_references(scan.assets[i].path);
+    };
+    std::vector<IndexEntry*> unchanged_source(scan.assets.size(), nullptr); // the last build's entry, if reusable
+    if (cache) {
+        parallel_for(scan.assets.size(), [&](std::size_t i) {
+            unchanged_source[i] = builder.reusable(
+                scan.assets[i], incremental && !named(scan.assets[i].path) ? Trust::events : Trust::stats);
+        });
+        // A file whose references name a source that is not reused as it was, or that came or
+        // went, is looked at again: the URLs it must hold may have changed.
+        std::vector<IndexEntry*> reusable = unchanged_source;
+        auto settled = [&](const std::string& path) {
+            const std::size_t t = targets.find(path);
+            if (t == Targets::k_none)
+                return config.missing_references == MissingReferences::warn && previous.assets.count(path) == 0;
+            return reusable[t] != nullptr;
+        };
+        for (bool again = rewriting; again;) {
+            again = false;
+            for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+                const IndexEntry* e = reusable[i];
+                if (e && (!std::all_of(e->loads.begin(), e->loads.end(), settled) ||
+                          !std::all_of(e->back.begin(), e->back.end(), settled))) {
+                    reusable[i] = nullptr;
+                    again = true;
+                }
+            }
+        }
+        parallel_for(scan.assets.size(), [&](std::size_t i) {
+            if (reusable[i]) {
+                builder.reuse(*reusable[i], results[i], states[i]);
+                reused[i] = 1;
+            }
+        });
     }
     // The manifest's name is the first claimed. A reused output under that name (the setting
     // changed) is built again, and then fails on it.
@@ -1021,9 +1161,71 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     names.claim(config.preset.output.manifest, "manifest", "the manifest");
     reporter.phase("unchanged sources checked");
     for (std::size_t i = 0; i < scan.assets.size(); ++i)
-        if (reused[i])
+        if (reused[i]) {
             reporter.asset_finished(scan.assets[i], results[i]);
+            targets.mark_done(i);
+        }
     std::erase_if(order, [&](std::size_t i) { return reused[i] != 0; });
+
+    // Dependency order: a file is built after the files it refers to whose names it must
+    // write (their fingerprints are taken on their final bytes, references rewritten).
+    std::vector<std::vector<std::size_t>> waits_for(scan.assets.size());
+    if (rewriting && std::any_of(order.begin(), order.end(), refers)) {
+        std::vector<std::size_t> unread; // what the files to build refer to: the index says, or read them
+        for (const std::size_t i : order)
+            if (refers(i)) {
+                if (const IndexEntry* e = unchanged_source[i]) {
+                    states[i].loads = e->loads;
+                    states[i].back = e->back;
+                } else {
+                    unread.push_back(i);
+                }
+            }
+        parallel_for(unread.size(), [&](std::size_t n) {
+            const Asset& asset = scan.assets[unread[n]];
+            try {
+                const Bytes source = read_file(asset.absolute);
+                const std::string_view text = as_text(source);
+                Dependencies deps =
+                    dependencies_of(asset.path, find_references(asset.path, text), config.preset.references.base);
+                states[unread[n]].loads = std::move(deps.loads);
+                states[unread[n]].back = std::move(deps.back);
+            } catch (const Error&) {
+                // unreadable: building it says so
+            }
+        });
+        std::vector<std::vector<std::size_t>> loads(scan.assets.size()), back(scan.assets.size());
+        for (std::size_t i = 0; i < scan.assets.size(); ++i) {
+            for (const auto& path : states[i].loads)
+                if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
+                    loads[i].push_back(t);
+            for (const auto& path : states[i].back)
+                if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
+                    back[i].push_back(t);
+        }
+        const BuildOrder built_after = order_builds(loads, back);
+        for (const std::size_t i : order) {
+            if (const std::size_t c = built_after.cycle_of[i]; c != BuildOrder::k_none) {
+                std::string path;
+                for (const std::size_t n : built_after.cycles[c])
+                    path += (path.empty() ? "" : " -> ") + scan.assets[n].path;
+                results[i].status = AssetResult::Status::failed;
+                results[i].message = "reference cycle: " + path +
+                                     " (each would need the others' fingerprinted names first; break the cycle, "
+                                     "or keep one of them at a stable name with output.stable)";
+                continue;
+            }
+            waits_for[i] = built_after.waits_for[i];
+            for (const std::size_t t : built_after.gave_way[i])
+                states[i].gave_way.push_back(scan.assets[t].path); // sorted: assets are
+        }
+        for (const std::size_t i : order)
+            if (results[i].status == AssetResult::Status::failed) { // in a cycle
+                reporter.asset_finished(scan.assets[i], results[i]);
+                targets.mark_done(i);
+            }
+        std::erase_if(order, [&](std::size_t i) { return results[i].status == AssetResult::Status::failed; });
+    }
 
     struct Task {
         std::shared_ptr<ImageJob> job;
@@ -1033,8 +1235,21 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     std::mutex queue_mutex;
     std::condition_variable queue_changed;
     std::deque<Task> tasks;
-    std::size_t next_asset = 0;
-    unsigned starting = 0; // workers decoding an asset, which may queue tasks
+    // Assets whose references are all built, in `order`; the others wait, counted, and join
+    // when the last asset they wait for finishes.
+    std::deque<std::size_t> ready;
+    std::vector<std::size_t> waiting(scan.assets.size(), 0);
+    std::vector<std::vector<std::size_t>> dependents(scan.assets.size());
+    for (const std::size_t i : order) {
+        for (const std::size_t t : waits_for[i])
+            if (!reused[t] && results[t].status != AssetResult::Status::failed) {
+                ++waiting[i];
+                dependents[t].push_back(i);
+            }
+        if (waiting[i] == 0)
+            ready.push_back(i);
+    }
+    std::size_t in_flight = 0; // assets started and not finished
 
     // Records why an asset failed; an I/O error stops the whole build.
     auto failure = [&](const std::exception& e) -> std::string {
@@ -1057,8 +1272,18 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         }
         if (result.status == AssetResult::Status::failed)
             result.record.outputs.clear();
-        std::lock_guard lock(report_mutex);
-        reporter.asset_finished(asset, result);
+        {
+            std::lock_guard lock(report_mutex);
+            reporter.asset_finished(asset, result);
+        }
+        const auto index = static_cast<std::size_t>(&asset - scan.assets.data());
+        targets.mark_done(index);
+        std::lock_guard lock(queue_mutex);
+        --in_flight;
+        for (const std::size_t d : dependents[index])
+            if (--waiting[d] == 0)
+                ready.push_back(d);
+        queue_changed.notify_all();
     };
     auto complete = [&](ImageJob& job) {
         if (!job.failed && !halted()) {
@@ -1154,17 +1379,17 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 lock.unlock();
                 run_task(task);
                 lock.lock();
-            } else if (next_asset < order.size() && !halted()) {
-                const std::size_t index = order[next_asset++];
-                ++starting;
+            } else if (!ready.empty() && !halted()) {
+                const std::size_t index = ready.front();
+                ready.pop_front();
+                ++in_flight;
                 lock.unlock();
                 std::vector<Task> queued = start_asset(index);
                 lock.lock();
-                --starting;
                 for (Task& t : queued)
                     tasks.push_back(std::move(t));
                 queue_changed.notify_all();
-            } else if (starting == 0) {
+            } else if (in_flight == 0) { // nothing queued, nothing running that could queue more
                 queue_changed.notify_all();
                 return;
             } else {
@@ -1183,6 +1408,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         throw Error(ErrorKind::io, io_failure + " (the previous manifest is unchanged)");
     if (config.cancel && *config.cancel)
         throw Error(ErrorKind::interrupted, "interrupted: the previous manifest is unchanged");
+    if (std::any_of(order.begin(), order.end(), [&](std::size_t i) { return waiting[i] != 0; }))
+        throw Error(ErrorKind::internal, "sources left waiting for others that never finished (the previous manifest "
+                                         "is unchanged)");
 
     Summary summary;
     summary.cache = cache.has_value();
@@ -1226,7 +1454,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                                       std::move(results[i].warnings), std::move(states[i].blobs)},
                            std::move(states[i].output_stats),
                            fragments == Fragments::copy ? states[i].fragment : std::move(states[i].fragment),
-                           std::move(states[i].settings)});
+                           std::move(states[i].settings), std::move(states[i].loads), std::move(states[i].back)});
         }
     };
     if (!unchanged) {
