@@ -405,6 +405,7 @@ const std::map<std::string, Setter>& setters()
                  p.references.base += '/';
          }},
         {"html.picture", boolean(FIELD(html.picture))},
+        {"html.integrity", boolean(FIELD(html.integrity))},
         {"headers", header_rules()},
         {"budgets", budgets()},
         {"images.formats",
@@ -650,10 +651,10 @@ std::string settings_key(const TextSettings& t)
 
 std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html)
 {
-    static_assert(sizeof(ReferenceSettings) == 40 && sizeof(HtmlSettings) == 1,
+    static_assert(sizeof(ReferenceSettings) == 40 && sizeof(HtmlSettings) == 2,
                   "update settings_key(ReferenceSettings, HtmlSettings) for the new field");
     return "references " + std::to_string(references.rewrite) + " " + references.base + "\nhtml picture " +
-           std::to_string(html.picture) + "\n";
+           std::to_string(html.picture) + " integrity " + std::to_string(html.integrity) + "\n";
 }
 
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)

@@ -122,6 +122,7 @@ struct ReferenceSettings {
 
 struct HtmlSettings {
     bool picture = false; // <img src> of an image becomes a <picture> with every format and width
+    bool integrity = false; // <script src> and <link rel=stylesheet|preload|modulepreload> get integrity
 };
 
 // [[headers]]: response headers for the outputs whose path, or whose source's path, matches

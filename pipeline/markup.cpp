@@ -2,8 +2,8 @@
 
 #include "pipeline/error.hpp"
 
+#include <algorithm>
 #include <cstdio>
-#include <map>
 
 namespace cachet {
 namespace {
@@ -48,47 +48,56 @@ std::string url_path_escape(std::string_view path)
     return out;
 }
 
+std::optional<PictureParts> picture_parts(const AssetRecord& record)
+{
+    auto outputs_in = [&](ImageFormat f) {
+        std::vector<const OutputFile*> out;
+        for (const auto& o : record.outputs)
+            if (o.format == f)
+                out.push_back(&o);
+        std::stable_sort(out.begin(), out.end(),
+                         [](const OutputFile* a, const OutputFile* b) { return a->width < b->width; });
+        return out;
+    };
+    PictureParts parts;
+    for (const auto f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp, ImageFormat::avif})
+        if (auto outputs = outputs_in(f); !outputs.empty()) {
+            parts.img_format = f;
+            parts.img = std::move(outputs);
+            break;
+        }
+    if (parts.img.empty())
+        return std::nullopt;
+    for (const auto f : {ImageFormat::avif, ImageFormat::webp}) {
+        auto outputs = outputs_in(f);
+        if (f != parts.img_format && !outputs.empty() && outputs.back()->width >= parts.img.back()->width)
+            parts.sources.emplace_back(f, std::move(outputs));
+    }
+    return parts;
+}
+
 std::string picture_element(const AssetRecord& record, const PictureOptions& options)
 {
     if (record.kind != AssetKind::image)
         throw Error(ErrorKind::usage, record.source + " is not an image (it is " +
                                           std::string(to_string(record.kind)) + ")");
-    // format -> width -> URL, in ascending width order
-    std::map<ImageFormat, std::map<int, std::string>> by_format;
-    int width = 0;
-    int height = 0;
-    for (const auto& o : record.outputs) {
-        if (!o.format)
-            continue;
-        by_format[*o.format][o.width] = options.base + url_path_escape(o.path);
-        if (o.width > width) {
-            width = o.width;
-            height = o.height;
-        }
-    }
-    auto srcset = [&](ImageFormat f) {
+    const auto parts = picture_parts(record);
+    if (!parts)
+        throw Error(ErrorKind::usage, record.source + " has no image outputs");
+    auto srcset = [&](const std::vector<const OutputFile*>& outputs) {
         std::string s;
-        for (const auto& [w, url] : by_format[f])
-            s += (s.empty() ? "" : ", ") + url + " " + std::to_string(w) + "w";
+        for (const auto* o : outputs)
+            s += (s.empty() ? "" : ", ") + options.base + url_path_escape(o->path) + " " + std::to_string(o->width) + "w";
         return s;
     };
-    // The <img> carries the most widely supported format that exists.
-    ImageFormat img_format = ImageFormat::avif;
-    for (const auto f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp, ImageFormat::avif})
-        if (by_format.count(f)) {
-            img_format = f;
-            break;
-        }
     std::string out = "<picture>\n";
-    for (const auto f : {ImageFormat::avif, ImageFormat::webp}) {
-        if (f == img_format || !by_format.count(f))
-            continue;
-        out += "  <source" + attribute("type", "image/" + std::string(to_string(f))) + attribute("srcset", srcset(f)) +
+    for (const auto& [f, outputs] : parts->sources)
+        out += "  <source" + attribute("type", "image/" + std::string(to_string(f))) + attribute("srcset", srcset(outputs)) +
                attribute("sizes", options.sizes) + ">\n";
-    }
-    out += "  <img" + attribute("src", by_format[img_format].rbegin()->second) +
-           attribute("srcset", srcset(img_format)) + attribute("sizes", options.sizes) +
-           attribute("width", std::to_string(width)) + attribute("height", std::to_string(height)) +
+    const OutputFile& largest = *parts->img.back();
+    out += "  <img" + attribute("src", options.base + url_path_escape(largest.path)) +
+           attribute("srcset", srcset(parts->img)) + attribute("sizes", options.sizes) +
+           attribute("width", std::to_string(largest.width)) + attribute("height", std::to_string(largest.height)) +
            attribute("alt", options.alt);
     if (!options.css_class.empty())
         out += attribute("class", options.css_class);

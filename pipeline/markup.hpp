@@ -1,8 +1,11 @@
 #pragma once
 #include "pipeline/manifest.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cachet {
 
@@ -13,8 +16,20 @@ struct PictureOptions {
     std::string base = "/"; // prefix of every URL; manifest paths are relative to OUT
 };
 
-// A <picture> for an image record: an AVIF and a WebP <source> with every width at which that
-// format shipped, and an <img> with the fallback's srcset, its largest width as src, the
+// What a <picture> for an image record holds: the <img>'s format (the most widely supported
+// one that shipped: JPEG, PNG, GIF, WebP, AVIF) with its outputs, and a <source> per modern
+// format (AVIF, then WebP) that shipped at the <img>'s largest width (so that no browser
+// upscales; a width it lacks costs a larger candidate), with its outputs. Narrowest first.
+struct PictureParts {
+    ImageFormat img_format = ImageFormat::jpeg;
+    std::vector<const OutputFile*> img;
+    std::vector<std::pair<ImageFormat, std::vector<const OutputFile*>>> sources;
+};
+// Nullopt if record has no image outputs.
+std::optional<PictureParts> picture_parts(const AssetRecord& record);
+
+// A <picture> for an image record (picture_parts()): an AVIF and a WebP <source> with every
+// width at which that format shipped, and an <img> with the fallback's srcset, its largest width as src, the
 // intrinsic width and height, loading="lazy" and decoding="async". References only files the
 // record names. Throws Error(usage) if record is not an image.
 std::string picture_element(const AssetRecord& record, const PictureOptions& options);

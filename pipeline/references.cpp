@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 
 namespace cachet {
 namespace {
@@ -255,26 +256,30 @@ void for_each_tag(std::string_view text, F&& f)
     }
 }
 
-// Whether a <link>'s rel names something the page loads (rather than a page it links to).
-bool loads_resource(std::string_view rel)
+// Whether the space-separated list value (a rel attribute) holds one of tokens, in any case.
+bool has_token(std::string_view value, std::initializer_list<std::string_view> tokens)
 {
-    static constexpr std::string_view k_loaded[] = {"stylesheet", "icon",     "apple-touch-icon",
-                                                    "apple-touch-icon-precomposed", "mask-icon", "manifest",
-                                                    "preload",    "modulepreload", "prefetch"};
-    const std::string value = lower(rel);
+    const std::string list = lower(value);
     std::size_t i = 0;
-    while (i < value.size()) {
-        while (i < value.size() && is_space(value[i]))
+    while (i < list.size()) {
+        while (i < list.size() && is_space(list[i]))
             ++i;
         std::size_t end = i;
-        while (end < value.size() && !is_space(value[end]))
+        while (end < list.size() && !is_space(list[end]))
             ++end;
-        const std::string_view token = std::string_view(value).substr(i, end - i);
-        if (std::find(std::begin(k_loaded), std::end(k_loaded), token) != std::end(k_loaded))
+        const std::string_view token = std::string_view(list).substr(i, end - i);
+        if (std::find(tokens.begin(), tokens.end(), token) != tokens.end())
             return true;
         i = end;
     }
     return false;
+}
+
+// Whether a <link>'s rel names something the page loads (rather than a page it links to).
+bool loads_resource(std::string_view rel)
+{
+    return has_token(rel, {"stylesheet", "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
+                           "manifest", "preload", "modulepreload", "prefetch"});
 }
 
 void html_references(std::string_view text, std::vector<Reference>& out)
@@ -282,17 +287,29 @@ void html_references(std::string_view text, std::vector<Reference>& out)
     for_each_tag(text, [&](const Tag& tag) {
         if (tag.closing)
             return;
-        auto mark = [&](std::size_t from, Reference::Role role, const std::string& attribute) {
+        auto mark = [&](std::size_t from, Reference::Role role, const std::string& attribute, bool checks) {
+            const Attribute* integrity = tag.find("integrity");
             for (std::size_t n = from; n < out.size(); ++n) {
                 out[n].role = role;
                 out[n].element = tag.name;
                 out[n].attribute = attribute;
+                out[n].attributes_end = tag.attributes_end;
+                if (integrity && integrity->has_value)
+                    out[n].integrity = std::make_pair(integrity->value_begin, integrity->value_end);
+                out[n].checks_integrity = checks;
             }
         };
         for (const auto& a : tag.attributes) {
             if (!a.has_value)
                 continue;
             const std::size_t from = out.size();
+            bool checks = false; // whether the browser checks this element's integrity attribute
+            if (tag.name == "script" && a.name == "src")
+                checks = true;
+            else if (tag.name == "link" && a.name == "href")
+                if (const Attribute* rel = tag.find("rel"); rel && rel->has_value)
+                    checks = has_token(text.substr(rel->value_begin, rel->value_end - rel->value_begin),
+                                       {"stylesheet", "preload", "modulepreload"});
             const std::string_view value = text.substr(a.value_begin, a.value_end - a.value_begin);
             Reference::Role role = Reference::Role::asset;
             if (a.name == "src" || a.name == "href" || a.name == "poster" || a.name == "data") {
@@ -312,12 +329,12 @@ void html_references(std::string_view text, std::vector<Reference>& out)
             } else if (a.name == "style") {
                 css_references(value, a.value_begin, out);
             }
-            mark(from, role, a.name);
+            mark(from, role, a.name, checks);
         }
         if (tag.name == "style") {
             const std::size_t from = out.size();
             css_references(text.substr(tag.body_begin, tag.body_end - tag.body_begin), tag.body_begin, out);
-            mark(from, Reference::Role::asset, "");
+            mark(from, Reference::Role::asset, "", false);
         }
     });
 }

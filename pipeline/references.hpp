@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cachet {
@@ -25,6 +26,11 @@ struct Reference {
     Role role = Role::asset;
     std::string element;   // HTML: the element's name, lower case ("" elsewhere)
     std::string attribute; // HTML: the attribute's name, lower case ("" in a <style> element)
+    // HTML: where attributes can be added to the element (before its "/>" or ">"), and the
+    // range of its integrity attribute's value, if it has one.
+    std::size_t attributes_end = 0;
+    std::optional<std::pair<std::size_t, std::size_t>> integrity;
+    bool checks_integrity = false; // HTML: a <script src> or <link rel=stylesheet|preload|modulepreload>
     bool operator==(const Reference&) const = default;
 };
 

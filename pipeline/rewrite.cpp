@@ -2,6 +2,7 @@
 
 #include "pipeline/content_type.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/markup.hpp"
 
 #include <algorithm>
 #include <set>
@@ -50,53 +51,17 @@ std::optional<ImageFormat> format_of_extension(std::string_view path)
     return std::nullopt;
 }
 
-// The outputs of image in format, narrowest first.
-std::vector<const OutputFile*> outputs_in(const AssetRecord& image, ImageFormat format)
-{
-    std::vector<const OutputFile*> out;
-    for (const auto& o : image.outputs)
-        if (o.format == format)
-            out.push_back(&o);
-    std::stable_sort(out.begin(), out.end(), [](const OutputFile* a, const OutputFile* b) { return a->width < b->width; });
-    return out;
-}
-
 constexpr ImageFormat k_img_preference[] = {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp,
                                             ImageFormat::avif};
-
-std::string_view mime_of(ImageFormat format)
-{
-    switch (format) {
-    case ImageFormat::avif: return "image/avif";
-    case ImageFormat::webp: return "image/webp";
-    case ImageFormat::jpeg: return "image/jpeg";
-    case ImageFormat::png: return "image/png";
-    case ImageFormat::gif: return "image/gif";
-    }
-    return "application/octet-stream";
-}
 
 // The <picture> edits for the <img> tag whose src (written url) names image: nothing if the
 // image has no outputs.
 std::vector<Edit> picture_edits(const ImageTag& tag, std::string_view path, std::string_view url,
                                 const AssetRecord& image, const RewriteOptions& options)
 {
-    std::optional<ImageFormat> img_format;
-    std::vector<const OutputFile*> img_outputs;
-    for (const ImageFormat f : k_img_preference)
-        if (auto outputs = outputs_in(image, f); !outputs.empty()) {
-            img_format = f;
-            img_outputs = std::move(outputs);
-            break;
-        }
-    if (!img_format)
+    const auto parts = picture_parts(image);
+    if (!parts)
         return {};
-    auto widths = [](const std::vector<const OutputFile*>& outputs) {
-        std::vector<int> w;
-        for (const auto* o : outputs)
-            w.push_back(o->width);
-        return w;
-    };
     auto srcset = [&](const std::vector<const OutputFile*>& outputs) {
         std::string value;
         for (const auto* o : outputs)
@@ -105,23 +70,16 @@ std::vector<Edit> picture_edits(const ImageTag& tag, std::string_view path, std:
         return value;
     };
     std::string opening = "<picture>";
-    // A modern format gets a <source> only if it exists at every width the <img> offers: a
-    // browser picks among one source's candidates only, and a missing width would be upscaled.
-    for (const ImageFormat f : {ImageFormat::avif, ImageFormat::webp}) {
-        if (f == *img_format)
-            continue;
-        const auto outputs = outputs_in(image, f);
-        if (outputs.empty() || widths(outputs) != widths(img_outputs))
-            continue;
-        opening += "<source type=\"" + std::string(mime_of(f)) + "\" srcset=\"" + srcset(outputs) + "\"";
+    for (const auto& [f, outputs] : parts->sources) {
+        opening += "<source type=\"image/" + std::string(to_string(f)) + "\" srcset=\"" + srcset(outputs) + "\"";
         if (tag.sizes)
             opening += " sizes=\"" + *tag.sizes + "\"";
         opening += ">";
     }
-    const OutputFile& largest = *img_outputs.back();
+    const OutputFile& largest = *parts->img.back();
     std::string attributes;
-    if (img_outputs.size() > 1)
-        attributes += " srcset=\"" + srcset(img_outputs) + "\"";
+    if (parts->img.size() > 1)
+        attributes += " srcset=\"" + srcset(parts->img) + "\"";
     if (!tag.has_width && !tag.has_height)
         attributes += " width=\"" + std::to_string(largest.width) + "\" height=\"" + std::to_string(largest.height) + "\"";
     std::vector<Edit> edits;
@@ -230,8 +188,15 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
             const OutputFile* o = record.kind == AssetKind::image ? image_output_for_url(record)
                                   : record.outputs.empty()       ? nullptr
                                                                  : &record.outputs.front();
-            if (o && o->path != *resolved)
-                edits.push_back({r.begin, r.end, reference_url(r.url, path, o->path, options.base)});
+            if (!o || o->path == *resolved)
+                break;
+            edits.push_back({r.begin, r.end, reference_url(r.url, path, o->path, options.base)});
+            if (o->integrity.empty())
+                break;
+            if (r.integrity) // the source's own would block the rewritten file
+                edits.push_back({r.integrity->first, r.integrity->second, o->integrity});
+            else if (options.integrity && r.checks_integrity)
+                edits.push_back({r.attributes_end, r.attributes_end, " integrity=\"" + o->integrity + "\""});
             break;
         }
         }

@@ -25,6 +25,8 @@ struct ReferenceTarget {
 struct RewriteOptions {
     std::string base = "/"; // the URL path SRC is served at
     bool picture = false;   // html.picture: <img src> of an image becomes a <picture>
+    bool integrity = false; // html.integrity: <script src> and <link rel=stylesheet|preload|modulepreload>
+                            // get an integrity attribute
 };
 
 // The sources a text file at path refers to, as normalised paths relative to SRC, sorted and
@@ -49,7 +51,9 @@ struct Rewritten {
 // (outside <picture>, without srcset) becomes a <picture> with a <source> per modern format,
 // srcset at every width, and width and height unless given. References to missing or failed
 // files stay as written, with a warning (not for links and back-references to missing files).
-// A document with <base href> keeps its relative URLs. Throws Error(asset) if a reference
+// An HTML element's integrity attribute is set to the new output's; with options.integrity,
+// elements whose integrity browsers check get one. A document with <base href> keeps its
+// relative URLs. Throws Error(asset) if a reference
 // other than a back-reference meets a target still waiting (the file changed during the build).
 Rewritten rewrite_references(std::string_view path, std::string_view text, const std::vector<Reference>& references,
                              const std::function<ReferenceTarget(const std::string&)>& target,

@@ -561,7 +561,7 @@ private:
         Rewritten out = rewrite_references(
             asset.path, text, references,
             [&](const std::string& path) { return m_targets.target(path, state.gave_way); },
-            RewriteOptions{m_preset.references.base, m_preset.html.picture});
+            RewriteOptions{m_preset.references.base, m_preset.html.picture, m_preset.html.integrity});
         if (m_config.missing_references == MissingReferences::fail && !out.missing.empty()) {
             std::string list;
             for (const auto& m : out.missing)

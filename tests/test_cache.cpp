@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -294,7 +295,8 @@ TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
     CHECK(fs::is_directory(src / ".cachet-cache" / ("v" + std::to_string(k_cache_format))));
-    for (const auto& [source, asset] : test::read_json(dir / "out/cachet-manifest.json")["assets"].items())
+    const auto manifest = test::read_json(dir / "out/cachet-manifest.json"); // kept: items() refers into it
+    for (const auto& [source, asset] : manifest["assets"].items())
         CHECK(source.find(".cachet-cache") == std::string::npos);
 }
 
@@ -377,4 +379,84 @@ TEST_CASE("a [[headers]] change rewrites the manifest's headers without building
     const Build third = build(src, dir / "out", dir / "cache");
     CHECK(third.summary["built"] == 0);
     CHECK(test::read_json(dir / "out/cachet-manifest.json") == before);
+}
+
+TEST_CASE("changing one image renames it and the files that name it, up the chain, and nothing else",
+          "[cache][references][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir, "refs");
+    age(src);
+    const std::string config = no_retention(dir, "noret.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    const auto before = test::read_json(dir / "out/cachet-manifest.json")["assets"];
+    const auto before_tree = tree(dir / "out");
+
+    // img/bg.png <- css/base.css (url) <- css/main.css (@import) <- index.html, blog/post.html (<link>)
+    fs::copy_file(src / "img/a.png", src / "img/bg.png", fs::copy_options::overwrite_existing);
+    const Build changed = build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK(changed.summary["built"] == 5);
+    CHECK(changed.summary["kinds"]["image"]["built"] == 1);
+    CHECK(changed.summary["kinds"]["text"]["built"] == 4);
+    const auto after = test::read_json(dir / "out/cachet-manifest.json")["assets"];
+    const auto after_tree = tree(dir / "out");
+    const std::set<std::string> renamed{"img/bg.png", "css/base.css", "css/main.css"};
+    const std::set<std::string> rewritten{"index.html", "blog/post.html"};
+    REQUIRE(after.size() == before.size());
+    for (const auto& [source, asset] : after.items()) {
+        INFO("source " << source);
+        std::set<std::string> old_paths;
+        for (const auto& o : before[source]["outputs"])
+            old_paths.insert(o["path"].get<std::string>());
+        for (const auto& o : asset["outputs"]) {
+            const std::string path = o["path"];
+            if (renamed.count(source)) {
+                CHECK(old_paths.count(path) == 0);
+            } else {
+                CHECK(old_paths.count(path) == 1);
+                if (rewritten.count(source))
+                    CHECK(after_tree.at(path) != before_tree.at(path));
+                else
+                    CHECK(after_tree.at(path) == before_tree.at(path));
+            }
+        }
+        if (!renamed.count(source))
+            CHECK(asset["outputs"].size() == old_paths.size());
+    }
+    // And it is what a build from nothing gives.
+    CHECK(after_tree == fresh(dir, src, "fresh"));
+}
+
+TEST_CASE("a reference to a missing file stays as written until the file appears, then the referrer is rebuilt",
+          "[cache][references][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir, "refs");
+    age(src);
+    test::spit(src / "extra.html", "<img src=\"img/later.png\"><a href=\"later.html\">a page served elsewhere</a>\n");
+    const auto first = test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir",
+                                         (dir / "cache").string()});
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.err, Catch::Contains("warning: extra.html: \"img/later.png\" names img/later.png, which is not "
+                                          "in SRC: left as written"));
+    CHECK_THAT(first.err, !Catch::Contains("later.html"));
+    CHECK(as_text(test::slurp(dir / "out/extra.html")).find("\"img/later.png\"") != std::string_view::npos);
+
+    const auto strict = test::run_cachet({"build", src.string(), "-o", (dir / "strict").string(), "--strict",
+                                          "--cache-dir", (dir / "cache").string()});
+    CHECK(strict.exit_code == 1);
+    CHECK_THAT(strict.err, Catch::Contains("failed: extra.html: refers to what this build does not have (--strict)"));
+
+    fs::copy_file(src / "img/a.png", src / "img/later.png");
+    const Build second = build(src, dir / "out", dir / "cache");
+    CHECK(second.summary["kinds"]["text"]["built"] == 1); // extra.html, untouched itself
+    const std::string page(as_text(test::slurp(dir / "out/extra.html")));
+    CHECK(page.find("\"img/later.png\"") == std::string::npos);
+    INFO(page);
+    const auto manifest = test::read_json(dir / "out/cachet-manifest.json");
+    bool named = false; // the PNG output of img/later.png, at its own width
+    for (const auto& o : manifest["assets"]["img/later.png"]["outputs"])
+        if (o["format"] == "png" && page.find("\"" + o["path"].get<std::string>() + "\"") != std::string::npos)
+            named = true;
+    CHECK(named);
 }

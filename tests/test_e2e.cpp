@@ -950,3 +950,135 @@ TEST_CASE("cachet build --timings prints each step's end, in order, even with --
     CHECK_THAT(p.err, Catch::Contains("SRC scanned"));
     CHECK_THAT(p.err, Catch::StartsWith("cachet: timing: "));
 }
+
+TEST_CASE("cachet build rewrites references: each names a file in OUT, a prefix never mixes up names, and "
+          "fingerprints and SRI are of the rewritten bytes",
+          "[e2e][references]")
+{
+    test::TempDir dir;
+    const fs::path src = test::fixtures() / "refs";
+    const fs::path out = dir / "out";
+    const auto p = build(src, out, {"--json"});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.err, !Catch::Contains("warning"));
+    const json manifest = test::read_json(out / "cachet-manifest.json");
+    std::map<std::string, std::string> url_of; // source -> the output its URLs name
+    for (const auto& [source, asset] : manifest["assets"].items()) {
+        INFO("source " << source);
+        for (const auto& o : asset["outputs"]) {
+            const std::string path = o["path"];
+            const Bytes bytes = test::slurp(out / path);
+            CHECK(o["integrity"] == sri_sha384(bytes));
+            if (o["fingerprinted"])
+                CHECK(path.find("." + hex_prefix(out / path, 10) + ".") != std::string::npos);
+            if (asset["kind"] == "text")
+                check_rewritten(source, as_text(test::slurp(src / source)), path, as_text(bytes), out);
+            if (!o.contains("format") || (source.ends_with(".png") && o["format"] == "png") ||
+                (source.ends_with(".jpg") && o["format"] == "jpeg"))
+                url_of[source] = path;
+        }
+    }
+    const std::string page(as_text(test::slurp(out / "index.html")));
+    const std::string css(as_text(test::slurp(out / url_of.at("css/main.css"))));
+    // a.png and aa.png: each reference names its own file's output, whatever the style.
+    REQUIRE(url_of.at("img/a.png") != url_of.at("img/aa.png"));
+    CHECK_THAT(page, Catch::Contains("id=\"a\" src=\"" + url_of.at("img/a.png") + "\""));
+    CHECK_THAT(page, Catch::Contains("id=\"aa\" src=\"" + url_of.at("img/aa.png") + "\""));
+    CHECK_THAT(page, Catch::Contains("srcset=\"" + url_of.at("img/a.png") + " 1x, " + url_of.at("img/aa.png") + " 2x\""));
+    CHECK_THAT(page, Catch::Contains("href=\"/" + url_of.at("css/main.css") + "\""));
+    CHECK_THAT(page, Catch::Contains("href=\"" + url_of.at("fonts/f.woff2") + "?v=2\""));
+    CHECK_THAT(page, Catch::Contains("url('" + url_of.at("img/bg.png") + "')"));
+    CHECK_THAT(page, Catch::Contains("<a href=\"blog/post.html\">") && Catch::Contains("href=\"/shop/\"") &&
+                         Catch::Contains("href=\"https://example.com/\""));
+    CHECK_THAT(css, Catch::Contains("@import \"" + fs::path(url_of.at("css/base.css")).filename().string() + "\""));
+    CHECK_THAT(css, Catch::Contains("url(../" + url_of.at("img/a.png") + ")"));
+    CHECK_THAT(css, Catch::Contains("url(\"/" + url_of.at("img/aa.png") + "?v=3#frag\")"));
+    CHECK_THAT(css, Catch::Contains("url('../" + url_of.at("fonts/f.woff2") + "?v=2#iefix')"));
+    CHECK_THAT(css, Catch::Contains("url(https://example.com/img/a.png)") && Catch::Contains("url(data:image/gif"));
+    const std::string post(as_text(test::slurp(out / "blog/post.html")));
+    CHECK_THAT(post, Catch::Contains("href=\"../" + url_of.at("css/main.css") + "\""));
+    CHECK_THAT(post, Catch::Contains("src=\"/" + url_of.at("img/a.png") + "\""));
+    // The script names its map's final name; the map's "file" gives way (see check_rewritten).
+    const std::string js(as_text(test::slurp(out / url_of.at("js/app.js"))));
+    CHECK_THAT(js, Catch::EndsWith("//# sourceMappingURL=" + fs::path(url_of.at("js/app.js.map")).filename().string() +
+                                   "\n"));
+    CHECK_THAT(std::string(as_text(test::slurp(out / "site.webmanifest"))),
+               Catch::Contains("\"src\":\"/" + url_of.at("img/a.png") + "\""));
+    // The same build again, on one worker: byte for byte the same.
+    const auto again = build(src, dir / "again", {"-j", "1"});
+    REQUIRE(again.exit_code == 0);
+    for (const auto& f : test::list_files(out))
+        CHECK(test::slurp(out / f) == test::slurp(dir / "again" / f));
+}
+
+TEST_CASE("cachet build: a reference cycle fails the files in it, naming the cycle, and a page naming them warns",
+          "[e2e][references]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    test::spit(src / "css/x.css", "@import \"y.css\";\n.x { color: red }\n");
+    test::spit(src / "css/y.css", "@import url(x.css);\n.y { color: blue }\n");
+    test::spit(src / "css/ok.css", ".ok { color: green }\n");
+    test::spit(src / "index.html", "<link rel=\"stylesheet\" href=\"css/x.css\"><link rel=\"stylesheet\" href=\"css/ok.css\">\n");
+    const auto p = build(src, dir / "out", {"--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("failed: css/x.css: reference cycle: css/x.css -> css/y.css -> css/x.css"));
+    CHECK_THAT(p.err, Catch::Contains("failed: css/y.css: reference cycle: css/x.css -> css/y.css -> css/x.css"));
+    CHECK_THAT(p.err, Catch::Contains("warning: index.html: \"css/x.css\" names css/x.css, which failed to build"));
+    const json manifest = test::read_json(dir / "out/cachet-manifest.json"); // the rest is published
+    CHECK_FALSE(manifest["assets"].contains("css/x.css"));
+    const std::string ok = manifest["assets"]["css/ok.css"]["outputs"][0]["path"];
+    CHECK_THAT(std::string(as_text(test::slurp(dir / "out/index.html"))),
+               Catch::Contains("href=\"css/x.css\"") && Catch::Contains("href=\"" + ok + "\""));
+    // Kept at a stable name, one file of the cycle breaks it.
+    test::spit(dir / "stable.toml", "[output]\nstable = [\"css/y.css\"]\n");
+    const auto stable = build(src, dir / "out2", {"--config", (dir / "stable.toml").string()});
+    INFO(stable.err);
+    CHECK(stable.exit_code == 0);
+}
+
+TEST_CASE("cachet build with html.picture and html.integrity: <picture> from the manifest, integrity on scripts "
+          "and stylesheets",
+          "[e2e][references]")
+{
+    test::TempDir dir;
+    test::spit(dir / "picture.toml", "[html]\npicture = true\nintegrity = true\n[images]\nwidths = [100]\n");
+    const fs::path out = dir / "out";
+    const auto p = build(test::fixtures() / "refs", out, {"--config", (dir / "picture.toml").string()});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const json manifest = test::read_json(out / "cachet-manifest.json");
+    const std::string page(as_text(test::slurp(out / "index.html")));
+    INFO(page);
+    auto output = [&](const std::string& source, const std::string& format, int width) -> json {
+        for (const auto& o : manifest["assets"][source]["outputs"])
+            if (o.value("format", "") == format && o.value("width", 0) == width)
+                return o;
+        return json();
+    };
+    const json photo = output("img/photo.jpg", "jpeg", 200);
+    const json small = output("img/photo.jpg", "jpeg", 100);
+    REQUIRE(photo.is_object());
+    REQUIRE(small.is_object());
+    const std::string img = "<img id=\"photo\" src=\"" + photo["path"].get<std::string>() + "\" alt=\"photo\" srcset=\"" +
+                            small["path"].get<std::string>() + " 100w, " + photo["path"].get<std::string>() +
+                            " 200w\" width=\"200\" height=\"120\"></picture>";
+    CHECK_THAT(page, Catch::Contains(img));
+    const std::string webp = "<source type=\"image/webp\" srcset=\"" +
+                             output("img/photo.jpg", "webp", 100)["path"].get<std::string>() + " 100w, " +
+                             output("img/photo.jpg", "webp", 200)["path"].get<std::string>() + " 200w\">";
+    CHECK_THAT(page, Catch::Contains("<picture>") && Catch::Contains(webp));
+    // Images already in a srcset are the author's: no <picture> for #set.
+    CHECK_THAT(page, Catch::Contains("<img id=\"set\" src=\""));
+    const json css = manifest["assets"]["css/main.css"]["outputs"][0];
+    const json js = manifest["assets"]["js/app.js"]["outputs"][0];
+    CHECK_THAT(page, Catch::Contains("href=\"/" + css["path"].get<std::string>() + "\" integrity=\"" +
+                                     css["integrity"].get<std::string>() + "\">"));
+    CHECK_THAT(page, Catch::Contains("src=\"" + js["path"].get<std::string>() + "\" integrity=\"" +
+                                     js["integrity"].get<std::string>() + "\">"));
+    for (const auto& r : find_references("index.html", page))
+        if (const auto target = resolve_reference("index.html", r.url))
+            CHECK(fs::is_regular_file(out / *target));
+}

@@ -199,3 +199,21 @@ TEST_CASE("dependencies_of: what a file loads and what it names back, resolved a
     CHECK(dependencies_of("js/app.js.map", find_references("js/app.js.map", map), "/") ==
           Dependencies{{}, {"js/app.js"}});
 }
+
+TEST_CASE("rewrite_references: integrity attributes follow the rewritten file, and html.integrity adds them",
+          "[rewrite]")
+{
+    Site site = sample_site();
+    site.built["css/site.css"].outputs.front().integrity = "sha384-NEW";
+    site.built["js/app.js"] = text("js/app.js", "js/app.6666666666.js");
+    site.built["js/app.js"].outputs.front().integrity = "sha384-JS";
+    const std::string html = R"(<link integrity="sha384-OLD" rel="stylesheet" href="css/site.css">
+<script src="js/app.js"></script><link rel="icon" href="css/site.css">)";
+    CHECK(rewrite(site, "index.html", html).text == R"(<link integrity="sha384-NEW" rel="stylesheet" href="css/site.5555555555.css">
+<script src="js/app.6666666666.js"></script><link rel="icon" href="css/site.5555555555.css">)");
+    RewriteOptions options;
+    options.integrity = true;
+    CHECK(rewrite(site, "index.html", html, options).text ==
+          R"(<link integrity="sha384-NEW" rel="stylesheet" href="css/site.5555555555.css">
+<script src="js/app.6666666666.js" integrity="sha384-JS"></script><link rel="icon" href="css/site.5555555555.css">)");
+}

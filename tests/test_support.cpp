@@ -178,10 +178,10 @@ nlohmann::json read_json(const fs::path& path)
     return nlohmann::json::parse(b.begin(), b.end());
 }
 
-fs::path copy_site(const TempDir& dir)
+fs::path copy_site(const TempDir& dir, std::string_view name)
 {
     const fs::path site = dir / "site";
-    fs::copy(fixtures() / "site", site, fs::copy_options::recursive);
+    fs::copy(fixtures() / name, site, fs::copy_options::recursive);
     return site;
 }
 

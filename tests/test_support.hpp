@@ -73,8 +73,8 @@ Preset preset_with(std::string_view toml);
 // The message of the Error preset_with(toml) throws, or "no error".
 std::string config_error(std::string_view toml);
 
-// Copies the fixture site into dir/site and returns that path.
-std::filesystem::path copy_site(const TempDir& dir);
+// Copies a fixture site (fixtures/<name>) into dir/site and returns that path.
+std::filesystem::path copy_site(const TempDir& dir, std::string_view name = "site");
 
 // Every regular file under root, relative and sorted.
 std::vector<std::string> list_files(const std::filesystem::path& root);

@@ -57,7 +57,7 @@ std::string describe(const Tree& got, const Tree& want)
     return out;
 }
 
-// A watch session on a copy of the fixture site.
+// A watch session on a copy of a fixture site.
 struct Session {
     test::TempDir dir;
     fs::path src;
@@ -65,9 +65,10 @@ struct Session {
     std::unique_ptr<test::Background> watcher;
     int fresh_builds = 0;
 
-    explicit Session(std::vector<std::string> extra = {}, std::vector<std::string> env = {})
+    explicit Session(std::vector<std::string> extra = {}, std::vector<std::string> env = {},
+                     std::string_view fixture = "site")
     {
-        src = test::copy_site(dir);
+        src = test::copy_site(dir, fixture);
         out = dir / "out";
         std::vector<std::string> argv{"env"};
         argv.insert(argv.end(), env.begin(), env.end());
@@ -111,6 +112,20 @@ void write(const fs::path& path, std::string_view text)
 }
 
 } // namespace
+
+TEST_CASE("cachet watch rewrites the files that name a changed or new file", "[watch][e2e][references]")
+{
+    Session s({}, {}, "refs");
+    // img/bg.png <- css/base.css <- css/main.css <- index.html, blog/post.html
+    fs::copy_file(s.src / "img/a.png", s.src / "img/bg.png", fs::copy_options::overwrite_existing);
+    s.settle();
+    // A page naming a file that is not there yet, then the file.
+    write(s.src / "late.html", "<img src=\"img/late.png\">\n");
+    s.settle();
+    fs::copy_file(s.src / "img/aa.png", s.src / "img/late.png");
+    s.settle();
+    CHECK(as_text(test::slurp(s.out / "late.html")).find("img/late.png") == std::string_view::npos);
+}
 
 TEST_CASE("cachet watch follows what editors and tools do to files", "[watch][e2e]")
 {

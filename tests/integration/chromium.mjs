@@ -1,13 +1,17 @@
-// Loads cachet's browser test page in Debian's headless Chromium through playwright-core and
-// checks it: every image decoded (naturalWidth > 0), each <picture> showing its first source
-// (its AVIF, where cachet kept one), every
-// subresource integrity check passed, no console error, no failed request, and nothing
-// requested from anywhere but 127.0.0.1.
+// Loads a page in Debian's headless Chromium through playwright-core and checks it. Always: no
+// console error (a failed integrity check is one), no failed request, no HTTP error, and
+// nothing requested from anywhere but 127.0.0.1.
+// - test-page (default): cachet's browser test page: every image decoded (naturalWidth > 0),
+//   each <picture> showing its first source (its AVIF, where cachet kept one), every
+//   subresource integrity check passed;
+// - site: a page of fixtures/refs as cachet rewrote it: every image decoded, its script (with
+//   integrity) ran, its stylesheet (with integrity) applied with its @import, background
+//   images and web font loaded.
 //
-//   node chromium.mjs URL PROFILE_DIR NODE_MODULES
+//   node chromium.mjs URL PROFILE_DIR NODE_MODULES [test-page|site]
 import { createRequire } from 'node:module';
 
-const [url, profile, nodeModules] = process.argv.slice(2);
+const [url, profile, nodeModules, mode = 'test-page'] = process.argv.slice(2);
 const require = createRequire(nodeModules + '/');
 const { chromium } = require('playwright-core');
 
@@ -38,68 +42,119 @@ try {
     encodings.set(e, (encodings.get(e) ?? 0) + 1);
   });
 
-  await page.goto(url, { waitUntil: 'load' });
-  const result = await page.evaluate(async () => {
-    const images = [...document.images].map((img) => ({
-      src: img.currentSrc || img.src, width: img.naturalWidth, inPicture: img.parentElement.tagName === 'PICTURE',
-      format: img.dataset.format ?? null,
-      // What the <picture> should show: its first <source> (AVIF when cachet kept one), else the <img>.
-      expected: (() => {
-        const source = img.parentElement.tagName === 'PICTURE' ? img.parentElement.querySelector('source') : null;
-        const srcset = source ? source.srcset : img.srcset || img.src;
-        return srcset.split(',').map((c) => new URL(c.trim().split(/\s+/)[0], document.baseURI).href);
-      })(),
-      type: img.parentElement.querySelector('source')?.type ?? null,
-    }));
-    const fetches = await Promise.all(window.cachetFetches.map(async ({ url, integrity }) => {
-      try {
-        const r = await fetch(url, { integrity, cache: 'no-store' });
-        await r.arrayBuffer();
-        return { url, ok: r.ok, error: r.ok ? null : `HTTP ${r.status}` };
-      } catch (e) {
-        return { url, ok: false, error: String(e) };
-      }
-    }));
-    const sheets = [...document.styleSheets].map((s) => s.href);
-    return { images, fetches, sheets, links: document.querySelectorAll('link[integrity], script[integrity]').length,
-             scriptRan: window.cachetScriptRan ?? 0,
-             styled: getComputedStyle(document.body).outlineColor === 'rgb(1, 2, 3)' };
-  });
-
-  let pictures = 0, pictureAvif = 0, avif = 0, webp = 0;
-  for (const img of result.images) {
-    if (img.width <= 0)
-      failures.push(`image not decoded: ${img.src}`);
-    if (img.inPicture) {
-      pictures++;
-      if (!img.expected.includes(img.src))
-        failures.push(`<picture> chose ${img.src}, not its first source (${img.type}): ${img.expected.join(' ')}`);
-      if (img.type === 'image/avif') pictureAvif++;
+  if (mode === 'site') {
+    await page.goto(url, { waitUntil: 'networkidle' });
+    const site = await page.evaluate(async () => {
+      await document.fonts.ready;
+      const fonts = [...document.fonts].map((f) => `${f.family}:${f.status}`);
+      const background = (id) => {
+        const e = document.getElementById(id);
+        return e ? getComputedStyle(e).backgroundImage : null;
+      };
+      const loaded = performance.getEntriesByType('resource').map((r) => r.name);
+      return {
+        images: [...document.images].map((img) => ({ src: img.currentSrc || img.src, width: img.naturalWidth })),
+        scriptRan: document.documentElement.dataset.app === 'ran' || !document.querySelector('script[src]'),
+        integrity: document.querySelectorAll('link[integrity], script[integrity]').length,
+        sheets: [...document.styleSheets].length,
+        imported: [...document.styleSheets].some((s) => [...s.cssRules].some((r) => r.styleSheet)),
+        backgrounds: [background('a-bg'), background('aa-bg'), getComputedStyle(document.body).backgroundImage],
+        fonts, loaded,
+      };
+    });
+    for (const img of site.images)
+      if (img.width <= 0)
+        failures.push(`image not decoded: ${img.src}`);
+    if (!site.scriptRan)
+      failures.push('the page\'s <script> did not run');
+    if (site.sheets === 0 || !site.imported)
+      failures.push(`stylesheet or its @import not applied (${site.sheets} sheets)`);
+    for (const b of site.backgrounds) {
+      if (b === null)
+        continue;
+      const m = /url\("([^"]+)"\)/.exec(b);
+      if (!m)
+        failures.push(`no background image applied: ${b}`);
+      else if (!site.loaded.includes(m[1]))
+        failures.push(`background image not loaded: ${m[1]}`);
     }
-    if (img.format === 'avif') avif++;
-    if (img.format === 'webp') webp++;
-  }
-  if (result.scriptRan !== 1)
-    failures.push(`the <script> with integrity ran ${result.scriptRan} times, not once`);
-  if (!result.styled)
-    failures.push('the <link rel="stylesheet"> with integrity was not applied');
-  for (const f of result.fetches)
-    if (!f.ok)
-      failures.push(`fetch with integrity failed: ${f.url}: ${f.error}`);
-  if (pictures === 0 || pictureAvif === 0 || avif === 0 || webp === 0 || result.fetches.length === 0)
-    failures.push(`the page is missing its subjects: ${pictures} pictures, ${avif} AVIF, ${webp} WebP, ` +
-                  `${result.fetches.length} fetches`);
-  const summary = `${result.images.length} images (${pictures} pictures, ${pictureAvif} showing AVIF; ${avif} AVIF and ${webp} WebP on their own), ` +
-                  `${result.fetches.length} integrity fetches, ${result.links} <script>/<link> with integrity (script ran, ` +
-                  `stylesheet applied), ` +
-                  `responses by Content-Encoding ${JSON.stringify(Object.fromEntries(encodings))}`;
-  if (failures.length) {
-    console.error(`chromium: ${failures.length} failures (${summary}):`);
-    for (const f of failures.slice(0, 40))
-      console.error('  ' + f);
-    process.exitCode = 1;
+    if (!site.fonts.some((f) => f.endsWith(':loaded')))
+      failures.push(`no web font loaded: ${site.fonts.join(' ')}`);
+    const summary = `${site.images.length} images decoded, ${site.integrity} <script>/<link> with integrity, ` +
+                    `${site.sheets} stylesheets (@import applied), backgrounds ${site.backgrounds.filter((b) => b).length}, ` +
+                    `fonts ${site.fonts.join(' ')}, ${site.loaded.length} resources`;
+    if (failures.length) {
+      console.error(`chromium: ${url}: ${failures.length} failures (${summary}):`);
+      for (const f of failures.slice(0, 40))
+        console.error('  ' + f);
+      process.exitCode = 1;
+    } else {
+      console.log(`chromium: ${url}: all checks passed: ${summary}`);
+    }
   } else {
-    console.log(`chromium: all checks passed: ${summary}`);
+    await page.goto(url, { waitUntil: 'load' });
+    const result = await page.evaluate(async () => {
+      const images = [...document.images].map((img) => ({
+        src: img.currentSrc || img.src, width: img.naturalWidth, inPicture: img.parentElement.tagName === 'PICTURE',
+        format: img.dataset.format ?? null,
+        // What the <picture> should show: its first <source> (AVIF when cachet kept one), else the <img>.
+        expected: (() => {
+          const source = img.parentElement.tagName === 'PICTURE' ? img.parentElement.querySelector('source') : null;
+          const srcset = source ? source.srcset : img.srcset || img.src;
+          return srcset.split(',').map((c) => new URL(c.trim().split(/\s+/)[0], document.baseURI).href);
+        })(),
+        type: img.parentElement.querySelector('source')?.type ?? null,
+      }));
+      const fetches = await Promise.all(window.cachetFetches.map(async ({ url, integrity }) => {
+        try {
+          const r = await fetch(url, { integrity, cache: 'no-store' });
+          await r.arrayBuffer();
+          return { url, ok: r.ok, error: r.ok ? null : `HTTP ${r.status}` };
+        } catch (e) {
+          return { url, ok: false, error: String(e) };
+        }
+      }));
+      const sheets = [...document.styleSheets].map((s) => s.href);
+      return { images, fetches, sheets, links: document.querySelectorAll('link[integrity], script[integrity]').length,
+               scriptRan: window.cachetScriptRan ?? 0,
+               styled: getComputedStyle(document.body).outlineColor === 'rgb(1, 2, 3)' };
+    });
+
+    let pictures = 0, pictureAvif = 0, avif = 0, webp = 0;
+    for (const img of result.images) {
+      if (img.width <= 0)
+        failures.push(`image not decoded: ${img.src}`);
+      if (img.inPicture) {
+        pictures++;
+        if (!img.expected.includes(img.src))
+          failures.push(`<picture> chose ${img.src}, not its first source (${img.type}): ${img.expected.join(' ')}`);
+        if (img.type === 'image/avif') pictureAvif++;
+      }
+      if (img.format === 'avif') avif++;
+      if (img.format === 'webp') webp++;
+    }
+    if (result.scriptRan !== 1)
+      failures.push(`the <script> with integrity ran ${result.scriptRan} times, not once`);
+    if (!result.styled)
+      failures.push('the <link rel="stylesheet"> with integrity was not applied');
+    for (const f of result.fetches)
+      if (!f.ok)
+        failures.push(`fetch with integrity failed: ${f.url}: ${f.error}`);
+    if (pictures === 0 || pictureAvif === 0 || avif === 0 || webp === 0 || result.fetches.length === 0)
+      failures.push(`the page is missing its subjects: ${pictures} pictures, ${avif} AVIF, ${webp} WebP, ` +
+                    `${result.fetches.length} fetches`);
+    const summary = `${result.images.length} images (${pictures} pictures, ${pictureAvif} showing AVIF; ${avif} AVIF and ${webp} WebP on their own), ` +
+                    `${result.fetches.length} integrity fetches, ${result.links} <script>/<link> with integrity (script ran, ` +
+                    `stylesheet applied), ` +
+                    `responses by Content-Encoding ${JSON.stringify(Object.fromEntries(encodings))}`;
+    if (failures.length) {
+      console.error(`chromium: ${failures.length} failures (${summary}):`);
+      for (const f of failures.slice(0, 40))
+        console.error('  ' + f);
+      process.exitCode = 1;
+    } else {
+      console.log(`chromium: all checks passed: ${summary}`);
+    }
   }
 } finally {
   await context.close();
