@@ -198,7 +198,7 @@ namespace {
 // An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
 constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 5\n";
+constexpr std::string_view k_index_magic = "cachet-index 6\n";
 
 class Writer {
 public:
@@ -438,6 +438,7 @@ BuildIndex Cache::load_index(const fs::path& out) const
                 e.loads.push_back(r.s());
             for (std::uint64_t k = r.u(); k > 0; --k)
                 e.back.push_back(r.s());
+            e.fragment_digest = r.s();
             index.assets.emplace_hint(index.assets.end(), std::move(path), std::move(e));
         }
         if (!r.done())
@@ -507,6 +508,7 @@ std::string Cache::encode_index(const BuildIndex& index)
             for (const auto& p : *paths)
                 w.s(p);
         }
+        w.s(e.fragment_digest);
     }
     return std::move(w.text());
 }
@@ -546,6 +548,7 @@ std::vector<std::string> Cache::index_keys(const fs::path& file)
         for (int list = 0; list < 2; ++list)
             for (std::uint64_t k = r.u(); k > 0; --k)
                 r.s();
+        r.s();
     }
     return keys;
 }

@@ -42,6 +42,7 @@ struct IndexEntry {
     std::string settings;          // the settings part of entry.key, so an unchanged source needs no hashing
     std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
     std::vector<std::string> back;  // ... and those it names by back-reference only
+    std::string fragment_digest;    // SHA-256 (hex) of fragment
     bool taken = false;            // in memory only: this build reused (and moved out) the entry
 };
 

@@ -26,6 +26,10 @@ enum class MissingReferences { warn, fail };
 // What run() does with its working memory at the end: free it, or leave it to a process that
 // is about to exit (the CLI's build), which saves tens of milliseconds on a large tree.
 enum class Teardown { free, leave };
+// Whether a build waits for its outputs and manifest to reach the disk before publishing (a
+// deploy must survive a power cut) or only renames them into place atomically (a development
+// watch: readers never see a partial file, and a crash costs a rebuild).
+enum class SyncWrites { yes, no };
 // Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
 enum class Colour { keep, srgb };
 
@@ -166,6 +170,7 @@ struct Config {
     MissingReferences missing_references = MissingReferences::warn; // --strict: fail
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
     Teardown teardown = Teardown::free;
+    SyncWrites sync = SyncWrites::yes;
     const std::atomic<bool>* cancel = nullptr; // when it turns true, run() stops early and publishes nothing
 };
 

@@ -183,9 +183,20 @@ std::string manifest_fragment(const AssetRecord& record)
     return out;
 }
 
-std::string build_id_of(std::string_view assets_json)
+std::string build_id_of(const std::vector<ManifestEntry>& entries)
 {
-    return sha256_hex(as_bytes(assets_json)).substr(0, k_build_id_length);
+    std::string lines;
+    std::size_t size = 0;
+    for (const auto& e : entries)
+        size += e.source.size() + 66;
+    lines.reserve(size);
+    for (const auto& e : entries) {
+        lines += e.source;
+        lines += '\0';
+        lines += e.digest.empty() ? sha256_hex(as_bytes(e.fragment)) : std::string(e.digest);
+        lines += '\n';
+    }
+    return sha256_hex(as_bytes(lines)).substr(0, k_build_id_length);
 }
 
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset,
@@ -195,21 +206,23 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
     fragments.reserve(records.size());
     for (const auto& r : records)
         fragments.push_back(manifest_fragment(r));
-    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    std::vector<ManifestEntry> entries;
     for (std::size_t i = 0; i < records.size(); ++i)
-        pairs.emplace_back(records[i].source, fragments[i]);
-    return render_manifest(std::move(pairs), preset, generations);
+        entries.push_back({records[i].source, fragments[i], {}});
+    return render_manifest(std::move(entries), preset, generations);
 }
 
-std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
-                            const Preset& preset, const std::vector<Generation>& generations)
+std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& preset,
+                            const std::vector<Generation>& generations)
 {
     // What nlohmann::json's dump(2) of {"assets", "generator", "preset", "version"} gives, keys
     // sorted byte-wise, with each asset's value pasted in; tests/test_manifest.cpp checks that.
-    std::sort(fragments.begin(), fragments.end());
+    auto by_source = [](const ManifestEntry& a, const ManifestEntry& b) { return a.source < b.source; };
+    if (!std::is_sorted(fragments.begin(), fragments.end(), by_source)) // run() gives them in SRC order
+        std::sort(fragments.begin(), fragments.end(), by_source);
     std::size_t size = 128;
-    for (const auto& [source, fragment] : fragments)
-        size += source.size() + fragment.size() + 16;
+    for (const auto& f : fragments)
+        size += f.source.size() + f.fragment.size() + 16;
     std::string out;
     out.reserve(size);
     out += "{\n  \"assets\": ";
@@ -219,15 +232,22 @@ std::string render_manifest(std::vector<std::pair<std::string_view, std::string_
         out += "{\n";
         for (std::size_t i = 0; i < fragments.size(); ++i) {
             out += "    ";
-            out += nlohmann::json(std::string(fragments[i].first)).dump();
+            const std::string_view key = fragments[i].source;
+            if (std::all_of(key.begin(), key.end(),
+                            [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; })) {
+                out += '"'; // nothing to escape: what dump() would write
+                out += key;
+                out += '"';
+            } else {
+                out += nlohmann::json(std::string(key)).dump();
+            }
             out += ": ";
-            out += fragments[i].second;
+            out += fragments[i].fragment;
             out += i + 1 < fragments.size() ? ",\n" : "\n";
         }
         out += "  }";
     }
-    const std::string_view assets_json = std::string_view(out).substr(std::string_view("{\n  \"assets\": ").size());
-    out += ",\n  \"build_id\": \"" + build_id_of(assets_json) + "\"";
+    out += ",\n  \"build_id\": \"" + build_id_of(fragments) + "\"";
     out += ",\n  \"generations\": ";
     if (generations.empty()) {
         out += "[]";

@@ -64,8 +64,18 @@ struct ManifestHead {
     std::vector<Generation> generations; // newest first
 };
 
-// The build id of a manifest whose "assets" value is assets_json (as rendered).
-std::string build_id_of(std::string_view assets_json);
+// One asset as the manifest holds it: its source path, its manifest_fragment(), and the
+// SHA-256 (hex) of that fragment if known ("": computed when needed).
+struct ManifestEntry {
+    std::string_view source;
+    std::string_view fragment;
+    std::string_view digest;
+};
+
+// The build id of a manifest holding entries (sorted by source): the first 20 hex digits of the
+// SHA-256 of, per asset, its source path, a NUL, the SHA-256 (hex) of its value as written, and
+// a newline. Content-derived, and cheap for a build that reuses most fragments' digests.
+std::string build_id_of(const std::vector<ManifestEntry>& entries);
 
 // The manifest document (schema version 1, docs/manifest.schema.json): keys sorted, two-space
 // indented, newline-terminated, so the same records always give the same bytes.
@@ -79,10 +89,10 @@ std::string manifest_fragment(const AssetRecord& record);
 // std::exception if it is not JSON or a field is missing or has the wrong type.
 AssetRecord parse_record(const std::string& source, std::string_view json_text);
 
-// The same document as render_manifest() from (source, manifest_fragment()) pairs, so that a
-// build reusing stored fragments need not render every record again.
-std::string render_manifest(std::vector<std::pair<std::string_view, std::string_view>> fragments,
-                            const Preset& preset, const std::vector<Generation>& generations = {});
+// The same document as render_manifest() from entries in any order, so that a build reusing
+// stored fragments (and their digests) need not render every record again.
+std::string render_manifest(std::vector<ManifestEntry> entries, const Preset& preset,
+                            const std::vector<Generation>& generations = {});
 
 // The records of the manifest file at path, sorted by source (and, if head, its build id and
 // generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming the

@@ -53,6 +53,7 @@ struct AssetState {
     std::map<std::string, std::string> blobs; // output path -> SHA-256 hex of the bytes written
     std::vector<FileStat> output_stats;       // each output file as written, in output_paths() order
     std::string fragment;                     // manifest_fragment() of the record
+    std::string fragment_digest;              // its SHA-256, hex (for the build id)
     std::string settings;                     // settings_id() of the asset
     std::optional<FileStat> reused;           // set when the last build's outputs were reused as they
                                               // are: the source stat that build recorded
@@ -84,9 +85,17 @@ public:
     // The index of the source at path (assets are sorted by path), or k_none.
     std::size_t find(std::string_view path) const
     {
-        const auto it = std::lower_bound(m_assets.begin(), m_assets.end(), path,
-                                         [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; });
-        return it != m_assets.end() && it->path == path ? static_cast<std::size_t>(it - m_assets.begin()) : k_none;
+        const std::size_t i = find_first(path);
+        return i < m_assets.size() && m_assets[i].path == path ? i : k_none;
+    }
+
+    // The index of the first source whose path is not less than path (assets.size() if none).
+    std::size_t find_first(std::string_view path) const
+    {
+        return static_cast<std::size_t>(
+            std::lower_bound(m_assets.begin(), m_assets.end(), path,
+                             [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; }) -
+            m_assets.begin());
     }
 
     // Whether a file referring to assets[index] needs it built first: unless its name stays.
@@ -421,7 +430,7 @@ public:
     void remember(AssetResult& result, AssetState& state) const
     {
         apply_headers(m_preset, result.record);
-        state.fragment = manifest_fragment(result.record);
+        set_fragment(state, result.record);
         if (!m_cache)
             return;
         for (const auto& path : output_paths(result.record))
@@ -485,6 +494,12 @@ private:
         return sha256_hex(as_bytes("cachet cache " + std::to_string(k_cache_format) + "\n" + m_codecs + "\nkind " +
                                    std::string(to_string(kind)) + "\nhash_length " +
                                    std::to_string(m_preset.output.hash_length) + "\n" + settings));
+    }
+
+    static void set_fragment(AssetState& state, const AssetRecord& record)
+    {
+        state.fragment = manifest_fragment(record);
+        state.fragment_digest = sha256_hex(as_bytes(state.fragment));
     }
 
     // Everything but the source's path and bytes that decides an asset's outputs, as a digest.
@@ -610,12 +625,13 @@ private:
         state.blobs = std::move(previous.entry.blobs);
         state.output_stats = std::move(previous.outputs);
         state.fragment = std::move(previous.fragment);
+        state.fragment_digest = std::move(previous.fragment_digest);
         state.reused = previous.source;
         state.loads = std::move(previous.loads);
         state.back = std::move(previous.back);
         previous.taken = true;
         if (m_headers_changed && apply_headers(m_preset, result.record)) // [[headers]] changed since
-            state.fragment = manifest_fragment(result.record);
+            set_fragment(state, result.record);
     }
 
     // Writes a cache entry's outputs into OUT from its blobs, all verified before any is
@@ -644,7 +660,7 @@ private:
         result.warnings = entry.warnings;
         state.blobs = entry.blobs;
         apply_headers(m_preset, result.record); // the entry may come from a build with other [[headers]]
-        state.fragment = manifest_fragment(result.record);
+        set_fragment(state, result.record);
         return true;
     }
 
@@ -1454,16 +1470,18 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                                       std::move(results[i].warnings), std::move(states[i].blobs)},
                            std::move(states[i].output_stats),
                            fragments == Fragments::copy ? states[i].fragment : std::move(states[i].fragment),
-                           std::move(states[i].settings), std::move(states[i].loads), std::move(states[i].back)});
+                           std::move(states[i].settings), std::move(states[i].loads), std::move(states[i].back),
+                           fragments == Fragments::copy ? states[i].fragment_digest
+                                                        : std::move(states[i].fragment_digest)});
         }
     };
     if (!unchanged) {
         // The manifest is published last, and only if it changed; then what it no longer names
         // goes.
-        std::vector<std::pair<std::string_view, std::string_view>> fragments;
+        std::vector<ManifestEntry> fragments;
         for (std::size_t i = 0; i < scan.assets.size(); ++i)
             if (results[i].status != AssetResult::Status::failed)
-                fragments.emplace_back(scan.assets[i].path, states[i].fragment);
+                fragments.push_back({scan.assets[i].path, states[i].fragment, states[i].fragment_digest});
         // What this build's manifest names, as views into the records (which stay where they
         // are when the index below takes them: moving a vector keeps its elements in place).
         // Outputs of the last build that this one did not reuse as they were may be stale.
@@ -1472,17 +1490,25 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 for (auto& p : output_paths(e.entry.record))
                     published_before.insert(std::move(p));
         published_before.erase(config.preset.output.manifest);
-        std::unordered_set<std::string_view> published;
-        if (!published_before.empty() || !last.generations.empty()) {
-            published.reserve(scan.assets.size() * 2);
-            for (std::size_t i = 0; i < scan.assets.size(); ++i)
-                if (results[i].status != AssetResult::Status::failed)
-                    for (const auto& o : results[i].record.outputs) {
-                        published.insert(o.path);
-                        for (const auto& e : o.encodings)
-                            published.insert(e.path);
-                    }
-        }
+        // Whether this build's manifest names path: among the sources whose path starts as an
+        // output named path would (owner_prefix()), which are few. (Before the indexer below
+        // takes the records.)
+        auto published = [&](std::string_view path) {
+            const std::string_view prefix = owner_prefix(path);
+            for (std::size_t i = targets.find_first(prefix);
+                 i < scan.assets.size() && std::string_view(scan.assets[i].path).starts_with(prefix); ++i) {
+                if (results[i].status == AssetResult::Status::failed)
+                    continue;
+                for (const auto& o : results[i].record.outputs) {
+                    if (o.path == path)
+                        return true;
+                    for (const auto& e : o.encodings)
+                        if (e.path == path)
+                            return true;
+                }
+            }
+            return false;
+        };
         // What OUT keeps of earlier builds: the outputs of the last one this one does not name
         // become the newest generation; a generation stays whole while it is among the last
         // `keep`, and its files after that while they are younger than keep_age.
@@ -1491,13 +1517,13 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             std::vector<Generation> candidates;
             Generation newest{last.build_id.empty() ? "unknown" : last.build_id, {}};
             for (const auto& p : published_before)
-                if (!published.count(p) && is_safe_relative(p))
+                if (!published(p) && is_safe_relative(p))
                     newest.outputs.push_back(p);
             if (!newest.outputs.empty())
                 candidates.push_back(std::move(newest));
             candidates.insert(candidates.end(), last.generations.begin(), last.generations.end());
             Retention retention = retain(
-                config.output, candidates, [&](std::string_view p) { return published.count(p) > 0; },
+                config.output, candidates, published,
                 config.preset.output.keep, std::chrono::seconds(config.preset.output.keep_age_s));
             last.generations = std::move(retention.kept);
             expired = std::move(retention.expired);
@@ -1510,8 +1536,10 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 fill_index(Fragments::copy); // the manifest is being rendered from them
                 encoded_index = Cache::encode_index(index);
             });
-        written.flush(config.output); // every output reaches the disk before the manifest naming it
-        reporter.phase("outputs flushed");
+        if (config.sync == SyncWrites::yes) {
+            written.flush(config.output); // every output reaches the disk before the manifest naming it
+            reporter.phase("outputs flushed");
+        }
         const std::string document = render_manifest(std::move(fragments), config.preset, last.generations);
         last.build_id = published_build_id(document);
         reporter.phase("manifest rendered");
@@ -1527,7 +1555,8 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         } catch (const Error&) {
         }
         if (!same)
-            write_file_atomic(manifest, as_bytes(document));
+            write_file_atomic(manifest, as_bytes(document),
+                              config.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
         reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(config.output, expired); // only now that the manifest is out
         if (cache) {

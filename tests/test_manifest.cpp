@@ -1,4 +1,5 @@
 #include "pipeline/manifest.hpp"
+#include "pipeline/hash.hpp"
 #include "pipeline/versions.hpp"
 
 #include <catch2/catch.hpp>
@@ -131,13 +132,18 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
         assets[r.source] = nlohmann::json::parse(manifest_fragment(r));
     const std::vector<Generation> generations{{"0123456789abcdef0123", {"css/a.1.css", "js/b.2.js"}},
                                               {"unknown", {"x \"y\".txt"}}};
-    // The build id is the digest of the "assets" value exactly as written.
-    std::string assets_text = assets.dump(2);
-    for (std::size_t at = assets_text.find('\n'); at != std::string::npos; at = assets_text.find('\n', at + 3))
-        assets_text.insert(at + 1, "  ");
+    // The build id: per asset (by source), its path, NUL, the SHA-256 of its value as written, newline.
+    std::string lines;
+    for (const auto& [source, value] : assets.items()) {
+        std::string written = value.dump(2); // as pasted under "assets": four more spaces a line
+        for (std::size_t at = written.find('\n'); at != std::string::npos; at = written.find('\n', at + 5))
+            written.insert(at + 1, "    ");
+        lines += source + '\0' + sha256_hex(as_bytes(written)) + '\n';
+    }
+    const std::string id = sha256_hex(as_bytes(lines)).substr(0, 20);
     nlohmann::json doc = {
         {"version", k_manifest_version}, {"generator", "cachet " + cachet_version()}, {"preset", preset.name},
-        {"assets", assets}, {"build_id", build_id_of(assets_text)}, {"generations", nlohmann::json::array()}};
+        {"assets", assets}, {"build_id", id}, {"generations", nlohmann::json::array()}};
     for (const auto& g : generations)
         doc["generations"].push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
     const std::string expected = doc.dump(2) + "\n";
@@ -148,10 +154,10 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
     std::vector<std::string> fragments;
     for (const auto& r : recs)
         fragments.push_back(manifest_fragment(r));
-    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    std::vector<ManifestEntry> entries;
     for (std::size_t i = recs.size(); i-- > 0;)
-        pairs.emplace_back(recs[i].source, fragments[i]);
-    CHECK(render_manifest(pairs, preset, generations) == expected);
+        entries.push_back({recs[i].source, fragments[i], {}});
+    CHECK(render_manifest(entries, preset, generations) == expected);
 
     // Read back: the same id and generations.
     test::TempDir dir;
@@ -163,6 +169,6 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
 
     const nlohmann::json empty = {{"version", k_manifest_version}, {"generator", "cachet " + cachet_version()},
                                   {"preset", preset.name}, {"assets", nlohmann::json::object()},
-                                  {"build_id", build_id_of("{}")}, {"generations", nlohmann::json::array()}};
+                                  {"build_id", sha256_hex(ByteView()).substr(0, 20)}, {"generations", nlohmann::json::array()}};
     CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump(2) + "\n");
 }
