@@ -595,21 +595,4 @@ std::string reference_url(std::string_view original, std::string_view referrer_o
     return url + std::string(url_suffix(original));
 }
 
-std::string apply_references(std::string_view text, const std::vector<Reference>& references,
-                             const std::vector<std::optional<std::string>>& replacements)
-{
-    std::string out;
-    out.reserve(text.size() + 64 * references.size());
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < references.size() && i < replacements.size(); ++i) {
-        if (!replacements[i] || references[i].begin < at)
-            continue;
-        out.append(text.substr(at, references[i].begin - at));
-        out += *replacements[i];
-        at = references[i].end;
-    }
-    out.append(text.substr(at));
-    return out;
-}
-
 } // namespace cachet

@@ -83,9 +83,4 @@ std::string_view url_suffix(std::string_view url);
 std::string reference_url(std::string_view original, std::string_view referrer_output, std::string_view target_output,
                           std::string_view base = "/");
 
-// text with each reference's range replaced by replacement(reference), where that gives a
-// value; references must be in file order and must not overlap.
-std::string apply_references(std::string_view text, const std::vector<Reference>& references,
-                             const std::vector<std::optional<std::string>>& replacements);
-
 } // namespace cachet

@@ -35,7 +35,6 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <tuple>
 
 namespace cachet {

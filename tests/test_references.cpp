@@ -98,13 +98,3 @@ TEST_CASE("reference_url keeps the original's style and its query and fragment",
     CHECK(reference_url("my%20photo.jpg", "index.html", "my photo.6.jpg") == "my%20photo.6.jpg");
 }
 
-TEST_CASE("apply_references replaces exactly the given ranges", "[references]")
-{
-    const std::string css = ".a{background:url(a.png)}.b{background:url(aa.png)}";
-    const auto refs = find_references("x.css", css);
-    REQUIRE(refs.size() == 2);
-    CHECK(apply_references(css, refs, {std::string("a.1.png"), std::nullopt}) ==
-          ".a{background:url(a.1.png)}.b{background:url(aa.png)}");
-    CHECK(apply_references(css, refs, {std::string("a.1.png"), std::string("aa.2.png")}) ==
-          ".a{background:url(a.1.png)}.b{background:url(aa.2.png)}");
-}
