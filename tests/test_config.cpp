@@ -221,3 +221,24 @@ TEST_CASE("images.avif.aom_options and alpha_quality parse, and cachet's own set
     CHECK(config_error("[images.avif]\nalpha_quality = 101\n") ==
           "cachet.toml:2: images.avif.alpha_quality must be an integer from 0 to 100");
 }
+
+TEST_CASE("references and html settings: defaults, a base path made to end in '/', and bad values refused", "[config]")
+{
+    const Preset defaults = load_preset("default");
+    CHECK(defaults.references.rewrite);
+    CHECK(defaults.references.base == "/");
+    CHECK_FALSE(defaults.html.picture);
+    CHECK_FALSE(defaults.html.integrity);
+    const Preset set = test::preset_with("[references]\nrewrite = false\nbase = \"/static\"\n[html]\npicture = true\n"
+                                         "integrity = true\n");
+    CHECK_FALSE(set.references.rewrite);
+    CHECK(set.references.base == "/static/");
+    CHECK(set.html.picture);
+    CHECK(set.html.integrity);
+    for (const char* bad : {"\"static/\"", "\"\"", "\"/a b/\"", "\"/a?x\"", "\"//cdn/\"", "1"})
+        CHECK(config_error(std::string("[references]\nbase = ") + bad + "\n") ==
+              "cachet.toml:2: references.base must be the URL path SRC is served at, such as \"/\" or \"/static/\"");
+    CHECK(config_error("[html]\npicture = \"yes\"\n") == "cachet.toml:2: html.picture must be true or false");
+    // Every one of them is part of the text assets' cache keys.
+    CHECK(settings_key(set.references, set.html) != settings_key(defaults.references, defaults.html));
+}
