@@ -723,6 +723,11 @@ std::string_view to_string(ImageFormat format)
     return "?";
 }
 
+std::string_view file_extension(ImageFormat format)
+{
+    return format == ImageFormat::jpeg ? "jpg" : to_string(format);
+}
+
 std::string_view to_string(Encoding encoding)
 {
     switch (encoding) {

@@ -214,6 +214,8 @@ void apply_config_file(Preset& preset, const std::filesystem::path& file);
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name);
 
 std::string_view to_string(ImageFormat format);
+// The file name extension of a format's outputs ("jpg" for jpeg).
+std::string_view file_extension(ImageFormat format);
 std::string_view to_string(Encoding encoding);
 std::string_view to_string(AvifCodec codec);
 

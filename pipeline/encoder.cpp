@@ -27,11 +27,11 @@ Bytes gif_animation(const Animation& animation, const EncodeOptions&)
 }
 
 const Encoder k_encoders[] = {
-    {ImageFormat::avif, "avif", "image/avif", encode_avif, encode_avif_animation, avif_version},
-    {ImageFormat::webp, "webp", "image/webp", encode_webp, encode_webp_animation, webp_version},
-    {ImageFormat::jpeg, "jpg", "image/jpeg", jpeg, nullptr, libvips_version},
-    {ImageFormat::png, "png", "image/png", png, nullptr, libvips_version},
-    {ImageFormat::gif, "gif", "image/gif", gif, gif_animation, libvips_version},
+    {ImageFormat::avif, encode_avif, encode_avif_animation, avif_version},
+    {ImageFormat::webp, encode_webp, encode_webp_animation, webp_version},
+    {ImageFormat::jpeg, jpeg, nullptr, libvips_version},
+    {ImageFormat::png, png, nullptr, libvips_version},
+    {ImageFormat::gif, gif, gif_animation, libvips_version},
 };
 
 } // namespace

@@ -16,8 +16,6 @@ struct EncodeOptions {
 // An image encoder as a row of a table: codec files only map options to codec parameters.
 struct Encoder {
     ImageFormat format;
-    std::string_view extension;
-    std::string_view content_type;
     // Encodes raster; throws Error(asset) with the codec's reason.
     Bytes (*encode)(const Raster&, const EncodeOptions&);
     // Encodes an animation, or nullptr if the format cannot animate.

@@ -76,9 +76,12 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
 // raster converted to sRGB (a copy if it already is).
 Raster to_srgb(const Raster& raster);
 
+// A max_height that never binds.
+inline constexpr int k_any_height = 10000000;
+
 // raster scaled down to fit width x max_height (proportions kept, at least 1x1), with Lanczos
 // resampling on premultiplied alpha; never scaled up. With no max_height, exactly width wide.
-Raster resize_raster(const Raster& raster, int width, int max_height = 10000000);
+Raster resize_raster(const Raster& raster, int width, int max_height = k_any_height);
 
 // The most common colour of raster's visible pixels (alpha >= 128), sRGB, in 16 levels per
 // channel reported at the bin's centre, as sharp does; "#rrggbb".

@@ -50,15 +50,6 @@ void put_be32(Bytes& out, std::size_t value)
 
 } // namespace
 
-std::string_view to_string(MetadataField field)
-{
-    switch (field) {
-    case MetadataField::copyright: return "copyright";
-    case MetadataField::artist: return "artist";
-    }
-    return "?";
-}
-
 Bytes kept_exif(ByteView exif, const std::vector<MetadataField>& keep)
 {
     if (keep.empty() || exif.size() < 8)

@@ -9,7 +9,14 @@ namespace cachet {
 // Metadata an image may keep (images.keep_metadata); everything else is stripped.
 enum class MetadataField { copyright, artist };
 
-std::string_view to_string(MetadataField field);
+inline std::string_view to_string(MetadataField field)
+{
+    switch (field) {
+    case MetadataField::copyright: return "copyright";
+    case MetadataField::artist: return "artist";
+    }
+    return "?";
+}
 
 // An EXIF block (bare TIFF, or with the "Exif\0\0" header) reduced to the kept fields: a new
 // big-endian TIFF payload (no "Exif\0\0" header) holding only those IFD0 tags, or empty if

@@ -5,16 +5,13 @@
 #include "pipeline/cache.hpp"
 #include "pipeline/compress.hpp"
 #include "pipeline/content_type.hpp"
-#include "pipeline/encoder.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/fingerprint.hpp"
 #include "pipeline/glob.hpp"
 #include "pipeline/hash.hpp"
 #include "pipeline/headers.hpp"
-#include "pipeline/image.hpp"
-#include "pipeline/metadata.hpp"
+#include "pipeline/image_stack.hpp"
 #include "pipeline/order.hpp"
-#include "pipeline/quality.hpp"
 #include "pipeline/references.hpp"
 #include "pipeline/retention.hpp"
 #include "pipeline/rewrite.hpp"
@@ -441,6 +438,7 @@ public:
     // Resizes one width of job (a task, run before that width's encodes).
     void resize(ImageJob& job, std::size_t width_index) const
     {
+        const ImageStack& stack = image_stack();
         ImageJob::Width& w = *job.widths[width_index];
         const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
         const Raster& source = job.decoded.raster;
@@ -451,10 +449,10 @@ public:
             w.animation.delays_ms = animation->delays_ms;
             w.animation.loop = animation->loop;
             for (const Raster& frame : animation->frames)
-                w.animation.frames.push_back(resize_raster(frame, w.width));
+                w.animation.frames.push_back(stack.resize_raster(frame, w.width, k_any_height));
             w.shape = Shape{w.animation.width(), w.animation.height(), frames};
         } else {
-            w.raster = resize_raster(source, w.width);
+            w.raster = stack.resize_raster(source, w.width, k_any_height);
             w.shape = Shape{w.raster.width, w.raster.height, 1};
         }
     }
@@ -463,13 +461,14 @@ public:
     // distinct formats).
     void encode(ImageJob& job, std::size_t width_index, std::size_t format_index) const
     {
+        const ImageStack& stack = image_stack();
         ImageJob::Width& w = *job.widths[width_index];
         const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
         const bool own = w.width == job.decoded.raster.width;
         const ImageFormat format = job.formats[format_index];
         const EncodeOptions options{job.images, 1};
-        w.encoded[format_index] = animation ? encoder_for(format).encode_animation(own ? *animation : w.animation, options)
-                                            : encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
+        w.encoded[format_index] = animation ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
+                                            : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
     }
 
     // Called once per job after its last encode task: frees what the tasks needed, then ships
@@ -746,28 +745,29 @@ private:
     std::shared_ptr<ImageJob> start_image(const Asset& asset, ByteView source, AssetResult& result,
                                           AssetState& state) const
     {
+        const ImageStack& stack = image_stack();
         auto job = std::make_shared<ImageJob>();
         job->asset = &asset;
         job->result = &result;
         job->state = &state;
         job->images = image_settings_for(m_preset, asset.path);
         ImageSettings& images = job->images;
-        job->decoded = decode_image(source, images.max_pixels, images.colour,
-                                    AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
+        job->decoded = stack.decode_image(source, images.max_pixels, images.colour,
+                                          AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
         DecodedImage& decoded = job->decoded;
         result.warnings = std::move(decoded.warnings);
-        decoded.raster.exif = kept_exif(decoded.exif, images.keep_metadata);
+        decoded.raster.exif = stack.kept_exif(decoded.exif, images.keep_metadata);
         if (decoded.animation)
             decoded.animation->frames.front().exif = decoded.raster.exif; // encoders read the first frame's
         const Raster& raster = decoded.raster; // the first frame of an animation
         const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
-        result.record.placeholder = make_placeholder(raster, images);
+        result.record.placeholder = stack.make_placeholder(raster, images);
         // quality = "auto": one search per format and source (first frame), reused at every width.
         for (const ImageFormat format : images.formats) {
             QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
             if (mode != QualityMode::automatic)
                 continue;
-            const QualityChoice choice = find_quality(format, raster, images, 1);
+            const QualityChoice choice = stack.find_quality(format, raster, images, 1);
             (format == ImageFormat::avif ? images.avif.quality : images.webp.quality) = choice.quality;
             mode = QualityMode::fixed;
             job->chosen[format] = choice;
@@ -818,7 +818,7 @@ private:
             if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
                 continue;
             OutputFile out =
-                write_output(asset.path, replace_extension(name, encoder_for(format).extension), bytes, state);
+                write_output(asset.path, replace_extension(name, file_extension(format)), bytes, state);
             out.format = format;
             out.width = w.shape.width;
             out.height = w.shape.height;
@@ -861,7 +861,7 @@ private:
     bool m_trust_stats;
     bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
     const Targets& m_targets;
-    std::string m_codecs = codec_fingerprint();
+    std::string m_codecs = m_cache ? codec_fingerprint(m_config.cache_dir) : std::string(); // reads no library when kept
     std::string m_text_prefix;        // settings_prefix() of text assets
     std::string m_passthrough_prefix; // ... of passthrough ones
     std::string m_image_prefix;       // ... of images, when no rule makes their settings differ by path
@@ -1070,7 +1070,6 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         }
     }
     const std::string source_root = fs::weakly_canonical(fs::absolute(config.source), ec).string();
-    check_codec_versions(); // libvips starts when the first image needs it
 
     std::mutex report_mutex;
     reporter.build_started(scan.assets.size());
@@ -1181,6 +1180,11 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             targets.mark_done(i);
         }
     std::erase_if(order, [&](std::size_t i) { return reused[i] != 0; });
+    // The image libraries are loaded, and their libaom checked, before any work starts, and
+    // only when an image is to be looked at again (new, changed, or its stats untrusted); a
+    // failure stops the build here, with the previous manifest in place.
+    if (std::any_of(order.begin(), order.end(), [&](std::size_t i) { return scan.assets[i].kind == AssetKind::image; }))
+        image_stack();
 
     // Dependency order: a file is built after the files it refers to whose names it must
     // write (their fingerprints are taken on their final bytes, references rewritten).
