@@ -14,10 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <csignal>
 #include <functional>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
@@ -39,7 +44,8 @@ std::string default_cache_dir()
 }
 
 // Turns SIGINT and SIGTERM into a call of on_signal on a thread of its own while it lives.
-// Construct it before any other thread, which then inherits the blocked signals.
+// Construct it before any other thread, which then inherits the blocked signals. The thread
+// sleeps in poll() on a signalfd and an eventfd, so ending it costs no wait.
 class SignalStop {
 public:
     explicit SignalStop(std::function<void()> on_signal)
@@ -48,17 +54,35 @@ public:
         sigaddset(&m_set, SIGINT);
         sigaddset(&m_set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
-        m_thread = std::jthread([this, f = std::move(on_signal)](std::stop_token stop) {
-            const timespec tick{0, 50'000'000};
-            while (!stop.stop_requested())
-                if (sigtimedwait(&m_set, nullptr, &tick) > 0)
+        m_signals = signalfd(-1, &m_set, SFD_CLOEXEC);
+        m_wake = eventfd(0, EFD_CLOEXEC);
+        if (m_signals < 0 || m_wake < 0) {
+            const int err = errno;
+            pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+            throw io_error("signalfd/eventfd", "cannot watch for SIGINT and SIGTERM", err);
+        }
+        m_thread = std::jthread([this, f = std::move(on_signal)] {
+            while (true) {
+                pollfd fds[2] = {{m_signals, POLLIN, 0}, {m_wake, POLLIN, 0}};
+                if (poll(fds, 2, -1) < 0 && errno != EINTR)
+                    return;
+                if (fds[1].revents)
+                    return;
+                signalfd_siginfo info{};
+                if (fds[0].revents && read(m_signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
                     f();
+            }
         });
     }
     ~SignalStop()
     {
-        m_thread.request_stop();
-        m_thread.join();
+        const std::uint64_t one = 1;
+        if (write(m_wake, &one, sizeof one) == static_cast<ssize_t>(sizeof one))
+            m_thread.join();
+        else
+            m_thread.detach();
+        close(m_signals);
+        close(m_wake);
         pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
     }
     SignalStop(const SignalStop&) = delete;
@@ -67,6 +91,8 @@ public:
 private:
     sigset_t m_set{};
     sigset_t m_old{};
+    int m_signals = -1;
+    int m_wake = -1;
     std::jthread m_thread;
 };
 
