@@ -46,6 +46,13 @@ struct IndexEntry {
     bool taken = false;            // in memory only: this build reused (and moved out) the entry
 };
 
+// Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.
+struct IndexFiles {
+    FileStat base;                   // the snapshot's stat (the journal names it)
+    std::uint64_t base_bytes = 0;    // 0: no snapshot (the next save writes one)
+    std::uint64_t journal_bytes = 0; // the journal's frames read whole (0: none)
+};
+
 // The last build into one OUT folder.
 struct BuildIndex {
     std::string source_root; // absolute SRC of that build
@@ -54,6 +61,7 @@ struct BuildIndex {
     std::vector<Generation> generations; // the earlier builds that manifest keeps
     FileStat manifest;       // the manifest it published
     std::map<std::string, IndexEntry> assets;
+    IndexFiles files;        // in memory only: where load_index() found it
 };
 
 // The output paths of record, in the order IndexEntry::outputs uses: each file, then its variants.
@@ -96,14 +104,26 @@ public:
     // or altered (the bad blob is deleted).
     std::optional<Bytes> blob(const std::string& sha256, std::string& problem) const;
 
-    // The index of the last build into out (empty if none or unreadable).
+    // The index of the last build into out (empty if none or unreadable): its snapshot with its
+    // journal applied.
     BuildIndex load_index(const std::filesystem::path& out) const;
-    void save_index(const std::filesystem::path& out, const BuildIndex& index) const;
+    // Writes a new snapshot of the whole index (and drops the journal).
+    IndexFiles save_index(const std::filesystem::path& out, const BuildIndex& index) const;
     // save_index() in two steps, so that the slow first one can run beside other work: the
     // index without its manifest's stat and build id, then the file with them.
     static std::string encode_index(const BuildIndex& index);
-    void save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
-                    const std::string& build_id) const;
+    IndexFiles save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
+                          const std::string& build_id) const;
+    // Instead of a snapshot, a build that changed little appends to the journal: records of the
+    // entries that changed and of the sources that went (these two), then the head of `head`
+    // (SRC, headers, generations, manifest stat, build id; its assets are not read).
+    static std::string encode_journal_entry(const std::string& path, const IndexEntry& entry);
+    static std::string encode_journal_removal(const std::string& path);
+    // Whether `more` bytes of records still fit in the journal; past a quarter of the
+    // snapshot's size (at least 1 MiB) a new snapshot is cheaper to read.
+    static bool journal_has_room(const IndexFiles& files, std::uint64_t more);
+    IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, std::string records,
+                            const BuildIndex& head) const;
     void remove_index(const std::filesystem::path& out) const;
     // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
     // Error(usage) if another cachet holds it.

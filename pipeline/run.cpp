@@ -56,6 +56,7 @@ struct AssetState {
     std::vector<std::string> loads;           // text: the sources it refers to (Dependencies)
     std::vector<std::string> back;            // ... and names by back-reference only
     std::vector<std::string> gave_way;        // back-references left as written in this build, sorted
+    bool same_entry = false;                  // reused, and its index entry is the last build's as it was
 };
 
 // Whether the outputs of the source at path keep its name (HTML, output.stable, service workers).
@@ -628,8 +629,11 @@ private:
         state.loads = std::move(previous.loads);
         state.back = std::move(previous.back);
         previous.taken = true;
-        if (m_headers_changed && apply_headers(m_preset, result.record)) // [[headers]] changed since
+        state.same_entry = true;
+        if (m_headers_changed && apply_headers(m_preset, result.record)) { // [[headers]] changed since
             set_fragment(state, result.record);
+            state.same_entry = false;
+        }
     }
 
     // Writes a cache entry's outputs into OUT from its blobs, all verified before any is
@@ -1457,6 +1461,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     }
     // The next build's index, from this build's results (which it takes over).
     BuildIndex index;
+    IndexFiles index_files = previous.files; // where it stands on disk
     enum class Fragments { copy, move };
     auto fill_index = [&](Fragments fragments) {
         index.source_root = source_root;
@@ -1532,13 +1537,48 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             expired = std::move(retention.expired);
         }
         // The next build's index is put together beside the manifest's publication.
+        // The index on disk is brought up to date by appending to its journal what changed
+        // (entries not reused as they were, sources gone), or, when that is much, by a new
+        // snapshot; either is encoded beside the manifest's rendering.
+        std::vector<std::size_t> changed_entries;
+        std::vector<std::string> gone;
+        bool append = cache && previous.files.base_bytes > 0;
+        if (append) {
+            for (std::size_t i = 0; i < scan.assets.size(); ++i)
+                if (results[i].status != AssetResult::Status::failed &&
+                    !(states[i].same_entry && states[i].reused && *states[i].reused == source_stat(scan.assets[i])))
+                    changed_entries.push_back(i);
+            for (const auto& [path, e] : previous.assets)
+                if (const std::size_t t = targets.find(path);
+                    t == Targets::k_none || results[t].status == AssetResult::Status::failed)
+                    gone.push_back(path);
+            append = changed_entries.size() + gone.size() <= scan.assets.size() / 8 + 16;
+        }
         std::string encoded_index;
         std::jthread indexer;
-        if (cache)
+        if (append) {
+            indexer = std::jthread([&] {
+                for (const std::size_t i : changed_entries) {
+                    const IndexEntry entry{source_stat(scan.assets[i]),
+                                           CacheEntry{states[i].key, results[i].record, results[i].warnings,
+                                                      states[i].blobs},
+                                           states[i].output_stats,
+                                           states[i].fragment,
+                                           states[i].settings,
+                                           states[i].loads,
+                                           states[i].back,
+                                           states[i].fragment_digest};
+                    encoded_index += Cache::encode_journal_entry(scan.assets[i].path, entry);
+                }
+                for (const auto& path : gone)
+                    encoded_index += Cache::encode_journal_removal(path);
+            });
+        } else if (cache) {
             indexer = std::jthread([&] {
                 fill_index(Fragments::copy); // the manifest is being rendered from them
                 encoded_index = Cache::encode_index(index);
             });
+        }
         if (config.sync == SyncWrites::yes) {
             written.flush(config.output); // every output reaches the disk before the manifest naming it
             reporter.phase("outputs flushed");
@@ -1564,8 +1604,23 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         summary.removed = remove_outputs(config.output, expired); // only now that the manifest is out
         if (cache) {
             indexer.join();
-            cache->save_index(config.output, std::move(encoded_index), stat_file(manifest).value_or(FileStat{}),
-                              last.build_id);
+            const FileStat published_manifest = stat_file(manifest).value_or(FileStat{});
+            if (append && Cache::journal_has_room(previous.files, encoded_index.size() + 4096)) {
+                BuildIndex head;
+                head.source_root = source_root;
+                head.headers = headers_key(config.preset);
+                head.generations = last.generations;
+                head.manifest = published_manifest;
+                head.build_id = last.build_id;
+                index_files = cache->append_index(config.output, previous.files, std::move(encoded_index), head);
+            } else {
+                if (append) { // the journal is full: a snapshot instead
+                    fill_index(Fragments::copy);
+                    encoded_index = Cache::encode_index(index);
+                }
+                index_files = cache->save_index(config.output, std::move(encoded_index), published_manifest,
+                                                last.build_id);
+            }
             reporter.phase("index saved");
         }
     }
@@ -1579,6 +1634,7 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         index.manifest = stat_file(manifest).value_or(FileStat{});
         index.build_id = last.build_id;
         index.generations = last.generations;
+        index.files = index_files;
         memory->scan = std::move(scan);
         memory->index = std::move(index);
         memory->valid = cache.has_value();

@@ -9,6 +9,9 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
+
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 using namespace cachet;
@@ -459,4 +462,84 @@ TEST_CASE("a reference to a missing file stays as written until the file appears
         if (o["format"] == "png" && page.find("\"" + o["path"].get<std::string>() + "\"") != std::string::npos)
             named = true;
     CHECK(named);
+}
+
+namespace {
+
+// The stat of path that tells a file rewritten from one left alone.
+std::tuple<std::uintmax_t, fs::file_time_type, std::uint64_t> identity(const fs::path& path)
+{
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return {fs::file_size(path), fs::last_write_time(path), st.st_ino};
+}
+
+// The index snapshot of the one OUT built with cache (and the path of its journal).
+std::pair<fs::path, fs::path> index_files(const fs::path& cache)
+{
+    for (const auto& e : fs::directory_iterator(cache / "v3/index"))
+        if (e.path().extension() == ".bin") {
+            fs::path log = e.path();
+            return {e.path(), log.replace_extension(".log")};
+        }
+    FAIL("no index in " << cache);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a build that changed little appends to the index journal, and the next build reads it back",
+          "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    const std::string config = no_retention(dir, "c.toml");
+    const fs::path manifest = dir / "out/cachet-manifest.json";
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    const auto [snapshot, journal] = index_files(dir / "cache");
+    CHECK_FALSE(fs::exists(journal));
+    const auto snapshot_before = identity(snapshot);
+
+    test::spit(src / "css/site.css", "body { color: teal }\n");
+    const Build second = build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK(second.summary["kinds"]["text"]["built"].get<int>() >= 1);
+    CHECK(identity(snapshot) == snapshot_before); // not written again
+    REQUIRE(fs::exists(journal));
+    CHECK(fs::file_size(journal) < fs::file_size(snapshot));
+
+    // A no-op reads snapshot and journal: it finds the manifest it published and leaves it.
+    const auto published = identity(manifest);
+    const Build third = build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK(third.summary["built"] == 0);
+    CHECK(identity(manifest) == published);
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+
+    SECTION("a torn journal (a crash in the middle of an append) is cut back to its last whole record")
+    {
+        fs::resize_file(journal, fs::file_size(journal) - 5);
+        test::spit(src / "css/site.css", "body { color: navy }\n");
+        const Build torn = build(src, dir / "out", dir / "cache", {"--config", config});
+        CHECK(tree(dir / "out") == fresh(dir, src, "fresh-torn"));
+        const auto again = identity(manifest);
+        const Build after = build(src, dir / "out", dir / "cache", {"--config", config});
+        CHECK(after.summary["built"] == 0);
+        CHECK(identity(manifest) == again);
+    }
+    SECTION("a journal left from another snapshot is not applied to the new one")
+    {
+        fs::copy_file(journal, dir / "stale.log");
+        fs::remove(snapshot);
+        fs::remove(journal);
+        test::spit(src / "css/site.css", "body { color: olive }\n"); // so that the manifest changes
+        build(src, dir / "out", dir / "cache", {"--config", config}); // no index: a new snapshot
+        CHECK(fs::exists(snapshot));
+        CHECK_FALSE(fs::exists(journal));
+        fs::copy_file(dir / "stale.log", journal);
+        const auto again = identity(manifest);
+        const Build after = build(src, dir / "out", dir / "cache", {"--config", config});
+        CHECK(after.summary["built"] == 0);
+        CHECK(identity(manifest) == again); // the stale journal's head names an older manifest
+        CHECK(tree(dir / "out") == fresh(dir, src, "fresh-stale"));
+    }
 }
