@@ -26,8 +26,18 @@ Segments split(std::string_view s)
 
 bool match_segment(std::string_view pattern, std::string_view name)
 {
-    if (pattern.find_first_of("*?[\\") == std::string_view::npos)
+    const auto special = pattern.find_first_of("*?[\\");
+    if (special == std::string_view::npos)
         return pattern == name && !(name.starts_with('.') && !pattern.starts_with('.'));
+    // One '*' between literals ("*.swp", ".#*", ".*~"), as most ignore patterns are: what
+    // fnmatch with FNM_PERIOD decides, without it.
+    if (pattern[special] == '*' && pattern.find_first_of("*?[\\", special + 1) == std::string_view::npos) {
+        const std::string_view before = pattern.substr(0, special);
+        const std::string_view after = pattern.substr(special + 1);
+        if (name.starts_with('.') && !before.starts_with('.'))
+            return false; // a leading dot is matched only by a dot
+        return name.size() >= before.size() + after.size() && name.starts_with(before) && name.ends_with(after);
+    }
     char p[512];
     char n[512];
     if (pattern.size() < sizeof p && name.size() < sizeof n) {
@@ -62,6 +72,18 @@ bool glob_match(std::string_view pattern, std::string_view path)
     if (pattern.find('/') == std::string_view::npos) {
         const auto slash = path.rfind('/');
         return match_segment(pattern, slash == std::string_view::npos ? path : path.substr(slash + 1));
+    }
+    // Each literal segment of the pattern must be some segment of the path: most paths fail
+    // that (".git/**") without being split.
+    for (std::size_t start = 0; start <= pattern.size();) {
+        const auto slash = pattern.find('/', start);
+        const std::string_view segment = pattern.substr(start, slash == std::string_view::npos ? slash : slash - start);
+        if (!segment.empty() && segment.find_first_of("*?[\\") == std::string_view::npos &&
+            path.find(segment) == std::string_view::npos)
+            return false;
+        if (slash == std::string_view::npos)
+            break;
+        start = slash + 1;
     }
     return match_segments(split(pattern), 0, split(path), 0);
 }
