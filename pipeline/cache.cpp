@@ -88,8 +88,13 @@ void remove_quietly(const fs::path& p)
 
 std::optional<FileStat> stat_file(const fs::path& path)
 {
+    return stat_file_at(AT_FDCWD, path.c_str());
+}
+
+std::optional<FileStat> stat_file_at(int dir_fd, const char* path)
+{
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
+    if (::fstatat(dir_fd, path, &st, 0) != 0)
         return std::nullopt;
     return FileStat{static_cast<std::uint64_t>(st.st_size),
                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,

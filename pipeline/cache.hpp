@@ -24,6 +24,8 @@ struct FileStat {
 
 // The stat of path, following symbolic links; nullopt if it does not exist or cannot be read.
 std::optional<FileStat> stat_file(const std::filesystem::path& path);
+// The same for path relative to the open folder dir_fd (fstatat: the folder is not looked up again).
+std::optional<FileStat> stat_file_at(int dir_fd, const char* path);
 
 // What cachet keeps about one built source: enough to publish it again without building it.
 struct CacheEntry {

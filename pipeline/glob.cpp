@@ -9,6 +9,16 @@ namespace {
 // ordinary length: segments are views, and fnmatch gets NUL-terminated copies on the stack.
 using Segments = std::vector<std::string_view>;
 
+// The first wildcard or escape ('*', '?', '[', '\\') in pattern at or after from, or npos (a
+// plain loop: patterns are short, and this runs for every file and pattern).
+std::size_t find_special(std::string_view pattern, std::size_t from = 0)
+{
+    for (std::size_t i = from; i < pattern.size(); ++i)
+        if (const char c = pattern[i]; c == '*' || c == '?' || c == '[' || c == '\\')
+            return i;
+    return std::string_view::npos;
+}
+
 Segments split(std::string_view s)
 {
     Segments parts;
@@ -26,12 +36,12 @@ Segments split(std::string_view s)
 
 bool match_segment(std::string_view pattern, std::string_view name)
 {
-    const auto special = pattern.find_first_of("*?[\\");
+    const auto special = find_special(pattern);
     if (special == std::string_view::npos)
         return pattern == name && !(name.starts_with('.') && !pattern.starts_with('.'));
     // One '*' between literals ("*.swp", ".#*", ".*~"), as most ignore patterns are: what
     // fnmatch with FNM_PERIOD decides, without it.
-    if (pattern[special] == '*' && pattern.find_first_of("*?[\\", special + 1) == std::string_view::npos) {
+    if (pattern[special] == '*' && find_special(pattern, special + 1) == std::string_view::npos) {
         const std::string_view before = pattern.substr(0, special);
         const std::string_view after = pattern.substr(special + 1);
         if (name.starts_with('.') && !before.starts_with('.'))
@@ -78,7 +88,7 @@ bool glob_match(std::string_view pattern, std::string_view path)
     for (std::size_t start = 0; start <= pattern.size();) {
         const auto slash = pattern.find('/', start);
         const std::string_view segment = pattern.substr(start, slash == std::string_view::npos ? slash : slash - start);
-        if (!segment.empty() && segment.find_first_of("*?[\\") == std::string_view::npos &&
+        if (!segment.empty() && find_special(segment) == std::string_view::npos &&
             path.find(segment) == std::string_view::npos)
             return false;
         if (slash == std::string_view::npos)

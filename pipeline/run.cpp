@@ -313,6 +313,24 @@ struct ImageJob {
     }
 };
 
+// A folder opened for fstatat (O_PATH). fd() is -1 if it could not be opened (OUT does not exist
+// yet): every lookup relative to it then fails, as it would.
+class OpenFolder {
+public:
+    explicit OpenFolder(const fs::path& path) : m_fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {}
+    ~OpenFolder()
+    {
+        if (m_fd >= 0)
+            close(m_fd);
+    }
+    OpenFolder(const OpenFolder&) = delete;
+    OpenFolder& operator=(const OpenFolder&) = delete;
+    int fd() const { return m_fd; }
+
+private:
+    int m_fd;
+};
+
 class AssetBuilder {
 public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
@@ -589,13 +607,10 @@ private:
     bool outputs_in_place(const IndexEntry& previous) const
     {
         std::size_t n = 0;
-        std::string path = m_config.output.string() + "/";
-        const std::size_t base = path.size();
         for (const auto& o : previous.entry.record.outputs) {
             for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
-                path.resize(base);
-                path += v == 0 ? o.path : o.encodings[v - 1].path;
-                if (n >= previous.outputs.size() || stat_file(path) != previous.outputs[n])
+                const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
+                if (n >= previous.outputs.size() || stat_file_at(m_out.fd(), path.c_str()) != previous.outputs[n])
                     return false;
                 ++n;
             }
@@ -865,6 +880,7 @@ private:
     bool m_trust_stats;
     bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
     const Targets& m_targets;
+    OpenFolder m_out{m_config.output}; // OUT, for stats relative to it
     std::string m_codecs = m_cache ? codec_fingerprint(m_config.cache_dir) : std::string(); // reads no library when kept
     std::string m_text_prefix;        // settings_prefix() of text assets
     std::string m_passthrough_prefix; // ... of passthrough ones
