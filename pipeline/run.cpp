@@ -1483,12 +1483,23 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
         index.source_root = source_root;
         index.headers = headers_key(config.preset);
         index.generations = last.generations; // this build's, once computed below
+        // Once nothing reads the last build's index any more, its nodes are reused for the
+        // sources that are still there (a watch rebuild, mostly: 10,000s of nodes).
+        if (fragments == Fragments::move)
+            index.assets = std::move(previous.assets);
+        auto at = index.assets.begin();
         for (std::size_t i = 0; i < scan.assets.size(); ++i) {
-            if (results[i].status == AssetResult::Status::failed)
-                continue;
             const Asset& a = scan.assets[i];
-            index.assets.emplace_hint(
-                index.assets.end(), a.path,
+            while (at != index.assets.end() && at->first < a.path)
+                at = index.assets.erase(at); // gone
+            if (results[i].status == AssetResult::Status::failed) {
+                if (at != index.assets.end() && at->first == a.path)
+                    at = index.assets.erase(at);
+                continue;
+            }
+            if (at == index.assets.end() || at->first != a.path)
+                at = index.assets.emplace_hint(at, a.path, IndexEntry{});
+            (at++)->second =
                 IndexEntry{source_stat(a),
                            CacheEntry{std::move(states[i].key), std::move(results[i].record),
                                       std::move(results[i].warnings), std::move(states[i].blobs)},
@@ -1496,8 +1507,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                            fragments == Fragments::copy ? states[i].fragment : std::move(states[i].fragment),
                            std::move(states[i].settings), std::move(states[i].loads), std::move(states[i].back),
                            fragments == Fragments::copy ? states[i].fragment_digest
-                                                        : std::move(states[i].fragment_digest)});
+                                                        : std::move(states[i].fragment_digest)};
         }
+        index.assets.erase(at, index.assets.end());
     };
     if (!unchanged) {
         // The manifest is published last, and only if it changed; then what it no longer names
@@ -1564,10 +1576,15 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
                 if (results[i].status != AssetResult::Status::failed &&
                     !(states[i].same_entry && states[i].reused && *states[i].reused == source_stat(scan.assets[i])))
                     changed_entries.push_back(i);
-            for (const auto& [path, e] : previous.assets)
-                if (const std::size_t t = targets.find(path);
-                    t == Targets::k_none || results[t].status == AssetResult::Status::failed)
+            // Both are sorted by path: one walk finds the sources gone (or failed now).
+            std::size_t t = 0;
+            for (const auto& [path, e] : previous.assets) {
+                while (t < scan.assets.size() && scan.assets[t].path < path)
+                    ++t;
+                if (t == scan.assets.size() || scan.assets[t].path != path ||
+                    results[t].status == AssetResult::Status::failed)
                     gone.push_back(path);
+            }
             append = changed_entries.size() + gone.size() <= scan.assets.size() / 8 + 16;
         }
         std::string encoded_index;

@@ -226,9 +226,11 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
     ScanResult out;
     out.warnings = std::move(before.warnings);
     std::erase_if(out.warnings, [&](const std::string& w) { return gone(w.substr(0, w.find(':'))); });
+    out.assets.reserve(before.assets.size() + changed.size());
     for (auto& a : before.assets)
         if (!gone(a.path))
             out.assets.push_back(std::move(a));
+    const std::size_t kept = out.assets.size();
     const Walk w{canonical_root, preset, skip, out};
     for (const auto& c : changed) {
         const std::string entry = c.ends_with('/') ? c.substr(0, c.size() - 1) : c;
@@ -247,7 +249,11 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
         }
         close(fd);
     }
-    std::sort(out.assets.begin(), out.assets.end(), [](const Asset& a, const Asset& b) { return a.path < b.path; });
+    // The kept assets are still sorted: only the ones looked at again are sorted, then merged.
+    const auto by_path = [](const Asset& a, const Asset& b) { return a.path < b.path; };
+    const auto looked_at = out.assets.begin() + static_cast<std::ptrdiff_t>(kept);
+    std::sort(looked_at, out.assets.end(), by_path);
+    std::inplace_merge(out.assets.begin(), looked_at, out.assets.end(), by_path);
     out.assets.erase(std::unique(out.assets.begin(), out.assets.end(),
                                  [](const Asset& a, const Asset& b) { return a.path == b.path; }),
                      out.assets.end());
