@@ -215,6 +215,14 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
 std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& preset,
                             const std::vector<Generation>& generations)
 {
+    std::string out;
+    render_manifest(out, std::move(fragments), preset, generations);
+    return out;
+}
+
+void render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
+                     const std::vector<Generation>& generations)
+{
     // What nlohmann::json's dump(2) of {"assets", "generator", "preset", "version"} gives, keys
     // sorted byte-wise, with each asset's value pasted in; tests/test_manifest.cpp checks that.
     auto by_source = [](const ManifestEntry& a, const ManifestEntry& b) { return a.source < b.source; };
@@ -223,7 +231,7 @@ std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& 
     std::size_t size = 128;
     for (const auto& f : fragments)
         size += f.source.size() + f.fragment.size() + 16;
-    std::string out;
+    out.clear();
     out.reserve(size);
     out += "{\n  \"assets\": ";
     if (fragments.empty()) {
@@ -264,7 +272,6 @@ std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& 
     out += ",\n  \"generator\": " + nlohmann::json("cachet " + cachet_version()).dump();
     out += ",\n  \"preset\": " + nlohmann::json(preset.name).dump();
     out += ",\n  \"version\": " + std::to_string(k_manifest_version) + "\n}\n";
-    return out;
 }
 
 } // namespace cachet

@@ -93,6 +93,10 @@ AssetRecord parse_record(const std::string& source, std::string_view json_text);
 // stored fragments (and their digests) need not render every record again.
 std::string render_manifest(std::vector<ManifestEntry> entries, const Preset& preset,
                             const std::vector<Generation>& generations = {});
+// The same into out (cleared first; its capacity is kept, so a watch session renders into the
+// same memory each time instead of faulting in megabytes of fresh pages).
+void render_manifest(std::string& out, std::vector<ManifestEntry> entries, const Preset& preset,
+                     const std::vector<Generation>& generations);
 
 // The records of the manifest file at path, sorted by source (and, if head, its build id and
 // generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming the

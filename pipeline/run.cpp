@@ -18,6 +18,7 @@
 #include "pipeline/versions.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -887,29 +888,66 @@ private:
     std::string m_image_prefix;       // ... of images, when no rule makes their settings differ by path
 };
 
-void add_totals(Summary& summary, const Asset& asset, const AssetResult& result)
-{
-    KindTotals& totals = summary.kinds[std::string(to_string(asset.kind))];
-    ++totals.assets;
-    totals.bytes_in += asset.bytes;
-    if (result.status == AssetResult::Status::failed) {
-        ++totals.failed;
-        summary.failures.emplace_back(asset.path, result.message);
-        return;
-    }
-    if (result.status == AssetResult::Status::cached)
-        ++totals.cached;
-    for (const auto& o : result.record.outputs) {
-        FormatTotals& f = totals.outputs[o.format ? std::string(to_string(*o.format)) : "identity"];
-        ++f.files;
-        f.bytes += o.bytes;
-        for (const auto& e : o.encodings) {
-            FormatTotals& enc = totals.outputs[std::string(to_string(e.encoding))];
-            ++enc.files;
-            enc.bytes += e.bytes;
+// Summary::kinds and failures, counted in arrays (by kind, and by format or encoding: a build
+// adds up 10,000s of assets) and named once at the end.
+class Totals {
+public:
+    void add(const Asset& asset, const AssetResult& result, Summary& summary)
+    {
+        Kind& kind = m_kinds[static_cast<std::size_t>(asset.kind)];
+        ++kind.totals.assets;
+        kind.totals.bytes_in += asset.bytes;
+        if (result.status == AssetResult::Status::failed) {
+            ++kind.totals.failed;
+            summary.failures.emplace_back(asset.path, result.message);
+            return;
+        }
+        if (result.status == AssetResult::Status::cached)
+            ++kind.totals.cached;
+        for (const auto& o : result.record.outputs) {
+            FormatTotals& f = kind.outputs[o.format ? static_cast<std::size_t>(*o.format) : k_identity];
+            ++f.files;
+            f.bytes += o.bytes;
+            for (const auto& e : o.encodings) {
+                FormatTotals& enc = kind.outputs[k_identity + 1 + static_cast<std::size_t>(e.encoding)];
+                ++enc.files;
+                enc.bytes += e.bytes;
+            }
         }
     }
-}
+
+    void name(Summary& summary) const
+    {
+        for (std::size_t k = 0; k < m_kinds.size(); ++k) {
+            const Kind& kind = m_kinds[k];
+            if (kind.totals.assets == 0)
+                continue;
+            KindTotals& totals = summary.kinds[std::string(to_string(static_cast<AssetKind>(k)))];
+            totals = kind.totals;
+            for (std::size_t o = 0; o < kind.outputs.size(); ++o) {
+                if (kind.outputs[o].files == 0)
+                    continue;
+                const std::string_view output_name =
+                    o < k_identity    ? to_string(static_cast<ImageFormat>(o))
+                    : o == k_identity ? std::string_view("identity")
+                                      : to_string(static_cast<Encoding>(o - k_identity - 1));
+                totals.outputs[std::string(output_name)] = kind.outputs[o];
+            }
+        }
+    }
+
+private:
+    static constexpr std::size_t k_identity = 5; // after the 5 ImageFormats; then the 3 Encodings
+    static_assert(static_cast<std::size_t>(ImageFormat::gif) + 1 == k_identity &&
+                      static_cast<std::size_t>(Encoding::gzip) == 2 &&
+                      static_cast<std::size_t>(AssetKind::unsupported) == 3,
+                  "Totals counts every kind, format and encoding in an array slot");
+    struct Kind {
+        KindTotals totals;
+        std::array<FormatTotals, k_identity + 4> outputs{};
+    };
+    std::array<Kind, 4> m_kinds{}; // by AssetKind
+};
 
 fs::path manifest_path(const Config& config)
 {
@@ -1461,12 +1499,14 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
     auto source_stat = [&](const Asset& a) { // what the index may trust next time
         return a.mtime_ns < scan_time_ns - 1'000'000'000 ? FileStat{a.bytes, a.mtime_ns, a.inode} : FileStat{};
     };
+    Totals totals;
     for (std::size_t i = 0; i < scan.assets.size(); ++i) {
-        add_totals(summary, scan.assets[i], results[i]);
+        totals.add(scan.assets[i], results[i], summary);
         if (results[i].status == AssetResult::Status::failed || !states[i].reused ||
             *states[i].reused != source_stat(scan.assets[i]))
             unchanged = false;
     }
+    totals.name(summary);
     summary.manifest = manifest.string();
     if (!config.preset.budgets.empty()) {
         std::vector<const AssetRecord*> records;
@@ -1616,7 +1656,9 @@ Summary run_build(const Config& config, Reporter& reporter, BuildMemory* memory,
             written.flush(config.output); // every output reaches the disk before the manifest naming it
             reporter.phase("outputs flushed");
         }
-        const std::string document = render_manifest(std::move(fragments), config.preset, last.generations);
+        std::string rendered;
+        std::string& document = memory ? memory->document : rendered;
+        render_manifest(document, std::move(fragments), config.preset, last.generations);
         last.build_id = published_build_id(document);
         reporter.phase("manifest rendered");
         // A build that encoded nothing (sources touched, outputs restored from the cache) may

@@ -86,6 +86,7 @@ struct BuildMemory {
     bool valid = false; // false: nothing kept yet, or the last build did not complete
     ScanResult scan;
     BuildIndex index;
+    std::string document; // the memory the manifest is rendered into, kept for the next build
 };
 
 Summary run(const Config& config, Reporter& reporter);
