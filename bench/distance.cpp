@@ -7,7 +7,7 @@
 // sRGB, alpha flattened onto white as a white page shows it); the source is resized to the
 // output's exact size with Lanczos3; libjxl's Butteraugli compares them. A bench tool, not
 // part of the pipeline, so it calls libvips directly.
-#include "pipeline/quality.hpp"
+#include "pipeline/image/quality.hpp"
 
 #include <vips/vips8>
 

@@ -1,14 +1,14 @@
 #include "cli/cli.hpp"
 
 #include "cli/reporter.hpp"
-#include "pipeline/cache.hpp"
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/error.hpp"
-#include "pipeline/export.hpp"
-#include "pipeline/markup.hpp"
-#include "pipeline/retention.hpp"
-#include "pipeline/versions.hpp"
-#include "pipeline/watch.hpp"
+#include "pipeline/cache/cache.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/export/export.hpp"
+#include "pipeline/publish/markup.hpp"
+#include "pipeline/publish/retention.hpp"
+#include "pipeline/build/versions.hpp"
+#include "pipeline/watch/watch.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-#include "pipeline/run.hpp"
+#include "pipeline/build/run.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,6 @@
 # Writes OUT: a C++ source holding each presets/NAME.toml as a string, for cachet::embedded_presets().
 string(REPLACE "," ";" PRESETS "${PRESETS}")
-set(body "#include \"pipeline/config.hpp\"\n\nnamespace cachet {\n\nconst std::vector<EmbeddedPreset>& embedded_presets()\n{\n    static const std::vector<EmbeddedPreset> presets = {\n")
+set(body "#include \"pipeline/config/config.hpp\"\n\nnamespace cachet {\n\nconst std::vector<EmbeddedPreset>& embedded_presets()\n{\n    static const std::vector<EmbeddedPreset> presets = {\n")
 foreach(p IN LISTS PRESETS)
   file(READ ${DIR}/${p}.toml text)
   string(FIND "${text}" ")cachet_preset\"" clash)

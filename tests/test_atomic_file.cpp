@@ -1,6 +1,6 @@
-#include "pipeline/atomic_file.hpp"
+#include "pipeline/fs/atomic_file.hpp"
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -3,7 +3,7 @@
 // (Debian's libavif with dav1d, and libvips through libheif), and AVIF bytes do not change
 // between two builds.
 #include "cachet_version.hpp"
-#include "pipeline/hash.hpp"
+#include "pipeline/model/hash.hpp"
 #include "tests/test_support.hpp"
 
 #include <avif/avif.h>

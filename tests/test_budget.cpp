@@ -1,5 +1,5 @@
-#include "pipeline/budget.hpp"
-#include "pipeline/error.hpp"
+#include "pipeline/publish/budget.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

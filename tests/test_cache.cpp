@@ -1,5 +1,5 @@
-#include "pipeline/cache.hpp"
-#include "pipeline/error.hpp"
+#include "pipeline/cache/cache.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

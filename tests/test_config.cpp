@@ -1,6 +1,6 @@
-#include "pipeline/config.hpp"
+#include "pipeline/config/config.hpp"
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

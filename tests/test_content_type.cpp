@@ -1,4 +1,4 @@
-#include "pipeline/content_type.hpp"
+#include "pipeline/model/content_type.hpp"
 
 #include <catch2/catch.hpp>
 

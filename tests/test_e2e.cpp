@@ -1,8 +1,8 @@
 // End-to-end tests: the real cachet binary on the fixture site, outputs checked with
 // independent decoders (libvips/libheif/libwebp for images, the compression libraries'
 // one-shot APIs for sidecars, OpenSSL for digests, python3-jsonschema for the schema).
-#include "pipeline/hash.hpp"
-#include "pipeline/references.hpp"
+#include "pipeline/model/hash.hpp"
+#include "pipeline/text/references.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
-#include "pipeline/encoder.hpp"
+#include "pipeline/image/encoder.hpp"
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

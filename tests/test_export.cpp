@@ -1,5 +1,5 @@
-#include "pipeline/error.hpp"
-#include "pipeline/export.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/export/export.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

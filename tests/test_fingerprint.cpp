@@ -1,4 +1,4 @@
-#include "pipeline/fingerprint.hpp"
+#include "pipeline/text/fingerprint.hpp"
 
 #include <catch2/catch.hpp>
 

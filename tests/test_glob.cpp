@@ -1,4 +1,4 @@
-#include "pipeline/glob.hpp"
+#include "pipeline/fs/glob.hpp"
 
 #include <catch2/catch.hpp>
 

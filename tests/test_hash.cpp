@@ -1,4 +1,4 @@
-#include "pipeline/hash.hpp"
+#include "pipeline/model/hash.hpp"
 
 #include <catch2/catch.hpp>
 

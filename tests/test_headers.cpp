@@ -1,5 +1,5 @@
-#include "pipeline/error.hpp"
-#include "pipeline/headers.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/publish/headers.hpp"
 
 #include "tests/test_support.hpp"
 

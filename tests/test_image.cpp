@@ -1,6 +1,6 @@
-#include "pipeline/image.hpp"
+#include "pipeline/image/image.hpp"
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

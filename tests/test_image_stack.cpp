@@ -1,5 +1,5 @@
-#include "pipeline/image_stack.hpp"
-#include "pipeline/versions.hpp"
+#include "pipeline/image/image_stack.hpp"
+#include "pipeline/build/versions.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
-#include "pipeline/manifest.hpp"
-#include "pipeline/hash.hpp"
-#include "pipeline/versions.hpp"
+#include "pipeline/publish/manifest.hpp"
+#include "pipeline/model/hash.hpp"
+#include "pipeline/build/versions.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -82,7 +82,7 @@ TEST_CASE("render_manifest writes each output's headers, Vary and the ETag of ev
     CHECK_FALSE(image.contains("headers"));
 }
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 TEST_CASE("read_manifest reads back what render_manifest wrote", "[manifest]")

@@ -1,6 +1,6 @@
-#include "pipeline/markup.hpp"
+#include "pipeline/publish/markup.hpp"
 
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
-#include "pipeline/encoder.hpp"
-#include "pipeline/image.hpp"
-#include "pipeline/metadata.hpp"
+#include "pipeline/image/encoder.hpp"
+#include "pipeline/image/image.hpp"
+#include "pipeline/image/metadata.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

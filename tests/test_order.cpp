@@ -1,4 +1,4 @@
-#include "pipeline/order.hpp"
+#include "pipeline/text/order.hpp"
 
 #include <catch2/catch.hpp>
 

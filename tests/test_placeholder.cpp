@@ -1,4 +1,4 @@
-#include "pipeline/placeholder.hpp"
+#include "pipeline/image/placeholder.hpp"
 
 #include "tests/test_support.hpp"
 

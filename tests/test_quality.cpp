@@ -1,6 +1,6 @@
-#include "pipeline/quality.hpp"
+#include "pipeline/image/quality.hpp"
 
-#include "pipeline/encoder.hpp"
+#include "pipeline/image/encoder.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

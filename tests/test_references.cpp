@@ -1,4 +1,4 @@
-#include "pipeline/references.hpp"
+#include "pipeline/text/references.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "pipeline/rewrite.hpp"
+#include "pipeline/text/rewrite.hpp"
 
 #include <catch2/catch.hpp>
 

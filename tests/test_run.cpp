@@ -1,4 +1,4 @@
-#include "pipeline/run.hpp"
+#include "pipeline/build/run.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "pipeline/scan.hpp"
+#include "pipeline/fs/scan.hpp"
 
 #include "tests/test_support.hpp"
 

@@ -1,5 +1,5 @@
 #include "tests/test_support.hpp"
-#include "pipeline/error.hpp"
+#include "pipeline/model/error.hpp"
 
 #include <avif/avif.h>
 #include <brotli/decode.h>

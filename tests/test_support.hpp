@@ -1,6 +1,6 @@
 #pragma once
-#include "pipeline/bytes.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/model/bytes.hpp"
+#include "pipeline/config/config.hpp"
 
 #include <nlohmann/json.hpp>
 

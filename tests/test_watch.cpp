@@ -1,6 +1,6 @@
 // cachet watch, with the real binary and real inotify: whatever editors and tools do to SRC,
 // once things settle OUT must be byte for byte what a fresh `cachet build` makes of SRC.
-#include "pipeline/bytes.hpp"
+#include "pipeline/model/bytes.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>

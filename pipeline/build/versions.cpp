@@ -1,0 +1,48 @@
+#include "pipeline/build/versions.hpp"
+
+#include "cachet_version.hpp"
+#include "pipeline/text/compress.hpp"
+#include "pipeline/image/image_stack.hpp"
+
+#include <cstdlib>
+
+namespace cachet {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> text_library_versions()
+{
+    return {{"zstd", zstd_version()}, {"brotli", brotli_version()}, {"gzip", deflate_version()}};
+}
+
+} // namespace
+
+std::string cachet_version()
+{
+    return CACHET_VERSION;
+}
+
+std::vector<std::pair<std::string, std::string>> library_versions()
+{
+    auto out = image_stack().library_versions();
+    for (auto& v : text_library_versions())
+        out.push_back(std::move(v));
+    return out;
+}
+
+std::string joined_versions(const std::vector<std::pair<std::string, std::string>>& versions)
+{
+    std::string out;
+    for (const auto& [library, version] : versions)
+        out += (out.empty() ? "" : "; ") + library + " " + version;
+    return out;
+}
+
+std::string codec_fingerprint(const std::filesystem::path& cache_dir)
+{
+    std::string out = "cachet " + cachet_version();
+    if (const char* injected = std::getenv("CACHET_TEST_CODEC_VERSIONS"))
+        return out + "; " + injected;
+    return out + "; " + image_library_versions(cache_dir) + "; " + joined_versions(text_library_versions());
+}
+
+} // namespace cachet

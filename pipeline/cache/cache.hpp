@@ -1,0 +1,155 @@
+#pragma once
+#include "pipeline/model/bytes.hpp"
+#include "pipeline/publish/manifest.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// Bumped whenever what a cache entry means changes; part of every key and of the folder name.
+inline constexpr int k_cache_format = 3;
+
+// What a stat() says about a file, enough to notice that it changed.
+struct FileStat {
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileStat&) const = default;
+};
+
+// The stat of path, following symbolic links; nullopt if it does not exist or cannot be read.
+std::optional<FileStat> stat_file(const std::filesystem::path& path);
+// The same for path relative to the open folder dir_fd (fstatat: the folder is not looked up again).
+std::optional<FileStat> stat_file_at(int dir_fd, const char* path);
+
+// What cachet keeps about one built source: enough to publish it again without building it.
+struct CacheEntry {
+    std::string key;
+    AssetRecord record;
+    std::vector<std::string> warnings;        // the build's remarks, repeated on every reuse
+    std::map<std::string, std::string> blobs; // output path (encoded variants too) -> SHA-256 hex of its bytes
+};
+
+// One source of the last build into an OUT folder, with the stats that let the next build skip it.
+struct IndexEntry {
+    FileStat source;              // the source when it was digested (all zero: not to be trusted)
+    CacheEntry entry;
+    std::vector<FileStat> outputs; // each output file in OUT as written, in record order, variants after their file
+    std::string fragment;          // manifest_fragment(entry.record)
+    std::string settings;          // the settings part of entry.key, so an unchanged source needs no hashing
+    std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
+    std::vector<std::string> back;  // ... and those it names by back-reference only
+    std::string fragment_digest;    // SHA-256 (hex) of fragment
+    bool taken = false;            // in memory only: this build reused (and moved out) the entry
+};
+
+// Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.
+struct IndexFiles {
+    FileStat base;                   // the snapshot's stat (the journal names it)
+    std::uint64_t base_bytes = 0;    // 0: no snapshot (the next save writes one)
+    std::uint64_t journal_bytes = 0; // the journal's frames read whole (0: none)
+};
+
+// The last build into one OUT folder.
+struct BuildIndex {
+    std::string source_root; // absolute SRC of that build
+    std::string headers;     // headers_key() of its settings
+    std::string build_id;                // of the manifest it published (kept in the trailer)
+    std::vector<Generation> generations; // the earlier builds that manifest keeps
+    FileStat manifest;       // the manifest it published
+    std::map<std::string, IndexEntry> assets;
+    IndexFiles files;        // in memory only: where load_index() found it
+};
+
+// The output paths of record, in the order IndexEntry::outputs uses: each file, then its variants.
+std::vector<std::string> output_paths(const AssetRecord& record);
+
+struct CacheStats {
+    std::uint64_t entries = 0;
+    std::uint64_t blobs = 0;
+    std::uint64_t bytes = 0; // entries, blobs and indexes
+    std::uint64_t indexes = 0;
+    std::optional<std::string> last_build; // the last build's counts, as JSON
+};
+
+struct GcResult {
+    std::uint64_t entries_removed = 0;
+    std::uint64_t blobs_removed = 0;
+    std::uint64_t bytes_before = 0;
+    std::uint64_t bytes_after = 0;
+};
+
+// The content-addressed build cache in a folder (cachet build --cache-dir). Entries are keyed by
+// cache_key(); output bytes are stored once per SHA-256 as blobs, whatever produced them; one
+// index per OUT folder remembers the last build into it. Every file is written atomically, so
+// several cachet processes may share the folder. Throws Error(io) naming the path when the
+// folder cannot be written.
+class Cache {
+public:
+    explicit Cache(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const { return m_dir; }
+
+    // The entry stored under key, or nullopt. A damaged entry (unreadable, wrong shape, another
+    // key) is deleted and described in problem.
+    std::optional<CacheEntry> find(const std::string& key, std::string& problem) const;
+    // Stores entry under entry.key; its blobs must already be stored.
+    void store(const CacheEntry& entry) const;
+    // Stores data as the blob named by its SHA-256 (a no-op if it is there).
+    void store_blob(const std::string& sha256, ByteView data) const;
+    // The blob's bytes, verified against sha256; nullopt with problem set if missing, truncated
+    // or altered (the bad blob is deleted).
+    std::optional<Bytes> blob(const std::string& sha256, std::string& problem) const;
+
+    // The index of the last build into out (empty if none or unreadable): its snapshot with its
+    // journal applied.
+    BuildIndex load_index(const std::filesystem::path& out) const;
+    // Writes a new snapshot of the whole index (and drops the journal).
+    IndexFiles save_index(const std::filesystem::path& out, const BuildIndex& index) const;
+    // save_index() in two steps, so that the slow first one can run beside other work: the
+    // index without its manifest's stat and build id, then the file with them.
+    static std::string encode_index(const BuildIndex& index);
+    IndexFiles save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
+                          const std::string& build_id) const;
+    // Instead of a snapshot, a build that changed little appends to the journal: records of the
+    // entries that changed and of the sources that went (these two), then the head of `head`
+    // (SRC, headers, generations, manifest stat, build id; its assets are not read).
+    static std::string encode_journal_entry(const std::string& path, const IndexEntry& entry);
+    static std::string encode_journal_removal(const std::string& path);
+    // Whether `more` bytes of records still fit in the journal; past a quarter of the
+    // snapshot's size (at least 1 MiB) a new snapshot is cheaper to read.
+    static bool journal_has_room(const IndexFiles& files, std::uint64_t more);
+    IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, std::string records,
+                            const BuildIndex& head) const;
+    void remove_index(const std::filesystem::path& out) const;
+    // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
+    // Error(usage) if another cachet holds it.
+    void lock(const std::filesystem::path& out);
+
+    // Records the last build's counts (a JSON object) for stats().
+    void save_last_build(const std::string& json) const;
+    CacheStats stats() const;
+    // Deletes least recently used entries until the cache holds at most max_bytes, then every
+    // blob no entry needs.
+    GcResult gc(std::uint64_t max_bytes) const;
+
+    Cache(const Cache&) = delete;
+    Cache& operator=(const Cache&) = delete;
+    ~Cache();
+
+private:
+    // The keys an index file names; throws std::exception if it is damaged.
+    static std::vector<std::string> index_keys(const std::filesystem::path& file);
+
+    std::filesystem::path m_dir;  // as given
+    std::filesystem::path m_root; // m_dir / "v<format>"
+    int m_lock_fd = -1;
+};
+
+
+} // namespace cachet

@@ -1,0 +1,222 @@
+#pragma once
+#include "pipeline/image/metadata.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cachet {
+
+enum class Chroma { yuv420, yuv444 };
+enum class AvifCodec { aom, svt, rav1e };
+enum class Encoding { zstd, br, gzip };
+enum class ImageFormat { avif, webp, jpeg, png, gif };
+// What to do with a file that looks like an image but is not a supported input.
+enum class UnsupportedImages { error, passthrough };
+enum class DryRun { no, yes };
+// A reference to a file that is not in SRC (or failed): a warning, or the referring file fails.
+enum class MissingReferences { warn, fail };
+// What run() does with its working memory at the end: free it, or leave it to a process that
+// is about to exit (the CLI's build), which saves tens of milliseconds on a large tree.
+enum class Teardown { free, leave };
+// Whether a build waits for its outputs and manifest to reach the disk before publishing (a
+// deploy must survive a power cut) or only renames them into place atomically (a development
+// watch: readers never see a partial file, and a crash costs a rebuild).
+enum class SyncWrites { yes, no };
+// Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
+enum class Colour { keep, srgb };
+
+// A fixed encoder quality, or "auto": the lowest quality meeting the Butteraugli target.
+enum class QualityMode { fixed, automatic };
+
+struct AvifOptions {
+    int quality = 50;   // 0..100, mapped onto AV1 quantizers
+    QualityMode quality_mode = QualityMode::fixed;
+    int speed = 6;      // 0 (slowest) .. 10 (fastest)
+    int alpha_quality = 55; // quality of the alpha plane, never below `quality`
+    Chroma chroma = Chroma::yuv444;
+    AvifCodec codec = AvifCodec::aom;
+    // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);
+    // used only when codec is aom.
+    std::map<std::string, std::string> aom_options{
+        {"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "38"}};
+};
+
+struct WebpOptions {
+    int quality = 75;       // 0..100
+    QualityMode quality_mode = QualityMode::fixed;
+    int effort = 5;         // libwebp "method", 0..6
+    bool sharp_yuv = true;  // sharper RGB->YUV conversion
+    int alpha_quality = 90; // 0..100
+};
+
+struct JpegOptions {
+    int quality = 80;
+    bool progressive = true;
+};
+
+struct PngOptions {
+    int compression = 9; // zlib level 0..9
+};
+
+struct ImageSettings;
+
+// [[images.rules]]: image settings for the sources whose path matches one of the globs.
+struct ImageRule {
+    std::vector<std::string> match;
+    std::function<void(ImageSettings&)> apply; // sets the rule's keys, validated at load time
+};
+
+struct ImageSettings {
+    std::vector<ImageFormat> formats{ImageFormat::avif, ImageFormat::webp};
+    bool fallback = true;
+    // Responsive widths: every listed width below the image's own, plus its own; never upscaled.
+    std::vector<int> widths{640, 750, 828, 1080, 1200, 1920, 2048, 3840};
+    std::uint64_t max_pixels = 268402689;
+    bool animate = true;                            // animated GIF/WebP -> animated outputs
+    int max_frames = 1000;                          // more frames: the asset fails
+    std::uint64_t max_animation_pixels = 100000000; // width x height x frames
+    UnsupportedImages unsupported = UnsupportedImages::error;
+    Colour colour = Colour::keep;
+    std::vector<MetadataField> keep_metadata; // EXIF fields kept; everything else is stripped
+    double auto_distance = 1.5;   // quality = "auto": Butteraugli 3-norm target
+    int auto_reference_width = 640; // quality = "auto": searched once at this width (or less)
+    AvifOptions avif;
+    WebpOptions webp;
+    JpegOptions jpeg;
+    PngOptions png;
+    std::vector<ImageRule> rules; // applied in order, later rules winning
+};
+
+struct TextSettings {
+    std::vector<std::string> extensions; // lower case, without the dot
+    std::uint64_t min_bytes = 1024;
+    double min_saving = 0.10;
+    std::vector<Encoding> encodings{Encoding::zstd, Encoding::br, Encoding::gzip};
+    int zstd_level = 19;
+    int brotli_quality = 11;
+    int gzip_level = 12;
+};
+
+struct OutputSettings {
+    std::string manifest = "cachet-manifest.json";
+    int hash_length = 10;
+    std::vector<std::string> stable; // globs of outputs kept at their source name
+    std::vector<std::string> ignore; // globs of sources not processed at all
+    // Globs of service worker scripts: kept at their source name and never cached by browsers.
+    std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
+    // Retention: outputs of the previous `keep` builds stay in OUT, and older ones until they
+    // are keep_age_s seconds old (by mtime), for pages of those builds still open.
+    int keep = 2;
+    std::int64_t keep_age_s = 3600;
+};
+
+// How references between files are rewritten to their outputs' final names (rewrite.hpp).
+struct ReferenceSettings {
+    bool rewrite = true;
+    std::string base = "/"; // the URL path SRC is served at: root-relative URLs start with it
+};
+
+struct HtmlSettings {
+    bool picture = false; // <img src> of an image becomes a <picture> with every format and width
+    bool integrity = false; // <script src> and <link rel=stylesheet|preload|modulepreload> get integrity
+};
+
+// [[headers]]: response headers for the outputs whose path, or whose source's path, matches
+// one of the globs.
+struct HeaderRule {
+    std::vector<std::string> match;
+    std::string cache_control;                               // "" = the rule does not set it
+    std::vector<std::pair<std::string, std::string>> extra; // other headers, sorted by name
+};
+
+// [[budgets]]: a limit on the size of the outputs whose path, or whose source's path, matches
+// one of the globs.
+struct Budget {
+    std::string name;                               // shown in the budget table
+    std::vector<std::string> match;
+    std::uint64_t max_bytes = 0;
+    std::optional<Encoding> encoding = Encoding::br; // measured on; nullopt: identity
+    bool per_file = false;                          // the limit applies to each file, not the total
+};
+
+// Everything a preset file can set.
+struct Preset {
+    std::string name;
+    std::string description;
+    OutputSettings output;
+    ImageSettings images;
+    TextSettings text;
+    ReferenceSettings references;
+    HtmlSettings html;
+    std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
+    std::vector<Budget> budgets;
+};
+
+// One build, fully resolved: what the CLI hands to run().
+struct Config {
+    std::filesystem::path source;
+    std::filesystem::path output;
+    Preset preset;
+    unsigned jobs = 1;
+    DryRun dry_run = DryRun::no;
+    MissingReferences missing_references = MissingReferences::warn; // --strict: fail
+    std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
+    Teardown teardown = Teardown::free;
+    SyncWrites sync = SyncWrites::yes;
+    const std::atomic<bool>* cancel = nullptr; // when it turns true, run() stops early and publishes nothing
+};
+
+struct EmbeddedPreset {
+    std::string_view name;
+    std::string_view text;
+};
+
+// The presets compiled in from presets/*.toml, sorted by name.
+const std::vector<EmbeddedPreset>& embedded_presets();
+
+// The preset named by name_or_path: an embedded name, or a path to a TOML file (anything with
+// a '/' or ending in .toml). Other presets are applied on top of "default". Throws Error(config)
+// naming file:line for unknown keys, wrong types, out-of-range values and TOML syntax errors.
+Preset load_preset(std::string_view name_or_path);
+
+// The image settings for the source at path: preset.images with every matching rule applied
+// in order (a later rule's keys win).
+ImageSettings image_settings_for(const Preset& preset, std::string_view path);
+
+// "512M", "2G", "1500000", "10 KiB"...: a size in bytes (K, M, G, T are powers of 1024).
+// Throws Error(usage) naming text.
+std::uint64_t parse_size(const std::string& text);
+
+// "90s", "30m", "1h", "2d", "3600" (seconds): a duration in seconds. Throws Error(usage)
+// naming text.
+std::int64_t parse_duration(const std::string& text);
+
+// Canonical text of every setting that shapes an image's outputs (rules already applied), for
+// cache keys: two settings give the same text exactly when they build the same outputs.
+std::string settings_key(const ImageSettings& images);
+// The same for text assets.
+std::string settings_key(const TextSettings& text);
+// The same for how references in text assets are rewritten.
+std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html);
+
+// Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
+void apply_config_file(Preset& preset, const std::filesystem::path& file);
+
+// Applies TOML text on top of preset; source_name is used in error messages.
+void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name);
+
+std::string_view to_string(ImageFormat format);
+// The file name extension of a format's outputs ("jpg" for jpeg).
+std::string_view file_extension(ImageFormat format);
+std::string_view to_string(Encoding encoding);
+std::string_view to_string(AvifCodec codec);
+
+} // namespace cachet

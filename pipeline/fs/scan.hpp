@@ -1,0 +1,54 @@
+#pragma once
+#include "pipeline/config/config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachet {
+
+// How a source is processed. unsupported: looks like an image cachet cannot read; it fails
+// (or is passed through, if the preset says so) and never reaches the manifest as such.
+enum class AssetKind { image, text, passthrough, unsupported };
+
+std::string_view to_string(AssetKind kind);
+
+struct Asset {
+    std::string path;               // relative to the source root, '/'-separated
+    std::filesystem::path absolute; // where to read it
+    AssetKind kind = AssetKind::passthrough;
+    std::uint64_t bytes = 0;
+    std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
+    std::uint64_t inode = 0;
+};
+
+struct ScanResult {
+    std::vector<Asset> assets;         // sorted byte-wise by path
+    std::vector<std::string> warnings; // skipped entries (links leaving the tree, devices...)
+};
+
+// True if inner is outer or lies below it, comparing path elements (both made absolute and
+// canonical by the caller).
+bool is_within(const std::filesystem::path& outer, const std::filesystem::path& inner);
+
+// True if text is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+// The kind of the file at relative path, from its extension and the preset.
+AssetKind classify(std::string_view path, const Preset& preset);
+
+// Walks root recursively. Regular files are assets unless the preset ignores them; a symbolic
+// link to a file is followed only if it resolves inside root; linked folders, devices, FIFOs
+// and sockets are skipped with a warning. Folders whose path relative to root is in skip (such
+// as a build cache kept inside SRC) are not entered. Throws Error(io) if root cannot be read.
+ScanResult scan_tree(const std::filesystem::path& root, const Preset& preset,
+                     const std::vector<std::string>& skip = {});
+
+// scan_tree()'s result for root, given the result before and what changed since: source paths
+// and folders ("a/b/", everything below them). Only those are looked at again.
+ScanResult rescan(ScanResult before, const std::filesystem::path& root, const Preset& preset,
+                  const std::vector<std::string>& skip, const std::vector<std::string>& changed);
+
+} // namespace cachet

@@ -1,0 +1,47 @@
+#include "pipeline/image/encoder.hpp"
+
+#include "pipeline/image/avif.hpp"
+#include "pipeline/image/webp.hpp"
+
+namespace cachet {
+namespace {
+
+Bytes jpeg(const Raster& raster, const EncodeOptions& options)
+{
+    return encode_jpeg(raster, options.images.jpeg);
+}
+
+Bytes png(const Raster& raster, const EncodeOptions& options)
+{
+    return encode_png(raster, options.images.png);
+}
+
+Bytes gif(const Raster& raster, const EncodeOptions&)
+{
+    return encode_gif(raster);
+}
+
+Bytes gif_animation(const Animation& animation, const EncodeOptions&)
+{
+    return encode_gif_animation(animation);
+}
+
+const Encoder k_encoders[] = {
+    {ImageFormat::avif, encode_avif, encode_avif_animation, avif_version},
+    {ImageFormat::webp, encode_webp, encode_webp_animation, webp_version},
+    {ImageFormat::jpeg, jpeg, nullptr, libvips_version},
+    {ImageFormat::png, png, nullptr, libvips_version},
+    {ImageFormat::gif, gif, gif_animation, libvips_version},
+};
+
+} // namespace
+
+const Encoder& encoder_for(ImageFormat format)
+{
+    for (const auto& e : k_encoders)
+        if (e.format == format)
+            return e;
+    return k_encoders[0];
+}
+
+} // namespace cachet

@@ -1,0 +1,453 @@
+#include "pipeline/image/image.hpp"
+
+#include "pipeline/model/error.hpp"
+#include "pipeline/image/metadata.hpp"
+
+#include <lcms2.h>
+#include <vips/vips8>
+#include <vips/vector.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+namespace cachet {
+namespace {
+
+using vips::VImage;
+using vips::VError;
+
+std::string tidy(std::string message)
+{
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+        message.pop_back();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    return message;
+}
+
+// The libvips error buffer is process-global: take the message, then clear it.
+[[noreturn]] void rethrow_vips(const VError& e, std::string_view what)
+{
+    std::string message = tidy(e.what());
+    vips_error_clear();
+    throw Error(ErrorKind::asset, std::string(what) + (message.empty() ? "" : ": " + message));
+}
+
+// libvips names loaders by class: these read the input formats cachet supports.
+constexpr std::string_view k_allowed_loaders[] = {"VipsForeignLoadJpegBuffer",  "VipsForeignLoadPngBuffer",
+                                                   "VipsForeignLoadNsgifBuffer", "VipsForeignLoadWebpBuffer",
+                                                   "VipsForeignLoadHeifBuffer",  "VipsForeignLoadTiffBuffer"};
+
+VImage convert_to_srgb(VImage image, std::vector<std::string>& warnings)
+{
+    if (image.get_typeof(VIPS_META_ICC_NAME) != 0) {
+        try {
+            image = image.icc_transform("srgb", VImage::option()
+                                                    ->set("embedded", true)
+                                                    ->set("intent", VIPS_INTENT_PERCEPTUAL)
+                                                    ->set("depth", 8));
+        } catch (const VError& e) {
+            vips_error_clear();
+            warnings.push_back("ignored an unusable ICC profile: " + tidy(e.what()));
+        }
+    }
+    if (image.interpretation() != VIPS_INTERPRETATION_sRGB || image.format() != VIPS_FORMAT_UCHAR)
+        image = image.colourspace(VIPS_INTERPRETATION_sRGB);
+    if (image.format() != VIPS_FORMAT_UCHAR)
+        image = image.cast(VIPS_FORMAT_UCHAR);
+    if (image.bands() <= 2) { // grey(+alpha) tagged as sRGB: replicate the grey band
+        VImage grey = image.extract_band(0);
+        VImage rgb = grey.bandjoin({grey, grey});
+        image = image.bands() == 2 ? rgb.bandjoin(image.extract_band(1)) : rgb;
+        image = image.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    }
+    if (image.bands() > 4)
+        image = image.extract_band(0, VImage::option()->set("n", 4));
+    return image;
+}
+
+bool is_opaque(const Raster& raster)
+{
+    if (raster.bands != 4)
+        return true;
+    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
+    for (std::size_t i = 0; i < pixels; ++i)
+        if (raster.pixels[i * 4 + 3] != 255)
+            return false;
+    return true;
+}
+
+// RGBA -> RGB in place.
+void remove_alpha(Raster& raster)
+{
+    if (raster.bands != 4)
+        return;
+    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
+    for (std::size_t i = 0; i < pixels; ++i)
+        for (std::size_t c = 0; c < 3; ++c)
+            raster.pixels[i * 3 + c] = raster.pixels[i * 4 + c];
+    raster.pixels.resize(pixels * 3);
+    raster.pixels.shrink_to_fit();
+    raster.bands = 3;
+}
+
+// The raster as a libvips image; with Profile::attach its ICC profile rides along.
+enum class Profile { attach, omit };
+
+VImage from_raster(const Raster& raster, Profile profile = Profile::omit)
+{
+    VImage image = VImage::new_from_memory(const_cast<std::uint8_t*>(raster.pixels.data()), raster.pixels.size(),
+                                           raster.width, raster.height, raster.bands, VIPS_FORMAT_UCHAR);
+    image = image.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    if (profile == Profile::attach && !raster.icc.empty())
+        vips_image_set_blob_copy(image.get_image(), VIPS_META_ICC_NAME, raster.icc.data(), raster.icc.size());
+    return image;
+}
+
+Raster raster_from(const VImage& image, const Raster& like)
+{
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
+    Raster out;
+    out.width = image.width();
+    out.height = image.height();
+    out.bands = image.bands();
+    const auto* bytes = static_cast<const std::uint8_t*>(memory);
+    out.pixels.assign(bytes, bytes + size);
+    g_free(memory);
+    out.gamut = like.gamut;
+    out.icc = like.icc;
+    out.exif = like.exif;
+    return out;
+}
+
+// Colorant (D50-adapted XYZ) of the red, green and blue primaries of the profile.
+struct Primaries {
+    double xyz[3][3];
+};
+
+constexpr Primaries k_srgb{{{0.4361, 0.2225, 0.0139}, {0.3851, 0.7169, 0.0971}, {0.1431, 0.0606, 0.7141}}};
+constexpr Primaries k_display_p3{{{0.5151, 0.2412, -0.0011}, {0.2920, 0.6922, 0.0419}, {0.1571, 0.0666, 0.7841}}};
+
+bool near(const Primaries& a, const cmsCIEXYZ* const (&b)[3])
+{
+    double diff = 0;
+    for (int i = 0; i < 3; ++i)
+        diff += std::abs(a.xyz[i][0] - b[i]->X) + std::abs(a.xyz[i][1] - b[i]->Y) + std::abs(a.xyz[i][2] - b[i]->Z);
+    return diff < 0.02;
+}
+
+// What the image's embedded RGB profile describes: sRGB (convert, write untagged), Display P3,
+// or another RGB space. Unreadable or non-matrix profiles count as sRGB (they get converted).
+Gamut gamut_of_profile(const VImage& image)
+{
+    std::size_t size = 0;
+    const void* data = image.get_blob(VIPS_META_ICC_NAME, &size);
+    cmsHPROFILE profile = cmsOpenProfileFromMem(data, static_cast<cmsUInt32Number>(size));
+    if (!profile)
+        return Gamut::srgb;
+    Gamut gamut = Gamut::srgb;
+    const cmsCIEXYZ* const colorants[3] = {
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigRedColorantTag)),
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigGreenColorantTag)),
+        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigBlueColorantTag))};
+    if (cmsGetColorSpace(profile) == cmsSigRgbData && colorants[0] && colorants[1] && colorants[2]) {
+        if (near(k_display_p3, colorants))
+            gamut = Gamut::display_p3;
+        else if (!near(k_srgb, colorants))
+            gamut = Gamut::other;
+    }
+    cmsCloseProfile(profile);
+    return gamut;
+}
+
+Bytes blob_bytes(VipsBlob* blob)
+{
+    std::size_t size = 0;
+    const auto* data = static_cast<const std::uint8_t*>(vips_blob_get(blob, &size));
+    Bytes out(data, data + size);
+    vips_area_unref(VIPS_AREA(blob));
+    return out;
+}
+
+[[noreturn]] void over_limit(const std::string& what, std::uint64_t limit, const char* key)
+{
+    throw Error(ErrorKind::asset, what + ", over the limit of " + std::to_string(limit) + " (" + key + ")");
+}
+
+// Every frame of an animated GIF or WebP whose header (first) says it has `pages` frames.
+Animation decode_animation(ByteView data, const VImage& header, int pages, const AnimationLimits& limits,
+                           std::vector<std::string>& warnings)
+{
+    const std::uint64_t frame_pixels =
+        static_cast<std::uint64_t>(header.width()) * static_cast<std::uint64_t>(header.height());
+    if (pages > limits.max_frames)
+        over_limit("animation has " + std::to_string(pages) + " frames",
+                   static_cast<std::uint64_t>(limits.max_frames), "images.max_frames");
+    if (limits.max_pixels != 0 && frame_pixels * static_cast<std::uint64_t>(pages) > limits.max_pixels)
+        over_limit("animation is " + std::to_string(pages) + " frames of " + std::to_string(header.width()) + "x" +
+                       std::to_string(header.height()) + " = " +
+                       std::to_string(frame_pixels * static_cast<std::uint64_t>(pages)) + " pixels",
+                   limits.max_pixels, "images.max_animation_pixels");
+
+    VImage strip = VImage::new_from_buffer(data.data(), data.size(), "",
+                                           VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR)->set("n", -1));
+    const int page_height =
+        strip.get_typeof(VIPS_META_PAGE_HEIGHT) != 0 ? strip.get_int(VIPS_META_PAGE_HEIGHT) : strip.height();
+    if (page_height <= 0 || static_cast<std::int64_t>(page_height) * pages != strip.height())
+        throw Error(ErrorKind::asset, "animation frames are not all the same size");
+    Animation animation;
+    if (strip.get_typeof("delay") != 0)
+        animation.delays_ms = strip.get_array_int("delay");
+    animation.delays_ms.resize(static_cast<std::size_t>(pages), 100);
+    for (int& delay : animation.delays_ms)
+        if (delay <= 10)
+            delay = 100; // what browsers show for 0..10 ms frames
+    animation.loop = strip.get_typeof("loop") != 0 ? std::max(0, strip.get_int("loop")) : 0;
+
+    // Animations are converted to sRGB: GIF has no profile, and animated WebPs with one are rare.
+    // Frames are cut straight from libvips' buffer: two copies of the pixels at most, not three.
+    const VImage converted = convert_to_srgb(strip, warnings);
+    std::size_t size = 0;
+    const std::unique_ptr<void, decltype(&g_free)> memory(converted.write_to_memory(&size), g_free);
+    const auto* bytes = static_cast<const std::uint8_t*>(memory.get());
+    const std::size_t frame_bytes = static_cast<std::size_t>(converted.width()) *
+                                    static_cast<std::size_t>(page_height) * static_cast<std::size_t>(converted.bands());
+    if (size != frame_bytes * static_cast<std::size_t>(pages))
+        throw Error(ErrorKind::asset, "animation frames are not all the same size");
+    bool opaque = true;
+    for (int i = 0; i < pages; ++i) {
+        Raster frame;
+        frame.width = converted.width();
+        frame.height = page_height;
+        frame.bands = converted.bands();
+        const std::uint8_t* begin = bytes + frame_bytes * static_cast<std::size_t>(i);
+        frame.pixels.assign(begin, begin + frame_bytes);
+        opaque = opaque && is_opaque(frame);
+        animation.frames.push_back(std::move(frame));
+    }
+    if (opaque)
+        for (Raster& frame : animation.frames)
+            remove_alpha(frame);
+    return animation;
+}
+
+// The frames of animation stacked into one tall libvips image, as its savers expect. The
+// image points into pixels, which must outlive it.
+VImage animation_strip(const Animation& animation, Bytes& pixels)
+{
+    for (const Raster& frame : animation.frames)
+        pixels.insert(pixels.end(), frame.pixels.begin(), frame.pixels.end());
+    const Raster& first = animation.frames.front();
+    VImage strip = VImage::new_from_memory(pixels.data(), pixels.size(), first.width,
+                                           first.height * static_cast<int>(animation.frames.size()), first.bands,
+                                           VIPS_FORMAT_UCHAR)
+                       .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    strip.set(VIPS_META_PAGE_HEIGHT, first.height);
+    strip.set("delay", animation.delays_ms);
+    strip.set("loop", animation.loop);
+    return strip;
+}
+
+} // namespace
+
+void init_image_library()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (VIPS_INIT("cachet") != 0)
+            throw Error(ErrorKind::internal, "cannot start libvips: " + tidy(vips_error_buffer()));
+        // libvips reports recoverable oddities ("ignoring nclx profile") through GLib warnings
+        // on stderr; cachet reports through its own Reporter, and real failures throw.
+        g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+                          [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+        vips_block_untrusted_set(TRUE);
+        vips_cache_set_max(0);
+        vips_concurrency_set(1);
+        // No run-time compiled (liborc) inner loops: liborc 0.4.33 frees and allocates its code
+        // memory without a lock, and two workers resizing at once (placeholders, widths)
+        // corrupted the heap now and then (ThreadSanitizer showed orc_code_free racing
+        // orc_code_allocate_codemem). The plain C loops give the same pixels on every CPU.
+        vips_vector_set_enabled(FALSE);
+    });
+}
+
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits)
+{
+    init_image_library();
+    DecodedImage result;
+    const char* loader = vips_foreign_find_load_buffer(data.data(), data.size());
+    if (!loader) {
+        vips_error_clear();
+        throw Error(ErrorKind::asset, "not a supported image (no decoder recognises its contents)");
+    }
+    result.loader = loader;
+    if (std::find(std::begin(k_allowed_loaders), std::end(k_allowed_loaders), result.loader) ==
+        std::end(k_allowed_loaders))
+        throw Error(ErrorKind::asset, "unsupported image type (" + result.loader +
+                                          "); inputs are JPEG, PNG, GIF, WebP, AVIF and TIFF");
+    result.family = (result.loader == "VipsForeignLoadPngBuffer" || result.loader == "VipsForeignLoadNsgifBuffer")
+                        ? SourceFamily::graphic
+                        : SourceFamily::photo;
+    try {
+        VImage image = VImage::new_from_buffer(data.data(), data.size(), "",
+                                               VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR));
+        const std::uint64_t pixels =
+            static_cast<std::uint64_t>(image.width()) * static_cast<std::uint64_t>(image.height());
+        if (pixels > max_pixels)
+            over_limit("image is " + std::to_string(image.width()) + "x" + std::to_string(image.height()) + " = " +
+                           std::to_string(pixels) + " pixels",
+                       max_pixels, "images.max_pixels");
+        if (image.get_typeof(VIPS_META_EXIF_NAME) != 0) {
+            std::size_t exif_size = 0;
+            const auto* exif = static_cast<const std::uint8_t*>(image.get_blob(VIPS_META_EXIF_NAME, &exif_size));
+            result.exif.assign(exif, exif + exif_size);
+        }
+        const int pages = image.get_typeof(VIPS_META_N_PAGES) != 0 ? image.get_int(VIPS_META_N_PAGES) : 1;
+        if (limits.animate && pages > 1 &&
+            (result.loader == "VipsForeignLoadNsgifBuffer" || result.loader == "VipsForeignLoadWebpBuffer")) {
+            result.animation = decode_animation(data, image, pages, limits, result.warnings);
+            result.raster = result.animation->frames.front();
+            return result;
+        }
+        image = image.autorot();
+        Gamut gamut = Gamut::srgb;
+        if (colour == Colour::keep && image.get_typeof(VIPS_META_ICC_NAME) != 0 && image.bands() >= 3 &&
+            (image.interpretation() == VIPS_INTERPRETATION_sRGB || image.interpretation() == VIPS_INTERPRETATION_RGB16))
+            gamut = gamut_of_profile(image);
+        if (gamut == Gamut::srgb) {
+            image = convert_to_srgb(image, result.warnings);
+        } else {
+            // Keep the values in the source's own space: only reduce depth and bands.
+            std::size_t icc_size = 0;
+            const auto* icc = static_cast<const std::uint8_t*>(image.get_blob(VIPS_META_ICC_NAME, &icc_size));
+            result.raster.icc.assign(icc, icc + icc_size);
+            result.raster.gamut = gamut;
+            if (image.format() != VIPS_FORMAT_UCHAR)
+                image = image.colourspace(VIPS_INTERPRETATION_sRGB); // RGB16 -> 8 bit, values unchanged in meaning
+            if (image.bands() > 4)
+                image = image.extract_band(0, VImage::option()->set("n", 4));
+        }
+
+        result.raster = raster_from(image, result.raster); // keeps the gamut and profile set above
+        if (is_opaque(result.raster))
+            remove_alpha(result.raster);
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot decode image");
+    }
+    return result;
+}
+
+Raster resize_raster(const Raster& raster, int width, int max_height)
+{
+    init_image_library();
+    try {
+        // thumbnail_image premultiplies alpha and hits the target width exactly.
+        // No profile attached: resampling happens in the pixels' own space, which carries over.
+        return raster_from(from_raster(raster).thumbnail_image(
+                               width, VImage::option()->set("height", max_height)->set("size", VIPS_SIZE_DOWN)),
+                           raster);
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot resize image");
+    }
+}
+
+Raster to_srgb(const Raster& raster)
+{
+    if (raster.gamut == Gamut::srgb)
+        return raster;
+    init_image_library();
+    try {
+        const VImage converted = from_raster(raster, Profile::attach)
+                                     .icc_transform("srgb", VImage::option()
+                                                                ->set("embedded", true)
+                                                                ->set("intent", VIPS_INTENT_PERCEPTUAL)
+                                                                ->set("depth", 8));
+        return raster_from(converted, Raster{});
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot convert to sRGB");
+    }
+}
+
+std::string dominant_colour(const Raster& raster)
+{
+    std::vector<std::uint32_t> bins(16 * 16 * 16, 0);
+    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
+    const auto bands = static_cast<std::size_t>(raster.bands);
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t* p = &raster.pixels[i * bands];
+        if (bands == 4 && p[3] < 128)
+            continue;
+        ++bins[(std::size_t{p[0]} >> 4) << 8 | (std::size_t{p[1]} >> 4) << 4 | (std::size_t{p[2]} >> 4)];
+    }
+    // The first bin with the highest count wins ties, so the answer is deterministic.
+    const std::size_t best = static_cast<std::size_t>(std::max_element(bins.begin(), bins.end()) - bins.begin());
+    char out[8];
+    std::snprintf(out, sizeof out, "#%02x%02x%02x", static_cast<unsigned>((best >> 8) * 16 + 8),
+                  static_cast<unsigned>(((best >> 4) & 15) * 16 + 8), static_cast<unsigned>((best & 15) * 16 + 8));
+    return out;
+}
+
+Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
+{
+    init_image_library();
+    try {
+        VImage image = from_raster(raster, Profile::attach);
+        if (raster.has_alpha())
+            image = image.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
+        const Bytes jpeg = blob_bytes(image.jpegsave_buffer(VImage::option()
+                                                                ->set("Q", options.quality)
+                                                                ->set("optimize_coding", true)
+                                                                ->set("interlace", options.progressive)
+                                                                ->set("strip", raster.icc.empty())));
+        return raster.exif.empty() ? jpeg : jpeg_with_exif(jpeg, raster.exif);
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode JPEG");
+    }
+}
+
+Bytes encode_png(const Raster& raster, const PngOptions& options)
+{
+    init_image_library();
+    try {
+        const Bytes png = blob_bytes(from_raster(raster, Profile::attach)
+                                         .pngsave_buffer(VImage::option()
+                                                             ->set("compression", options.compression)
+                                                             ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
+                                                             ->set("strip", raster.icc.empty())));
+        return raster.exif.empty() ? png : png_with_exif(png, raster.exif);
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode PNG");
+    }
+}
+
+Bytes encode_gif(const Raster& raster)
+{
+    init_image_library();
+    try {
+        return blob_bytes(from_raster(raster).gifsave_buffer());
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode GIF");
+    }
+}
+
+Bytes encode_gif_animation(const Animation& animation)
+{
+    init_image_library();
+    try {
+        Bytes pixels;
+        return blob_bytes(animation_strip(animation, pixels).gifsave_buffer());
+    } catch (const VError& e) {
+        rethrow_vips(e, "cannot encode GIF");
+    }
+}
+
+std::string libvips_version()
+{
+    return vips_version_string();
+}
+
+} // namespace cachet

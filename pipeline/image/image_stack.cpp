@@ -1,0 +1,50 @@
+#include "pipeline/image/image_stack.hpp"
+
+#include "cachet_version.hpp"
+#include "pipeline/image/avif.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/image/webp.hpp"
+
+namespace cachet {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> versions()
+{
+    const bool private_aom = !std::string(CACHET_AOM_VERSION).empty();
+    return {
+        {"libvips", libvips_version()},
+        {"libwebp", webp_version()},
+        {"libavif", avif_version()},
+        {"libaom", aom_version() + (private_aom ? " (private, tools/build-aom.sh)" : " (system)")},
+    };
+}
+
+void check_versions()
+{
+    const std::string built_for = CACHET_AOM_VERSION;
+    if (built_for.empty())
+        return;
+    const std::string loaded = aom_version();
+    if (loaded != built_for)
+        throw Error(ErrorKind::internal,
+                    "libaom " + (loaded.empty() ? std::string("(none)") : loaded) + " is loaded, but this cachet was built for " +
+                        built_for + " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");
+}
+
+const ImageStack k_stack{decode_image, resize_raster, make_placeholder, find_quality, kept_exif, encoder_for, versions,
+                         check_versions};
+
+} // namespace
+
+const ImageStack& linked_image_stack()
+{
+    return k_stack;
+}
+
+} // namespace cachet
+
+// The module's one exported symbol (cmake/image_module.map).
+extern "C" const cachet::ImageStack* cachet_image_stack_v1()
+{
+    return &cachet::linked_image_stack();
+}

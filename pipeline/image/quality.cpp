@@ -1,0 +1,63 @@
+#include "pipeline/image/quality.hpp"
+
+#include "pipeline/image/encoder.hpp"
+#include "pipeline/model/error.hpp"
+
+#include <jxl/butteraugli.h>
+
+#include <memory>
+
+namespace cachet {
+
+double butteraugli_distance(const Raster& original, const Raster& distorted)
+{
+    if (original.width != distorted.width || original.height != distorted.height)
+        throw Error(ErrorKind::internal, "butteraugli: images differ in size");
+    std::unique_ptr<JxlButteraugliApi, decltype(&JxlButteraugliApiDestroy)> api(JxlButteraugliApiCreate(nullptr),
+                                                                                 JxlButteraugliApiDestroy);
+    if (!api)
+        throw Error(ErrorKind::internal, "butteraugli: cannot start libjxl");
+    const JxlPixelFormat a{static_cast<uint32_t>(original.bands), JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
+    const JxlPixelFormat b{static_cast<uint32_t>(distorted.bands), JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
+    std::unique_ptr<JxlButteraugliResult, decltype(&JxlButteraugliResultDestroy)> result(
+        JxlButteraugliCompute(api.get(), static_cast<uint32_t>(original.width), static_cast<uint32_t>(original.height),
+                              &a, original.pixels.data(), original.pixels.size(), &b, distorted.pixels.data(),
+                              distorted.pixels.size()),
+        JxlButteraugliResultDestroy);
+    if (!result)
+        throw Error(ErrorKind::internal, "butteraugli: computation failed");
+    return JxlButteraugliResultGetDistance(result.get(), 3.0f);
+}
+
+QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads)
+{
+    const Raster reference = source.width > images.auto_reference_width
+                                 ? resize_raster(source, images.auto_reference_width)
+                                 : source;
+    auto measure = [&](int quality) {
+        ImageSettings trial = images;
+        trial.avif.quality = trial.webp.quality = quality;
+        const Bytes encoded = encoder_for(format).encode(reference, EncodeOptions{trial, threads});
+        // Decoded in the same space as the reference; an alpha channel may come back dropped
+        // (fully opaque), which the per-buffer pixel formats allow for.
+        return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+    };
+    int lo = 20;
+    int hi = 95;
+    QualityChoice best{hi, measure(hi)};
+    if (best.distance > images.auto_distance)
+        return best;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        const double d = measure(mid);
+        if (d <= images.auto_distance) {
+            best = {mid, d};
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return best;
+}
+
+} // namespace cachet

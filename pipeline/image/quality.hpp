@@ -1,0 +1,21 @@
+#pragma once
+#include "pipeline/config/config.hpp"
+#include "pipeline/image/image.hpp"
+
+namespace cachet {
+
+// Butteraugli 3-norm distance between two rasters of the same size and space (libjxl's API).
+// Throws Error(internal) if libjxl cannot compute it.
+double butteraugli_distance(const Raster& original, const Raster& distorted);
+
+struct QualityChoice {
+    int quality = 0;
+    double distance = 0; // Butteraugli 3-norm at the reference width
+};
+
+// The lowest quality of format (avif or webp) whose output, decoded again, stays within
+// images.auto_distance of source, by bisection over 20..95 at images.auto_reference_width.
+// If even 95 misses the target, 95 with its distance.
+QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
+
+} // namespace cachet
