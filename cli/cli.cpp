@@ -144,17 +144,25 @@ int exit_code_for(ErrorKind kind)
     return k_exit_internal;
 }
 
+// The process policy of a build, as far as the environment sets it: CACHET_TEST_CODEC_VERSIONS
+// (a test hook) replaces the codec versions in cache keys, to simulate an upgrade.
+RunOptions run_options()
+{
+    RunOptions options;
+    if (const char* versions = std::getenv("CACHET_TEST_CODEC_VERSIONS"))
+        options.codec_versions = versions;
+    return options;
+}
+
 Config make_config(const BuildFlags& flags)
 {
     Config config;
     config.source = flags.source;
     config.output = flags.output;
     config.jobs = flags.jobs;
-    config.dry_run = flags.dry_run ? DryRun::yes : DryRun::no;
     config.missing_references = flags.strict ? MissingReferences::fail : MissingReferences::warn;
     if (!flags.no_cache)
         config.cache_dir = flags.cache_dir;
-    config.teardown = Teardown::leave; // cachet build exits right after run()
     config.preset = load_preset(flags.preset);
     if (!flags.config_file.empty())
         apply_config_file(config.preset, flags.config_file);
@@ -166,7 +174,7 @@ Config make_config(const BuildFlags& flags)
 int build(const BuildFlags& flags)
 {
     const Config config = make_config(flags);
-    if (config.dry_run == DryRun::yes) {
+    if (flags.dry_run) {
         const ScanResult plan = plan_build(config);
         std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);
         return k_exit_ok;
@@ -182,13 +190,14 @@ int build(const BuildFlags& flags)
                                                         : Verbosity::lines;
     ConsoleReporter reporter(verbosity, timings_since(flags));
     std::atomic<bool> cancel{false};
-    Config cancellable = config;
-    cancellable.cancel = &cancel;
+    RunOptions options = run_options();
+    options.teardown = Teardown::leave; // cachet build exits right after run()
+    options.cancel = &cancel;
     Summary summary;
     {
         // Ctrl-C: the workers stop, temporary files go, the previous manifest stays; exit 130.
         const SignalStop signals([&] { cancel = true; });
-        summary = run(cancellable, reporter);
+        summary = run(config, reporter, options);
     }
     reporter.finish();
     if (flags.json)
@@ -381,17 +390,20 @@ private:
 int watch(const WatchFlags& flags)
 {
     Config config = make_config(flags.build);
-    config.teardown = Teardown::free; // run() runs again and again
+    WatchOptions options;
+    options.run = run_options();
+    options.run.teardown = Teardown::free; // run() runs again and again
     // Development, not a deploy: no page of an earlier build needs its assets kept, and OUT
     // stays what `cachet build` makes of SRC from scratch.
     config.preset.output.keep = 0;
     config.preset.output.keep_age_s = 0;
     // Every file is still renamed into place whole; waiting for the disk is what a deploy
     // needs, and it was a third of a rebuild's latency.
-    config.sync = SyncWrites::no;
+    options.run.sync = SyncWrites::no;
+    if (const char* limit = std::getenv("CACHET_TEST_INOTIFY_LIMIT")) // a test hook: pretend the limit is this low
+        options.inotify_limit = std::strtoul(limit, nullptr, 10);
     if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
         mallopt(M_ARENA_MAX, 2);
-    WatchOptions options;
     options.debounce = std::chrono::milliseconds(flags.debounce_ms);
     options.poll = flags.poll;
     Watcher watcher(std::move(config), options);

@@ -1,3 +1,4 @@
+#include "pipeline/build/image_job.hpp"
 #include "pipeline/build/run.hpp"
 
 #include <catch2/catch.hpp>

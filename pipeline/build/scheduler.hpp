@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace cachet {
@@ -136,5 +138,20 @@ private:
     std::uint64_t m_held = 0;
     std::uint64_t m_peak = 0;
 };
+
+// Calls f(i) for every i < n, shared out in slices over workers threads (the caller's among them).
+template <typename F>
+void parallel_for(unsigned workers, std::size_t n, const F& f)
+{
+    workers = workers == 0 ? 1 : workers;
+    auto slice = [&](std::size_t part, std::size_t parts) {
+        for (std::size_t i = n * part / parts; i < n * (part + 1) / parts; ++i)
+            f(i);
+    };
+    std::vector<std::jthread> pool;
+    for (unsigned i = 1; i < workers && i < n; ++i)
+        pool.emplace_back(slice, i, std::min<std::size_t>(workers, n));
+    slice(0, std::max<std::size_t>(1, std::min<std::size_t>(workers, n)));
+}
 
 } // namespace cachet

@@ -4,7 +4,6 @@
 #include "pipeline/text/compress.hpp"
 #include "pipeline/image/image_stack.hpp"
 
-#include <cstdlib>
 
 namespace cachet {
 namespace {
@@ -37,11 +36,11 @@ std::string joined_versions(const std::vector<std::pair<std::string, std::string
     return out;
 }
 
-std::string codec_fingerprint(const std::filesystem::path& cache_dir)
+std::string codec_fingerprint(const std::filesystem::path& cache_dir, const std::string& replaced_versions)
 {
     std::string out = "cachet " + cachet_version();
-    if (const char* injected = std::getenv("CACHET_TEST_CODEC_VERSIONS"))
-        return out + "; " + injected;
+    if (!replaced_versions.empty())
+        return out + "; " + replaced_versions;
     return out + "; " + image_library_versions(cache_dir) + "; " + joined_versions(text_library_versions());
 }
 

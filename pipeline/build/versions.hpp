@@ -18,8 +18,8 @@ std::string joined_versions(const std::vector<std::pair<std::string, std::string
 
 // One line naming cachet and every codec library version, for cache keys: outputs built by other
 // versions are never reused. The image libraries' versions are kept in cache_dir (see
-// image_library_versions). The environment variable CACHET_TEST_CODEC_VERSIONS, if set,
-// replaces the library part (a test hook that simulates a codec upgrade).
-std::string codec_fingerprint(const std::filesystem::path& cache_dir = {});
+// image_library_versions). replaced_versions, if not empty, replaces the library part (see
+// RunOptions::codec_versions).
+std::string codec_fingerprint(const std::filesystem::path& cache_dir = {}, const std::string& replaced_versions = {});
 
 } // namespace cachet

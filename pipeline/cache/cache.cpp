@@ -86,21 +86,6 @@ void remove_quietly(const fs::path& p)
 
 } // namespace
 
-std::optional<FileStat> stat_file(const fs::path& path)
-{
-    return stat_file_at(AT_FDCWD, path.c_str());
-}
-
-std::optional<FileStat> stat_file_at(int dir_fd, const char* path)
-{
-    struct stat st {};
-    if (::fstatat(dir_fd, path, &st, 0) != 0)
-        return std::nullopt;
-    return FileStat{static_cast<std::uint64_t>(st.st_size),
-                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                    static_cast<std::uint64_t>(st.st_ino)};
-}
-
 std::vector<std::string> output_paths(const AssetRecord& record)
 {
     std::vector<std::string> out;
@@ -678,9 +663,16 @@ bool Cache::journal_has_room(const IndexFiles& files, std::uint64_t more)
            files.journal_bytes + more <= std::max<std::uint64_t>(files.base_bytes / 4, std::uint64_t{1} << 20);
 }
 
-IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, std::string records,
-                               const BuildIndex& head) const
+bool Cache::journal_suits(const IndexFiles& files, std::size_t changes, std::size_t assets)
 {
+    return files.has_snapshot() && changes <= assets / 8 + 16;
+}
+
+IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, std::string records,
+                               const BuildIndex& head, const std::function<std::string()>& snapshot) const
+{
+    if (!journal_has_room(files, records.size() + 4096))
+        return save_index(out, snapshot(), head.manifest, head.build_id);
     const fs::path path = m_root / "index" / (index_name(out) + ".log");
     std::string data;
     if (files.journal_bytes == 0) {

@@ -1,9 +1,11 @@
 #pragma once
+#include "pipeline/fs/file_stat.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/publish/manifest.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,19 +15,6 @@ namespace cachet {
 
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
 inline constexpr int k_cache_format = 3;
-
-// What a stat() says about a file, enough to notice that it changed.
-struct FileStat {
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    std::uint64_t inode = 0;
-    bool operator==(const FileStat&) const = default;
-};
-
-// The stat of path, following symbolic links; nullopt if it does not exist or cannot be read.
-std::optional<FileStat> stat_file(const std::filesystem::path& path);
-// The same for path relative to the open folder dir_fd (fstatat: the folder is not looked up again).
-std::optional<FileStat> stat_file_at(int dir_fd, const char* path);
 
 // What cachet keeps about one built source: enough to publish it again without building it.
 struct CacheEntry {
@@ -53,6 +42,7 @@ struct IndexFiles {
     FileStat base;                   // the snapshot's stat (the journal names it)
     std::uint64_t base_bytes = 0;    // 0: no snapshot (the next save writes one)
     std::uint64_t journal_bytes = 0; // the journal's frames read whole (0: none)
+    bool has_snapshot() const { return base_bytes > 0; }
 };
 
 // The last build into one OUT folder.
@@ -116,16 +106,20 @@ public:
     static std::string encode_index(const BuildIndex& index);
     IndexFiles save_index(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
                           const std::string& build_id) const;
-    // Instead of a snapshot, a build that changed little appends to the journal: records of the
-    // entries that changed and of the sources that went (these two), then the head of `head`
-    // (SRC, headers, generations, manifest stat, build id; its assets are not read).
+    // Whether a build that changed `changes` of its `assets` sources (entries changed, sources
+    // gone) should append them to the journal rather than write a new snapshot: when there is
+    // a snapshot and at most an eighth of the sources changed.
+    static bool journal_suits(const IndexFiles& files, std::size_t changes, std::size_t assets);
+    // The journal's records (these two, concatenated) of an entry that changed and of a source gone.
     static std::string encode_journal_entry(const std::string& path, const IndexEntry& entry);
     static std::string encode_journal_removal(const std::string& path);
-    // Whether `more` bytes of records still fit in the journal; past a quarter of the
-    // snapshot's size (at least 1 MiB) a new snapshot is cheaper to read.
-    static bool journal_has_room(const IndexFiles& files, std::uint64_t more);
+    // Appends records to the journal, then the head of `head` (SRC, headers, generations,
+    // manifest stat, build id; its assets are not read). When the journal has no room left
+    // for them (past a quarter of the snapshot's size, at least 1 MiB, a new snapshot is
+    // cheaper to read), writes the snapshot encode_index() of snapshot() instead, with head's
+    // manifest stat and build id.
     IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, std::string records,
-                            const BuildIndex& head) const;
+                            const BuildIndex& head, const std::function<std::string()>& snapshot) const;
     void remove_index(const std::filesystem::path& out) const;
     // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
     // Error(usage) if another cachet holds it.
@@ -143,6 +137,7 @@ public:
     ~Cache();
 
 private:
+    static bool journal_has_room(const IndexFiles& files, std::uint64_t more);
     // The keys an index file names; throws std::exception if it is damaged.
     static std::vector<std::string> index_keys(const std::filesystem::path& file);
 

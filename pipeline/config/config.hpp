@@ -20,16 +20,8 @@ enum class Encoding { zstd, br, gzip };
 enum class ImageFormat { avif, webp, jpeg, png, gif };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
-enum class DryRun { no, yes };
 // A reference to a file that is not in SRC (or failed): a warning, or the referring file fails.
 enum class MissingReferences { warn, fail };
-// What run() does with its working memory at the end: free it, or leave it to a process that
-// is about to exit (the CLI's build), which saves tens of milliseconds on a large tree.
-enum class Teardown { free, leave };
-// Whether a build waits for its outputs and manifest to reach the disk before publishing (a
-// deploy must survive a power cut) or only renames them into place atomically (a development
-// watch: readers never see a partial file, and a crash costs a rebuild).
-enum class SyncWrites { yes, no };
 // Wide-gamut input: keep its gamut (tagged outputs) or convert everything to sRGB.
 enum class Colour { keep, srgb };
 
@@ -166,12 +158,8 @@ struct Config {
     std::filesystem::path output;
     Preset preset;
     unsigned jobs = 1;
-    DryRun dry_run = DryRun::no;
     MissingReferences missing_references = MissingReferences::warn; // --strict: fail
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
-    Teardown teardown = Teardown::free;
-    SyncWrites sync = SyncWrites::yes;
-    const std::atomic<bool>* cancel = nullptr; // when it turns true, run() stops early and publishes nothing
 };
 
 struct EmbeddedPreset {

@@ -28,14 +28,13 @@ struct WatchLimit {};
 // Recursive inotify watches on SRC: one per folder, kept in step as folders come and go.
 class Inotify {
 public:
-    Inotify(fs::path root, const Preset& preset, std::string skip)
-        : m_root(std::move(root)), m_preset(preset), m_skip(std::move(skip))
+    // limit: at most this many watches (0: as many as the kernel gives).
+    Inotify(fs::path root, const Preset& preset, std::string skip, std::size_t limit)
+        : m_root(std::move(root)), m_preset(preset), m_skip(std::move(skip)), m_limit(limit)
     {
         m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (m_fd < 0)
             throw io_error(m_root.string(), "cannot start inotify", errno);
-        if (const char* limit = std::getenv("CACHET_TEST_INOTIFY_LIMIT")) // a test hook: pretend the limit is this low
-            m_limit = std::strtoul(limit, nullptr, 10);
     }
     ~Inotify() { close(m_fd); }
     Inotify(const Inotify&) = delete;
@@ -132,7 +131,7 @@ Watcher::Watcher(Config config, WatchOptions options) : m_config(std::move(confi
     m_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (m_wake_fd < 0)
         throw Error(ErrorKind::internal, "cannot create an eventfd");
-    m_config.cancel = &m_stop;
+    m_options.run.cancel = &m_stop;
 }
 
 Watcher::~Watcher()
@@ -158,10 +157,10 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
     BuildMemory memory; // the last build's scan and index, so a rebuild looks only at what changed
     auto build = [&](std::vector<std::string> changed, bool rescan) {
         try {
-            Summary summary = cachet::run(m_config, reporter, memory, rescan ? nullptr : &changed);
+            Summary summary = cachet::run(m_config, reporter, m_options.run, memory, rescan ? nullptr : &changed);
             std::uint64_t built = 0;
             for (const auto& [kind, t] : summary.kinds)
-                built += t.assets - t.failed - t.cached;
+                built += t.built();
             // A poll that found nothing new stays silent.
             const bool news = first || !changed.empty() || built > 0 || summary.removed > 0 ||
                               summary.failures != last_failures;
@@ -179,7 +178,7 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
     bool polling = m_options.poll;
     if (!polling) {
         try {
-            inotify.emplace(m_config.source, m_config.preset, skip);
+            inotify.emplace(m_config.source, m_config.preset, skip, m_options.inotify_limit);
             inotify->add_tree("");
         } catch (const WatchLimit&) {
             inotify.reset();

@@ -15,6 +15,8 @@ struct WatchOptions {
     std::chrono::milliseconds poll_interval{500};
     std::chrono::milliseconds settle{1000}; // a file written without being closed counts as done
                                             // once its size and mtime stay the same this long
+    std::size_t inotify_limit = 0;          // at most this many inotify watches (0: the kernel's limit)
+    RunOptions run;                         // how each build runs (its cancel flag is the session's)
 };
 
 // One rebuild of a watch session.

@@ -1,0 +1,312 @@
+#include "pipeline/build/asset_builder.hpp"
+
+#include "pipeline/build/versions.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/content_type.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/model/hash.hpp"
+#include "pipeline/publish/headers.hpp"
+#include "pipeline/text/compress.hpp"
+#include "pipeline/text/references.hpp"
+
+#include <fstream>
+#include <vector>
+
+namespace cachet {
+
+namespace {
+
+// "sha256-<hex>" of a file read in pieces (a passthrough may be large).
+std::string digest_file(const Asset& asset)
+{
+    std::ifstream in(asset.absolute, std::ios::binary);
+    StreamDigest digest;
+    std::vector<char> buffer(1 << 20);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        digest.update(ByteView(reinterpret_cast<const std::uint8_t*>(buffer.data()),
+                               static_cast<std::size_t>(in.gcount())));
+    }
+    if (in.bad())
+        throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
+    return "sha256-" + digest.finish().first;
+}
+
+void set_fragment(AssetState& state, const AssetRecord& record)
+{
+    state.fragment = manifest_fragment(record);
+    state.fragment_digest = sha256_hex(as_bytes(state.fragment));
+}
+
+} // namespace
+
+AssetBuilder::AssetBuilder(const Config& config, const OutputWriter& writer, const Cache* cache, BuildIndex* previous,
+                           bool trust_stats, const Targets& targets, const std::string& codec_versions)
+    : m_config(config), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
+      m_trust_stats(trust_stats),
+      m_headers_changed(previous && previous->headers != headers_key(config.preset)), m_targets(targets),
+      m_out(config.output),
+      m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions) : std::string()) // reads no library when kept
+{
+    if (m_cache) {
+        m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text) +
+                                                             settings_key(m_preset.references, m_preset.html));
+        m_passthrough_prefix = settings_prefix(AssetKind::passthrough, "");
+        if (m_preset.images.rules.empty())
+            m_image_prefix = settings_prefix(AssetKind::image, settings_key(image_settings_for(m_preset, "")));
+    }
+}
+
+IndexEntry* AssetBuilder::reusable(const Asset& asset, Trust trust) const
+{
+    if (!m_cache || !m_previous || (!m_trust_stats && trust == Trust::stats))
+        return nullptr;
+    const auto it = m_previous->assets.find(asset.path);
+    if (it == m_previous->assets.end())
+        return nullptr;
+    IndexEntry& previous = it->second;
+    if (trust == Trust::events) // the same session, so the same settings as last time
+        return &previous;
+    if (!has_settings(asset, previous.settings))
+        return nullptr;
+    // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
+    if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
+        return nullptr;
+    return outputs_in_place(previous) ? &previous : nullptr;
+}
+
+std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& result, AssetState& state) const
+{
+    if (!is_valid_utf8(asset.path))
+        throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
+    AssetRecord& record = result.record;
+    record.source = asset.path;
+    record.kind = asset.kind;
+    if (asset.kind == AssetKind::unsupported)
+        throw Error(ErrorKind::asset, "unsupported image type ." + extension_of(asset.path) +
+                                          " (set images.unsupported = \"passthrough\" to copy it as is)");
+    IndexEntry* previous = nullptr; // each asset's entry is read by that asset's task only
+    if (m_previous)
+        if (const auto it = m_previous->assets.find(asset.path); it != m_previous->assets.end())
+            previous = &it->second;
+    if (previous && previous->taken)
+        previous = nullptr;
+    if (asset.kind == AssetKind::passthrough) {
+        // Hashing is cheaper than copying: a touched but unchanged file is not written again.
+        if (m_cache && previous) {
+            set_key(asset, digest_file(asset), state);
+            if (previous->entry.key == state.key && reuse_published(*previous, result, state))
+                return nullptr;
+        }
+        m_writer.copy(asset, record);
+        if (m_cache)
+            set_key(asset, record.source_digest, state);
+        return nullptr;
+    }
+    Bytes source;
+    try {
+        source = read_file(asset.absolute);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::asset, e.what()); // an unreadable source fails that asset only
+    }
+    record.source_bytes = source.size();
+    record.source_digest = "sha256-" + sha256_hex(source);
+    std::optional<Rewritten> rewritten; // the source with its references rewritten
+    if (asset.kind == AssetKind::text && m_preset.references.rewrite && may_have_references(asset.path))
+        rewritten = rewrite(asset, source, state);
+    if (m_cache) {
+        set_key(asset,
+                rewritten ? record.source_digest + "\nreferences " + sha256_hex(as_bytes(rewritten->edits))
+                          : record.source_digest,
+                state);
+        if (previous && previous->entry.key == state.key && reuse_published(*previous, result, state))
+            return nullptr;
+        std::string problem;
+        if (auto entry = m_cache->find(state.key, problem); entry && materialize(*entry, result, state, problem))
+            return nullptr;
+        result.cache_problem = problem;
+    }
+    if (asset.kind == AssetKind::image)
+        return start_image_job(m_preset, asset, source, result, state);
+    if (rewritten) {
+        result.warnings = std::move(rewritten->warnings);
+        build_text(asset, as_bytes(rewritten->text), record, state);
+    } else {
+        build_text(asset, source, record, state);
+    }
+    return nullptr;
+}
+
+void AssetBuilder::remember(AssetResult& result, AssetState& state) const
+{
+    apply_headers(m_preset, result.record);
+    set_fragment(state, result.record);
+    if (!m_cache)
+        return;
+    for (const auto& path : output_paths(result.record))
+        state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+    if (result.record.kind != AssetKind::passthrough) // a passthrough's bytes are its source's
+        m_cache->store(CacheEntry{state.key, result.record, result.warnings, state.blobs});
+}
+
+// A digest of everything but the source's path and bytes that decides an asset's outputs.
+std::string AssetBuilder::settings_prefix(AssetKind kind, const std::string& settings) const
+{
+    return sha256_hex(as_bytes("cachet cache " + std::to_string(k_cache_format) + "\n" + m_codecs + "\nkind " +
+                               std::string(to_string(kind)) + "\nhash_length " +
+                               std::to_string(m_preset.output.hash_length) + "\n" + settings));
+}
+
+// Everything but the source's path and bytes that decides an asset's outputs, as a digest.
+std::string AssetBuilder::settings_id(const Asset& asset) const
+{
+    std::string id;
+    switch (asset.kind) {
+    case AssetKind::image:
+        id = m_image_prefix.empty() ? settings_prefix(asset.kind, settings_key(image_settings_for(m_preset, asset.path)))
+                                    : m_image_prefix;
+        break;
+    case AssetKind::text: id = m_text_prefix; break;
+    default: id = m_passthrough_prefix; break;
+    }
+    id += m_writer.keeps_name(asset.path) ? 's' : 'f';
+    return id;
+}
+
+// settings == settings_id(asset), mostly without building the latter.
+bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings) const
+{
+    const std::string& prefix = asset.kind == AssetKind::image  ? m_image_prefix
+                                : asset.kind == AssetKind::text ? m_text_prefix
+                                                                : m_passthrough_prefix;
+    if (prefix.empty())
+        return settings == settings_id(asset);
+    return settings.size() == prefix.size() + 1 && settings.compare(0, prefix.size(), prefix) == 0 &&
+           settings.back() == (m_writer.keeps_name(asset.path) ? 's' : 'f');
+}
+
+// Sets state's settings and its cache key for the source bytes with that digest.
+void AssetBuilder::set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const
+{
+    state.settings = settings_id(asset);
+    state.key = sha256_hex(as_bytes(state.settings + "\n" + asset.path + "\n" + source_digest));
+}
+
+// The text asset's source with its references rewritten (dependency order made sure that
+// what they name is built); notes what it refers to in state. Throws Error(asset) under
+// --strict if a reference names a file that is not there or failed.
+Rewritten AssetBuilder::rewrite(const Asset& asset, ByteView source, AssetState& state) const
+{
+    const std::string_view text = as_text(source);
+    const std::vector<Reference> references = find_references(asset.path, text);
+    Dependencies deps = dependencies_of(asset.path, references, m_preset.references.base);
+    state.loads = std::move(deps.loads);
+    state.back = std::move(deps.back);
+    Rewritten out = rewrite_references(
+        asset.path, text, references, [&](const std::string& path) { return m_targets.target(path, state.gave_way); },
+        RewriteOptions{m_preset.references.base, m_preset.html.picture, m_preset.html.integrity});
+    if (m_config.missing_references == MissingReferences::fail && !out.missing.empty()) {
+        std::string list;
+        for (const auto& m : out.missing)
+            list += (list.empty() ? "" : "; ") + m;
+        throw Error(ErrorKind::asset, "refers to what this build does not have (--strict): " + list);
+    }
+    return out;
+}
+
+// Whether every output file of the last build's entry is in OUT as that build wrote it.
+bool AssetBuilder::outputs_in_place(const IndexEntry& previous) const
+{
+    std::size_t n = 0;
+    for (const auto& o : previous.entry.record.outputs) {
+        for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
+            const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
+            if (n >= previous.outputs.size() || stat_file_at(m_out.fd(), path.c_str()) != previous.outputs[n])
+                return false;
+            ++n;
+        }
+    }
+    return n == previous.outputs.size();
+}
+
+// Reuses what the last build published into OUT for this source, if every output file is
+// still there as that build wrote it.
+bool AssetBuilder::reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const
+{
+    if (!outputs_in_place(previous))
+        return false;
+    m_writer.claim_all(previous.entry.record, previous.entry.blobs);
+    take(previous, result, state);
+    return true;
+}
+
+void AssetBuilder::take(IndexEntry& previous, AssetResult& result, AssetState& state) const
+{
+    result.status = AssetResult::Status::cached;
+    result.record = std::move(previous.entry.record);
+    result.warnings = std::move(previous.entry.warnings);
+    state.key = std::move(previous.entry.key);
+    state.settings = std::move(previous.settings);
+    state.blobs = std::move(previous.entry.blobs);
+    state.output_stats = std::move(previous.outputs);
+    state.fragment = std::move(previous.fragment);
+    state.fragment_digest = std::move(previous.fragment_digest);
+    state.reused = previous.source;
+    state.loads = std::move(previous.loads);
+    state.back = std::move(previous.back);
+    previous.taken = true;
+    state.same_entry = true;
+    if (m_headers_changed && apply_headers(m_preset, result.record)) { // [[headers]] changed since
+        set_fragment(state, result.record);
+        state.same_entry = false;
+    }
+}
+
+// Writes a cache entry's outputs into OUT from its blobs, all verified before any is
+// written. False, with problem set, if the entry is incomplete or a blob is damaged.
+bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, AssetState& state,
+                               std::string& problem) const
+{
+    std::vector<std::pair<std::string, Bytes>> files;
+    for (const auto& path : output_paths(entry.record)) {
+        const auto it = entry.blobs.find(path);
+        if (it == entry.blobs.end()) {
+            problem = "cache entry " + entry.key + " lacks the bytes of " + path + "; rebuilt";
+            return false;
+        }
+        auto data = m_cache->blob(it->second, problem);
+        if (!data)
+            return false;
+        files.emplace_back(path, std::move(*data));
+    }
+    m_writer.claim_all(entry.record, entry.blobs);
+    for (const auto& [path, data] : files) {
+        m_writer.write_file(path, data);
+        state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+    }
+    result.status = AssetResult::Status::cached;
+    result.record = entry.record;
+    result.warnings = entry.warnings;
+    state.blobs = entry.blobs;
+    apply_headers(m_preset, result.record); // the entry may come from a build with other [[headers]]
+    set_fragment(state, result.record);
+    return true;
+}
+
+void AssetBuilder::build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const
+{
+    OutputFile out = m_writer.write(asset.path, asset.path, source, state);
+    const TextSettings& text = m_preset.text;
+    if (source.size() >= text.min_bytes && !source.empty()) {
+        for (const Encoding encoding : text.encodings) {
+            const Bytes packed = compress(encoding, source, text);
+            const double saving = 1.0 - static_cast<double>(packed.size()) / static_cast<double>(source.size());
+            if (saving < text.min_saving)
+                continue;
+            m_writer.write_variant(asset.path, out, encoding, packed, state);
+        }
+    }
+    record.outputs.push_back(std::move(out));
+}
+
+} // namespace cachet

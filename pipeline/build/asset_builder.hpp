@@ -1,0 +1,78 @@
+#pragma once
+#include "pipeline/build/asset_state.hpp"
+#include "pipeline/build/image_job.hpp"
+#include "pipeline/build/outputs.hpp"
+#include "pipeline/build/result.hpp"
+#include "pipeline/build/targets.hpp"
+#include "pipeline/cache/cache.hpp"
+#include "pipeline/config/config.hpp"
+#include "pipeline/fs/file_stat.hpp"
+#include "pipeline/fs/scan.hpp"
+#include "pipeline/text/rewrite.hpp"
+
+#include <memory>
+#include <string>
+
+namespace cachet {
+
+// How an unchanged source is recognised: by its stat, or (in a watch session) by the absence of
+// any file-system event about it since the last build.
+enum class Trust { stats, events };
+
+// Builds one asset of a build, or finds it built: reuses what the last build into OUT
+// published, restores it from the cache, or makes its outputs (text and passthrough assets
+// outright, images through an ImageJob). Thread-safe for distinct assets.
+class AssetBuilder {
+public:
+    // cache and previous may be null (no cache, or no earlier build into OUT); the previous
+    // build's source stats are trusted only if trust_stats. codec_versions: see
+    // RunOptions::codec_versions.
+    AssetBuilder(const Config& config, const OutputWriter& writer, const Cache* cache, BuildIndex* previous,
+                 bool trust_stats, const Targets& targets, const std::string& codec_versions);
+
+    // The last build's entry of asset, if its source and every output file in OUT are as that
+    // build left them, so that reuse() can take it as it is (unless a file it refers to
+    // changed: see plan_reuse()). Reads no file and never throws.
+    IndexEntry* reusable(const Asset& asset, Trust trust) const;
+
+    // Fills in result from a reusable() entry: the asset needs nothing more (its names are not
+    // claimed: see ReusedOutputs).
+    void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const { take(previous, result, state); }
+
+    // Builds a text or passthrough asset completely; for an image, decodes it and returns the
+    // job whose resize and encode tasks the caller runs, then ship_image(). Throws Error for a
+    // failing asset.
+    std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result, AssetState& state) const;
+
+    // After an asset was built: notes what its outputs look like in OUT and keeps it in the
+    // cache. Throws Error(io) if the cache cannot be written.
+    void remember(AssetResult& result, AssetState& state) const;
+
+private:
+    std::string settings_prefix(AssetKind kind, const std::string& settings) const;
+    std::string settings_id(const Asset& asset) const;
+    bool has_settings(const Asset& asset, const std::string& settings) const;
+    void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const;
+    Rewritten rewrite(const Asset& asset, ByteView source, AssetState& state) const;
+    bool outputs_in_place(const IndexEntry& previous) const;
+    bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const;
+    void take(IndexEntry& previous, AssetResult& result, AssetState& state) const;
+    bool materialize(const CacheEntry& entry, AssetResult& result, AssetState& state, std::string& problem) const;
+    void build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const;
+
+    const Config& m_config;
+    const Preset& m_preset;
+    const OutputWriter& m_writer;
+    const Cache* m_cache;
+    BuildIndex* m_previous;
+    bool m_trust_stats;
+    bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
+    const Targets& m_targets;
+    OpenFolder m_out; // OUT, for stats relative to it
+    std::string m_codecs;             // codec_fingerprint(), with a cache only
+    std::string m_text_prefix;        // settings_prefix() of text assets
+    std::string m_passthrough_prefix; // ... of passthrough ones
+    std::string m_image_prefix;       // ... of images, when no rule makes their settings differ by path
+};
+
+} // namespace cachet

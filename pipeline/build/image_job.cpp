@@ -1,0 +1,154 @@
+#include "pipeline/build/image_job.hpp"
+
+#include "pipeline/model/content_type.hpp"
+#include "pipeline/text/fingerprint.hpp"
+
+#include <algorithm>
+
+namespace cachet {
+
+std::vector<int> output_widths(const std::vector<int>& widths, int source_width)
+{
+    std::vector<int> out;
+    for (const int w : widths)
+        if (w < source_width)
+            out.push_back(w);
+    out.push_back(source_width);
+    return out;
+}
+
+std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, ByteView source,
+                                          AssetResult& result, AssetState& state)
+{
+    const ImageStack& stack = image_stack();
+    auto job = std::make_shared<ImageJob>();
+    job->asset = &asset;
+    job->result = &result;
+    job->state = &state;
+    job->images = image_settings_for(preset, asset.path);
+    ImageSettings& images = job->images;
+    job->decoded = stack.decode_image(source, images.max_pixels, images.colour,
+                                      AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
+    DecodedImage& decoded = job->decoded;
+    result.warnings = std::move(decoded.warnings);
+    decoded.raster.exif = stack.kept_exif(decoded.exif, images.keep_metadata);
+    if (decoded.animation)
+        decoded.animation->frames.front().exif = decoded.raster.exif; // encoders read the first frame's
+    const Raster& raster = decoded.raster; // the first frame of an animation
+    const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
+    result.record.placeholder = stack.make_placeholder(raster, images);
+    // quality = "auto": one search per format and source (first frame), reused at every width.
+    for (const ImageFormat format : images.formats) {
+        QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
+        if (mode != QualityMode::automatic)
+            continue;
+        const QualityChoice choice = stack.find_quality(format, raster, images, 1);
+        (format == ImageFormat::avif ? images.avif.quality : images.webp.quality) = choice.quality;
+        mode = QualityMode::fixed;
+        job->chosen[format] = choice;
+    }
+
+    job->formats = images.formats;
+    if (animation && animation->loop != 0 && std::erase(job->formats, ImageFormat::avif) != 0)
+        result.warnings.push_back("no AVIF: the animation plays " + std::to_string(animation->loop) +
+                                  " time(s), and libavif 0.11 cannot record a loop count (an AVIF sequence "
+                                  "would loop forever)");
+    if (images.fallback) {
+        job->fallback = animation ? ImageFormat::gif
+                        : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
+                                                                                        : ImageFormat::jpeg;
+        job->formats.push_back(*job->fallback);
+    }
+    const bool name_widths = !images.widths.empty();
+    for (const int width : output_widths(images.widths, raster.width)) {
+        auto w = std::make_unique<ImageJob::Width>();
+        w->width = width;
+        w->name = name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
+        w->encoded.resize(job->formats.size());
+        w->pending = static_cast<int>(job->formats.size());
+        job->widths.push_back(std::move(w));
+    }
+    return job;
+}
+
+void resize_width(ImageJob& job, std::size_t width_index)
+{
+    const ImageStack& stack = image_stack();
+    ImageJob::Width& w = *job.widths[width_index];
+    const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
+    const Raster& source = job.decoded.raster;
+    const int frames = animation ? static_cast<int>(animation->frames.size()) : 1;
+    if (w.width == source.width) {
+        w.shape = ImageJob::Shape{source.width, source.height, frames};
+    } else if (animation) {
+        w.animation.delays_ms = animation->delays_ms;
+        w.animation.loop = animation->loop;
+        for (const Raster& frame : animation->frames)
+            w.animation.frames.push_back(stack.resize_raster(frame, w.width, k_any_height));
+        w.shape = ImageJob::Shape{w.animation.width(), w.animation.height(), frames};
+    } else {
+        w.raster = stack.resize_raster(source, w.width, k_any_height);
+        w.shape = ImageJob::Shape{w.raster.width, w.raster.height, 1};
+    }
+}
+
+void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_index)
+{
+    const ImageStack& stack = image_stack();
+    ImageJob::Width& w = *job.widths[width_index];
+    const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
+    const bool own = w.width == job.decoded.raster.width;
+    const ImageFormat format = job.formats[format_index];
+    const EncodeOptions options{job.images, 1};
+    w.encoded[format_index] = animation ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
+                                        : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
+    if (--w.pending == 0) { // this width's pixels are no longer needed
+        w.raster = Raster{};
+        w.animation = Animation{};
+    }
+}
+
+namespace {
+
+void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWriter& writer)
+{
+    auto size_of = [&](std::optional<ImageFormat> format) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < job.formats.size(); ++i)
+            if (job.formats[i] == format && w.encoded[i])
+                return w.encoded[i]->size();
+        return std::nullopt;
+    };
+    const auto fallback_size = size_of(job.fallback);
+    const auto webp_size = size_of(ImageFormat::webp);
+    AssetRecord& record = job.result->record;
+    for (std::size_t i = 0; i < job.formats.size(); ++i) {
+        const ImageFormat format = job.formats[i];
+        const Bytes& bytes = *w.encoded[i];
+        if (format != job.fallback && fallback_size && bytes.size() >= *fallback_size)
+            continue;
+        if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
+            continue;
+        OutputFile out =
+            writer.write(job.asset->path, replace_extension(w.name, file_extension(format)), bytes, *job.state);
+        out.format = format;
+        out.width = w.shape.width;
+        out.height = w.shape.height;
+        out.frames = w.shape.frames;
+        record.outputs.push_back(std::move(out));
+    }
+}
+
+} // namespace
+
+void ship_image(ImageJob& job, const OutputWriter& writer)
+{
+    for (const auto& w : job.widths)
+        ship_width(job, *w, writer);
+    for (auto& out : job.result->record.outputs)
+        if (const auto it = job.chosen.find(*out.format); it != job.chosen.end()) {
+            out.quality = it->second.quality;
+            out.butteraugli = it->second.distance;
+        }
+}
+
+} // namespace cachet

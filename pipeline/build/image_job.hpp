@@ -1,0 +1,76 @@
+#pragma once
+#include "pipeline/build/asset_state.hpp"
+#include "pipeline/build/outputs.hpp"
+#include "pipeline/build/result.hpp"
+#include "pipeline/config/config.hpp"
+#include "pipeline/fs/scan.hpp"
+#include "pipeline/image/image_stack.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// The widths an image of source_width is built at: every configured width below it, then its own.
+std::vector<int> output_widths(const std::vector<int>& widths, int source_width);
+
+// One image in flight: its decode, then per width a resize and an encode per format, each a
+// task any worker may run; the last ships what is not bigger.
+struct ImageJob {
+    struct Shape {
+        int width;
+        int height;
+        int frames;
+    };
+    struct Width {
+        int width = 0;
+        std::string name; // the output name before its extension is set
+        Shape shape{};       // the outputs' size, known once resized
+        Raster raster;       // this width of a still (empty at the source's own width)
+        Animation animation; // ... or of an animation
+        std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
+        std::atomic<int> pending{0};               // encodes of this width not yet done
+    };
+
+    const Asset* asset = nullptr;
+    AssetResult* result = nullptr;
+    AssetState* state = nullptr;
+    ImageSettings images;
+    DecodedImage decoded;
+    std::vector<ImageFormat> formats; // the modern formats, then the fallback if any
+    std::optional<ImageFormat> fallback;
+    std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results
+    std::vector<std::unique_ptr<Width>> widths;
+
+    // Frees the pixels (the job is over).
+    void release()
+    {
+        decoded = DecodedImage{};
+        widths.clear();
+    }
+};
+
+// Decodes the image asset from source and plans its widths and formats (running quality =
+// "auto" searches); fills in the record's placeholder and warnings. Throws Error for a
+// failing asset.
+std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, ByteView source,
+                                          AssetResult& result, AssetState& state);
+
+// Resizes one width of job (a task, run before that width's encodes).
+void resize_width(ImageJob& job, std::size_t width_index);
+
+// Encodes one width of job in one format (a task, after resize_width(); thread-safe for
+// distinct formats). Frees the width's pixels after its last encode.
+void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_index);
+
+// After every encode of job: writes, per width, the encodes that are not bigger (a modern
+// format must be smaller than the fallback, and AVIF smaller than WebP, at the same width),
+// and notes the qualities chosen. Throws Error for a failing asset.
+void ship_image(ImageJob& job, const OutputWriter& writer);
+
+} // namespace cachet

@@ -1,0 +1,136 @@
+#include "pipeline/build/plan.hpp"
+
+#include "pipeline/build/scheduler.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/text/order.hpp"
+#include "pipeline/text/references.hpp"
+
+#include <algorithm>
+
+namespace cachet {
+
+Plan::Plan(const std::vector<Asset>& assets)
+    : results(assets.size()), states(assets.size()), reused(assets.size(), 0), unchanged(assets.size(), nullptr),
+      order(assets.size()), waits_for(assets.size())
+{
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const Asset& x = assets[a];
+        const Asset& y = assets[b];
+        if ((x.kind == AssetKind::image) != (y.kind == AssetKind::image))
+            return x.kind == AssetKind::image;
+        return x.bytes > y.bytes;
+    });
+}
+
+bool rewrites_references(const Config& config, const Asset& asset)
+{
+    return config.preset.references.rewrite && asset.kind == AssetKind::text && may_have_references(asset.path);
+}
+
+void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
+                const std::vector<std::string>* changed, Plan& plan)
+{
+    if (!session.cache)
+        return;
+    const std::vector<Asset>& assets = session.scan.assets;
+    auto named = [&](const std::string& path) { // whether the events named this source
+        for (const auto& c : *changed)
+            if (c.ends_with('/') ? path.starts_with(c) : path == c)
+                return true;
+        return false;
+    };
+    parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
+        plan.unchanged[i] = builder.reusable(
+            assets[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+    });
+    std::vector<IndexEntry*> reusable = plan.unchanged;
+    auto settled = [&](const std::string& path) {
+        const std::size_t t = targets.find(path);
+        if (t == Targets::k_none)
+            return config.missing_references == MissingReferences::warn && session.previous.assets.count(path) == 0;
+        return reusable[t] != nullptr;
+    };
+    for (bool again = config.preset.references.rewrite; again;) {
+        again = false;
+        for (std::size_t i = 0; i < assets.size(); ++i) {
+            const IndexEntry* e = reusable[i];
+            if (e && (!std::all_of(e->loads.begin(), e->loads.end(), settled) ||
+                      !std::all_of(e->back.begin(), e->back.end(), settled))) {
+                reusable[i] = nullptr;
+                again = true;
+            }
+        }
+    }
+    parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
+        if (reusable[i]) {
+            builder.reuse(*reusable[i], plan.results[i], plan.states[i]);
+            plan.reused[i] = 1;
+        }
+    });
+}
+
+std::vector<std::size_t> plan_order(const Config& config, const Session& session, const Targets& targets,
+                                    Plan& plan)
+{
+    const std::vector<Asset>& assets = session.scan.assets;
+    auto refers = [&](std::size_t i) { return rewrites_references(config, assets[i]); };
+    if (!std::any_of(plan.order.begin(), plan.order.end(), refers))
+        return {};
+    std::vector<std::size_t> unread; // what the files to build refer to: the index says, or read them
+    for (const std::size_t i : plan.order)
+        if (refers(i)) {
+            if (const IndexEntry* e = plan.unchanged[i]) {
+                plan.states[i].loads = e->loads;
+                plan.states[i].back = e->back;
+            } else {
+                unread.push_back(i);
+            }
+        }
+    parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
+        const Asset& asset = assets[unread[n]];
+        try {
+            const Bytes source = read_file(asset.absolute);
+            const std::string_view text = as_text(source);
+            Dependencies deps =
+                dependencies_of(asset.path, find_references(asset.path, text), config.preset.references.base);
+            plan.states[unread[n]].loads = std::move(deps.loads);
+            plan.states[unread[n]].back = std::move(deps.back);
+        } catch (const Error&) {
+            // unreadable: building it says so
+        }
+    });
+    std::vector<std::vector<std::size_t>> loads(assets.size()), back(assets.size());
+    for (std::size_t i = 0; i < assets.size(); ++i) {
+        for (const auto& path : plan.states[i].loads)
+            if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
+                loads[i].push_back(t);
+        for (const auto& path : plan.states[i].back)
+            if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
+                back[i].push_back(t);
+    }
+    const BuildOrder built_after = order_builds(loads, back);
+    std::vector<std::size_t> in_cycles;
+    for (const std::size_t i : plan.order) {
+        if (const std::size_t c = built_after.cycle_of[i]; c != BuildOrder::k_none) {
+            std::string path;
+            for (const std::size_t n : built_after.cycles[c])
+                path += (path.empty() ? "" : " -> ") + assets[n].path;
+            plan.results[i].status = AssetResult::Status::failed;
+            plan.results[i].message = "reference cycle: " + path +
+                                      " (each would need the others' fingerprinted names first; break the cycle, "
+                                      "or keep one of them at a stable name with output.stable)";
+            in_cycles.push_back(i);
+            continue;
+        }
+        plan.waits_for[i] = built_after.waits_for[i];
+        for (const std::size_t t : built_after.gave_way[i])
+            plan.states[i].gave_way.push_back(assets[t].path); // sorted: assets are
+    }
+    std::erase_if(plan.order, [&](std::size_t i) { return plan.results[i].status == AssetResult::Status::failed; });
+    return in_cycles;
+}
+
+} // namespace cachet

@@ -1,0 +1,44 @@
+#pragma once
+#include "pipeline/build/asset_builder.hpp"
+#include "pipeline/build/asset_state.hpp"
+#include "pipeline/build/result.hpp"
+#include "pipeline/build/session.hpp"
+#include "pipeline/build/targets.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// The work of one build, asset by asset (each vector is indexed as Session::scan.assets).
+struct Plan {
+    std::vector<AssetResult> results;
+    std::vector<AssetState> states;
+    std::vector<char> reused;                        // the last build's outputs are reused as they are
+    std::vector<IndexEntry*> unchanged;              // the last build's entry, where the source is unchanged
+    std::vector<std::size_t> order;                  // what to build, big images first
+    std::vector<std::vector<std::size_t>> waits_for; // what each must wait for (dependency order)
+
+    // Everything to build, in order: big images first, so that the slowest jobs do not start
+    // last (results do not depend on the order).
+    explicit Plan(const std::vector<Asset>& assets);
+};
+
+// First the sources the last build into OUT already published, unchanged: a few stats each,
+// shared out over the workers (a no-op build does nothing else). A file whose references name
+// a source that is not reused as it was, or that came or went, is looked at again: the URLs it
+// must hold may have changed. Reused assets leave plan.order. changed: as for run().
+void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
+                const std::vector<std::string>* changed, Plan& plan);
+
+// Whether the asset at index is a text file whose references are rewritten.
+bool rewrites_references(const Config& config, const Asset& asset);
+
+// Dependency order: a file is built after the files it refers to whose names it must write
+// (their fingerprints are taken on their final bytes, references rewritten). Sets
+// plan.waits_for; the files in a reference cycle fail, leave plan.order and are returned.
+std::vector<std::size_t> plan_order(const Config& config, const Session& session, const Targets& targets,
+                                    Plan& plan);
+
+} // namespace cachet

@@ -1,0 +1,336 @@
+#include "pipeline/build/publish.hpp"
+
+#include "pipeline/build/totals.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/publish/budget.hpp"
+#include "pipeline/publish/headers.hpp"
+#include "pipeline/publish/retention.hpp"
+#include "pipeline/text/fingerprint.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+#include <tuple>
+
+namespace cachet {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The build id in a manifest document render_manifest() wrote.
+std::string published_build_id(std::string_view document)
+{
+    constexpr std::string_view key = "\n  \"build_id\": \""; // top level: two spaces
+    const auto at = document.rfind(key);
+    if (at == std::string_view::npos)
+        return {};
+    const auto start = at + key.size();
+    return std::string(document.substr(start, document.find('"', start) - start));
+}
+
+// One build's publication.
+class Publication {
+public:
+    Publication(const Config& config, const RunOptions& options, Session& session, Plan& plan, const Targets& targets,
+                const WrittenFiles& written, Reporter& reporter, BuildMemory* memory)
+        : m_config(config), m_options(options), m_session(session), m_assets(session.scan.assets), m_plan(plan),
+          m_targets(targets), m_written(written), m_reporter(reporter), m_memory(memory),
+          m_index_files(session.previous.files)
+    {
+    }
+
+    Summary run(std::chrono::steady_clock::time_point start)
+    {
+        Summary summary = count();
+        if (!unchanged())
+            publish(summary);
+        if (m_session.cache)
+            m_session.cache->save_last_build(last_build_json(summary));
+        summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        m_reporter.phase("build done");
+        hand_over();
+        return summary;
+    }
+
+private:
+    bool failed(std::size_t i) const { return m_plan.results[i].status == AssetResult::Status::failed; }
+
+    Summary count()
+    {
+        Summary summary;
+        summary.cache = m_session.cache.has_value();
+        Totals totals;
+        for (std::size_t i = 0; i < m_assets.size(); ++i)
+            totals.add(m_assets[i], m_plan.results[i], summary);
+        totals.name(summary);
+        summary.manifest = m_session.manifest.string();
+        if (!m_config.preset.budgets.empty()) {
+            std::vector<const AssetRecord*> records;
+            for (const auto& r : m_plan.results)
+                if (r.status != AssetResult::Status::failed)
+                    records.push_back(&r.record);
+            summary.budgets = check_budgets(m_config.preset, records);
+        }
+        return summary;
+    }
+
+    // Nothing to publish when every asset was reused as the last build left it, no source came
+    // or went, and its manifest is still in place.
+    bool unchanged() const
+    {
+        const BuildIndex& previous = m_session.previous;
+        if (!(m_session.cache && previous.source_root == m_session.source_root &&
+              previous.headers == headers_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
+              previous.manifest.mtime_ns != 0 && stat_file(m_session.manifest) == previous.manifest))
+            return false;
+        for (std::size_t i = 0; i < m_assets.size(); ++i)
+            if (failed(i) || !m_plan.states[i].reused || *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
+                return false;
+        return true;
+    }
+
+    enum class Fragments { copy, move };
+
+    // The next build's index, from this build's results (which it takes over).
+    void fill_index(Fragments fragments)
+    {
+        m_index.source_root = m_session.source_root;
+        m_index.headers = headers_key(m_config.preset);
+        m_index.generations = m_session.last.generations; // this build's, once computed
+        // Once nothing reads the last build's index any more, its nodes are reused for the
+        // sources that are still there (a watch rebuild, mostly: 10,000s of nodes).
+        if (fragments == Fragments::move)
+            m_index.assets = std::move(m_session.previous.assets);
+        auto at = m_index.assets.begin();
+        for (std::size_t i = 0; i < m_assets.size(); ++i) {
+            const Asset& a = m_assets[i];
+            while (at != m_index.assets.end() && at->first < a.path)
+                at = m_index.assets.erase(at); // gone
+            if (failed(i)) {
+                if (at != m_index.assets.end() && at->first == a.path)
+                    at = m_index.assets.erase(at);
+                continue;
+            }
+            if (at == m_index.assets.end() || at->first != a.path)
+                at = m_index.assets.emplace_hint(at, a.path, IndexEntry{});
+            AssetState& state = m_plan.states[i];
+            AssetResult& result = m_plan.results[i];
+            (at++)->second = IndexEntry{
+                m_session.trusted_stat(a),
+                CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
+                           std::move(state.blobs)},
+                std::move(state.output_stats),
+                fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
+                std::move(state.settings),
+                std::move(state.loads),
+                std::move(state.back),
+                fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
+        }
+        m_index.assets.erase(at, m_index.assets.end());
+    }
+
+    // Whether this build's manifest names path: among the sources whose path starts as an
+    // output named path would (owner_prefix()), which are few.
+    bool published(std::string_view path) const
+    {
+        const std::string_view prefix = owner_prefix(path);
+        for (std::size_t i = m_targets.find_first(prefix);
+             i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
+            if (failed(i))
+                continue;
+            for (const auto& o : m_plan.results[i].record.outputs) {
+                if (o.path == path)
+                    return true;
+                for (const auto& e : o.encodings)
+                    if (e.path == path)
+                        return true;
+            }
+        }
+        return false;
+    }
+
+    // What OUT keeps of earlier builds: the outputs of the last one this one does not name
+    // become the newest generation; a generation stays whole while it is among the last
+    // `keep`, and its files after that while they are younger than keep_age. Returns the
+    // files that expire. (Before the index takes the records.)
+    std::vector<std::string> retain_generations()
+    {
+        std::set<std::string>& published_before = m_session.published_before;
+        // Outputs of the last build that this one did not reuse as they were may be stale.
+        for (const auto& [path, e] : m_session.previous.assets)
+            if (!e.taken)
+                for (auto& p : output_paths(e.entry.record))
+                    published_before.insert(std::move(p));
+        published_before.erase(m_config.preset.output.manifest);
+        std::vector<Generation> candidates;
+        ManifestHead& last = m_session.last;
+        Generation newest{last.build_id.empty() ? "unknown" : last.build_id, {}};
+        for (const auto& p : published_before)
+            if (!published(p) && is_safe_relative(p))
+                newest.outputs.push_back(p);
+        if (!newest.outputs.empty())
+            candidates.push_back(std::move(newest));
+        candidates.insert(candidates.end(), last.generations.begin(), last.generations.end());
+        Retention retention =
+            retain(m_config.output, candidates, [this](std::string_view p) { return published(p); },
+                   m_config.preset.output.keep, std::chrono::seconds(m_config.preset.output.keep_age_s));
+        last.generations = std::move(retention.kept);
+        return std::move(retention.expired);
+    }
+
+    // The index on disk is brought up to date by appending to its journal what changed
+    // (entries not reused as they were, sources gone), or, when that is much, by a new
+    // snapshot: the cache decides (Cache::journal_suits). Either is encoded by the returned
+    // thread, beside the manifest's rendering.
+    std::jthread encode_index(std::string& encoded, bool& journal)
+    {
+        std::vector<std::size_t> changed;
+        std::vector<std::string> gone;
+        const BuildIndex& previous = m_session.previous;
+        journal = false;
+        if (previous.files.has_snapshot()) {
+            for (std::size_t i = 0; i < m_assets.size(); ++i)
+                if (!failed(i) && !(m_plan.states[i].same_entry && m_plan.states[i].reused &&
+                                    *m_plan.states[i].reused == m_session.trusted_stat(m_assets[i])))
+                    changed.push_back(i);
+            // Both are sorted by path: one walk finds the sources gone (or failed now).
+            std::size_t t = 0;
+            for (const auto& [path, e] : previous.assets) {
+                while (t < m_assets.size() && m_assets[t].path < path)
+                    ++t;
+                if (t == m_assets.size() || m_assets[t].path != path || failed(t))
+                    gone.push_back(path);
+            }
+            journal = Cache::journal_suits(previous.files, changed.size() + gone.size(), m_assets.size());
+        }
+        if (journal)
+            return std::jthread([this, &encoded, changed = std::move(changed), gone = std::move(gone)] {
+                for (const std::size_t i : changed) {
+                    const AssetState& s = m_plan.states[i];
+                    const AssetResult& r = m_plan.results[i];
+                    const IndexEntry entry{m_session.trusted_stat(m_assets[i]),
+                                           CacheEntry{s.key, r.record, r.warnings, s.blobs},
+                                           s.output_stats,
+                                           s.fragment,
+                                           s.settings,
+                                           s.loads,
+                                           s.back,
+                                           s.fragment_digest};
+                    encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
+                }
+                for (const auto& path : gone)
+                    encoded += Cache::encode_journal_removal(path);
+            });
+        return std::jthread([this, &encoded] {
+            fill_index(Fragments::copy); // the manifest is being rendered from them
+            encoded = Cache::encode_index(m_index);
+        });
+    }
+
+    // The manifest is published last, and only if it changed; then what it no longer names goes.
+    void publish(Summary& summary)
+    {
+        std::vector<ManifestEntry> fragments;
+        for (std::size_t i = 0; i < m_assets.size(); ++i)
+            if (!failed(i))
+                fragments.push_back({m_assets[i].path, m_plan.states[i].fragment, m_plan.states[i].fragment_digest});
+        const std::vector<std::string> expired = retain_generations();
+        std::string encoded_index;
+        bool journal = false;
+        std::jthread indexer;
+        if (m_session.cache)
+            indexer = encode_index(encoded_index, journal);
+        if (m_options.sync == SyncWrites::yes) {
+            m_written.flush(m_config.output); // every output reaches the disk before the manifest naming it
+            m_reporter.phase("outputs flushed");
+        }
+        std::string rendered;
+        std::string& document = m_memory ? m_memory->document : rendered;
+        ManifestHead& last = m_session.last;
+        render_manifest(document, std::move(fragments), m_config.preset, last.generations);
+        last.build_id = published_build_id(document);
+        m_reporter.phase("manifest rendered");
+        // A build that encoded nothing (sources touched, outputs restored from the cache) may
+        // well give the same manifest: then it is not written again.
+        bool same = false;
+        const bool built_any = std::any_of(m_plan.results.begin(), m_plan.results.end(), [](const AssetResult& r) {
+            return r.status != AssetResult::Status::cached;
+        });
+        try {
+            std::error_code ec;
+            same = !built_any && fs::file_size(m_session.manifest, ec) == document.size() &&
+                   as_text(read_file(m_session.manifest)) == document;
+        } catch (const Error&) {
+        }
+        if (!same)
+            write_file_atomic(m_session.manifest, as_bytes(document),
+                              m_options.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
+        m_reporter.phase(same ? "manifest unchanged" : "manifest published");
+        summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
+        if (!m_session.cache)
+            return;
+        indexer.join();
+        const FileStat published_manifest = stat_file(m_session.manifest).value_or(FileStat{});
+        const BuildIndex& previous = m_session.previous;
+        if (journal) {
+            BuildIndex head;
+            head.source_root = m_session.source_root;
+            head.headers = headers_key(m_config.preset);
+            head.generations = last.generations;
+            head.manifest = published_manifest;
+            head.build_id = last.build_id;
+            m_index_files = m_session.cache->append_index(m_config.output, previous.files, std::move(encoded_index),
+                                                          head, [this] { // the journal is full: a snapshot instead
+                                                              fill_index(Fragments::copy);
+                                                              return Cache::encode_index(m_index);
+                                                          });
+        } else {
+            m_index_files =
+                m_session.cache->save_index(m_config.output, std::move(encoded_index), published_manifest, last.build_id);
+        }
+        m_reporter.phase("index saved");
+    }
+
+    void hand_over()
+    {
+        if (m_memory) {
+            if (m_index.assets.empty()) // nothing was published, so the index was not put together
+                fill_index(Fragments::move);
+            m_index.manifest = stat_file(m_session.manifest).value_or(FileStat{});
+            m_index.build_id = m_session.last.build_id;
+            m_index.generations = m_session.last.generations;
+            m_index.files = m_index_files;
+            m_memory->scan = std::move(m_session.scan);
+            m_memory->index = std::move(m_index);
+            m_memory->valid = m_session.cache.has_value();
+            return;
+        }
+        if (m_options.teardown == Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
+            new auto(std::make_tuple(std::move(m_session.previous), std::move(m_index), std::move(m_plan.results),
+                                     std::move(m_plan.states), std::move(m_session.scan)));
+    }
+
+    const Config& m_config;
+    const RunOptions& m_options;
+    Session& m_session;
+    const std::vector<Asset>& m_assets;
+    Plan& m_plan;
+    const Targets& m_targets;
+    const WrittenFiles& m_written;
+    Reporter& m_reporter;
+    BuildMemory* m_memory;
+    BuildIndex m_index;        // the next build's
+    IndexFiles m_index_files;  // where it stands on disk
+};
+
+} // namespace
+
+Summary publish_build(const Config& config, const RunOptions& options, Session& session, Plan& plan,
+                      const Targets& targets, const WrittenFiles& written, Reporter& reporter, BuildMemory* memory,
+                      std::chrono::steady_clock::time_point start)
+{
+    return Publication(config, options, session, plan, targets, written, reporter, memory).run(start);
+}
+
+} // namespace cachet

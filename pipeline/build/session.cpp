@@ -1,0 +1,122 @@
+#include "pipeline/build/session.hpp"
+
+#include "pipeline/model/error.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <thread>
+
+namespace cachet {
+
+namespace fs = std::filesystem;
+
+fs::path manifest_path(const Config& config)
+{
+    const fs::path name(config.preset.output.manifest);
+    if (name.empty() || name.is_absolute() ||
+        std::any_of(name.begin(), name.end(), [](const fs::path& part) { return part == ".."; }))
+        throw Error(ErrorKind::config, "output.manifest must be a relative path inside OUT, not \"" +
+                                           config.preset.output.manifest + "\"");
+    return config.output / name;
+}
+
+std::vector<std::string> folders_to_skip(const Config& config)
+{
+    if (config.cache_dir.empty())
+        return {};
+    std::error_code ec;
+    const fs::path cache = fs::weakly_canonical(fs::absolute(config.cache_dir), ec);
+    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
+    if (is_within(out, cache))
+        throw Error(ErrorKind::usage, "cache folder " + config.cache_dir.string() + " is inside output folder " +
+                                          config.output.string() + "; it would be deployed (choose another --cache-dir)");
+    if (is_within(src, cache) && cache != src)
+        return {cache.lexically_relative(src).generic_string()};
+    return {};
+}
+
+void check_folders(const Config& config)
+{
+    std::error_code ec;
+    if (!fs::is_directory(config.source, ec))
+        throw Error(ErrorKind::usage, config.source.string() + ": source is not a folder");
+    const fs::path src = fs::weakly_canonical(fs::absolute(config.source), ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
+    if (is_within(src, out))
+        throw Error(ErrorKind::usage, "output folder " + config.output.string() + " is inside source folder " +
+                                          config.source.string() + "; choose an OUT outside SRC");
+    if (is_within(out, src))
+        throw Error(ErrorKind::usage, "source folder " + config.source.string() + " is inside output folder " +
+                                          config.output.string() + "; choose an OUT outside SRC");
+}
+
+ScanResult plan_build(const Config& config)
+{
+    check_folders(config);
+    manifest_path(config);
+    return scan_tree(config.source, config.preset, folders_to_skip(config));
+}
+
+Session::Session(const Config& config, Reporter& reporter, BuildMemory* memory,
+                 const std::vector<std::string>* changed)
+{
+    Session& session = *this;
+    check_folders(config);
+    session.manifest = manifest_path(config);
+    std::error_code ec;
+    fs::create_directories(config.output, ec);
+    if (ec)
+        throw io_error(config.output.string(), "cannot create output folder", ec.value());
+    if (!config.cache_dir.empty()) {
+        session.cache.emplace(config.cache_dir);
+        session.cache->lock(config.output);
+    }
+    session.scan_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    // The last build's index is read while SRC is scanned: one is CPU, the other system calls.
+    const bool remembered = memory && memory->valid && session.cache;
+    session.incremental = remembered && changed;
+    if (memory)
+        memory->valid = false; // until this build completes
+    if (session.incremental) {
+        session.scan = rescan(std::move(memory->scan), config.source, config.preset, folders_to_skip(config), *changed);
+        session.previous = std::move(memory->index);
+        reporter.phase("changed sources looked at");
+    } else {
+        std::exception_ptr scan_error;
+        std::jthread scanner([&] {
+            try {
+                session.scan = scan_tree(config.source, config.preset, folders_to_skip(config));
+                reporter.phase("SRC scanned");
+            } catch (...) {
+                scan_error = std::current_exception();
+            }
+        });
+        if (remembered) {
+            session.previous = std::move(memory->index);
+        } else if (session.cache) {
+            session.previous = session.cache->load_index(config.output);
+            reporter.phase("index of the last build read");
+        }
+        scanner.join();
+        if (scan_error)
+            std::rethrow_exception(scan_error);
+    }
+    session.last = ManifestHead{config.preset.name, session.previous.build_id, session.previous.generations};
+    if (session.previous.assets.empty()) { // no cache, or none of this OUT: the manifest there says
+        try {
+            if (fs::exists(session.manifest, ec))
+                for (const auto& r : read_manifest(session.manifest, &session.last))
+                    for (auto& p : output_paths(r))
+                        session.published_before.insert(std::move(p));
+        } catch (const Error&) {
+            session.last = {}; // not a cachet manifest: delete nothing
+        }
+    }
+    session.source_root = fs::weakly_canonical(fs::absolute(config.source), ec).string();
+}
+
+} // namespace cachet

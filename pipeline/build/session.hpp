@@ -1,0 +1,49 @@
+#pragma once
+#include "pipeline/build/reporter.hpp"
+#include "pipeline/build/run.hpp"
+#include "pipeline/cache/cache.hpp"
+#include "pipeline/config/config.hpp"
+#include "pipeline/fs/scan.hpp"
+#include "pipeline/publish/manifest.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cachet {
+
+// What a build starts from: SRC as it is now, and what the last build into OUT left.
+struct Session {
+    // Checks the folders, creates OUT, locks the cache for it, and scans SRC while the last
+    // build's index is read (or takes both from memory). Throws Error as run() does.
+    Session(const Config& config, Reporter& reporter, BuildMemory* memory, const std::vector<std::string>* changed);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    std::filesystem::path manifest; // where the manifest is published
+    std::optional<Cache> cache;     // locked for OUT; none without a cache folder
+    std::string source_root;        // absolute, canonical SRC
+    // Stats taken now are trusted next time only for files last modified well before now: a
+    // file changed twice within one tick of its file system's clock keeps its mtime.
+    std::int64_t scan_time_ns = 0;
+    ScanResult scan;
+    bool incremental = false; // only the sources the watch events named need a look
+    BuildIndex previous;      // the last build's index (empty without a cache, or if none)
+    ManifestHead last;        // the last build's id and the builds it keeps
+    std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
+
+    // What the index may trust next time about asset's stat.
+    FileStat trusted_stat(const Asset& asset) const
+    {
+        return asset.mtime_ns < scan_time_ns - 1'000'000'000 ? FileStat{asset.bytes, asset.mtime_ns, asset.inode}
+                                                             : FileStat{};
+    }
+};
+
+// The manifest's path in OUT; throws Error(config) if output.manifest leaves OUT.
+std::filesystem::path manifest_path(const Config& config);
+
+} // namespace cachet

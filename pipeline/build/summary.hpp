@@ -1,0 +1,39 @@
+#pragma once
+#include "pipeline/publish/budget.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cachet {
+
+struct FormatTotals {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct KindTotals {
+    std::uint64_t assets = 0;
+    std::uint64_t cached = 0; // reused from the build cache, not built
+    std::uint64_t failed = 0;
+    std::uint64_t bytes_in = 0;
+    std::map<std::string, FormatTotals> outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
+
+    // Assets built by this build: neither failed nor reused.
+    std::uint64_t built() const { return assets - failed - cached; }
+};
+
+// What a build did, for the report.
+struct Summary {
+    std::map<std::string, KindTotals> kinds;                   // by AssetKind name
+    std::vector<std::pair<std::string, std::string>> failures; // (source path, message), sorted by path
+    std::string manifest;                                      // path of the published manifest
+    std::uint64_t removed = 0; // outputs of earlier builds deleted because no source makes them any more
+    bool cache = false;        // whether a build cache was used
+    double seconds = 0;
+    std::vector<BudgetResult> budgets; // [[budgets]], in the configuration's order
+};
+
+} // namespace cachet
