@@ -8,7 +8,8 @@
 # a cold and a warm build with one, which must agree), and, when it is there, the corpus of
 # ../shared/corpus/make-corpus.sh (default preset, no cache; set CACHET_CORPUS, or
 # SKIP_CORPUS=1 to leave it out: it takes minutes). FILE lists "sha256  tree/path" for every file
-# of every OUT, the manifest included. CACHET defaults to build/cachet.
+# of every OUT, the manifest included, and of every export of the default build's manifest.
+# CACHET defaults to build/cachet.
 # Run `record` on the commit before the change (git worktree + its own build) and `check` after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,13 @@ build() { # tree name, SRC, extra flags...
     rm -rf "$WORK/site-$preset-cached"
     build "site-$preset-cached" fixtures/site --preset "$preset" --cache-dir "$WORK/cache-$preset" | sed 's|^|warm |'
   done
+  # Every exporter, from the default build's manifest.
+  mkdir -p "$WORK/exports"
+  for format in headers nginx caddy s3 sw-precache; do
+    "$CACHET" export "$format" --manifest "$WORK/site-default/cachet-manifest.json" --out dist -o "$WORK/exports/$format"
+  done
+  "$CACHET" export nginx --negotiate --manifest "$WORK/site-default/cachet-manifest.json" -o "$WORK/exports/nginx-negotiate"
+  digests exports "$WORK/exports"
   if [ -z "${SKIP_CORPUS:-}" ] && [ -d "$CORPUS/site" ]; then
     build corpus "$CORPUS/site" --no-cache
   fi

@@ -39,12 +39,12 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     result.record.placeholder = stack.make_placeholder(raster, images);
     // quality = "auto": one search per format and source (first frame), reused at every width.
     for (const ImageFormat format : images.formats) {
-        QualityMode& mode = format == ImageFormat::avif ? images.avif.quality_mode : images.webp.quality_mode;
-        if (mode != QualityMode::automatic)
+        const QualitySetting setting = quality_setting(images, format);
+        if (!setting.mode || *setting.mode != QualityMode::automatic)
             continue;
         const QualityChoice choice = stack.find_quality(format, raster, images, 1);
-        (format == ImageFormat::avif ? images.avif.quality : images.webp.quality) = choice.quality;
-        mode = QualityMode::fixed;
+        *setting.quality = choice.quality;
+        *setting.mode = QualityMode::fixed;
         job->chosen[format] = choice;
     }
 
@@ -112,21 +112,21 @@ namespace {
 
 void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWriter& writer)
 {
-    auto size_of = [&](std::optional<ImageFormat> format) -> std::optional<std::size_t> {
-        for (std::size_t i = 0; i < job.formats.size(); ++i)
-            if (job.formats[i] == format && w.encoded[i])
-                return w.encoded[i]->size();
-        return std::nullopt;
+    // A format other than the fallback ships only if smaller than every less preferred one.
+    auto outweighed = [&](std::size_t i) {
+        if (job.formats[i] == job.fallback)
+            return false;
+        for (std::size_t j = 0; j < job.formats.size(); ++j)
+            if (info(job.formats[j]).preference < info(job.formats[i]).preference && w.encoded[j] &&
+                w.encoded[i]->size() >= w.encoded[j]->size())
+                return true;
+        return false;
     };
-    const auto fallback_size = size_of(job.fallback);
-    const auto webp_size = size_of(ImageFormat::webp);
     AssetRecord& record = job.result->record;
     for (std::size_t i = 0; i < job.formats.size(); ++i) {
         const ImageFormat format = job.formats[i];
         const Bytes& bytes = *w.encoded[i];
-        if (format != job.fallback && fallback_size && bytes.size() >= *fallback_size)
-            continue;
-        if (format == ImageFormat::avif && webp_size && bytes.size() >= *webp_size)
+        if (outweighed(i))
             continue;
         OutputFile out =
             writer.write(job.asset->path, replace_extension(w.name, file_extension(format)), bytes, *job.state);

@@ -17,16 +17,14 @@ public:
     void name(Summary& summary) const;
 
 private:
-    static constexpr std::size_t k_identity = 5; // after the 5 ImageFormats; then the 3 Encodings
-    static_assert(static_cast<std::size_t>(ImageFormat::gif) + 1 == k_identity &&
-                      static_cast<std::size_t>(Encoding::gzip) == 2 &&
-                      static_cast<std::size_t>(AssetKind::unsupported) == 3,
-                  "Totals counts every kind, format and encoding in an array slot");
+    // Output slots: one per image format, then identity (text and passthrough), then one per encoding.
+    static constexpr std::size_t k_identity = k_image_format_count;
+    static constexpr std::size_t k_kinds = static_cast<std::size_t>(AssetKind::unsupported) + 1;
     struct Kind {
         KindTotals totals;
-        std::array<FormatTotals, k_identity + 4> outputs{};
+        std::array<FormatTotals, k_identity + 1 + k_encodings.size()> outputs{};
     };
-    std::array<Kind, 4> m_kinds{}; // by AssetKind
+    std::array<Kind, k_kinds> m_kinds{}; // by AssetKind
 };
 
 // The counts of a build, as JSON, for `cachet cache stats`.

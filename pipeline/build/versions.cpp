@@ -1,6 +1,5 @@
 #include "pipeline/build/versions.hpp"
 
-#include "cachet_version.hpp"
 #include "pipeline/text/compress.hpp"
 #include "pipeline/image/image_stack.hpp"
 
@@ -14,11 +13,6 @@ std::vector<std::pair<std::string, std::string>> text_library_versions()
 }
 
 } // namespace
-
-std::string cachet_version()
-{
-    return CACHET_VERSION;
-}
 
 std::vector<std::pair<std::string, std::string>> library_versions()
 {

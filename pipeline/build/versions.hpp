@@ -1,13 +1,12 @@
 #pragma once
+#include "pipeline/model/version.hpp"
+
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace cachet {
-
-// cachet's own version, e.g. "0.1.0".
-std::string cachet_version();
 
 // (library, version) for every codec library cachet runs with, in a fixed order (loads the
 // image stack).

@@ -86,16 +86,6 @@ void remove_quietly(const fs::path& p)
 
 } // namespace
 
-std::vector<std::string> output_paths(const AssetRecord& record)
-{
-    std::vector<std::string> out;
-    for (const auto& o : record.outputs) {
-        out.push_back(o.path);
-        for (const auto& e : o.encodings)
-            out.push_back(e.path);
-    }
-    return out;
-}
 
 Cache::Cache(fs::path dir) : m_dir(std::move(dir)), m_root(m_dir / ("v" + std::to_string(k_cache_format)))
 {
@@ -342,7 +332,7 @@ AssetRecord read_record(Reader& r, std::string source)
         o.etag = r.s();
         o.fingerprinted = r.u() != 0;
         if (const std::uint64_t f = r.u(); f != 0)
-            o.format = enum_at(f - 1, ImageFormat::gif);
+            o.format = enum_at(f - 1, static_cast<ImageFormat>(k_image_format_count - 1));
         o.width = r.small();
         o.height = r.small();
         o.frames = r.small();

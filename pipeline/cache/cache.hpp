@@ -56,8 +56,6 @@ struct BuildIndex {
     IndexFiles files;        // in memory only: where load_index() found it
 };
 
-// The output paths of record, in the order IndexEntry::outputs uses: each file, then its variants.
-std::vector<std::string> output_paths(const AssetRecord& record);
 
 struct CacheStats {
     std::uint64_t entries = 0;

@@ -409,9 +409,12 @@ const std::map<std::string, Setter>& setters()
         {"headers", header_rules()},
         {"budgets", budgets()},
         {"images.formats",
-         choices(FIELD(images.formats),
-                 std::vector<std::pair<std::string, ImageFormat>>{{"avif", ImageFormat::avif},
-                                                                  {"webp", ImageFormat::webp}})},
+         choices(FIELD(images.formats), [] { // the modern ones: the fallback is images.fallback
+             std::vector<std::pair<std::string, ImageFormat>> modern;
+             for (const ImageFormat f : k_modern_formats)
+                 modern.emplace_back(std::string(to_string(f)), f);
+             return modern;
+         }())},
         {"images.fallback", boolean(FIELD(images.fallback))},
         {"images.widths", widths(FIELD(images.widths))},
         {"images.rules", image_rules()},
@@ -711,31 +714,13 @@ Preset load_preset(std::string_view name_or_path)
     return preset;
 }
 
-std::string_view to_string(ImageFormat format)
+QualitySetting quality_setting(ImageSettings& images, ImageFormat format)
 {
     switch (format) {
-    case ImageFormat::avif: return "avif";
-    case ImageFormat::webp: return "webp";
-    case ImageFormat::jpeg: return "jpeg";
-    case ImageFormat::png: return "png";
-    case ImageFormat::gif: return "gif";
+    case ImageFormat::avif: return {&images.avif.quality, &images.avif.quality_mode};
+    case ImageFormat::webp: return {&images.webp.quality, &images.webp.quality_mode};
+    default: return {};
     }
-    return "?";
-}
-
-std::string_view file_extension(ImageFormat format)
-{
-    return format == ImageFormat::jpeg ? "jpg" : to_string(format);
-}
-
-std::string_view to_string(Encoding encoding)
-{
-    switch (encoding) {
-    case Encoding::zstd: return "zstd";
-    case Encoding::br: return "br";
-    case Encoding::gzip: return "gzip";
-    }
-    return "?";
 }
 
 std::string_view to_string(AvifCodec codec)

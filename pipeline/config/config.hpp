@@ -1,5 +1,5 @@
 #pragma once
-#include "pipeline/image/metadata.hpp"
+#include "pipeline/model/formats.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -16,8 +16,6 @@ namespace cachet {
 
 enum class Chroma { yuv420, yuv444 };
 enum class AvifCodec { aom, svt, rav1e };
-enum class Encoding { zstd, br, gzip };
-enum class ImageFormat { avif, webp, jpeg, png, gif };
 // What to do with a file that looks like an image but is not a supported input.
 enum class UnsupportedImages { error, passthrough };
 // A reference to a file that is not in SRC (or failed): a warning, or the referring file fails.
@@ -175,6 +173,14 @@ const std::vector<EmbeddedPreset>& embedded_presets();
 // naming file:line for unknown keys, wrong types, out-of-range values and TOML syntax errors.
 Preset load_preset(std::string_view name_or_path);
 
+// Where images keeps the quality of format's encoder, for the formats whose quality may be
+// "auto" (mode set); both null for the others.
+struct QualitySetting {
+    int* quality = nullptr;
+    QualityMode* mode = nullptr;
+};
+QualitySetting quality_setting(ImageSettings& images, ImageFormat format);
+
 // The image settings for the source at path: preset.images with every matching rule applied
 // in order (a later rule's keys win).
 ImageSettings image_settings_for(const Preset& preset, std::string_view path);
@@ -201,10 +207,6 @@ void apply_config_file(Preset& preset, const std::filesystem::path& file);
 // Applies TOML text on top of preset; source_name is used in error messages.
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name);
 
-std::string_view to_string(ImageFormat format);
-// The file name extension of a format's outputs ("jpg" for jpeg).
-std::string_view file_extension(ImageFormat format);
-std::string_view to_string(Encoding encoding);
 std::string_view to_string(AvifCodec codec);
 
 } // namespace cachet

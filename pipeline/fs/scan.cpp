@@ -132,17 +132,6 @@ bool is_within(const fs::path& outer, const fs::path& inner)
     return true;
 }
 
-std::string_view to_string(AssetKind kind)
-{
-    switch (kind) {
-    case AssetKind::image: return "image";
-    case AssetKind::text: return "text";
-    case AssetKind::passthrough: return "passthrough";
-    case AssetKind::unsupported: return "unsupported";
-    }
-    return "?";
-}
-
 bool is_valid_utf8(std::string_view text)
 {
     std::size_t i = 0;

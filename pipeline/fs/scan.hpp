@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/config/config.hpp"
+#include "pipeline/model/asset.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -8,21 +9,6 @@
 #include <vector>
 
 namespace cachet {
-
-// How a source is processed. unsupported: looks like an image cachet cannot read; it fails
-// (or is passed through, if the preset says so) and never reaches the manifest as such.
-enum class AssetKind { image, text, passthrough, unsupported };
-
-std::string_view to_string(AssetKind kind);
-
-struct Asset {
-    std::string path;               // relative to the source root, '/'-separated
-    std::filesystem::path absolute; // where to read it
-    AssetKind kind = AssetKind::passthrough;
-    std::uint64_t bytes = 0;
-    std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
-    std::uint64_t inode = 0;
-};
 
 struct ScanResult {
     std::vector<Asset> assets;         // sorted byte-wise by path

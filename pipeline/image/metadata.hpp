@@ -1,22 +1,11 @@
 #pragma once
 #include "pipeline/model/bytes.hpp"
+#include "pipeline/model/formats.hpp"
 
 #include <string_view>
 #include <vector>
 
 namespace cachet {
-
-// Metadata an image may keep (images.keep_metadata); everything else is stripped.
-enum class MetadataField { copyright, artist };
-
-inline std::string_view to_string(MetadataField field)
-{
-    switch (field) {
-    case MetadataField::copyright: return "copyright";
-    case MetadataField::artist: return "artist";
-    }
-    return "?";
-}
 
 // An EXIF block (bare TIFF, or with the "Exif\0\0" header) reduced to the kept fields: a new
 // big-endian TIFF payload (no "Exif\0\0" header) holding only those IFD0 tags, or empty if

@@ -3,7 +3,7 @@
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
-#include "pipeline/build/versions.hpp"
+#include "pipeline/model/version.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,9 +18,10 @@ constexpr std::size_t k_build_id_length = 20; // hex digits of SHA-256
 
 namespace {
 
-template <class Enum>
-Enum enum_named(const std::string& name, std::initializer_list<Enum> values)
+template <class Values>
+typename Values::value_type enum_named(const std::string& name, const Values& values)
 {
+    using Enum = typename Values::value_type;
     for (const Enum e : values)
         if (to_string(e) == name)
             return e;
@@ -33,7 +34,8 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 {
     AssetRecord r;
     r.source = source;
-    r.kind = enum_named(a.at("kind").get<std::string>(), {AssetKind::image, AssetKind::text, AssetKind::passthrough});
+    r.kind = enum_named(a.at("kind").get<std::string>(),
+                        std::initializer_list<AssetKind>{AssetKind::image, AssetKind::text, AssetKind::passthrough});
     r.source_bytes = a.at("source").at("bytes").get<std::uint64_t>();
     r.source_digest = a.at("source").at("digest").get<std::string>();
     for (const auto& o : a.at("outputs")) {
@@ -50,9 +52,10 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
             for (const auto& [name, value] : headers->items())
                 out.headers.emplace_back(name, value.get<std::string>());
         if (o.contains("format")) {
-            out.format = enum_named(o.at("format").get<std::string>(),
-                                    {ImageFormat::avif, ImageFormat::webp, ImageFormat::jpeg, ImageFormat::png,
-                                     ImageFormat::gif});
+            const auto name = o.at("format").get<std::string>();
+            out.format = image_format_named(name);
+            if (!out.format)
+                throw std::invalid_argument("unknown value \"" + name + "\"");
             out.width = o.at("width").get<int>();
             out.height = o.at("height").get<int>();
             out.frames = o.value("frames", 1);
@@ -62,8 +65,7 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
         if (o.contains("butteraugli"))
             out.butteraugli = o.at("butteraugli").get<double>();
         for (const auto& e : o.value("encodings", nlohmann::json::array()))
-            out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(),
-                                                {Encoding::zstd, Encoding::br, Encoding::gzip}),
+            out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(), k_encodings),
                                      e.at("path").get<std::string>(), e.at("bytes").get<std::uint64_t>(),
                                      e.value("etag", std::string())});
         r.outputs.push_back(std::move(out));

@@ -1,7 +1,6 @@
 #pragma once
 #include "pipeline/config/config.hpp"
-#include "pipeline/image/placeholder.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/model/record.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -13,41 +12,6 @@
 namespace cachet {
 
 inline constexpr int k_manifest_version = 1;
-
-struct EncodedFile {
-    Encoding encoding = Encoding::gzip;
-    std::string path;
-    std::uint64_t bytes = 0;
-    std::string etag; // strong_etag() of these bytes
-};
-
-struct OutputFile {
-    std::string path; // relative to OUT, '/'-separated
-    std::uint64_t bytes = 0;
-    std::string content_type;
-    std::string integrity; // SRI of the identity bytes
-    std::string cache_control;
-    std::vector<std::pair<std::string, std::string>> headers; // [[headers]] extras, sorted by name
-    std::string vary;                                         // "Accept-Encoding" when encoded variants exist
-    std::string etag;                                         // strong_etag() of the identity bytes
-    bool fingerprinted = false;
-    std::optional<ImageFormat> format; // images only
-    int width = 0;
-    int height = 0;
-    int frames = 1;                     // images: more than 1 for an animation
-    std::vector<EncodedFile> encodings; // text only
-    std::optional<int> quality;          // images with quality = "auto": the quality chosen
-    std::optional<double> butteraugli;   // ... and its Butteraugli 3-norm at the reference width
-};
-
-struct AssetRecord {
-    std::string source; // relative to SRC
-    AssetKind kind = AssetKind::passthrough;
-    std::uint64_t source_bytes = 0;
-    std::string source_digest; // "sha256-<hex>"
-    std::vector<OutputFile> outputs;
-    std::optional<Placeholder> placeholder; // images only
-};
 
 // A previous build whose outputs OUT still keeps (for pages of that build still open), with
 // those of its outputs that no newer build kept in OUT names.

@@ -60,7 +60,7 @@ std::optional<PictureParts> picture_parts(const AssetRecord& record)
         return out;
     };
     PictureParts parts;
-    for (const auto f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp, ImageFormat::avif})
+    for (const auto f : k_formats_for_img)
         if (auto outputs = outputs_in(f); !outputs.empty()) {
             parts.img_format = f;
             parts.img = std::move(outputs);
@@ -68,7 +68,7 @@ std::optional<PictureParts> picture_parts(const AssetRecord& record)
         }
     if (parts.img.empty())
         return std::nullopt;
-    for (const auto f : {ImageFormat::avif, ImageFormat::webp}) {
+    for (const auto f : k_modern_formats) {
         auto outputs = outputs_in(f);
         if (f != parts.img_format && !outputs.empty() && outputs.back()->width >= parts.img.back()->width)
             parts.sources.emplace_back(f, std::move(outputs));
@@ -92,7 +92,7 @@ std::string picture_element(const AssetRecord& record, const PictureOptions& opt
     };
     std::string out = "<picture>\n";
     for (const auto& [f, outputs] : parts->sources)
-        out += "  <source" + attribute("type", "image/" + std::string(to_string(f))) + attribute("srcset", srcset(outputs)) +
+        out += "  <source" + attribute("type", std::string(info(f).mime)) + attribute("srcset", srcset(outputs)) +
                attribute("sizes", options.sizes) + ">\n";
     const OutputFile& largest = *parts->img.back();
     out += "  <img" + attribute("src", options.base + url_path_escape(largest.path)) +

@@ -35,25 +35,6 @@ void sort_unique(std::vector<std::string>& v)
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-std::optional<ImageFormat> format_of_extension(std::string_view path)
-{
-    const std::string ext = extension_of(path);
-    if (ext == "jpg" || ext == "jpeg")
-        return ImageFormat::jpeg;
-    if (ext == "png")
-        return ImageFormat::png;
-    if (ext == "gif")
-        return ImageFormat::gif;
-    if (ext == "webp")
-        return ImageFormat::webp;
-    if (ext == "avif")
-        return ImageFormat::avif;
-    return std::nullopt;
-}
-
-constexpr ImageFormat k_img_preference[] = {ImageFormat::jpeg, ImageFormat::png, ImageFormat::gif, ImageFormat::webp,
-                                            ImageFormat::avif};
-
 // The <picture> edits for the <img> tag whose src (written url) names image: nothing if the
 // image has no outputs.
 std::vector<Edit> picture_edits(const ImageTag& tag, std::string_view path, std::string_view url,
@@ -71,7 +52,7 @@ std::vector<Edit> picture_edits(const ImageTag& tag, std::string_view path, std:
     };
     std::string opening = "<picture>";
     for (const auto& [f, outputs] : parts->sources) {
-        opening += "<source type=\"image/" + std::string(to_string(f)) + "\" srcset=\"" + srcset(outputs) + "\"";
+        opening += "<source type=\"" + std::string(info(f).mime) + "\" srcset=\"" + srcset(outputs) + "\"";
         if (tag.sizes)
             opening += " sizes=\"" + *tag.sizes + "\"";
         opening += ">";
@@ -119,10 +100,10 @@ const OutputFile* image_output_for_url(const AssetRecord& image)
                 return &o;
         return nullptr;
     };
-    if (const auto own = format_of_extension(image.source))
+    if (const auto own = image_format_of_extension(extension_of(image.source)))
         if (const OutputFile* o = at_widest(*own))
             return o;
-    for (const ImageFormat f : k_img_preference)
+    for (const ImageFormat f : k_formats_for_img)
         if (const OutputFile* o = at_widest(f))
             return o;
     return image.outputs.empty() ? nullptr : &image.outputs.front();
