@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache/storage.hpp"
 #include "pipeline/fs/file_stat.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/publish/manifest.hpp"
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -141,6 +143,7 @@ private:
 
     std::filesystem::path m_dir;  // as given
     std::filesystem::path m_root; // m_dir / "v<format>"
+    std::unique_ptr<StorageBackend> m_local; // entries and blobs, in m_root
     int m_lock_fd = -1;
 };
 

@@ -1,0 +1,88 @@
+#pragma once
+// The binary encoding of the cache's index files: varint integers and length-prefixed
+// strings, read with bounds checks (std::runtime_error when truncated or malformed).
+#include "pipeline/fs/file_stat.hpp"
+#include "pipeline/model/bytes.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace cachet::binary {
+
+class Writer {
+public:
+    void u(std::uint64_t v)
+    {
+        while (v >= 0x80) {
+            m_out.push_back(static_cast<char>(v | 0x80));
+            v >>= 7;
+        }
+        m_out.push_back(static_cast<char>(v));
+    }
+    void i(std::int64_t v) { u((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+    void s(std::string_view v)
+    {
+        u(v.size());
+        m_out.append(v);
+    }
+    void stat(const FileStat& f)
+    {
+        u(f.size);
+        i(f.mtime_ns);
+        u(f.inode);
+    }
+    std::string& text() { return m_out; }
+
+private:
+    std::string m_out;
+};
+
+class Reader {
+public:
+    explicit Reader(ByteView data) : m_p(data.data()), m_end(data.data() + data.size()) {}
+    std::uint64_t u()
+    {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (m_p == m_end)
+                throw std::runtime_error("truncated");
+            const std::uint8_t b = *m_p++;
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                return v;
+        }
+        throw std::runtime_error("bad number");
+    }
+    std::int64_t i()
+    {
+        const std::uint64_t v = u();
+        return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+    }
+    int small() { return static_cast<int>(u() & 0x7fffffff); }
+    std::string s()
+    {
+        const std::uint64_t n = u();
+        if (n > static_cast<std::uint64_t>(m_end - m_p))
+            throw std::runtime_error("truncated");
+        std::string v(reinterpret_cast<const char*>(m_p), static_cast<std::size_t>(n));
+        m_p += n;
+        return v;
+    }
+    FileStat stat()
+    {
+        FileStat f;
+        f.size = u();
+        f.mtime_ns = i();
+        f.inode = u();
+        return f;
+    }
+    bool done() const { return m_p == m_end; }
+
+private:
+    const std::uint8_t* m_p;
+    const std::uint8_t* m_end;
+};
+
+} // namespace cachet::binary

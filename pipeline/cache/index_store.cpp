@@ -1,0 +1,378 @@
+#include "pipeline/cache/cache.hpp"
+
+#include "pipeline/cache/binary.hpp"
+#include "pipeline/cache/layout.hpp"
+#include "pipeline/cache/record_codec.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+
+// The index of the last build into each OUT folder, and the policy of its persistence: a
+// snapshot, and a journal of the builds after it while they change little.
+namespace cachet {
+
+namespace fs = std::filesystem;
+using namespace cache_layout;
+using binary::Reader;
+using binary::Writer;
+
+namespace {
+
+// An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
+constexpr std::size_t k_trailer_id_size = 32;
+constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
+constexpr std::string_view k_index_magic = "cachet-index 6\n";
+
+
+// One source's entry, as the snapshot and the journal hold it.
+void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
+{
+    w.s(path);
+    w.stat(e.source);
+    w.s(e.entry.key);
+    write_record(w, e.entry.record);
+    w.u(e.entry.warnings.size());
+    for (const auto& warning : e.entry.warnings)
+        w.s(warning);
+    w.u(e.entry.blobs.size());
+    for (const auto& [p, sha] : e.entry.blobs) {
+        w.s(p);
+        w.s(sha);
+    }
+    w.u(e.outputs.size());
+    for (const auto& s : e.outputs)
+        w.stat(s);
+    w.s(e.fragment);
+    w.s(e.settings);
+    for (const auto* paths : {&e.loads, &e.back}) {
+        w.u(paths->size());
+        for (const auto& p : *paths)
+            w.s(p);
+    }
+    w.s(e.fragment_digest);
+}
+
+std::pair<std::string, IndexEntry> read_entry(Reader& r)
+{
+    std::string path = r.s();
+    IndexEntry e;
+    e.source = r.stat();
+    e.entry.key = r.s();
+    e.entry.record = read_record(r, path);
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.entry.warnings.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k) {
+        std::string p = r.s();
+        e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
+    }
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.outputs.push_back(r.stat());
+    e.fragment = r.s();
+    e.settings = r.s();
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.loads.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.back.push_back(r.s());
+    e.fragment_digest = r.s();
+    return {std::move(path), std::move(e)};
+}
+
+void write_generations(Writer& w, const std::vector<Generation>& generations)
+{
+    w.u(generations.size());
+    for (const auto& g : generations) {
+        w.s(g.build_id);
+        w.u(g.outputs.size());
+        for (const auto& o : g.outputs)
+            w.s(o);
+    }
+}
+
+std::vector<Generation> read_generations(Reader& r)
+{
+    std::vector<Generation> generations;
+    for (std::uint64_t g = r.u(); g > 0; --g) {
+        Generation generation{r.s(), {}};
+        for (std::uint64_t k = r.u(); k > 0; --k)
+            generation.outputs.push_back(r.s());
+        generations.push_back(std::move(generation));
+    }
+    return generations;
+}
+
+// The journal (.log beside the snapshot .bin) holds the builds since the snapshot, so that a
+// build that changed a few sources writes a few records, not the whole index again. It is a
+// sequence of frames: payload size (u64 LE), FNV-1a 64 of the payload (u64 LE), payload. The
+// first frame names the snapshot it extends (its stat); then, per build, one frame per
+// changed source ('E' + entry), per source gone ('D' + path), and last the head ('H': SRC,
+// headers, generations, manifest stat, build id). Reading stops at the first damaged frame (a
+// torn append): what came before still holds, as every reuse is checked against the files.
+constexpr std::string_view k_journal_magic = "cachet-index-journal 1";
+constexpr std::size_t k_frame_header = 16;
+
+std::uint64_t fnv1a(std::string_view data)
+{
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char c : data) {
+        h ^= static_cast<std::uint8_t>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+void append_frame(std::string& out, std::string_view payload)
+{
+    const std::uint64_t header[2] = {payload.size(), fnv1a(payload)};
+    out.append(reinterpret_cast<const char*>(header), sizeof header);
+    out.append(payload);
+}
+
+std::string head_frame(const std::string& source_root, const std::string& headers,
+                       const std::vector<Generation>& generations, const FileStat& manifest, const std::string& build_id)
+{
+    Writer w;
+    w.s("H");
+    w.s(source_root);
+    w.s(headers);
+    write_generations(w, generations);
+    w.stat(manifest);
+    w.s(build_id);
+    return std::move(w.text());
+}
+
+// Applies the journal in data to index (whose snapshot is `base`); returns the size of its
+// frames that were read whole (0 if it belongs to another snapshot).
+std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& base)
+{
+    std::size_t at = 0;
+    std::uint64_t good = 0;
+    bool first = true;
+    while (data.size() - at >= k_frame_header) {
+        std::uint64_t header[2];
+        std::memcpy(header, data.data() + at, sizeof header);
+        if (header[0] > data.size() - at - k_frame_header)
+            break;
+        const ByteView payload = data.subspan(at + k_frame_header, static_cast<std::size_t>(header[0]));
+        if (fnv1a(as_text(payload)) != header[1])
+            break;
+        try {
+            Reader r(payload);
+            const std::string type = r.s();
+            if (first) {
+                if (type != k_journal_magic || r.stat() != base)
+                    return 0;
+                first = false;
+            } else if (type == "E") {
+                auto [path, entry] = read_entry(r);
+                index.assets.insert_or_assign(std::move(path), std::move(entry));
+            } else if (type == "D") {
+                index.assets.erase(r.s());
+            } else if (type == "H") {
+                index.source_root = r.s();
+                index.headers = r.s();
+                index.generations = read_generations(r);
+                index.manifest = r.stat();
+                index.build_id = r.s();
+            } else {
+                break;
+            }
+            if (!r.done())
+                break;
+        } catch (const std::exception&) {
+            break;
+        }
+        at += k_frame_header + payload.size();
+        good = at;
+    }
+    return good;
+}
+
+// The snapshot at base_path and its journal, read into an index (empty if unreadable).
+BuildIndex read_index(const fs::path& base_path)
+{
+    BuildIndex index;
+    Bytes data;
+    try {
+        data = read_file(base_path);
+    } catch (const Error&) {
+        return index;
+    }
+    const FileStat base = stat_file(base_path).value_or(FileStat{});
+    try {
+        // The manifest's build id and stat are a fixed-size trailer, written last.
+        if (data.size() < k_trailer_size)
+            throw std::runtime_error("truncated");
+        const std::uint8_t* tail = data.data() + data.size() - k_trailer_size;
+        index.build_id.assign(reinterpret_cast<const char*>(tail), k_trailer_id_size);
+        index.build_id.erase(index.build_id.find('\0') == std::string::npos ? index.build_id.size()
+                                                                            : index.build_id.find('\0'));
+        std::uint64_t trailer[3];
+        std::memcpy(trailer, tail + k_trailer_id_size, sizeof trailer);
+        index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
+        Reader r(ByteView(data).first(data.size() - k_trailer_size));
+        if (r.s() != k_index_magic)
+            throw std::runtime_error("not an index");
+        index.source_root = r.s();
+        index.headers = r.s();
+        index.generations = read_generations(r);
+        const std::uint64_t count = r.u();
+        for (std::uint64_t n = 0; n < count; ++n) {
+            auto [path, entry] = read_entry(r);
+            index.assets.emplace_hint(index.assets.end(), std::move(path), std::move(entry));
+        }
+        if (!r.done())
+            throw std::runtime_error("trailing bytes");
+    } catch (const std::exception&) {
+        return BuildIndex{}; // a damaged index only costs hashing the sources again
+    }
+    index.files.base = base;
+    index.files.base_bytes = data.size();
+    fs::path journal = base_path;
+    journal.replace_extension(".log");
+    try {
+        const Bytes log = read_file(journal);
+        index.files.journal_bytes = apply_journal(index, log, base);
+    } catch (const Error&) {
+        // no journal: the snapshot is the last build
+    }
+    return index;
+}
+
+} // namespace
+
+BuildIndex Cache::load_index(const fs::path& out) const
+{
+    return read_index(m_root / "index" / (index_name(out) + ".bin"));
+}
+
+IndexFiles Cache::save_index(const fs::path& out, const BuildIndex& index) const
+{
+    return save_index(out, encode_index(index), index.manifest, index.build_id);
+}
+
+IndexFiles Cache::save_index(const fs::path& out, std::string encoded, const FileStat& manifest,
+                             const std::string& build_id) const
+{
+    std::string id = build_id.substr(0, k_trailer_id_size);
+    id.resize(k_trailer_id_size, '\0');
+    encoded += id;
+    const std::uint64_t trailer[3] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode};
+    encoded.append(reinterpret_cast<const char*>(trailer), sizeof trailer);
+    // A cache file: atomic, but not flushed to disk (a torn index after a crash is only
+    // unreadable, which costs one full hashing pass). The journal of the snapshot it replaces
+    // goes after it (were it left, its first frame no longer matches).
+    const fs::path base = m_root / "index" / (index_name(out) + ".bin");
+    write_file_atomic(base, as_bytes(encoded), Durability::cache);
+    remove_quietly(m_root / "index" / (index_name(out) + ".log"));
+    return IndexFiles{stat_file(base).value_or(FileStat{}), encoded.size(), 0};
+}
+
+std::string Cache::encode_index(const BuildIndex& index)
+{
+    Writer w;
+    std::size_t size = 1024;
+    for (const auto& [path, e] : index.assets)
+        size += path.size() * 3 + e.fragment.size() + e.entry.key.size() + e.settings.size() + 512;
+    w.text().reserve(size);
+    w.s(k_index_magic);
+    w.s(index.source_root);
+    w.s(index.headers);
+    write_generations(w, index.generations);
+    w.u(index.assets.size());
+    for (const auto& [path, e] : index.assets)
+        write_entry(w, path, e);
+    return std::move(w.text());
+}
+
+std::string Cache::encode_journal_entry(const std::string& path, const IndexEntry& entry)
+{
+    Writer w;
+    w.s("E");
+    write_entry(w, path, entry);
+    std::string out;
+    append_frame(out, w.text());
+    return out;
+}
+
+std::string Cache::encode_journal_removal(const std::string& path)
+{
+    Writer w;
+    w.s("D");
+    w.s(path);
+    std::string out;
+    append_frame(out, w.text());
+    return out;
+}
+
+bool Cache::journal_has_room(const IndexFiles& files, std::uint64_t more)
+{
+    return files.base_bytes > 0 &&
+           files.journal_bytes + more <= std::max<std::uint64_t>(files.base_bytes / 4, std::uint64_t{1} << 20);
+}
+
+bool Cache::journal_suits(const IndexFiles& files, std::size_t changes, std::size_t assets)
+{
+    return files.has_snapshot() && changes <= assets / 8 + 16;
+}
+
+IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, std::string records,
+                               const BuildIndex& head, const std::function<std::string()>& snapshot) const
+{
+    if (!journal_has_room(files, records.size() + 4096))
+        return save_index(out, snapshot(), head.manifest, head.build_id);
+    const fs::path path = m_root / "index" / (index_name(out) + ".log");
+    std::string data;
+    if (files.journal_bytes == 0) {
+        Writer w;
+        w.s(k_journal_magic);
+        w.stat(files.base);
+        append_frame(data, w.text());
+    }
+    data += records;
+    append_frame(data, head_frame(head.source_root, head.headers, head.generations, head.manifest, head.build_id));
+    // Not flushed, as the snapshot is not: a torn tail is cut off when read. Whatever follows
+    // the frames read whole (a torn append) is cut off first.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw io_error(path.string(), "cannot open", errno);
+    const auto fail = [&](const char* what) {
+        const int err = errno;
+        close(fd);
+        return io_error(path.string(), what, err);
+    };
+    if (ftruncate(fd, static_cast<off_t>(files.journal_bytes)) != 0)
+        throw fail("cannot truncate");
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                                   static_cast<off_t>(files.journal_bytes + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw fail("cannot write");
+        done += static_cast<std::size_t>(n);
+    }
+    close(fd);
+    return IndexFiles{files.base, files.base_bytes, files.journal_bytes + data.size()};
+}
+
+std::vector<std::string> Cache::index_keys(const fs::path& file)
+{
+    const BuildIndex index = read_index(file);
+    std::vector<std::string> keys;
+    for (const auto& [path, e] : index.assets)
+        keys.push_back(e.entry.key);
+    return keys;
+}
+
+void Cache::remove_index(const fs::path& out) const
+{
+    remove_quietly(m_root / "index" / (index_name(out) + ".bin"));
+    remove_quietly(m_root / "index" / (index_name(out) + ".log"));
+}
+
+} // namespace cachet

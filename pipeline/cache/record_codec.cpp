@@ -1,0 +1,123 @@
+#include "pipeline/cache/record_codec.hpp"
+
+#include <cstring>
+
+namespace cachet {
+
+using binary::Reader;
+using binary::Writer;
+
+void write_record(Writer& w, const AssetRecord& r)
+{
+    w.u(static_cast<std::uint64_t>(r.kind));
+    w.u(r.source_bytes);
+    w.s(r.source_digest);
+    w.u(r.outputs.size());
+    for (const auto& o : r.outputs) {
+        w.s(o.path);
+        w.u(o.bytes);
+        w.s(o.content_type);
+        w.s(o.integrity);
+        w.s(o.cache_control);
+        w.u(o.headers.size());
+        for (const auto& [name, value] : o.headers) {
+            w.s(name);
+            w.s(value);
+        }
+        w.s(o.vary);
+        w.s(o.etag);
+        w.u(o.fingerprinted);
+        w.u(o.format ? static_cast<std::uint64_t>(*o.format) + 1 : 0);
+        w.u(static_cast<std::uint64_t>(o.width));
+        w.u(static_cast<std::uint64_t>(o.height));
+        w.u(static_cast<std::uint64_t>(o.frames));
+        w.u(o.quality ? static_cast<std::uint64_t>(*o.quality) + 1 : 0);
+        w.u(o.butteraugli.has_value());
+        if (o.butteraugli) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &*o.butteraugli, sizeof bits);
+            w.u(bits);
+        }
+        w.u(o.encodings.size());
+        for (const auto& e : o.encodings) {
+            w.u(static_cast<std::uint64_t>(e.encoding));
+            w.s(e.path);
+            w.u(e.bytes);
+            w.s(e.etag);
+        }
+    }
+    w.u(r.placeholder.has_value());
+    if (r.placeholder) {
+        w.s(r.placeholder->data_uri);
+        w.s(r.placeholder->dominant_color);
+    }
+}
+
+namespace {
+
+template <class Enum>
+Enum enum_at(std::uint64_t v, Enum last)
+{
+    if (v > static_cast<std::uint64_t>(last))
+        throw std::runtime_error("bad enum");
+    return static_cast<Enum>(v);
+}
+
+} // namespace
+
+AssetRecord read_record(Reader& r, std::string source)
+{
+    AssetRecord a;
+    a.source = std::move(source);
+    a.kind = enum_at(r.u(), AssetKind::unsupported);
+    a.source_bytes = r.u();
+    a.source_digest = r.s();
+    const std::uint64_t outputs = r.u();
+    for (std::uint64_t n = 0; n < outputs; ++n) {
+        OutputFile o;
+        o.path = r.s();
+        o.bytes = r.u();
+        o.content_type = r.s();
+        o.integrity = r.s();
+        o.cache_control = r.s();
+        const std::uint64_t headers = r.u();
+        for (std::uint64_t k = 0; k < headers; ++k) {
+            std::string name = r.s();
+            o.headers.emplace_back(std::move(name), r.s());
+        }
+        o.vary = r.s();
+        o.etag = r.s();
+        o.fingerprinted = r.u() != 0;
+        if (const std::uint64_t f = r.u(); f != 0)
+            o.format = enum_at(f - 1, static_cast<ImageFormat>(k_image_format_count - 1));
+        o.width = r.small();
+        o.height = r.small();
+        o.frames = r.small();
+        if (const std::uint64_t q = r.u(); q != 0)
+            o.quality = static_cast<int>(q - 1);
+        if (r.u() != 0) {
+            const std::uint64_t bits = r.u();
+            double d = 0;
+            std::memcpy(&d, &bits, sizeof d);
+            o.butteraugli = d;
+        }
+        const std::uint64_t encodings = r.u();
+        for (std::uint64_t k = 0; k < encodings; ++k) {
+            EncodedFile e;
+            e.encoding = enum_at(r.u(), Encoding::gzip);
+            e.path = r.s();
+            e.bytes = r.u();
+            e.etag = r.s();
+            o.encodings.push_back(std::move(e));
+        }
+        a.outputs.push_back(std::move(o));
+    }
+    if (r.u() != 0) {
+        a.placeholder = Placeholder{};
+        a.placeholder->data_uri = r.s();
+        a.placeholder->dominant_color = r.s();
+    }
+    return a;
+}
+
+} // namespace cachet
