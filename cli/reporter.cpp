@@ -176,7 +176,7 @@ std::string summary_text(const Summary& summary)
         cached += totals.cached;
         out += "  " + kind + ": " + std::to_string(totals.assets) + " (" + human_bytes(totals.bytes_in) + ")";
         if (summary.cache)
-            out += ", built " + std::to_string(totals.assets - totals.failed - totals.cached) + ", cached " +
+            out += ", built " + std::to_string(totals.built()) + ", cached " +
                    std::to_string(totals.cached);
         for (const auto& [format, f] : totals.outputs)
             out += ", " + format + " " + std::to_string(f.files) + " = " + human_bytes(f.bytes);
@@ -223,20 +223,21 @@ std::string summary_json(const Summary& summary)
 {
     using nlohmann::json;
     json kinds = json::object();
-    std::uint64_t assets = 0, failed = 0, cached = 0;
+    std::uint64_t assets = 0, failed = 0, cached = 0, built = 0;
     for (const auto& [kind, t] : summary.kinds) {
         json outputs = json::object();
         for (const auto& [format, f] : t.outputs)
             outputs[format] = {{"files", f.files}, {"bytes", f.bytes}};
         kinds[kind] = {{"assets", t.assets},
                        {"failed", t.failed},
-                       {"built", t.assets - t.failed - t.cached},
+                       {"built", t.built()},
                        {"cached", t.cached},
                        {"bytes_in", t.bytes_in},
                        {"outputs", outputs}};
         assets += t.assets;
         failed += t.failed;
         cached += t.cached;
+        built += t.built();
     }
     json budgets = json::array();
     for (const auto& b : summary.budgets) {
@@ -259,7 +260,7 @@ std::string summary_json(const Summary& summary)
                       {"failed", failed},
                       {"kinds", kinds},
                       {"failures", failures},
-                      {"built", assets - failed - cached},
+                      {"built", built},
                       {"cached", cached},
                       {"cache_hit_rate", summary.cache && assets > failed
                                              ? std::round(10000.0 * static_cast<double>(cached) /

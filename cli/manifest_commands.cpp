@@ -1,0 +1,132 @@
+#include "cli/common.hpp"
+#include "pipeline/export/export.hpp"
+#include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/publish/manifest.hpp"
+#include "pipeline/publish/markup.hpp"
+#include "pipeline/publish/retention.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+// The commands that read a published manifest: picture, export and clean.
+namespace cachet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PictureFlags {
+    std::string source;
+    std::string manifest = "cachet-manifest.json";
+    PictureOptions options;
+};
+
+int picture(const PictureFlags& flags)
+{
+    for (const auto& record : read_manifest(flags.manifest))
+        if (record.source == flags.source) {
+            std::fputs(picture_element(record, flags.options).c_str(), stdout);
+            return k_exit_ok;
+        }
+    throw Error(ErrorKind::usage, flags.manifest + " has no source \"" + flags.source + "\"");
+}
+
+struct ExportFlags {
+    std::string format;
+    std::string manifest = "cachet-manifest.json";
+    std::string output; // "" or "-": standard output
+    std::string out_dir;
+    ExportOptions options;
+};
+
+int export_command(ExportFlags flags)
+{
+    const auto records = read_manifest(flags.manifest);
+    const ExportFormat format = export_format_named(flags.format);
+    // OUT is the manifest's folder unless given; the manifest's own URL is its path in OUT.
+    const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
+    const fs::path out = flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
+    const fs::path relative = manifest.lexically_relative(out);
+    flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
+                                                                               : relative.generic_string();
+    flags.options.out_dir = flags.out_dir.empty() ? fs::path(flags.manifest).parent_path().string() : flags.out_dir;
+    if (flags.options.out_dir.empty())
+        flags.options.out_dir = ".";
+    const std::string text = export_manifest(format, records, flags.options);
+    if (flags.output.empty() || flags.output == "-") {
+        std::fputs(text.c_str(), stdout);
+        return k_exit_ok;
+    }
+    write_file_atomic(flags.output, as_bytes(text));
+    if (format == ExportFormat::s3)
+        fs::permissions(flags.output, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                        fs::perm_options::add);
+    return k_exit_ok;
+}
+
+struct CleanFlags {
+    std::string output;
+    std::string manifest = "cachet-manifest.json";
+    int keep = 2;
+    std::string age = "1h";
+};
+
+int clean(const CleanFlags& flags)
+{
+    const auto age = std::chrono::seconds(parse_duration(flags.age));
+    const CleanResult r = clean_output(flags.output, flags.manifest, flags.keep, age);
+    std::printf("cachet clean: removed %llu files; %zu earlier build%s kept\n",
+                static_cast<unsigned long long>(r.removed), r.generations, r.generations == 1 ? "" : "s");
+    return k_exit_ok;
+}
+
+} // namespace
+
+std::vector<Command> add_manifest_commands(CLI::App& app)
+{
+    auto picture_flags = std::make_shared<PictureFlags>();
+    CLI::App* picture_cmd = app.add_subcommand("picture", "Print a <picture> element for a built image");
+    picture_cmd->add_option("PATH", picture_flags->source, "Source path of the image, as in the manifest")->required();
+    picture_cmd->add_option("--manifest", picture_flags->manifest, "The manifest to read")->capture_default_str();
+    picture_cmd->add_option("--sizes", picture_flags->options.sizes, "The sizes attribute")->capture_default_str();
+    picture_cmd->add_option("--alt", picture_flags->options.alt, "The alt text");
+    picture_cmd->add_option("--class", picture_flags->options.css_class, "The class of the <img>");
+    picture_cmd->add_option("--base", picture_flags->options.base, "Prefix of every URL (where OUT is served)")
+        ->capture_default_str();
+
+    auto export_flags = std::make_shared<ExportFlags>();
+    CLI::App* export_cmd = app.add_subcommand(
+        "export", "Write server, CDN or uploader configuration from a manifest: headers (_headers for Netlify and "
+                  "Cloudflare Pages), nginx, caddy, s3 (an aws CLI upload script), sw-precache (Workbox list)");
+    export_cmd->add_option("FORMAT", export_flags->format, "headers, nginx, caddy, s3 or sw-precache")->required();
+    export_cmd->add_option("--manifest", export_flags->manifest, "The manifest to read")->capture_default_str();
+    export_cmd->add_option("-o,--output", export_flags->output, "File to write (default: standard output)");
+    export_cmd->add_option("--out", export_flags->out_dir, "The output folder the manifest describes (default: the "
+                                                          "manifest's folder)");
+    export_cmd->add_option("--base", export_flags->options.base, "headers, sw-precache: the URL path OUT is served at")
+        ->capture_default_str();
+    export_cmd->add_option("--precache", export_flags->options.precache, "sw-precache: globs of the outputs to list")
+        ->capture_default_str();
+    export_cmd->add_flag("--negotiate", export_flags->options.negotiate,
+                         "nginx: serve the AVIF or WebP of a fallback image's size at its URL to browsers that accept it");
+    export_cmd->add_option("--service-worker", export_flags->options.service_worker,
+                           "Globs of service worker scripts (never precached, uploaded after pages)")
+        ->capture_default_str();
+
+    auto clean_flags = std::make_shared<CleanFlags>();
+    CLI::App* clean_cmd = app.add_subcommand(
+        "clean", "Delete the outputs of earlier builds that OUT no longer needs to keep (never what the manifest names)");
+    clean_cmd->add_option("OUT", clean_flags->output, "The output folder")->required();
+    clean_cmd->add_option("--keep", clean_flags->keep, "Earlier builds kept whole")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1000));
+    clean_cmd->add_option("--age", clean_flags->age, "Files of older builds stay until this old (30m, 1h, 2d, seconds)")
+        ->capture_default_str();
+    clean_cmd->add_option("--manifest", clean_flags->manifest, "The manifest's name in OUT")->capture_default_str();
+
+    return {Command{picture_cmd, [picture_flags] { return picture(*picture_flags); }},
+            Command{export_cmd, [export_flags] { return export_command(*export_flags); }},
+            Command{clean_cmd, [clean_flags] { return clean(*clean_flags); }}};
+}
+
+} // namespace cachet::cli
