@@ -1,0 +1,168 @@
+#include "pipeline/config/setters.hpp"
+
+#include "pipeline/fs/glob.hpp"
+
+namespace cachet::config_keys {
+
+#define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
+
+const std::map<std::string, Setter>& setters()
+{
+    static const std::map<std::string, Setter> table = {
+        {"description", string(FIELD(description))},
+        {"output.manifest", string(FIELD(output.manifest))},
+        {"output.hash_length", integer(FIELD(output.hash_length), 6, 64)},
+        {"output.stable", strings(FIELD(output.stable))},
+        {"output.ignore", strings(FIELD(output.ignore))},
+        {"output.service_worker", strings(FIELD(output.service_worker))},
+        {"output.keep", integer(FIELD(output.keep), 0, 1000)},
+        {"output.keep_age",
+         [](Preset& p, const Where& w) {
+             if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= 0) {
+                 p.output.keep_age_s = *n;
+                 return;
+             }
+             const auto text = w.node.value_exact<std::string>();
+             if (!text)
+                 w.fail("must be a duration: seconds, or a string such as \"30m\", \"1h\", \"2d\"");
+             try {
+                 p.output.keep_age_s = parse_duration(*text);
+             } catch (const Error& e) {
+                 w.fail(std::string("is not a duration: ") + e.what());
+             }
+         }},
+        {"references.rewrite", boolean(FIELD(references.rewrite))},
+        {"references.base",
+         [](Preset& p, const Where& w) {
+             const auto text = w.node.value_exact<std::string>();
+             if (!text || text->empty() || text->front() != '/' || text->find_first_of("?#\\ ") != std::string::npos ||
+                 text->find("//") != std::string::npos)
+                 w.fail("must be the URL path SRC is served at, such as \"/\" or \"/static/\"");
+             p.references.base = *text;
+             if (p.references.base.back() != '/')
+                 p.references.base += '/';
+         }},
+        {"html.picture", boolean(FIELD(html.picture))},
+        {"html.integrity", boolean(FIELD(html.integrity))},
+        {"headers", header_rules()},
+        {"budgets", budgets()},
+        {"images.formats",
+         choices(FIELD(images.formats), [] { // the modern ones: the fallback is images.fallback
+             std::vector<std::pair<std::string, ImageFormat>> modern;
+             for (const ImageFormat f : k_modern_formats)
+                 modern.emplace_back(std::string(to_string(f)), f);
+             return modern;
+         }())},
+        {"images.fallback", boolean(FIELD(images.fallback))},
+        {"images.widths", widths(FIELD(images.widths))},
+        {"images.rules", image_rules()},
+        {"images.max_pixels", integer(FIELD(images.max_pixels), 1, std::int64_t{1} << 40)},
+        {"images.animate", boolean(FIELD(images.animate))},
+        {"images.max_frames", integer(FIELD(images.max_frames), 2, 100000)},
+        {"images.max_animation_pixels", integer(FIELD(images.max_animation_pixels), 1, std::int64_t{1} << 40)},
+        {"images.unsupported",
+         choice(FIELD(images.unsupported),
+                std::vector<std::pair<std::string, UnsupportedImages>>{
+                    {"error", UnsupportedImages::error}, {"passthrough", UnsupportedImages::passthrough}})},
+        {"images.colour",
+         choice(FIELD(images.colour),
+                std::vector<std::pair<std::string, Colour>>{{"keep", Colour::keep}, {"srgb", Colour::srgb}})},
+        {"images.avif.quality", quality(FIELD(images.avif.quality), FIELD(images.avif.quality_mode))},
+        {"images.keep_metadata",
+         choices(FIELD(images.keep_metadata),
+                 std::vector<std::pair<std::string, MetadataField>>{{"copyright", MetadataField::copyright},
+                                                                    {"artist", MetadataField::artist}})},
+        {"images.auto.distance",
+         [](Preset& p, const Where& w) {
+             const auto v = w.node.value<double>();
+             if (!v || *v < 0.1 || *v > 20)
+                 w.fail("must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
+             p.images.auto_distance = *v;
+         }},
+        {"images.auto.reference_width", integer(FIELD(images.auto_reference_width), 16, 4096)},
+        {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
+        {"images.avif.alpha_quality", integer(FIELD(images.avif.alpha_quality), 0, 100)},
+        {"images.avif.chroma",
+         choice(FIELD(images.avif.chroma),
+                std::vector<std::pair<std::string, Chroma>>{{"420", Chroma::yuv420}, {"444", Chroma::yuv444}})},
+        {"images.avif.codec",
+         choice(FIELD(images.avif.codec),
+                std::vector<std::pair<std::string, AvifCodec>>{
+                    {"aom", AvifCodec::aom}, {"svt", AvifCodec::svt}, {"rav1e", AvifCodec::rav1e}})},
+        {"images.avif.aom_options",
+         [](Preset& p, const Where& w) {
+             const auto* given = w.node.as_table();
+             if (!given)
+                 w.fail("must be a table of encoder options (aom_options = { tune = \"iq\" })");
+             std::map<std::string, std::string> out;
+             for (const auto& [key, value] : *given) {
+                 const std::string name(key.str());
+                 const Where at{w.source, w.key + "." + name, value};
+                 if (name == "row-mt" || name == "threads")
+                     at.fail("is set by cachet (one thread per encode keeps outputs independent of -j)");
+                 if (const auto s = value.value_exact<std::string>())
+                     out[name] = *s;
+                 else if (const auto i = value.value_exact<std::int64_t>())
+                     out[name] = std::to_string(*i);
+                 else if (const auto b = value.value_exact<bool>())
+                     out[name] = *b ? "1" : "0";
+                 else
+                     at.fail("must be a string, an integer or a boolean");
+             }
+             p.images.avif.aom_options = std::move(out);
+         }},
+        {"images.webp.quality", quality(FIELD(images.webp.quality), FIELD(images.webp.quality_mode))},
+        {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
+        {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
+        {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
+        {"images.jpeg.quality", integer(FIELD(images.jpeg.quality), 1, 100)},
+        {"images.jpeg.progressive", boolean(FIELD(images.jpeg.progressive))},
+        {"images.png.compression", integer(FIELD(images.png.compression), 0, 9)},
+        {"text.extensions", strings(FIELD(text.extensions))},
+        {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
+        {"text.min_saving",
+         [](Preset& p, const Where& w) {
+             const auto v = w.node.value<double>(); // integers are accepted too
+             if (!v || *v < 0.0 || *v >= 1.0)
+                 w.fail("must be a number from 0 up to (not including) 1");
+             p.text.min_saving = *v;
+         }},
+        {"text.encodings",
+         choices(FIELD(text.encodings),
+                 std::vector<std::pair<std::string, Encoding>>{
+                     {"zstd", Encoding::zstd}, {"br", Encoding::br}, {"gzip", Encoding::gzip}})},
+        {"text.zstd_level", integer(FIELD(text.zstd_level), 1, 22)},
+        {"text.brotli_quality", integer(FIELD(text.brotli_quality), 0, 11)},
+        {"text.gzip_level", integer(FIELD(text.gzip_level), 1, 12)},
+    };
+    return table;
+}
+
+#undef FIELD
+
+void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
+                 std::string_view skip)
+{
+    for (const auto& [key, node] : table) {
+        if (!skip.empty() && key.str() == skip)
+            continue;
+        const std::string dotted = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+        const auto& table_setters = setters();
+        if (const auto it = table_setters.find(dotted); it != table_setters.end()) {
+            it->second(preset, Where{source, dotted, node});
+            continue;
+        }
+        if (const auto* sub = node.as_table()) {
+            const bool known_section = std::any_of(table_setters.begin(), table_setters.end(), [&](const auto& kv) {
+                return kv.first.rfind(dotted + ".", 0) == 0;
+            });
+            if (known_section) {
+                apply_table(preset, *sub, dotted, source);
+                continue;
+            }
+        }
+        Where{source, dotted, node}.fail("is not a known setting");
+    }
+}
+
+} // namespace cachet::config_keys
