@@ -40,9 +40,10 @@ void set_fragment(AssetState& state, const AssetRecord& record)
 
 } // namespace
 
-AssetBuilder::AssetBuilder(const Config& config, const OutputWriter& writer, const Cache* cache, BuildIndex* previous,
-                           bool trust_stats, const Targets& targets, const std::string& codec_versions)
-    : m_config(config), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
+AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,
+                           BuildIndex* previous, bool trust_stats, const Targets& targets,
+                           const std::string& codec_versions)
+    : m_config(config), m_fs(fs), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
       m_trust_stats(trust_stats),
       m_headers_changed(previous && previous->headers != headers_key(config.preset)), m_targets(targets),
       m_out(config.output),
@@ -105,7 +106,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
     }
     Bytes source;
     try {
-        source = read_file(asset.absolute);
+        source = m_fs.read(asset.absolute);
     } catch (const Error& e) {
         throw Error(ErrorKind::asset, e.what()); // an unreadable source fails that asset only
     }
@@ -144,7 +145,7 @@ void AssetBuilder::remember(AssetResult& result, AssetState& state) const
     if (!m_cache)
         return;
     for (const auto& path : output_paths(result.record))
-        state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+        state.output_stats.push_back(m_fs.stat(m_config.output / path).value_or(FileStat{}));
     if (result.record.kind != AssetKind::passthrough) // a passthrough's bytes are its source's
         m_cache->store(CacheEntry{state.key, result.record, result.warnings, state.blobs});
 }
@@ -221,7 +222,7 @@ bool AssetBuilder::outputs_in_place(const IndexEntry& previous) const
     for (const auto& o : previous.entry.record.outputs) {
         for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
             const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
-            if (n >= previous.outputs.size() || stat_file_at(m_out.fd(), path.c_str()) != previous.outputs[n])
+            if (n >= previous.outputs.size() || m_fs.stat_in(m_out, path.c_str()) != previous.outputs[n])
                 return false;
             ++n;
         }
@@ -282,7 +283,7 @@ bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, Ass
     m_writer.claim_all(entry.record, entry.blobs);
     for (const auto& [path, data] : files) {
         m_writer.write_file(path, data);
-        state.output_stats.push_back(stat_file(m_config.output / path).value_or(FileStat{}));
+        state.output_stats.push_back(m_fs.stat(m_config.output / path).value_or(FileStat{}));
     }
     result.status = AssetResult::Status::cached;
     result.record = entry.record;

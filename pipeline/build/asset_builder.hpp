@@ -27,8 +27,8 @@ public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
     // build's source stats are trusted only if trust_stats. codec_versions: see
     // RunOptions::codec_versions.
-    AssetBuilder(const Config& config, const OutputWriter& writer, const Cache* cache, BuildIndex* previous,
-                 bool trust_stats, const Targets& targets, const std::string& codec_versions);
+    AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,
+                 BuildIndex* previous, bool trust_stats, const Targets& targets, const std::string& codec_versions);
 
     // The last build's entry of asset, if its source and every output file in OUT are as that
     // build left them, so that reuse() can take it as it is (unless a file it refers to
@@ -61,6 +61,7 @@ private:
     void build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const;
 
     const Config& m_config;
+    const FileSystem& m_fs;
     const Preset& m_preset;
     const OutputWriter& m_writer;
     const Cache* m_cache;

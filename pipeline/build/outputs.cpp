@@ -169,7 +169,7 @@ void OutputWriter::keep_blob(const std::string& path, const std::string& sha256,
 
 void OutputWriter::write_file(const std::string& path, ByteView data) const
 {
-    write_file_atomic(m_config.output / path, data, Durability::deferred);
+    m_fs.write(m_config.output / path, data, Durability::deferred);
     m_written.add(path);
 }
 

@@ -3,6 +3,7 @@
 #include "pipeline/build/result.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/fs/file_system.hpp"
 #include "pipeline/fs/scan.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
@@ -91,8 +92,9 @@ private:
 // the cache cannot be written.
 class OutputWriter {
 public:
-    OutputWriter(const Config& config, OutputNames& names, WrittenFiles& written, const Cache* cache)
-        : m_config(config), m_names(names), m_written(written), m_cache(cache)
+    OutputWriter(const Config& config, const FileSystem& fs, OutputNames& names, WrittenFiles& written,
+                 const Cache* cache)
+        : m_config(config), m_fs(fs), m_names(names), m_written(written), m_cache(cache)
     {
     }
 
@@ -125,6 +127,7 @@ private:
     void keep_blob(const std::string& path, const std::string& sha256, ByteView data, AssetState& state) const;
 
     const Config& m_config;
+    const FileSystem& m_fs;
     OutputNames& m_names;
     WrittenFiles& m_written;
     const Cache* m_cache;

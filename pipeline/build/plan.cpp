@@ -72,8 +72,8 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
     });
 }
 
-std::vector<std::size_t> plan_order(const Config& config, const Session& session, const Targets& targets,
-                                    Plan& plan)
+std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, const Session& session,
+                                    const Targets& targets, Plan& plan)
 {
     const std::vector<Asset>& assets = session.scan.assets;
     auto refers = [&](std::size_t i) { return rewrites_references(config, assets[i]); };
@@ -92,7 +92,7 @@ std::vector<std::size_t> plan_order(const Config& config, const Session& session
     parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
         const Asset& asset = assets[unread[n]];
         try {
-            const Bytes source = read_file(asset.absolute);
+            const Bytes source = fs.read(asset.absolute);
             const std::string_view text = as_text(source);
             Dependencies deps =
                 dependencies_of(asset.path, find_references(asset.path, text), config.preset.references.base);

@@ -38,7 +38,7 @@ bool rewrites_references(const Config& config, const Asset& asset);
 // Dependency order: a file is built after the files it refers to whose names it must write
 // (their fingerprints are taken on their final bytes, references rewritten). Sets
 // plan.waits_for; the files in a reference cycle fail, leave plan.order and are returned.
-std::vector<std::size_t> plan_order(const Config& config, const Session& session, const Targets& targets,
-                                    Plan& plan);
+std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, const Session& session,
+                                    const Targets& targets, Plan& plan);
 
 } // namespace cachet

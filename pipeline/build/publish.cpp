@@ -33,10 +33,10 @@ std::string published_build_id(std::string_view document)
 class Publication {
 public:
     Publication(const Config& config, const RunOptions& options, Session& session, Plan& plan, const Targets& targets,
-                const WrittenFiles& written, Reporter& reporter, BuildMemory* memory)
+                const WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory)
         : m_config(config), m_options(options), m_session(session), m_assets(session.scan.assets), m_plan(plan),
           m_targets(targets), m_written(written), m_reporter(reporter), m_memory(memory),
-          m_index_files(session.previous.files)
+          m_fs(options.file_system ? *options.file_system : real_file_system()), m_index_files(session.previous.files)
     {
     }
 
@@ -82,7 +82,7 @@ private:
         const BuildIndex& previous = m_session.previous;
         if (!(m_session.cache && previous.source_root == m_session.source_root &&
               previous.headers == headers_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
-              previous.manifest.mtime_ns != 0 && stat_file(m_session.manifest) == previous.manifest))
+              previous.manifest.mtime_ns != 0 && m_fs.stat(m_session.manifest) == previous.manifest))
             return false;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
             if (failed(i) || !m_plan.states[i].reused || *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
@@ -260,18 +260,18 @@ private:
         try {
             std::error_code ec;
             same = !built_any && fs::file_size(m_session.manifest, ec) == document.size() &&
-                   as_text(read_file(m_session.manifest)) == document;
+                   as_text(m_fs.read(m_session.manifest)) == document;
         } catch (const Error&) {
         }
         if (!same)
-            write_file_atomic(m_session.manifest, as_bytes(document),
+            m_fs.write(m_session.manifest, as_bytes(document),
                               m_options.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
         if (!m_session.cache)
             return;
         indexer.join();
-        const FileStat published_manifest = stat_file(m_session.manifest).value_or(FileStat{});
+        const FileStat published_manifest = m_fs.stat(m_session.manifest).value_or(FileStat{});
         const BuildIndex& previous = m_session.previous;
         if (journal) {
             BuildIndex head;
@@ -297,7 +297,7 @@ private:
         if (m_memory) {
             if (m_index.assets.empty()) // nothing was published, so the index was not put together
                 fill_index(Fragments::move);
-            m_index.manifest = stat_file(m_session.manifest).value_or(FileStat{});
+            m_index.manifest = m_fs.stat(m_session.manifest).value_or(FileStat{});
             m_index.build_id = m_session.last.build_id;
             m_index.generations = m_session.last.generations;
             m_index.files = m_index_files;
@@ -319,7 +319,8 @@ private:
     const Targets& m_targets;
     const WrittenFiles& m_written;
     Reporter& m_reporter;
-    BuildMemory* m_memory;
+    BuildMemory::Kept* m_memory;
+    const FileSystem& m_fs;
     BuildIndex m_index;        // the next build's
     IndexFiles m_index_files;  // where it stands on disk
 };
@@ -327,7 +328,7 @@ private:
 } // namespace
 
 Summary publish_build(const Config& config, const RunOptions& options, Session& session, Plan& plan,
-                      const Targets& targets, const WrittenFiles& written, Reporter& reporter, BuildMemory* memory,
+                      const Targets& targets, const WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory,
                       std::chrono::steady_clock::time_point start)
 {
     return Publication(config, options, session, plan, targets, written, reporter, memory).run(start);

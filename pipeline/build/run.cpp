@@ -2,6 +2,7 @@
 
 #include "pipeline/build/asset_builder.hpp"
 #include "pipeline/build/execute.hpp"
+#include "pipeline/build/memory.hpp"
 #include "pipeline/build/outputs.hpp"
 #include "pipeline/build/plan.hpp"
 #include "pipeline/build/publish.hpp"
@@ -15,7 +16,7 @@
 namespace cachet {
 namespace {
 
-Summary run_build(const Config& config, Reporter& reporter, const RunOptions& options, BuildMemory* memory,
+Summary run_build(const Config& config, Reporter& reporter, const RunOptions& options, BuildMemory::Kept* memory,
                   const std::vector<std::string>* changed)
 {
     const auto start = std::chrono::steady_clock::now();
@@ -29,9 +30,10 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     const ReusedOutputs reused_outputs(assets, plan.reused, plan.results, plan.states);
     OutputNames names(reused_outputs);
     WrittenFiles written;
-    const OutputWriter writer(config, names, written, session.cache ? &*session.cache : nullptr);
+    const FileSystem& fs = options.file_system ? *options.file_system : real_file_system();
+    const OutputWriter writer(config, fs, names, written, session.cache ? &*session.cache : nullptr);
     Targets targets(config.preset, assets, plan.results);
-    const AssetBuilder builder(config, writer, session.cache ? &*session.cache : nullptr,
+    const AssetBuilder builder(config, fs, writer, session.cache ? &*session.cache : nullptr,
                                session.cache ? &session.previous : nullptr,
                                session.previous.source_root == session.source_root, targets, options.codec_versions);
 
@@ -59,7 +61,7 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
                     [&](std::size_t i) { return assets[i].kind == AssetKind::image; }))
         image_stack();
 
-    for (const std::size_t i : plan_order(config, session, targets, plan)) { // those in a cycle failed
+    for (const std::size_t i : plan_order(config, fs, session, targets, plan)) { // those in a cycle failed
         reporter.asset_finished(assets[i], plan.results[i]);
         targets.mark_done(i);
     }
@@ -89,7 +91,10 @@ Summary run(const Config& config, Reporter& reporter, const RunOptions& options)
 Summary run(const Config& config, Reporter& reporter, const RunOptions& options, BuildMemory& memory,
             const std::vector<std::string>* changed)
 {
-    return run_build(config, reporter, options, &memory, changed);
+    return run_build(config, reporter, options, &memory.kept(), changed);
 }
+
+BuildMemory::BuildMemory() : m_kept(std::make_unique<Kept>()) {}
+BuildMemory::~BuildMemory() = default;
 
 } // namespace cachet

@@ -1,12 +1,13 @@
 #pragma once
 #include "pipeline/build/reporter.hpp"
 #include "pipeline/build/summary.hpp"
-#include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/fs/file_system.hpp"
 #include "pipeline/fs/scan.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct RunOptions {
     // Replaces the codec libraries' versions in cache keys when not empty (tests simulate an
     // upgrade with it).
     std::string codec_versions;
+    // The files the engine reads, checks and writes go through this (null: real_file_system());
+    // tests put a fake in front.
+    const FileSystem* file_system = nullptr;
 };
 
 // Checks the source and output folders of config: SRC must be a readable folder, OUT must not
@@ -45,12 +49,18 @@ ScanResult plan_build(const Config& config);
 std::uint64_t transfer_bytes(const AssetRecord& record);
 
 // What a watch session keeps between builds: the last build's scan and index, in memory, so a
-// rebuild neither reads the index nor walks SRC again.
-struct BuildMemory {
-    bool valid = false; // false: nothing kept yet, or the last build did not complete
-    ScanResult scan;
-    BuildIndex index;
-    std::string document; // the memory the manifest is rendered into, kept for the next build
+// rebuild neither reads the index nor walks SRC again. Only run() looks inside.
+class BuildMemory {
+public:
+    struct Kept; // build/memory.hpp
+    BuildMemory();
+    ~BuildMemory();
+    BuildMemory(const BuildMemory&) = delete;
+    BuildMemory& operator=(const BuildMemory&) = delete;
+    Kept& kept() { return *m_kept; }
+
+private:
+    std::unique_ptr<Kept> m_kept;
 };
 
 // The front door: scans SRC, builds every asset on config.jobs threads, writes the outputs

@@ -59,7 +59,7 @@ ScanResult plan_build(const Config& config)
     return scan_tree(config.source, config.preset, folders_to_skip(config));
 }
 
-Session::Session(const Config& config, Reporter& reporter, BuildMemory* memory,
+Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
                  const std::vector<std::string>* changed)
 {
     Session& session = *this;

@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/build/reporter.hpp"
+#include "pipeline/build/memory.hpp"
 #include "pipeline/build/run.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
@@ -19,7 +20,8 @@ namespace cachet {
 struct Session {
     // Checks the folders, creates OUT, locks the cache for it, and scans SRC while the last
     // build's index is read (or takes both from memory). Throws Error as run() does.
-    Session(const Config& config, Reporter& reporter, BuildMemory* memory, const std::vector<std::string>* changed);
+    Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
+            const std::vector<std::string>* changed);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
