@@ -1,4 +1,4 @@
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 
 #include "tests/test_support.hpp"
 

@@ -7,7 +7,7 @@
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_stat.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/text/rewrite.hpp"
 
 #include <memory>

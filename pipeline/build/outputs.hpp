@@ -4,7 +4,7 @@
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_system.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 #include "pipeline/build/result.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 
 #include <cstddef>
 #include <string_view>

@@ -3,7 +3,7 @@
 #include "pipeline/build/summary.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_system.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include "pipeline/build/run.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/publish/manifest.hpp"
 
 #include <cstdint>

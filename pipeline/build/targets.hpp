@@ -2,7 +2,7 @@
 #include "pipeline/build/outputs.hpp"
 #include "pipeline/build/result.hpp"
 #include "pipeline/config/config.hpp"
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/text/rewrite.hpp"
 
 #include <algorithm>

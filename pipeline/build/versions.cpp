@@ -22,14 +22,6 @@ std::vector<std::pair<std::string, std::string>> library_versions()
     return out;
 }
 
-std::string joined_versions(const std::vector<std::pair<std::string, std::string>>& versions)
-{
-    std::string out;
-    for (const auto& [library, version] : versions)
-        out += (out.empty() ? "" : "; ") + library + " " + version;
-    return out;
-}
-
 std::string codec_fingerprint(const std::filesystem::path& cache_dir, const std::string& replaced_versions)
 {
     std::string out = "cachet " + cachet_version();

@@ -12,9 +12,6 @@ namespace cachet {
 // image stack).
 std::vector<std::pair<std::string, std::string>> library_versions();
 
-// "libvips 8.14.1; libwebp 1.2.4; ..."
-std::string joined_versions(const std::vector<std::pair<std::string, std::string>>& versions);
-
 // One line naming cachet and every codec library version, for cache keys: outputs built by other
 // versions are never reused. The image libraries' versions are kept in cache_dir (see
 // image_library_versions). replaced_versions, if not empty, replaces the library part (see

@@ -1,7 +1,7 @@
 // image_stack() for binaries that link the image files in (pipeline_tests, bench tools).
 #include "pipeline/image/image_stack.hpp"
 
-#include "pipeline/build/versions.hpp"
+#include "pipeline/model/version.hpp"
 
 namespace cachet {
 

@@ -4,7 +4,7 @@
 
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
-#include "pipeline/build/versions.hpp"
+#include "pipeline/model/version.hpp"
 
 #include <dlfcn.h>
 #include <link.h>

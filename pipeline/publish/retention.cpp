@@ -1,7 +1,7 @@
 #include "pipeline/publish/retention.hpp"
 
 #include "pipeline/fs/atomic_file.hpp"
-#include "pipeline/cache/cache.hpp"
+#include "pipeline/fs/file_stat.hpp"
 
 #include <algorithm>
 #include <set>

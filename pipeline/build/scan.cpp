@@ -1,4 +1,4 @@
-#include "pipeline/fs/scan.hpp"
+#include "pipeline/build/scan.hpp"
 
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/model/error.hpp"
