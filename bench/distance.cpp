@@ -61,8 +61,9 @@ int main(int argc, char** argv)
     vips_concurrency_set(1);
     vips_cache_set_max(0);
     // libvips' GLib warnings ("ignoring nclx profile") are noise here; failures still throw.
-    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
-                      [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    g_log_set_handler(
+        "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
     const unsigned jobs = argc > 1 ? static_cast<unsigned>(std::max(1, std::atoi(argv[1]))) : 1;
     std::map<std::string, std::vector<std::string>> by_source;
     std::string line;
@@ -86,9 +87,9 @@ int main(int argc, char** argv)
                     const VImage scaled =
                         decoded.width() == reference.width() && decoded.height() == reference.height()
                             ? reference
-                            : reference.resize(double(decoded.width()) / reference.width(),
-                                               VImage::option()->set("vscale",
-                                                                     double(decoded.height()) / reference.height()));
+                            : reference.resize(
+                                  double(decoded.width()) / reference.width(),
+                                  VImage::option()->set("vscale", double(decoded.height()) / reference.height()));
                     const double d = cachet::butteraugli_distance(raster_of(scaled), raster_of(decoded));
                     std::lock_guard lock(out_mutex);
                     std::printf("%s\t%.4f\n", output.c_str(), d);

@@ -18,7 +18,7 @@ int build(const BuildFlags& flags)
         return k_exit_ok;
     }
     limit_malloc_arenas();
-    const Verbosity verbosity = flags.quiet              ? Verbosity::quiet
+    const Verbosity verbosity = flags.quiet             ? Verbosity::quiet
                                 : isatty(STDERR_FILENO) ? Verbosity::progress
                                                         : Verbosity::lines;
     ConsoleReporter reporter(verbosity, timings_since(flags));
@@ -39,8 +39,8 @@ int build(const BuildFlags& flags)
         std::fputs(summary_text(summary).c_str(), stderr);
     if (!summary.failures.empty())
         return k_exit_assets_failed;
-    const auto over = std::count_if(summary.budgets.begin(), summary.budgets.end(),
-                                    [](const BudgetResult& b) { return b.over(); });
+    const auto over =
+        std::count_if(summary.budgets.begin(), summary.budgets.end(), [](const BudgetResult& b) { return b.over(); });
     if (over > 0) {
         std::fprintf(stderr, "cachet: %s: %ld budget%s exceeded\n", flags.budgets == "warn" ? "warning" : "error",
                      static_cast<long>(over), over == 1 ? "" : "s");

@@ -30,8 +30,9 @@ void add_build_flags(CLI::App& command, BuildFlags& flags)
                        "TOML file whose keys override the preset (default: ./cachet.toml if present)");
     command.add_option("-j,--jobs", flags.jobs, "Parallel jobs, encoder threads included (default: cores)")
         ->check(CLI::Range(1u, 1024u));
-    command.add_option("--cache-dir", flags.cache_dir,
-                       "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
+    command
+        .add_option("--cache-dir", flags.cache_dir,
+                    "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
         ->capture_default_str();
     command.add_flag("-q,--quiet", flags.quiet, "Print errors only");
     command.add_flag("--timings", flags.timings, "Print when each step of a build ends, in ms since start");

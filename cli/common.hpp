@@ -13,16 +13,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-#include <vector>
 #include <functional>
 #include <optional>
+#include <poll.h>
+#include <pthread.h>
 #include <string>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <thread>
+#include <unistd.h>
+#include <vector>
 
 namespace cachet::cli {
 

@@ -45,10 +45,11 @@ int export_command(ExportFlags flags)
     const ExportFormat format = export_format_named(flags.format);
     // OUT is the manifest's folder unless given; the manifest's own URL is its path in OUT.
     const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
-    const fs::path out = flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
+    const fs::path out =
+        flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
     const fs::path relative = manifest.lexically_relative(out);
     flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
-                                                                               : relative.generic_string();
+                                                                                : relative.generic_string();
     flags.options.out_dir = flags.out_dir.empty() ? fs::path(flags.manifest).parent_path().string() : flags.out_dir;
     if (flags.options.out_dir.empty())
         flags.options.out_dir = ".";
@@ -101,21 +102,25 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
     export_cmd->add_option("FORMAT", export_flags->format, "headers, nginx, caddy, s3 or sw-precache")->required();
     export_cmd->add_option("--manifest", export_flags->manifest, "The manifest to read")->capture_default_str();
     export_cmd->add_option("-o,--output", export_flags->output, "File to write (default: standard output)");
-    export_cmd->add_option("--out", export_flags->out_dir, "The output folder the manifest describes (default: the "
-                                                          "manifest's folder)");
+    export_cmd->add_option("--out", export_flags->out_dir,
+                           "The output folder the manifest describes (default: the "
+                           "manifest's folder)");
     export_cmd->add_option("--base", export_flags->options.base, "headers, sw-precache: the URL path OUT is served at")
         ->capture_default_str();
     export_cmd->add_option("--precache", export_flags->options.precache, "sw-precache: globs of the outputs to list")
         ->capture_default_str();
-    export_cmd->add_flag("--negotiate", export_flags->options.negotiate,
-                         "nginx: serve the AVIF or WebP of a fallback image's size at its URL to browsers that accept it");
-    export_cmd->add_option("--service-worker", export_flags->options.service_worker,
-                           "Globs of service worker scripts (never precached, uploaded after pages)")
+    export_cmd->add_flag(
+        "--negotiate", export_flags->options.negotiate,
+        "nginx: serve the AVIF or WebP of a fallback image's size at its URL to browsers that accept it");
+    export_cmd
+        ->add_option("--service-worker", export_flags->options.service_worker,
+                     "Globs of service worker scripts (never precached, uploaded after pages)")
         ->capture_default_str();
 
     auto clean_flags = std::make_shared<CleanFlags>();
     CLI::App* clean_cmd = app.add_subcommand(
-        "clean", "Delete the outputs of earlier builds that OUT no longer needs to keep (never what the manifest names)");
+        "clean",
+        "Delete the outputs of earlier builds that OUT no longer needs to keep (never what the manifest names)");
     clean_cmd->add_option("OUT", clean_flags->output, "The output folder")->required();
     clean_cmd->add_option("--keep", clean_flags->keep, "Earlier builds kept whole")
         ->capture_default_str()

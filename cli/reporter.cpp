@@ -62,8 +62,7 @@ ConsoleReporter::ConsoleReporter(Verbosity verbosity) : m_verbosity(verbosity) {
 
 ConsoleReporter::ConsoleReporter(Verbosity verbosity, std::optional<std::chrono::steady_clock::time_point> timings)
     : m_verbosity(verbosity), m_timings(timings)
-{
-}
+{}
 
 void ConsoleReporter::phase(std::string_view name)
 {
@@ -143,7 +142,8 @@ void ConsoleReporter::draw_progress()
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
     std::string eta = "--:--";
     if (m_done > 0 && m_done < m_total) {
-        const auto left = static_cast<long>(elapsed / static_cast<double>(m_done) * static_cast<double>(m_total - m_done));
+        const auto left =
+            static_cast<long>(elapsed / static_cast<double>(m_done) * static_cast<double>(m_total - m_done));
         char buffer[48];
         std::snprintf(buffer, sizeof buffer, "%ld:%02ld", left / 60, left % 60);
         eta = buffer;
@@ -176,15 +176,14 @@ std::string summary_text(const Summary& summary)
         cached += totals.cached;
         out += "  " + kind + ": " + std::to_string(totals.assets) + " (" + human_bytes(totals.bytes_in) + ")";
         if (summary.cache)
-            out += ", built " + std::to_string(totals.built()) + ", cached " +
-                   std::to_string(totals.cached);
+            out += ", built " + std::to_string(totals.built()) + ", cached " + std::to_string(totals.cached);
         for (const auto& [format, f] : totals.outputs)
             out += ", " + format + " " + std::to_string(f.files) + " = " + human_bytes(f.bytes);
         out += "\n";
     }
     char head[160];
-    std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed, %s in, %.2f s\n", assets,
-                  failed, human_bytes(in).c_str(), summary.seconds);
+    std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed, %s in, %.2f s\n", assets, failed,
+                  human_bytes(in).c_str(), summary.seconds);
     if (summary.cache) {
         const std::uint64_t ok = assets - failed;
         char line[96];
@@ -228,12 +227,8 @@ std::string summary_json(const Summary& summary)
         json outputs = json::object();
         for (const auto& [format, f] : t.outputs)
             outputs[format] = {{"files", f.files}, {"bytes", f.bytes}};
-        kinds[kind] = {{"assets", t.assets},
-                       {"failed", t.failed},
-                       {"built", t.built()},
-                       {"cached", t.cached},
-                       {"bytes_in", t.bytes_in},
-                       {"outputs", outputs}};
+        kinds[kind] = {{"assets", t.assets}, {"failed", t.failed},     {"built", t.built()},
+                       {"cached", t.cached}, {"bytes_in", t.bytes_in}, {"outputs", outputs}};
         assets += t.assets;
         failed += t.failed;
         cached += t.cached;
@@ -241,13 +236,11 @@ std::string summary_json(const Summary& summary)
     }
     json budgets = json::array();
     for (const auto& b : summary.budgets) {
-        json entry = {{"name", b.name},
-                      {"encoding", b.encoding ? std::string(to_string(*b.encoding)) : "identity"},
-                      {"per_file", b.per_file},
-                      {"max_bytes", b.max_bytes},
-                      {"bytes", b.bytes},
-                      {"files", b.files},
-                      {"over", b.over()}};
+        json entry = {
+            {"name", b.name},         {"encoding", b.encoding ? std::string(to_string(*b.encoding)) : "identity"},
+            {"per_file", b.per_file}, {"max_bytes", b.max_bytes},
+            {"bytes", b.bytes},       {"files", b.files},
+            {"over", b.over()}};
         if (b.per_file && !b.largest.empty())
             entry["largest"] = b.largest;
         budgets.push_back(std::move(entry));
@@ -255,21 +248,22 @@ std::string summary_json(const Summary& summary)
     json failures = json::array();
     for (const auto& [path, message] : summary.failures)
         failures.push_back({{"path", path}, {"message", message}});
-    const json doc = {{"status", failed == 0 ? "ok" : "failed"},
-                      {"assets", assets},
-                      {"failed", failed},
-                      {"kinds", kinds},
-                      {"failures", failures},
-                      {"built", built},
-                      {"cached", cached},
-                      {"cache_hit_rate", summary.cache && assets > failed
-                                             ? std::round(10000.0 * static_cast<double>(cached) /
-                                                          static_cast<double>(assets - failed)) / 10000.0
-                                             : 0.0},
-                      {"removed", summary.removed},
-                      {"budgets", budgets},
-                      {"manifest", summary.manifest},
-                      {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
+    const json doc = {
+        {"status", failed == 0 ? "ok" : "failed"},
+        {"assets", assets},
+        {"failed", failed},
+        {"kinds", kinds},
+        {"failures", failures},
+        {"built", built},
+        {"cached", cached},
+        {"cache_hit_rate",
+         summary.cache && assets > failed
+             ? std::round(10000.0 * static_cast<double>(cached) / static_cast<double>(assets - failed)) / 10000.0
+             : 0.0},
+        {"removed", summary.removed},
+        {"budgets", budgets},
+        {"manifest", summary.manifest},
+        {"elapsed_seconds", std::round(summary.seconds * 1000) / 1000}};
     // A failure may name a file whose name is not UTF-8: show it with U+FFFD rather than throw.
     return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -140,8 +140,8 @@ TEST_CASE("AVIF bytes are the ones recorded for this libaom, on any machine and 
     test::TempDir dir;
     const fs::path src = dir / "src";
     fs::create_directories(src);
-    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg");  // photo
-    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");  // graphic with alpha
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "hero.jpg"); // photo
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png"); // graphic with alpha
     test::spit(dir / "cachet.toml", "[images]\nwidths = []\n");
     for (const char* jobs : {"1", "2"}) {
         const fs::path out = dir / (std::string("out-") + jobs);
@@ -169,8 +169,8 @@ TEST_CASE("aom_options reach libaom: a tuning changes the bytes, an unknown opti
         test::spit(dir / (name + ".toml"),
                    "[images]\nwidths = []\nformats = [\"avif\"]\nfallback = false\n[images.avif]\naom_options = " +
                        options + "\n");
-        return test::run_cachet({"build", src.string(), "-o", (dir / name).string(), "--config",
-                                 (dir / (name + ".toml")).string()});
+        return test::run_cachet(
+            {"build", src.string(), "-o", (dir / name).string(), "--config", (dir / (name + ".toml")).string()});
     };
     const auto tuned = build_with("tuned", "{ tune = \"ssimulacra2\" }");
     const auto plain = build_with("plain", "{}");
@@ -181,7 +181,7 @@ TEST_CASE("aom_options reach libaom: a tuning changes the bytes, an unknown opti
     const auto b = avif_digests(dir / "plain");
     REQUIRE(a.size() == 2);
     REQUIRE(b.size() == 2);
-    CHECK(a.begin()->second != b.begin()->second); // hero: tuning applied
+    CHECK(a.begin()->second != b.begin()->second);                       // hero: tuning applied
     CHECK(std::next(a.begin())->second == std::next(b.begin())->second); // spinner: not applied
 
     const auto bad = build_with("bad", "{ no-such-option = 1 }");

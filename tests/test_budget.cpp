@@ -1,5 +1,5 @@
-#include "pipeline/publish/budget.hpp"
 #include "pipeline/model/error.hpp"
+#include "pipeline/publish/budget.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -45,7 +45,8 @@ per_file = true
     const AssetRecord vendor = text("js/vendor.js", "js/vendor.1.js", 900, 0); // no br sidecar: identity is sent
     AssetRecord image;
     image.source = "img/a.png";
-    for (const auto& [path, bytes] : std::vector<std::pair<std::string, std::uint64_t>>{{"img/a-1.avif", 200}, {"img/a-2.png", 400}}) {
+    for (const auto& [path, bytes] :
+         std::vector<std::pair<std::string, std::uint64_t>>{{"img/a-1.avif", 200}, {"img/a-2.png", 400}}) {
         OutputFile o;
         o.path = path;
         o.bytes = bytes;
@@ -75,7 +76,8 @@ TEST_CASE("[[budgets]] errors name file:line and the reason", "[budget]")
                Catch::Contains("cachet.toml:3: budgets.max is not a size"));
     CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nencoding = \"lzma\"\n"),
                Catch::Contains("unknown value \"lzma\""));
-    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nlimit = 5\n"), Catch::Contains("budgets.limit is not a known"));
+    CHECK_THAT(test::config_error("[[budgets]]\nmatch = \"*.js\"\nmax = 5\nlimit = 5\n"),
+               Catch::Contains("budgets.limit is not a known"));
 }
 
 TEST_CASE("cachet build: budgets over and under, per encoding, exit 4 unless --budgets warn", "[budget][e2e]")
@@ -85,7 +87,12 @@ TEST_CASE("cachet build: budgets over and under, per encoding, exit 4 unless --b
     // js/app.js is 1534 bytes once its sourceMappingURL names the map's final name, 741 as brotli, 873 as gzip.
     auto build = [&](const std::string& budgets, std::vector<std::string> extra = {}) {
         test::spit(dir / "budgets.toml", budgets);
-        std::vector<std::string> args{"build", site.string(), "-o", (dir / "out").string(), "--json", "--config",
+        std::vector<std::string> args{"build",
+                                      site.string(),
+                                      "-o",
+                                      (dir / "out").string(),
+                                      "--json",
+                                      "--config",
                                       (dir / "budgets.toml").string()};
         args.insert(args.end(), extra.begin(), extra.end());
         return test::run_cachet(args);
@@ -99,14 +106,15 @@ TEST_CASE("cachet build: budgets over and under, per encoding, exit 4 unless --b
     CHECK(summary["budgets"][0]["encoding"] == "br");
     CHECK(summary["budgets"][0]["over"] == false);
 
-    const auto over_gzip = build("[[budgets]]\nname = \"app\"\nmatch = \"js/app.js\"\nmax = 800\nencoding = \"gzip\"\n");
+    const auto over_gzip =
+        build("[[budgets]]\nname = \"app\"\nmatch = \"js/app.js\"\nmax = 800\nencoding = \"gzip\"\n");
     CHECK(over_gzip.exit_code == 4);
     CHECK_THAT(over_gzip.err, Catch::Contains("OVER") && Catch::Contains("1 budget exceeded"));
     CHECK(nlohmann::json::parse(over_gzip.out)["budgets"][0]["bytes"] == 873);
     CHECK(fs::exists(dir / "out/cachet-manifest.json")); // the build itself is published
 
-    const auto warned = build("[[budgets]]\nmatch = \"js/app.js\"\nmax = 800\nencoding = \"identity\"\n",
-                              {"--budgets", "warn"});
+    const auto warned =
+        build("[[budgets]]\nmatch = \"js/app.js\"\nmax = 800\nencoding = \"identity\"\n", {"--budgets", "warn"});
     CHECK(warned.exit_code == 0);
     CHECK_THAT(warned.err, Catch::Contains("warning: 1 budget exceeded"));
 

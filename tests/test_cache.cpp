@@ -117,7 +117,8 @@ TEST_CASE("one changed source rebuilds only its own outputs and the pages referr
     build(src, dir / "out", dir / "cache", {"--config", config});
     const auto before = tree(dir / "out");
 
-    test::spit(src / "css/site.css", std::string(as_text(test::slurp(src / "css/site.css"))) + "\n.added { color: red }\n");
+    test::spit(src / "css/site.css",
+               std::string(as_text(test::slurp(src / "css/site.css"))) + "\n.added { color: red }\n");
     const Build changed = build(src, dir / "out", dir / "cache", {"--config", config});
     // The stylesheet, and the two pages whose <link> names its new fingerprint.
     CHECK(changed.summary["built"] == 3);
@@ -263,8 +264,8 @@ TEST_CASE("cache gc trims least recently used entries down to a size", "[cache][
     CHECK(stats()["entries"] == before["entries"]);
 
     const auto half = before["bytes"].get<std::uint64_t>() / 2;
-    const auto trimmed = test::run_cachet(
-        {"cache", "gc", "--max-size", std::to_string(half), "--cache-dir", (dir / "cache").string()});
+    const auto trimmed =
+        test::run_cachet({"cache", "gc", "--max-size", std::to_string(half), "--cache-dir", (dir / "cache").string()});
     REQUIRE(trimmed.exit_code == 0);
     const auto after = stats();
     CHECK(after["entries"].get<int>() < before["entries"].get<int>());
@@ -288,8 +289,8 @@ TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e
 {
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
-    const auto inside_out =
-        test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "out/.c").string()});
+    const auto inside_out = test::run_cachet(
+        {"build", src.string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "out/.c").string()});
     CHECK(inside_out.exit_code == 2);
     CHECK_THAT(inside_out.err, Catch::Contains("inside output folder"));
 
@@ -332,8 +333,8 @@ TEST_CASE("a source built beside reused ones cannot take a name one of them publ
 
     // pic.jpg is reused as it is; the new pic.png would write its pic.avif.
     fs::copy_file(test::fixtures() / "site/img/logo.png", src / "pic.png");
-    std::vector<std::string> args{"build", src.string(), "-o", (dir / "out").string(), "--cache-dir",
-                                  (dir / "cache").string()};
+    std::vector<std::string> args{
+        "build", src.string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "cache").string()};
     args.insert(args.end(), config.begin(), config.end());
     const auto p = test::run_cachet(args);
     CHECK(p.exit_code == 1);
@@ -348,7 +349,8 @@ TEST_CASE("a source built beside reused ones cannot take a name one of them publ
     args.back() = (dir / "clash.toml").string();
     const auto q = test::run_cachet(args);
     CHECK(q.exit_code == 1);
-    CHECK_THAT(q.err, Catch::Contains("output name collision: pic.webp would be written by both the manifest and pic.jpg"));
+    CHECK_THAT(q.err,
+               Catch::Contains("output name collision: pic.webp would be written by both the manifest and pic.jpg"));
     CHECK(test::read_json(dir / "out/pic.webp")["assets"].contains("app.js"));
 }
 
@@ -437,16 +439,16 @@ TEST_CASE("a reference to a missing file stays as written until the file appears
     const fs::path src = test::copy_site(dir, "refs");
     age(src);
     test::spit(src / "extra.html", "<img src=\"img/later.png\"><a href=\"later.html\">a page served elsewhere</a>\n");
-    const auto first = test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir",
-                                         (dir / "cache").string()});
+    const auto first = test::run_cachet(
+        {"build", src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir", (dir / "cache").string()});
     CHECK(first.exit_code == 0);
     CHECK_THAT(first.err, Catch::Contains("warning: extra.html: \"img/later.png\" names img/later.png, which is not "
                                           "in SRC: left as written"));
     CHECK_THAT(first.err, !Catch::Contains("later.html"));
     CHECK(as_text(test::slurp(dir / "out/extra.html")).find("\"img/later.png\"") != std::string_view::npos);
 
-    const auto strict = test::run_cachet({"build", src.string(), "-o", (dir / "strict").string(), "--strict",
-                                          "--cache-dir", (dir / "cache").string()});
+    const auto strict = test::run_cachet(
+        {"build", src.string(), "-o", (dir / "strict").string(), "--strict", "--cache-dir", (dir / "cache").string()});
     CHECK(strict.exit_code == 1);
     CHECK_THAT(strict.err, Catch::Contains("failed: extra.html: refers to what this build does not have (--strict)"));
 
@@ -488,8 +490,7 @@ std::pair<fs::path, fs::path> index_files(const fs::path& cache)
 
 } // namespace
 
-TEST_CASE("a build that changed little appends to the index journal, and the next build reads it back",
-          "[cache][e2e]")
+TEST_CASE("a build that changed little appends to the index journal, and the next build reads it back", "[cache][e2e]")
 {
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
@@ -531,7 +532,7 @@ TEST_CASE("a build that changed little appends to the index journal, and the nex
         fs::copy_file(journal, dir / "stale.log");
         fs::remove(snapshot);
         fs::remove(journal);
-        test::spit(src / "css/site.css", "body { color: olive }\n"); // so that the manifest changes
+        test::spit(src / "css/site.css", "body { color: olive }\n");  // so that the manifest changes
         build(src, dir / "out", dir / "cache", {"--config", config}); // no index: a new snapshot
         CHECK(fs::exists(snapshot));
         CHECK_FALSE(fs::exists(journal));

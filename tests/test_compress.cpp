@@ -46,7 +46,7 @@ TEST_CASE("compress is byte-deterministic and writes no time into gzip headers",
     REQUIRE(g.size() > 10);
     CHECK(g[0] == 0x1f);
     CHECK(g[1] == 0x8b);
-    CHECK((g[3] & 0x08) == 0); // FNAME: no file name
+    CHECK((g[3] & 0x08) == 0);               // FNAME: no file name
     CHECK((g[4] | g[5] | g[6] | g[7]) == 0); // MTIME
 }
 

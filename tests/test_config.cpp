@@ -78,7 +78,8 @@ TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
 {
     SECTION("unknown key")
     {
-        CHECK(config_error("[images.avif]\nqualty = 3\n") == "cachet.toml:2: images.avif.qualty is not a known setting");
+        CHECK(config_error("[images.avif]\nqualty = 3\n") ==
+              "cachet.toml:2: images.avif.qualty is not a known setting");
     }
     SECTION("unknown section")
     {
@@ -112,7 +113,8 @@ TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
     }
     SECTION("duplicate")
     {
-        CHECK(config_error("[text]\nencodings = [\"br\", \"br\"]\n") == "cachet.toml:2: text.encodings lists \"br\" twice");
+        CHECK(config_error("[text]\nencodings = [\"br\", \"br\"]\n") ==
+              "cachet.toml:2: text.encodings lists \"br\" twice");
     }
     SECTION("syntax error")
     {
@@ -187,7 +189,8 @@ TEST_CASE("quality = \"auto\" and its settings parse", "[config]")
 {
     Preset p = load_preset("default");
     CHECK(p.images.avif.quality_mode == QualityMode::fixed);
-    apply_config_text(p, "[images.avif]\nquality = \"auto\"\n[images.auto]\ndistance = 2\nreference_width = 320\n", "x");
+    apply_config_text(p, "[images.avif]\nquality = \"auto\"\n[images.auto]\ndistance = 2\nreference_width = 320\n",
+                      "x");
     CHECK(p.images.avif.quality_mode == QualityMode::automatic);
     CHECK(p.images.webp.quality_mode == QualityMode::fixed);
     CHECK(p.images.auto_distance == 2.0);
@@ -204,8 +207,9 @@ TEST_CASE("images.avif.aom_options and alpha_quality parse, and cachet's own set
     CHECK(p.images.avif.aom_options ==
           std::map<std::string, std::string>{{"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "38"}});
     CHECK(p.images.avif.alpha_quality == 55);
-    apply_config_text(p, "[images.avif]\nalpha_quality = 100\naom_options = { tune = \"iq\", sharpness = 2, enable-qm = true }\n",
-                      "x");
+    apply_config_text(
+        p, "[images.avif]\nalpha_quality = 100\naom_options = { tune = \"iq\", sharpness = 2, enable-qm = true }\n",
+        "x");
     CHECK(p.images.avif.alpha_quality == 100);
     CHECK(p.images.avif.aom_options ==
           std::map<std::string, std::string>{{"enable-qm", "1"}, {"sharpness", "2"}, {"tune", "iq"}});
@@ -216,8 +220,9 @@ TEST_CASE("images.avif.aom_options and alpha_quality parse, and cachet's own set
           "independent of -j)");
     CHECK(config_error("[images.avif]\naom_options = { tune = 1.5 }\n") ==
           "cachet.toml:2: images.avif.aom_options.tune must be a string, an integer or a boolean");
-    CHECK(config_error("[images.avif]\naom_options = \"tune=iq\"\n") ==
-          "cachet.toml:2: images.avif.aom_options must be a table of encoder options (aom_options = { tune = \"iq\" })");
+    CHECK(
+        config_error("[images.avif]\naom_options = \"tune=iq\"\n") ==
+        "cachet.toml:2: images.avif.aom_options must be a table of encoder options (aom_options = { tune = \"iq\" })");
     CHECK(config_error("[images.avif]\nalpha_quality = 101\n") ==
           "cachet.toml:2: images.avif.alpha_quality must be an integer from 0 to 100");
 }

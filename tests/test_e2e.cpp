@@ -213,7 +213,10 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
                         CHECK(test::unbrotli(packed, bytes.size()) == bytes);
                     else
                         CHECK(test::gunzip(packed, bytes.size()) == bytes);
-                    CHECK(epath == path + "." + (e["encoding"] == "zstd" ? "zst" : e["encoding"] == "br" ? "br" : "gz"));
+                    CHECK(epath == path + "." +
+                                       (e["encoding"] == "zstd" ? "zst"
+                                        : e["encoding"] == "br" ? "br"
+                                                                : "gz"));
                 }
                 if (bytes.size() < 1024)
                     CHECK(o["encodings"].empty());
@@ -239,7 +242,7 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
         CHECK(std::abs(double(tiny.width()) / tiny.height() - double(original.width()) / original.height()) < 0.5);
         CHECK_THAT(asset["placeholder"]["dominant_color"].get<std::string>(), Catch::Matches("#[0-9a-f]{6}"));
         for (const auto& [width, sizes] : by_width) {
-            const std::uint64_t fallback = sizes.count("jpeg") ? sizes.at("jpeg")
+            const std::uint64_t fallback = sizes.count("jpeg")  ? sizes.at("jpeg")
                                            : sizes.count("png") ? sizes.at("png")
                                                                 : sizes.at("gif");
             if (sizes.count("webp"))
@@ -329,8 +332,8 @@ TEST_CASE("cachet build: a lone image is byte-identical at -j1 and -j2 (encoder 
 TEST_CASE("cachet build: each image gets every configured width below its own, plus its own", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"},
-                                              {"site/img/rotated.jpg", "rotated.jpg"}});
+    const fs::path src =
+        fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"}, {"site/img/rotated.jpg", "rotated.jpg"}});
     test::spit(dir / "w.toml", "[images]\nwidths = [1000, 200, 100, 200]\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
     const json m = test::read_json(dir / "out/cachet-manifest.json");
@@ -382,9 +385,11 @@ TEST_CASE("cachet build: per-path image rules choose widths, formats and quality
             out.insert(std::to_string(o["width"].get<int>()) + ":" + o["format"].get<std::string>());
         return out;
     };
-    CHECK(summary("plain/hero.jpg") == std::set<std::string>{"200:avif", "200:webp", "200:jpeg", "480:avif", "480:webp", "480:jpeg"});
+    CHECK(summary("plain/hero.jpg") ==
+          std::set<std::string>{"200:avif", "200:webp", "200:jpeg", "480:avif", "480:webp", "480:jpeg"});
     CHECK(summary("icons/hero.jpg") == std::set<std::string>{"480:avif", "480:webp", "480:jpeg"});
-    CHECK_THAT(m["assets"]["icons/hero.jpg"]["outputs"][0]["path"].get<std::string>(), Catch::StartsWith("icons/hero."));
+    CHECK_THAT(m["assets"]["icons/hero.jpg"]["outputs"][0]["path"].get<std::string>(),
+               Catch::StartsWith("icons/hero."));
     CHECK(summary("thumbs/hero.jpg") == std::set<std::string>{"200:webp", "200:jpeg", "480:webp", "480:jpeg"});
     auto avif_bytes = [&](const std::string& source) {
         for (const auto& o : m["assets"][source]["outputs"])
@@ -401,8 +406,8 @@ TEST_CASE("cachet build: per-path image rules choose widths, formats and quality
 TEST_CASE("cachet picture prints markup that references only files in OUT", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "img/hero photo.jpg"},
-                                              {"site/img/logo.png", "img/logo.png"}});
+    const fs::path src =
+        fixture_source(dir, {{"site/img/hero.jpg", "img/hero photo.jpg"}, {"site/img/logo.png", "img/logo.png"}});
     test::spit(dir / "w.toml", "[images]\nwidths = [100, 200]\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "w.toml").string()}).exit_code == 0);
     const std::string manifest = (dir / "out/cachet-manifest.json").string();
@@ -492,8 +497,7 @@ TEST_CASE("cachet build: wide-gamut images keep their gamut, or convert with col
 TEST_CASE("cachet build: quality = \"auto\" records the chosen quality and Butteraugli distance", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"},
-                                              {"site/img/logo.png", "logo.png"}});
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"}, {"site/img/logo.png", "logo.png"}});
     test::spit(dir / "auto.toml", "[images]\nwidths = [200]\n[images.auto]\ndistance = 1.6\n"
                                   "[images.avif]\nquality = \"auto\"\n[images.webp]\nquality = \"auto\"\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "auto.toml").string()}).exit_code == 0);
@@ -514,8 +518,8 @@ TEST_CASE("cachet build: quality = \"auto\" records the chosen quality and Butte
     // The search is deterministic: another build at another -j gives the same bytes.
     REQUIRE(build(src, dir / "again", {"--config", (dir / "auto.toml").string(), "-j", "1"}).exit_code == 0);
     CHECK(test::slurp(dir / "again/cachet-manifest.json") == test::slurp(dir / "out/cachet-manifest.json"));
-    const auto ok = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py", CACHET_SCHEMA,
-                                       (dir / "out/cachet-manifest.json").string()});
+    const auto ok = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                       CACHET_SCHEMA, (dir / "out/cachet-manifest.json").string()});
     CHECK(ok.exit_code == 0);
 }
 
@@ -609,7 +613,8 @@ Frames frames_of(const fs::path& path)
     const bool animated_type = path.extension() == ".gif" || path.extension() == ".webp";
     const VImage all = animated_type ? VImage::new_from_file(path.c_str(), VImage::option()->set("n", -1)) : load(path);
     Frames f;
-    const int page_height = all.get_typeof(VIPS_META_PAGE_HEIGHT) != 0 ? all.get_int(VIPS_META_PAGE_HEIGHT) : all.height();
+    const int page_height =
+        all.get_typeof(VIPS_META_PAGE_HEIGHT) != 0 ? all.get_int(VIPS_META_PAGE_HEIGHT) : all.height();
     for (int top = 0; top < all.height(); top += page_height)
         f.frames.push_back(all.extract_area(0, top, all.width(), page_height));
     if (all.get_typeof("delay") != 0)
@@ -688,8 +693,7 @@ TEST_CASE("cachet build: animated GIF and WebP become animated WebP and GIF with
     }
 }
 
-TEST_CASE("cachet build: animated AVIF is an image sequence with the source's frames and timing",
-          "[e2e][animation]")
+TEST_CASE("cachet build: animated AVIF is an image sequence with the source's frames and timing", "[e2e][animation]")
 {
     test::TempDir dir;
     const fs::path src = fixture_source(dir, {{"site/img/spinner.gif", "spinner.gif"}});
@@ -703,7 +707,8 @@ TEST_CASE("cachet build: animated AVIF is an image sequence with the source's fr
     REQUIRE(outputs.size() == 1);
     CHECK(outputs[0]["format"] == "avif");
     CHECK(outputs[0]["frames"] == 5);
-    const test::AvifSequence sequence = test::avif_sequence(test::slurp(dir / "out" / outputs[0]["path"].get<std::string>()));
+    const test::AvifSequence sequence =
+        test::avif_sequence(test::slurp(dir / "out" / outputs[0]["path"].get<std::string>()));
     REQUIRE(sequence.frames.size() == 5);
     CHECK(sequence.durations_ms == k_spinner_delays);
     const Frames original = frames_of(src / "spinner.gif");
@@ -725,7 +730,8 @@ TEST_CASE("cachet build: animation limits and animate = false", "[e2e][animation
         test::spit(dir / "l.toml", "[images]\nmax_frames = 4\n");
         const auto p = build(src, dir / "out", {"--config", (dir / "l.toml").string()});
         CHECK(p.exit_code == 1);
-        CHECK_THAT(p.err, Catch::Contains("spinner.gif: animation has 5 frames, over the limit of 4 (images.max_frames)"));
+        CHECK_THAT(p.err,
+                   Catch::Contains("spinner.gif: animation has 5 frames, over the limit of 4 (images.max_frames)"));
     }
     SECTION("too many pixels across frames")
     {
@@ -831,8 +837,7 @@ TEST_CASE("cachet build: sidecars only when big enough and worth it", "[e2e]")
 TEST_CASE("cachet build: two different outputs with one name are an error naming both", "[e2e]")
 {
     test::TempDir dir;
-    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "pic.jpg"},
-                                              {"site/img/logo.png", "pic.png"}});
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "pic.jpg"}, {"site/img/logo.png", "pic.png"}});
     test::spit(dir / "stable.toml", "[output]\nstable = [\"pic.*\"]\n[images]\nwidths = []\n");
     const auto p = build(src, dir / "out", {"--config", (dir / "stable.toml").string(), "-j", "1"});
     CHECK(p.exit_code == 1);
@@ -913,8 +918,8 @@ TEST_CASE("cachet --version names the codec libraries, and cachet presets lists 
 {
     auto p = test::run_cachet({"--version"});
     CHECK(p.exit_code == 0);
-    for (const char* lib : {"cachet 0.", "libvips 8.", "libwebp 1.", "libavif 0.", "aom", "zstd 1.", "brotli 1.",
-                            "gzip libdeflate"})
+    for (const char* lib :
+         {"cachet 0.", "libvips 8.", "libwebp 1.", "libavif 0.", "aom", "zstd 1.", "brotli 1.", "gzip libdeflate"})
         CHECK_THAT(p.out, Catch::Contains(lib));
     p = test::run_cachet({"presets"});
     CHECK(p.exit_code == 0);
@@ -985,7 +990,8 @@ TEST_CASE("cachet build rewrites references: each names a file in OUT, a prefix 
     REQUIRE(url_of.at("img/a.png") != url_of.at("img/aa.png"));
     CHECK_THAT(page, Catch::Contains("id=\"a\" src=\"" + url_of.at("img/a.png") + "\""));
     CHECK_THAT(page, Catch::Contains("id=\"aa\" src=\"" + url_of.at("img/aa.png") + "\""));
-    CHECK_THAT(page, Catch::Contains("srcset=\"" + url_of.at("img/a.png") + " 1x, " + url_of.at("img/aa.png") + " 2x\""));
+    CHECK_THAT(page,
+               Catch::Contains("srcset=\"" + url_of.at("img/a.png") + " 1x, " + url_of.at("img/aa.png") + " 2x\""));
     CHECK_THAT(page, Catch::Contains("href=\"/" + url_of.at("css/main.css") + "\""));
     CHECK_THAT(page, Catch::Contains("href=\"" + url_of.at("fonts/f.woff2") + "?v=2\""));
     CHECK_THAT(page, Catch::Contains("url('" + url_of.at("img/bg.png") + "')"));
@@ -1001,8 +1007,8 @@ TEST_CASE("cachet build rewrites references: each names a file in OUT, a prefix 
     CHECK_THAT(post, Catch::Contains("src=\"/" + url_of.at("img/a.png") + "\""));
     // The script names its map's final name; the map's "file" gives way (see check_rewritten).
     const std::string js(as_text(test::slurp(out / url_of.at("js/app.js"))));
-    CHECK_THAT(js, Catch::EndsWith("//# sourceMappingURL=" + fs::path(url_of.at("js/app.js.map")).filename().string() +
-                                   "\n"));
+    CHECK_THAT(
+        js, Catch::EndsWith("//# sourceMappingURL=" + fs::path(url_of.at("js/app.js.map")).filename().string() + "\n"));
     CHECK_THAT(std::string(as_text(test::slurp(out / "site.webmanifest"))),
                Catch::Contains("\"src\":\"/" + url_of.at("img/a.png") + "\""));
     // The same build again, on one worker: byte for byte the same.
@@ -1020,7 +1026,8 @@ TEST_CASE("cachet build: a reference cycle fails the files in it, naming the cyc
     test::spit(src / "css/x.css", "@import \"y.css\";\n.x { color: red }\n");
     test::spit(src / "css/y.css", "@import url(x.css);\n.y { color: blue }\n");
     test::spit(src / "css/ok.css", ".ok { color: green }\n");
-    test::spit(src / "index.html", "<link rel=\"stylesheet\" href=\"css/x.css\"><link rel=\"stylesheet\" href=\"css/ok.css\">\n");
+    test::spit(src / "index.html",
+               "<link rel=\"stylesheet\" href=\"css/x.css\"><link rel=\"stylesheet\" href=\"css/ok.css\">\n");
     const auto p = build(src, dir / "out", {"--json"});
     INFO(p.err);
     CHECK(p.exit_code == 1);
@@ -1062,9 +1069,9 @@ TEST_CASE("cachet build with html.picture and html.integrity: <picture> from the
     const json small = output("img/photo.jpg", "jpeg", 100);
     REQUIRE(photo.is_object());
     REQUIRE(small.is_object());
-    const std::string img = "<img id=\"photo\" src=\"" + photo["path"].get<std::string>() + "\" alt=\"photo\" srcset=\"" +
-                            small["path"].get<std::string>() + " 100w, " + photo["path"].get<std::string>() +
-                            " 200w\" width=\"200\" height=\"120\"></picture>";
+    const std::string img = "<img id=\"photo\" src=\"" + photo["path"].get<std::string>() +
+                            "\" alt=\"photo\" srcset=\"" + small["path"].get<std::string>() + " 100w, " +
+                            photo["path"].get<std::string>() + " 200w\" width=\"200\" height=\"120\"></picture>";
     CHECK_THAT(page, Catch::Contains(img));
     const std::string webp = "<source type=\"image/webp\" srcset=\"" +
                              output("img/photo.jpg", "webp", 100)["path"].get<std::string>() + " 100w, " +

@@ -57,7 +57,8 @@ TEST_CASE("AVIF and WebP quality settings trade bytes as expected", "[encoder]")
     for (const auto format : {ImageFormat::avif, ImageFormat::webp}) {
         INFO(to_string(format));
         const Encoder& e = encoder_for(format);
-        CHECK(e.encode(photo, EncodeOptions{low.images, 1}).size() < e.encode(photo, EncodeOptions{high.images, 1}).size());
+        CHECK(e.encode(photo, EncodeOptions{low.images, 1}).size() <
+              e.encode(photo, EncodeOptions{high.images, 1}).size());
     }
 }
 

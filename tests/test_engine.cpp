@@ -61,7 +61,7 @@ private:
 class RecordingReporter final : public Reporter {
 public:
     std::function<void(const Asset&)> on_start = [](const Asset&) {};
-    std::vector<std::string> finished;              // source paths, in order
+    std::vector<std::string> finished;                 // source paths, in order
     std::map<std::string, AssetResult::Status> status; // by source path
 
     void build_started(std::size_t) override {}
@@ -87,9 +87,10 @@ struct Site {
         fs::create_directories(src / "fonts");
         test::spit(src / "index.html",
                    "<!doctype html><link rel=stylesheet href=\"css/site.css\"><script src=\"app.js\"></script>"
-                   "<p>" + std::string(3000, 'x') + "</p>\n");
-        test::spit(src / "css/site.css", "@font-face{src:url(../fonts/a.woff2)}body{margin:0}" +
-                                             std::string(2000, ' ') + "\n");
+                   "<p>" +
+                       std::string(3000, 'x') + "</p>\n");
+        test::spit(src / "css/site.css",
+                   "@font-face{src:url(../fonts/a.woff2)}body{margin:0}" + std::string(2000, ' ') + "\n");
         test::spit(src / "fonts/a.woff2", "wOF2 not really a font");
         test::spit(src / "app.js", "console.log('hello');" + std::string(2000, ' ') + "\n");
         test::spit(src / "notes.txt", "copied as it is\n");
@@ -184,8 +185,7 @@ TEST_CASE("Engine: an output that is no longer as the last build wrote it is wri
     CHECK(std::none_of(writes.begin(), writes.end(), [](const std::string& w) { return w.starts_with("app."); }));
 }
 
-TEST_CASE("Engine: a failed write stops the build with an I/O error and leaves the last manifest as it was",
-          "[engine]")
+TEST_CASE("Engine: a failed write stops the build with an I/O error and leaves the last manifest as it was", "[engine]")
 {
     Site site;
     RecordingReporter first;

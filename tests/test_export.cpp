@@ -1,5 +1,5 @@
-#include "pipeline/model/error.hpp"
 #include "pipeline/export/export.hpp"
+#include "pipeline/model/error.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -83,7 +83,7 @@ TEST_CASE("disjoint_patterns covers every URL exactly once, each pattern within 
     }
     SECTION("extensions and folders")
     {
-        const Urls urls{{"/index.html", 1}, {"/about.html", 1}, {"/app.1.js", 0}, {"/a/x.1.js", 0},
+        const Urls urls{{"/index.html", 1}, {"/about.html", 1}, {"/app.1.js", 0},       {"/a/x.1.js", 0},
                         {"/a/y.1.css", 0},  {"/a/b/", 1},       {"/a/b/index.html", 1}, {"/sw.js", 1},
                         {"/.js", 0},        {"/a/.hidden", 2}};
         const auto patterns = disjoint_patterns(urls);
@@ -124,7 +124,8 @@ TEST_CASE("export headers fails clearly over Cloudflare's 100 rules", "[export]"
     for (int i = 0; i < 150; ++i) {
         AssetRecord r{"f" + std::to_string(i) + ".txt", AssetKind::passthrough, 1, "sha256-0", {}, {}};
         // Alternating Cache-Control in one folder and one extension: no pattern can group them.
-        r.outputs.push_back(output(r.source, "text/plain; charset=utf-8", i % 2 ? "no-cache" : "public, max-age=60", false));
+        r.outputs.push_back(
+            output(r.source, "text/plain; charset=utf-8", i % 2 ? "no-cache" : "public, max-age=60", false));
         records.push_back(r);
     }
     CHECK_THROWS_WITH(export_manifest(ExportFormat::headers, records, ExportOptions{}),
@@ -149,7 +150,8 @@ TEST_CASE("export s3: fingerprinted objects first, then other files, pages, serv
     CHECK_THAT(text, Catch::Contains("'index.html.br' --content-type 'text/html; charset=utf-8' --content-encoding br "
                                      "--cache-control 'no-cache'"));
     CHECK_THAT(text, Catch::Contains("--content-disposition 'inline'"));
-    CHECK_THAT(text, Catch::Contains("# S3 cannot store these headers; set them at the CDN: Access-Control-Allow-Origin"));
+    CHECK_THAT(text,
+               Catch::Contains("# S3 cannot store these headers; set them at the CDN: Access-Control-Allow-Origin"));
 }
 
 TEST_CASE("export sw-precache: fingerprinted URLs without a revision, others revisioned by their bytes", "[export]")
@@ -181,10 +183,12 @@ TEST_CASE("export nginx and caddy: every header of every group, quoted for each 
 TEST_CASE("export nginx --negotiate: an exact location per fallback image, AVIF before WebP", "[export]")
 {
     AssetRecord photo{"img/a.jpg", AssetKind::image, 10, "sha256-0", {}, {}};
-    for (const auto& [path, format] : std::vector<std::pair<std::string, ImageFormat>>{
-             {"img/a-100w.1.avif", ImageFormat::avif}, {"img/a-100w.2.webp", ImageFormat::webp},
-             {"img/a-100w.3.jpg", ImageFormat::jpeg}, {"img/a-200w.4.webp", ImageFormat::webp},
-             {"img/a-200w.5.jpg", ImageFormat::jpeg}}) {
+    for (const auto& [path, format] :
+         std::vector<std::pair<std::string, ImageFormat>>{{"img/a-100w.1.avif", ImageFormat::avif},
+                                                          {"img/a-100w.2.webp", ImageFormat::webp},
+                                                          {"img/a-100w.3.jpg", ImageFormat::jpeg},
+                                                          {"img/a-200w.4.webp", ImageFormat::webp},
+                                                          {"img/a-200w.5.jpg", ImageFormat::jpeg}}) {
         OutputFile o = output(path, "image/x", "public, max-age=31536000, immutable", true);
         o.format = format;
         o.width = path.find("100w") != std::string::npos ? 100 : 200;
@@ -210,7 +214,8 @@ TEST_CASE("cachet export: through the binary, -o writes the file, a bad format i
     test::TempDir dir;
     const auto build = test::run_cachet({"build", (test::fixtures() / "site").string(), "-o", (dir / "out").string()});
     REQUIRE(build.exit_code == 0);
-    const auto to_stdout = test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()});
+    const auto to_stdout =
+        test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()});
     REQUIRE(to_stdout.exit_code == 0);
     CHECK_THAT(to_stdout.out, Catch::Contains("/cachet-manifest.json\n  Cache-Control: no-cache"));
     const auto to_file = test::run_cachet({"export", "s3", "--manifest", (dir / "out/cachet-manifest.json").string(),

@@ -38,11 +38,12 @@ TEST_CASE("glob_match_any is true when one pattern matches", "[glob]")
 
 TEST_CASE("glob_match decides a file name as fnmatch with FNM_PERIOD does, on every shortcut it takes", "[glob]")
 {
-    const std::vector<std::string> patterns{"*.swp", ".*.swp", "*~", ".*~", ".#*", "4913", "*___jb_tmp___",
-                                            ".cachet-tmp-*", "*", ".*", "a*b", "*.s?p", "[.]x", ".DS_Store"};
-    const std::vector<std::string> names{"a.swp", ".a.swp", ".swp", "x~", ".x~", "~", ".#x", "#x", "4913",
-                                         "f___jb_tmp___", ".cachet-tmp-1", ".cachet-tmp-", "ab", "a.b", "aXb",
-                                         "b", ".x", "x.sap", ".DS_Store", "DS_Store", "", "a"};
+    const std::vector<std::string> patterns{"*.swp",         ".*.swp", "*~", ".*~", ".#*",   "4913", "*___jb_tmp___",
+                                            ".cachet-tmp-*", "*",      ".*", "a*b", "*.s?p", "[.]x", ".DS_Store"};
+    const std::vector<std::string> names{
+        "a.swp", ".a.swp",        ".swp",          "x~",           ".x~", "~",   ".#x", "#x",
+        "4913",  "f___jb_tmp___", ".cachet-tmp-1", ".cachet-tmp-", "ab",  "a.b", "aXb", "b",
+        ".x",    "x.sap",         ".DS_Store",     "DS_Store",     "",    "a"};
     for (const auto& p : patterns)
         for (const auto& n : names) {
             INFO(p << " against '" << n << "'");

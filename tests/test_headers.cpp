@@ -67,7 +67,8 @@ extra = { "access-control-allow-origin" = "https://example.com", "X-Content-Type
     CHECK(apply_headers(p, font));
     CHECK(font.outputs[0].cache_control == "public, max-age=600");
     using Headers = std::vector<std::pair<std::string, std::string>>;
-    CHECK(font.outputs[0].headers == Headers{{"Access-Control-Allow-Origin", "*"}, {"X-Content-Type-Options", "nosniff"}});
+    CHECK(font.outputs[0].headers ==
+          Headers{{"Access-Control-Allow-Origin", "*"}, {"X-Content-Type-Options", "nosniff"}});
     CHECK(font.outputs[0].vary.empty());
     CHECK_FALSE(apply_headers(p, font)); // nothing left to change
 
@@ -86,7 +87,8 @@ extra = { "access-control-allow-origin" = "https://example.com", "X-Content-Type
 
 TEST_CASE("[[headers]] errors name file:line and the reason", "[headers]")
 {
-    CHECK_THAT(test::config_error("[[headers]]\ncache_control = \"no-store\"\n"), Catch::Contains("cachet.toml:1: headers needs match"));
+    CHECK_THAT(test::config_error("[[headers]]\ncache_control = \"no-store\"\n"),
+               Catch::Contains("cachet.toml:1: headers needs match"));
     CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\n"), Catch::Contains("sets nothing"));
     CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nextra = { \"Content-Type\" = \"text/plain\" }\n"),
                Catch::Contains("headers.extra.Content-Type is set by cachet"));
@@ -94,7 +96,8 @@ TEST_CASE("[[headers]] errors name file:line and the reason", "[headers]")
                Catch::Contains("is not a valid header name"));
     CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\ncache_control = \"a\\nb\"\n"),
                Catch::Contains("cachet.toml:3: headers.cache_control must be a non-empty header value"));
-    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nmaxage = 5\n"), Catch::Contains("headers.maxage is not a known"));
+    CHECK_THAT(test::config_error("[[headers]]\nmatch = \"*\"\nmaxage = 5\n"),
+               Catch::Contains("headers.maxage is not a known"));
     CHECK_THAT(test::config_error("headers = 5\n"), Catch::Contains("must be an array of tables"));
 }
 

@@ -305,6 +305,6 @@ TEST_CASE("decode_image keeps the transparency of a palette PNG with tRNS", "[im
 {
     const Raster r = decode_fixture("images/palette-trns.png");
     CHECK(r.bands == 4);
-    CHECK(r.pixels[3] == 0);                          // corner: transparent
+    CHECK(r.pixels[3] == 0);                         // corner: transparent
     CHECK(r.pixels[(64 * 128 + 64) * 4 + 3] == 255); // centre: opaque
 }

@@ -1,5 +1,5 @@
-#include "pipeline/image/image_stack.hpp"
 #include "pipeline/build/versions.hpp"
+#include "pipeline/image/image_stack.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -75,7 +75,8 @@ TEST_CASE("cachet loads the image libraries only for a build with an image to ma
     }
     SECTION("a library file that changed: the versions are read again, and the image is still reused")
     {
-        fs::last_write_time(bin / "cachet-images.so", fs::last_write_time(bin / "cachet-images.so") + std::chrono::hours(1));
+        fs::last_write_time(bin / "cachet-images.so",
+                            fs::last_write_time(bin / "cachet-images.so") + std::chrono::hours(1));
         test::spit(src / "site.css", "body { color: green }\n");
         const Run second = build(bin, src, out, cache);
         CHECK(second.loaded_images);

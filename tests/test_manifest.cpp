@@ -1,6 +1,6 @@
-#include "pipeline/publish/manifest.hpp"
-#include "pipeline/model/hash.hpp"
 #include "pipeline/build/versions.hpp"
+#include "pipeline/model/hash.hpp"
+#include "pipeline/publish/manifest.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -117,8 +117,7 @@ TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file
     CHECK_THROWS_WITH(read_manifest(dir / "missing.json"), Catch::Contains("missing.json"));
 }
 
-TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's dump of the document",
-          "[manifest]")
+TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's dump of the document", "[manifest]")
 {
     std::vector<AssetRecord> recs = records();
     AssetRecord odd = recs.front();
@@ -141,9 +140,12 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
         lines += source + '\0' + sha256_hex(as_bytes(written)) + '\n';
     }
     const std::string id = sha256_hex(as_bytes(lines)).substr(0, 20);
-    nlohmann::json doc = {
-        {"version", k_manifest_version}, {"generator", "cachet " + cachet_version()}, {"preset", preset.name},
-        {"assets", assets}, {"build_id", id}, {"generations", nlohmann::json::array()}};
+    nlohmann::json doc = {{"version", k_manifest_version},
+                          {"generator", "cachet " + cachet_version()},
+                          {"preset", preset.name},
+                          {"assets", assets},
+                          {"build_id", id},
+                          {"generations", nlohmann::json::array()}};
     for (const auto& g : generations)
         doc["generations"].push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
     const std::string expected = doc.dump(2) + "\n";
@@ -167,8 +169,11 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
     CHECK(head.build_id == doc["build_id"]);
     CHECK(head.generations == generations);
 
-    const nlohmann::json empty = {{"version", k_manifest_version}, {"generator", "cachet " + cachet_version()},
-                                  {"preset", preset.name}, {"assets", nlohmann::json::object()},
-                                  {"build_id", sha256_hex(ByteView()).substr(0, 20)}, {"generations", nlohmann::json::array()}};
+    const nlohmann::json empty = {{"version", k_manifest_version},
+                                  {"generator", "cachet " + cachet_version()},
+                                  {"preset", preset.name},
+                                  {"assets", nlohmann::json::object()},
+                                  {"build_id", sha256_hex(ByteView()).substr(0, 20)},
+                                  {"generations", nlohmann::json::array()}};
     CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump(2) + "\n");
 }

@@ -40,21 +40,23 @@ TEST_CASE("picture_element lists each format at exactly the widths it shipped", 
     options.alt = "A \"quoted\" <hill>";
     options.css_class = "hero";
     const std::string html = picture_element(hero(), options);
-    CHECK(html == "<picture>\n"
-                  "  <source type=\"image/avif\" srcset=\"/img/hero-1280w.c.avif 1280w\" sizes=\"100vw\">\n"
-                  "  <source type=\"image/webp\" srcset=\"/img/hero-640w.a.webp 640w, /img/hero-1280w.d.webp 1280w\" "
-                  "sizes=\"100vw\">\n"
-                  "  <img src=\"/img/hero-1280w.e.jpg\" srcset=\"/img/hero-640w.b.jpg 640w, /img/hero-1280w.e.jpg 1280w\" "
-                  "sizes=\"100vw\" width=\"1280\" height=\"800\" alt=\"A &quot;quoted&quot; &lt;hill&gt;\" class=\"hero\" "
-                  "loading=\"lazy\" decoding=\"async\">\n"
-                  "</picture>\n");
+    CHECK(html ==
+          "<picture>\n"
+          "  <source type=\"image/avif\" srcset=\"/img/hero-1280w.c.avif 1280w\" sizes=\"100vw\">\n"
+          "  <source type=\"image/webp\" srcset=\"/img/hero-640w.a.webp 640w, /img/hero-1280w.d.webp 1280w\" "
+          "sizes=\"100vw\">\n"
+          "  <img src=\"/img/hero-1280w.e.jpg\" srcset=\"/img/hero-640w.b.jpg 640w, /img/hero-1280w.e.jpg 1280w\" "
+          "sizes=\"100vw\" width=\"1280\" height=\"800\" alt=\"A &quot;quoted&quot; &lt;hill&gt;\" class=\"hero\" "
+          "loading=\"lazy\" decoding=\"async\">\n"
+          "</picture>\n");
 }
 
 TEST_CASE("picture_element uses the base URL and refuses non-images", "[markup]")
 {
     PictureOptions options;
     options.base = "https://cdn.example/static/";
-    CHECK_THAT(picture_element(hero(), options), Catch::Contains("src=\"https://cdn.example/static/img/hero-1280w.e.jpg\""));
+    CHECK_THAT(picture_element(hero(), options),
+               Catch::Contains("src=\"https://cdn.example/static/img/hero-1280w.e.jpg\""));
     AssetRecord text;
     text.source = "a.css";
     text.kind = AssetKind::text;

@@ -16,8 +16,7 @@ TEST_CASE("order_builds: a node waits for what it loads", "[order]")
     CHECK(order.cycle_of == Nodes(3, BuildOrder::k_none));
 }
 
-TEST_CASE("order_builds: a cycle is reported as a path from its lowest node, and its nodes wait for nothing",
-          "[order]")
+TEST_CASE("order_builds: a cycle is reported as a path from its lowest node, and its nodes wait for nothing", "[order]")
 {
     // 1 -> 3 -> 2 -> 1 is a cycle; 0 loads 1; 4 loads itself
     const BuildOrder order = order_builds(Graph{{1}, {3}, {1}, {2}, {4}}, Graph(5));

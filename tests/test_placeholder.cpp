@@ -33,9 +33,11 @@ VImage decode_data_uri(const std::string& uri)
     REQUIRE(uri.rfind(prefix, 0) == 0);
     const std::string b64 = uri.substr(prefix.size());
     Bytes bytes(b64.size() / 4 * 3 + 3);
-    int n = EVP_DecodeBlock(bytes.data(), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    int n =
+        EVP_DecodeBlock(bytes.data(), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
     REQUIRE(n >= 0);
-    n -= static_cast<int>(std::count(b64.end() - std::min<std::ptrdiff_t>(2, static_cast<std::ptrdiff_t>(b64.size())), b64.end(), '='));
+    n -= static_cast<int>(
+        std::count(b64.end() - std::min<std::ptrdiff_t>(2, static_cast<std::ptrdiff_t>(b64.size())), b64.end(), '='));
     bytes.resize(static_cast<std::size_t>(n));
     return VImage::new_from_buffer(bytes.data(), bytes.size(), "").copy_memory();
 }

@@ -67,9 +67,10 @@ TEST_CASE("find_references in scripts, source maps and web app manifests", "[ref
     CHECK(urls("js/app.js", "run();\n").empty());
     CHECK(urls("js/app.js.map", R"({"version":3,"file":"app.js","sources":["app.ts"],"mappings":"AAAA"})") ==
           Urls{"app.js"});
-    CHECK(urls("site.webmanifest",
-               R"({"name": "x", "icons": [{"src": "icons/192.png", "sizes": "192x192"}, {"src": "/icons/512.png"}]})") ==
-          Urls{"icons/192.png", "/icons/512.png"});
+    CHECK(
+        urls("site.webmanifest",
+             R"({"name": "x", "icons": [{"src": "icons/192.png", "sizes": "192x192"}, {"src": "/icons/512.png"}]})") ==
+        Urls{"icons/192.png", "/icons/512.png"});
     CHECK(urls("data.json", R"({"src": "x.png"})").empty());
     CHECK(urls("broken.map", "{not json").empty());
 }
@@ -84,17 +85,17 @@ TEST_CASE("resolve_reference: relative and root-relative, base path, and what na
     CHECK(resolve_reference("page.html", "/img/hero.jpg", "/static/") == std::nullopt); // outside the base
     CHECK(resolve_reference("page.html", "my%20photo.jpg") == "my photo.jpg");
     CHECK(resolve_reference("css/site.css", "../../etc/passwd") == std::nullopt);
-    for (const char* external : {"https://cdn.example/a.png", "data:image/png;base64,AA", "mailto:x@y", "//cdn/a.png",
-                                 "#top", "", "docs/"})
+    for (const char* external :
+         {"https://cdn.example/a.png", "data:image/png;base64,AA", "mailto:x@y", "//cdn/a.png", "#top", "", "docs/"})
         CHECK(resolve_reference("index.html", external) == std::nullopt);
 }
 
 TEST_CASE("reference_url keeps the original's style and its query and fragment", "[references]")
 {
-    CHECK(reference_url("../fonts/a.woff2?v=2#iefix", "css/site.1.css", "fonts/a.2.woff2") == "../fonts/a.2.woff2?v=2#iefix");
+    CHECK(reference_url("../fonts/a.woff2?v=2#iefix", "css/site.1.css", "fonts/a.2.woff2") ==
+          "../fonts/a.2.woff2?v=2#iefix");
     CHECK(reference_url("img/a.png", "index.html", "img/a.3.png") == "img/a.3.png");
     CHECK(reference_url("x.png", "a/b/c.css", "a/x.4.png") == "../x.4.png");
     CHECK(reference_url("/img/a.png", "a/b/c.css", "img/a.5.png", "/static") == "/static/img/a.5.png");
     CHECK(reference_url("my%20photo.jpg", "index.html", "my photo.6.jpg") == "my%20photo.6.jpg");
 }
-

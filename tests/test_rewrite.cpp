@@ -66,7 +66,7 @@ Site sample_site()
 {
     Site site;
     site.built["img/a.png"] = image("img/a.png", {image_output("img/a.1111111111.png", ImageFormat::png, 100),
-                                                   image_output("img/a.2222222222.webp", ImageFormat::webp, 100)});
+                                                  image_output("img/a.2222222222.webp", ImageFormat::webp, 100)});
     site.built["img/aa.png"] = image("img/aa.png", {image_output("img/aa.3333333333.png", ImageFormat::png, 100)});
     site.built["img/hero.jpg"] =
         image("img/hero.jpg", {image_output("img/hero-640w.aaaaaaaaaa.avif", ImageFormat::avif, 640),
@@ -75,8 +75,9 @@ Site sample_site()
                                image_output("img/hero.dddddddddd.avif", ImageFormat::avif, 1200),
                                image_output("img/hero.eeeeeeeeee.webp", ImageFormat::webp, 1200),
                                image_output("img/hero.ffffffffff.jpg", ImageFormat::jpeg, 1200)});
-    site.built["img/thumb.webp"] = image("img/thumb.webp", {image_output("img/thumb.0000000000.webp", ImageFormat::webp, 80),
-                                                            image_output("img/thumb.9999999999.jpg", ImageFormat::jpeg, 80)});
+    site.built["img/thumb.webp"] =
+        image("img/thumb.webp", {image_output("img/thumb.0000000000.webp", ImageFormat::webp, 80),
+                                 image_output("img/thumb.9999999999.jpg", ImageFormat::jpeg, 80)});
     site.built["fonts/f.woff2"] = text("fonts/f.woff2", "fonts/f.4444444444.woff2");
     site.built["css/site.css"] = text("css/site.css", "css/site.5555555555.css");
     site.stable = {"about.html"};
@@ -85,8 +86,7 @@ Site sample_site()
 
 } // namespace
 
-TEST_CASE("rewrite_references: CSS url() and @import, relative and root-relative, query and fragment kept",
-          "[rewrite]")
+TEST_CASE("rewrite_references: CSS url() and @import, relative and root-relative, query and fragment kept", "[rewrite]")
 {
     const Site site = sample_site();
     const auto r = rewrite(site, "css/site.css", R"css(@import "/css/site.css?v=1";
@@ -107,7 +107,8 @@ TEST_CASE("rewrite_references: a name that is a prefix of another is never mixed
 {
     const Site site = sample_site();
     const auto r = rewrite(site, "index.html", R"(<img src="img/aa.png"><img src="img/a.png"><img src=img/a.png>)");
-    CHECK(r.text == R"(<img src="img/aa.3333333333.png"><img src="img/a.1111111111.png"><img src=img/a.1111111111.png>)");
+    CHECK(r.text ==
+          R"(<img src="img/aa.3333333333.png"><img src="img/a.1111111111.png"><img src=img/a.1111111111.png>)");
 }
 
 TEST_CASE("rewrite_references: an image URL names the largest output in the source's own format, else the fallback",
@@ -135,8 +136,9 @@ TEST_CASE("rewrite_references: HTML srcset, preload, links, and what stays as wr
 <a href="../about.html">About</a> <a href="/shop/">Shop</a> <a href="../missing-page.html">x</a>
 <img src="../img/broken.png"><img src="../img/nope.png">)");
     // One warning per file; links to pages SRC does not hold are no mistake.
-    CHECK(r.warnings == std::vector<std::string>{"\"../img/nope.png\" names img/nope.png, which is not in SRC: left as written",
-                                                 "\"../img/broken.png\" names img/broken.png, which failed to build: left as written"});
+    CHECK(r.warnings == std::vector<std::string>{
+                            "\"../img/nope.png\" names img/nope.png, which is not in SRC: left as written",
+                            "\"../img/broken.png\" names img/broken.png, which failed to build: left as written"});
     CHECK(r.missing.size() == 3);
 }
 
@@ -147,7 +149,8 @@ TEST_CASE("rewrite_references: a base path for root-relative URLs, and <base hre
     options.base = "/static/";
     CHECK(rewrite(site, "index.html", R"(<img src="/static/img/a.png"><img src="/img/a.png"><img src="img/a.png">)",
                   options)
-              .text == R"(<img src="/static/img/a.1111111111.png"><img src="/img/a.png"><img src="img/a.1111111111.png">)");
+              .text ==
+          R"(<img src="/static/img/a.1111111111.png"><img src="/img/a.png"><img src="img/a.1111111111.png">)");
     const auto based = rewrite(site, "index.html", R"(<base href="/x/"><img src="img/a.png"><img src="/img/a.png">)");
     CHECK(based.text == R"(<base href="/x/"><img src="img/a.png"><img src="/img/a.1111111111.png">)");
     CHECK(based.warnings.size() == 1);
@@ -181,10 +184,11 @@ TEST_CASE("rewrite_references: html.picture turns <img src> into <picture>", "[r
 <img src="img/aa.png" srcset="img/aa.png 1x">)",
                            options);
     // hero: AVIF lacks no width, so both sources; thumb: WebP is the <img>'s own format, no source for it
-    CHECK(r.text ==
-          R"(<picture><source type="image/avif" srcset="img/hero-640w.aaaaaaaaaa.avif 640w, img/hero.dddddddddd.avif 1200w" sizes="50vw">)"
-          R"(<source type="image/webp" srcset="img/hero-640w.bbbbbbbbbb.webp 640w, img/hero.eeeeeeeeee.webp 1200w" sizes="50vw">)"
-          R"(<img src="img/hero.ffffffffff.jpg" alt="Hills" sizes="50vw" srcset="img/hero-640w.cccccccccc.jpg 640w, img/hero.ffffffffff.jpg 1200w" width="1200" height="600"/></picture>
+    CHECK(
+        r.text ==
+        R"(<picture><source type="image/avif" srcset="img/hero-640w.aaaaaaaaaa.avif 640w, img/hero.dddddddddd.avif 1200w" sizes="50vw">)"
+        R"(<source type="image/webp" srcset="img/hero-640w.bbbbbbbbbb.webp 640w, img/hero.eeeeeeeeee.webp 1200w" sizes="50vw">)"
+        R"(<img src="img/hero.ffffffffff.jpg" alt="Hills" sizes="50vw" srcset="img/hero-640w.cccccccccc.jpg 640w, img/hero.ffffffffff.jpg 1200w" width="1200" height="600"/></picture>
 <picture><img src="img/a.1111111111.png"></picture>
 <picture><source type="image/webp" srcset="/img/thumb.0000000000.webp 80w"><img src="/img/thumb.9999999999.jpg" width="80"></picture>
 <img src="img/aa.3333333333.png" srcset="img/aa.3333333333.png 1x">)");
@@ -209,7 +213,8 @@ TEST_CASE("rewrite_references: integrity attributes follow the rewritten file, a
     site.built["js/app.js"].outputs.front().integrity = "sha384-JS";
     const std::string html = R"(<link integrity="sha384-OLD" rel="stylesheet" href="css/site.css">
 <script src="js/app.js"></script><link rel="icon" href="css/site.css">)";
-    CHECK(rewrite(site, "index.html", html).text == R"(<link integrity="sha384-NEW" rel="stylesheet" href="css/site.5555555555.css">
+    CHECK(rewrite(site, "index.html", html).text ==
+          R"(<link integrity="sha384-NEW" rel="stylesheet" href="css/site.5555555555.css">
 <script src="js/app.6666666666.js"></script><link rel="icon" href="css/site.5555555555.css">)");
     RewriteOptions options;
     options.integrity = true;

@@ -68,9 +68,9 @@ TEST_CASE("is_valid_utf8 accepts UTF-8 and rejects malformed sequences", "[scan]
 {
     CHECK(is_valid_utf8("img/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac.png"));
     CHECK(is_valid_utf8("\xf0\x9f\x98\x80.svg"));
-    CHECK_FALSE(is_valid_utf8("caf\xe9.png"));        // Latin-1
-    CHECK_FALSE(is_valid_utf8("a\xc3"));              // truncated
-    CHECK_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
-    CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
-    CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(is_valid_utf8("caf\xe9.png"));      // Latin-1
+    CHECK_FALSE(is_valid_utf8("a\xc3"));            // truncated
+    CHECK_FALSE(is_valid_utf8("\xc0\xaf"));         // overlong '/'
+    CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));     // surrogate
+    CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // past U+10FFFF
 }

@@ -15,10 +15,10 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <thread>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -44,7 +44,7 @@ TempDir::~TempDir()
 // Starts argv (argv[0] looked up in PATH) in cwd with stdin from /dev/null and stdout and
 // stderr into the files named; returns its pid.
 static pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const std::string& out_path,
-            const std::string& err_path)
+                   const std::string& err_path)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -98,8 +98,7 @@ Process run_cachet(const std::vector<std::string>& args, const fs::path& cwd)
 
 Background::Background(const std::vector<std::string>& argv, const fs::path& cwd)
     : m_pid(spawn(argv, cwd, "/dev/null", (m_io / "err").string()))
-{
-}
+{}
 
 Background::~Background()
 {
@@ -198,7 +197,8 @@ std::vector<std::string> list_files(const fs::path& root)
 AvifTags avif_tags(ByteView data)
 {
     avifDecoder* d = avifDecoderCreate();
-    if (avifDecoderSetIOMemory(d, data.data(), data.size()) != AVIF_RESULT_OK || avifDecoderParse(d) != AVIF_RESULT_OK) {
+    if (avifDecoderSetIOMemory(d, data.data(), data.size()) != AVIF_RESULT_OK ||
+        avifDecoderParse(d) != AVIF_RESULT_OK) {
         avifDecoderDestroy(d);
         throw std::runtime_error("not an AVIF file");
     }

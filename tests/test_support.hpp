@@ -1,6 +1,6 @@
 #pragma once
-#include "pipeline/model/bytes.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/model/bytes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -92,7 +92,7 @@ vips::VImage decode_data_uri(const std::string& uri);
 
 // The colour tags of an AVIF file, read by libavif's parser.
 struct AvifTags {
-    int primaries = -1; // CICP colour primaries (1 = BT.709/sRGB, 12 = Display P3)
+    int primaries = -1;  // CICP colour primaries (1 = BT.709/sRGB, 12 = Display P3)
     std::size_t icc = 0; // bytes of embedded ICC profile
 };
 AvifTags avif_tags(ByteView data);

@@ -271,8 +271,8 @@ TEST_CASE("SIGINT in the middle of a rebuild stops cleanly", "[watch][e2e]")
     Session s;
     // Enough image work for the signal to land mid-rebuild.
     for (int i = 0; i < 6; ++i) {
-        const auto p = test::run_program({"vips", "gaussnoise", (s.dir / ("n" + std::to_string(i) + ".png")).string(),
-                                          "1600", "1200"});
+        const auto p = test::run_program(
+            {"vips", "gaussnoise", (s.dir / ("n" + std::to_string(i) + ".png")).string(), "1600", "1200"});
         REQUIRE(p.exit_code == 0);
     }
     for (int i = 0; i < 6; ++i)
@@ -299,8 +299,8 @@ TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "
     REQUIRE(test::run_cachet({"build", src.string(), "-o", out.string()}).exit_code == 0);
     const Bytes before = test::slurp(out / "cachet-manifest.json");
     for (int i = 0; i < 6; ++i)
-        REQUIRE(test::run_program({"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(),
-                                   "1600", "1200"})
+        REQUIRE(test::run_program(
+                    {"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(), "1600", "1200"})
                     .exit_code == 0);
     test::Background build({CACHET_BINARY, "build", src.string(), "-o", out.string(), "--no-cache"});
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -317,8 +317,8 @@ TEST_CASE("a second build into the same OUT with the same cache is refused while
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
     for (int i = 0; i < 4; ++i)
-        REQUIRE(test::run_program({"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(),
-                                   "1600", "1200"})
+        REQUIRE(test::run_program(
+                    {"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(), "1600", "1200"})
                     .exit_code == 0);
     const std::string out = (dir / "out").string();
     const std::string cache = (dir / "cache").string();

@@ -23,6 +23,7 @@ PACKAGES=(
 # against (tests/integration), each started by its test on 127.0.0.1.
 TEST_PACKAGES=(
   nginx libnginx-mod-http-brotli-static caddy awscli chromium
+  clang-format clang-tidy                           # style checks (tools/check-style.sh)
 )
 
 install_missing() {

@@ -24,8 +24,8 @@ std::string digest_file(const Asset& asset)
     std::vector<char> buffer(1 << 20);
     while (in) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        digest.update(ByteView(reinterpret_cast<const std::uint8_t*>(buffer.data()),
-                               static_cast<std::size_t>(in.gcount())));
+        digest.update(
+            ByteView(reinterpret_cast<const std::uint8_t*>(buffer.data()), static_cast<std::size_t>(in.gcount())));
     }
     if (in.bad())
         throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
@@ -44,14 +44,13 @@ AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const Out
                            BuildIndex* previous, bool trust_stats, const Targets& targets,
                            const std::string& codec_versions)
     : m_config(config), m_fs(fs), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
-      m_trust_stats(trust_stats),
-      m_headers_changed(previous && previous->headers != headers_key(config.preset)), m_targets(targets),
-      m_out(config.output),
-      m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions) : std::string()) // reads no library when kept
+      m_trust_stats(trust_stats), m_headers_changed(previous && previous->headers != headers_key(config.preset)),
+      m_targets(targets), m_out(config.output), m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions)
+                                                               : std::string()) // reads no library when kept
 {
     if (m_cache) {
-        m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text) +
-                                                             settings_key(m_preset.references, m_preset.html));
+        m_text_prefix = settings_prefix(AssetKind::text,
+                                        settings_key(m_preset.text) + settings_key(m_preset.references, m_preset.html));
         m_passthrough_prefix = settings_prefix(AssetKind::passthrough, "");
         if (m_preset.images.rules.empty())
             m_image_prefix = settings_prefix(AssetKind::image, settings_key(image_settings_for(m_preset, "")));
@@ -164,8 +163,9 @@ std::string AssetBuilder::settings_id(const Asset& asset) const
     std::string id;
     switch (asset.kind) {
     case AssetKind::image:
-        id = m_image_prefix.empty() ? settings_prefix(asset.kind, settings_key(image_settings_for(m_preset, asset.path)))
-                                    : m_image_prefix;
+        id = m_image_prefix.empty()
+                 ? settings_prefix(asset.kind, settings_key(image_settings_for(m_preset, asset.path)))
+                 : m_image_prefix;
         break;
     case AssetKind::text: id = m_text_prefix; break;
     default: id = m_passthrough_prefix; break;

@@ -3,11 +3,11 @@
 #include "pipeline/build/image_job.hpp"
 #include "pipeline/build/outputs.hpp"
 #include "pipeline/build/result.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/build/targets.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_stat.hpp"
-#include "pipeline/build/scan.hpp"
 #include "pipeline/text/rewrite.hpp"
 
 #include <memory>
@@ -69,7 +69,7 @@ private:
     bool m_trust_stats;
     bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
     const Targets& m_targets;
-    OpenFolder m_out; // OUT, for stats relative to it
+    OpenFolder m_out;                 // OUT, for stats relative to it
     std::string m_codecs;             // codec_fingerprint(), with a cache only
     std::string m_text_prefix;        // settings_prefix() of text assets
     std::string m_passthrough_prefix; // ... of passthrough ones

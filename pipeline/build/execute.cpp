@@ -20,18 +20,16 @@ public:
         : m_assets(assets), m_plan(plan), m_builder(builder), m_writer(writer), m_targets(targets),
           m_reporter(reporter), m_scheduler(jobs, Scheduler::k_unlimited, cancel), m_jobs(assets.size()),
           m_started(assets.size(), 0)
-    {
-    }
+    {}
 
     void run()
     {
         std::vector<Scheduler::TaskId> task(m_assets.size());
         for (const std::size_t i : m_plan.order)
-            task[i] = m_scheduler.add(Scheduler::Task{[this, i](Scheduler::Context& context) { start(i, context); },
-                                                      [this, i](Scheduler::Outcome outcome, std::exception_ptr error) {
-                                                          over(i, outcome, error);
-                                                      },
-                                                      0, Scheduler::IfFailed::run});
+            task[i] = m_scheduler.add(Scheduler::Task{
+                [this, i](Scheduler::Context& context) { start(i, context); },
+                [this, i](Scheduler::Outcome outcome, const std::exception_ptr& error) { over(i, outcome, error); }, 0,
+                Scheduler::IfFailed::run});
         for (const std::size_t i : m_plan.order)
             for (const std::size_t t : m_plan.waits_for[i])
                 if (!m_plan.reused[t] && m_plan.results[t].status != AssetResult::Status::failed)
@@ -112,10 +110,9 @@ private:
                 [this, &job, w](Scheduler::Context& inner) {
                     image_task([&] { resize_width(job, w); });
                     for (std::size_t f = job.formats.size(); f-- > 0;)
-                        inner.spawn([this, &job, w, f](Scheduler::Context&) {
-                            image_task([&] { encode_width(job, w, f); });
-                        },
-                                    Scheduler::Where::front);
+                        inner.spawn(
+                            [this, &job, w, f](Scheduler::Context&) { image_task([&] { encode_width(job, w, f); }); },
+                            Scheduler::Where::front);
                 },
                 Scheduler::Where::back);
     }
@@ -172,9 +169,8 @@ private:
 
 } // namespace
 
-void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder,
-                  const OutputWriter& writer, Targets& targets, Reporter& reporter, unsigned jobs,
-                  const std::atomic<bool>* cancel)
+void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder, const OutputWriter& writer,
+                  Targets& targets, Reporter& reporter, unsigned jobs, const std::atomic<bool>* cancel)
 {
     Execution(assets, plan, builder, writer, targets, reporter, jobs, cancel).run();
 }

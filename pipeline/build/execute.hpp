@@ -17,8 +17,7 @@ namespace cachet {
 // and formats spread over every core; each task runs single-threaded (libvips concurrency 1,
 // encoders 1 thread): jobs threads in all. A failing asset fails alone. Throws Error(io) after
 // an I/O error (which stops the build), Error(interrupted) if cancel turned true.
-void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder,
-                  const OutputWriter& writer, Targets& targets, Reporter& reporter, unsigned jobs,
-                  const std::atomic<bool>* cancel);
+void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder, const OutputWriter& writer,
+                  Targets& targets, Reporter& reporter, unsigned jobs, const std::atomic<bool>* cancel);
 
 } // namespace cachet

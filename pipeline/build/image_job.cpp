@@ -34,7 +34,7 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     decoded.raster.exif = stack.kept_exif(decoded.exif, images.keep_metadata);
     if (decoded.animation)
         decoded.animation->frames.front().exif = decoded.raster.exif; // encoders read the first frame's
-    const Raster& raster = decoded.raster; // the first frame of an animation
+    const Raster& raster = decoded.raster;                            // the first frame of an animation
     const Animation* animation = decoded.animation ? &*decoded.animation : nullptr;
     result.record.placeholder = stack.make_placeholder(raster, images);
     // quality = "auto": one search per format and source (first frame), reused at every width.
@@ -54,7 +54,7 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
                                   " time(s), and libavif 0.11 cannot record a loop count (an AVIF sequence "
                                   "would loop forever)");
     if (images.fallback) {
-        job->fallback = animation ? ImageFormat::gif
+        job->fallback = animation                                                       ? ImageFormat::gif
                         : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
                                                                                         : ImageFormat::jpeg;
         job->formats.push_back(*job->fallback);
@@ -100,8 +100,9 @@ void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_ind
     const bool own = w.width == job.decoded.raster.width;
     const ImageFormat format = job.formats[format_index];
     const EncodeOptions options{job.images, 1};
-    w.encoded[format_index] = animation ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
-                                        : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
+    w.encoded[format_index] = animation
+                                  ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
+                                  : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
     if (--w.pending == 0) { // this width's pixels are no longer needed
         w.raster = Raster{};
         w.animation = Animation{};

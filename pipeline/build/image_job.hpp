@@ -2,8 +2,8 @@
 #include "pipeline/build/asset_state.hpp"
 #include "pipeline/build/outputs.hpp"
 #include "pipeline/build/result.hpp"
-#include "pipeline/config/config.hpp"
 #include "pipeline/build/scan.hpp"
+#include "pipeline/config/config.hpp"
 #include "pipeline/image/image_stack.hpp"
 
 #include <atomic>
@@ -29,10 +29,10 @@ struct ImageJob {
     };
     struct Width {
         int width = 0;
-        std::string name; // the output name before its extension is set
-        Shape shape{};       // the outputs' size, known once resized
-        Raster raster;       // this width of a still (empty at the source's own width)
-        Animation animation; // ... or of an animation
+        std::string name;                          // the output name before its extension is set
+        Shape shape{};                             // the outputs' size, known once resized
+        Raster raster;                             // this width of a still (empty at the source's own width)
+        Animation animation;                       // ... or of an animation
         std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
         std::atomic<int> pending{0};               // encodes of this width not yet done
     };

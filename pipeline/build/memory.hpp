@@ -1,7 +1,7 @@
 #pragma once
 #include "pipeline/build/run.hpp"
-#include "pipeline/cache/cache.hpp"
 #include "pipeline/build/scan.hpp"
+#include "pipeline/cache/cache.hpp"
 
 #include <string>
 

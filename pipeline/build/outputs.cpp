@@ -43,8 +43,8 @@ std::size_t ReusedOutputs::conflict(std::string_view path, std::string_view dige
             const auto blob = m_states[i].blobs.find(name); // a passthrough's bytes are its source's
             const std::string_view content = blob != m_states[i].blobs.end()
                                                  ? std::string_view(blob->second)
-                                                 : std::string_view(record.source_digest).substr(
-                                                       std::min<std::size_t>(7, record.source_digest.size()));
+                                                 : std::string_view(record.source_digest)
+                                                       .substr(std::min<std::size_t>(7, record.source_digest.size()));
             return content != digest;
         };
         for (const auto& o : record.outputs) {
@@ -158,8 +158,7 @@ void OutputWriter::write_variant(const std::string& source, OutputFile& out, Enc
     out.encodings.push_back(std::move(variant));
 }
 
-void OutputWriter::keep_blob(const std::string& path, const std::string& sha256, ByteView data,
-                             AssetState& state) const
+void OutputWriter::keep_blob(const std::string& path, const std::string& sha256, ByteView data, AssetState& state) const
 {
     if (!m_cache)
         return;

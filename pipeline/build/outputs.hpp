@@ -1,10 +1,10 @@
 #pragma once
 #include "pipeline/build/asset_state.hpp"
 #include "pipeline/build/result.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_system.hpp"
-#include "pipeline/build/scan.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
 
@@ -33,8 +33,7 @@ public:
     ReusedOutputs(const std::vector<Asset>& assets, const std::vector<char>& reused,
                   const std::vector<AssetResult>& results, const std::vector<AssetState>& states)
         : m_assets(assets), m_reused(reused), m_results(results), m_states(states)
-    {
-    }
+    {}
 
     // The index of the reused source with an output named path whose content is not digest,
     // or k_none.
@@ -95,8 +94,7 @@ public:
     OutputWriter(const Config& config, const FileSystem& fs, OutputNames& names, WrittenFiles& written,
                  const Cache* cache)
         : m_config(config), m_fs(fs), m_names(names), m_written(written), m_cache(cache)
-    {
-    }
+    {}
 
     bool keeps_name(const std::string& source) const { return cachet::keeps_name(m_config.preset, source); }
 

@@ -43,8 +43,8 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
         return false;
     };
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
-        plan.unchanged[i] = builder.reusable(
-            assets[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+        plan.unchanged[i] =
+            builder.reusable(assets[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
     });
     std::vector<IndexEntry*> reusable = plan.unchanged;
     auto settled = [&](const std::string& path) {

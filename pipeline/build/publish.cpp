@@ -37,8 +37,7 @@ public:
         : m_config(config), m_options(options), m_session(session), m_assets(session.scan.assets), m_plan(plan),
           m_targets(targets), m_written(written), m_reporter(reporter), m_memory(memory),
           m_fs(options.file_system ? *options.file_system : real_file_system()), m_index_files(session.previous.files)
-    {
-    }
+    {}
 
     Summary run(std::chrono::steady_clock::time_point start)
     {
@@ -85,7 +84,8 @@ private:
               previous.manifest.mtime_ns != 0 && m_fs.stat(m_session.manifest) == previous.manifest))
             return false;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
-            if (failed(i) || !m_plan.states[i].reused || *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
+            if (failed(i) || !m_plan.states[i].reused ||
+                *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
                 return false;
         return true;
     }
@@ -116,16 +116,16 @@ private:
                 at = m_index.assets.emplace_hint(at, a.path, IndexEntry{});
             AssetState& state = m_plan.states[i];
             AssetResult& result = m_plan.results[i];
-            (at++)->second = IndexEntry{
-                m_session.trusted_stat(a),
-                CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
-                           std::move(state.blobs)},
-                std::move(state.output_stats),
-                fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
-                std::move(state.settings),
-                std::move(state.loads),
-                std::move(state.back),
-                fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
+            (at++)->second =
+                IndexEntry{m_session.trusted_stat(a),
+                           CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
+                                      std::move(state.blobs)},
+                           std::move(state.output_stats),
+                           fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
+                           std::move(state.settings),
+                           std::move(state.loads),
+                           std::move(state.back),
+                           fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
         }
         m_index.assets.erase(at, m_index.assets.end());
     }
@@ -172,9 +172,9 @@ private:
         if (!newest.outputs.empty())
             candidates.push_back(std::move(newest));
         candidates.insert(candidates.end(), last.generations.begin(), last.generations.end());
-        Retention retention =
-            retain(m_config.output, candidates, [this](std::string_view p) { return published(p); },
-                   m_config.preset.output.keep, std::chrono::seconds(m_config.preset.output.keep_age_s));
+        Retention retention = retain(
+            m_config.output, candidates, [this](std::string_view p) { return published(p); },
+            m_config.preset.output.keep, std::chrono::seconds(m_config.preset.output.keep_age_s));
         last.generations = std::move(retention.kept);
         return std::move(retention.expired);
     }
@@ -265,7 +265,7 @@ private:
         }
         if (!same)
             m_fs.write(m_session.manifest, as_bytes(document),
-                              m_options.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
+                       m_options.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
         if (!m_session.cache)
@@ -280,14 +280,14 @@ private:
             head.generations = last.generations;
             head.manifest = published_manifest;
             head.build_id = last.build_id;
-            m_index_files = m_session.cache->append_index(m_config.output, previous.files, std::move(encoded_index),
-                                                          head, [this] { // the journal is full: a snapshot instead
+            m_index_files = m_session.cache->append_index(m_config.output, previous.files, encoded_index, head,
+                                                          [this] { // the journal is full: a snapshot instead
                                                               fill_index(Fragments::copy);
                                                               return Cache::encode_index(m_index);
                                                           });
         } else {
-            m_index_files =
-                m_session.cache->save_index(m_config.output, std::move(encoded_index), published_manifest, last.build_id);
+            m_index_files = m_session.cache->save_index(m_config.output, std::move(encoded_index), published_manifest,
+                                                        last.build_id);
         }
         m_reporter.phase("index saved");
     }
@@ -306,7 +306,8 @@ private:
             m_memory->valid = m_session.cache.has_value();
             return;
         }
-        if (m_options.teardown == Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
+        if (m_options.teardown ==
+            Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
             new auto(std::make_tuple(std::move(m_session.previous), std::move(m_index), std::move(m_plan.results),
                                      std::move(m_plan.states), std::move(m_session.scan)));
     }
@@ -321,15 +322,15 @@ private:
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
-    BuildIndex m_index;        // the next build's
-    IndexFiles m_index_files;  // where it stands on disk
+    BuildIndex m_index;       // the next build's
+    IndexFiles m_index_files; // where it stands on disk
 };
 
 } // namespace
 
 Summary publish_build(const Config& config, const RunOptions& options, Session& session, Plan& plan,
-                      const Targets& targets, const WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory,
-                      std::chrono::steady_clock::time_point start)
+                      const Targets& targets, const WrittenFiles& written, Reporter& reporter,
+                      BuildMemory::Kept* memory, std::chrono::steady_clock::time_point start)
 {
     return Publication(config, options, session, plan, targets, written, reporter, memory).run(start);
 }

@@ -1,9 +1,9 @@
 #pragma once
 #include "pipeline/build/reporter.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/build/summary.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_system.hpp"
-#include "pipeline/build/scan.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -1,8 +1,8 @@
 #include "pipeline/build/scan.hpp"
 
+#include "pipeline/fs/glob.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/model/error.hpp"
-#include "pipeline/fs/glob.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,12 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view k_image_extensions[] = {"jpg", "jpeg", "jpe", "jfif", "png", "gif",
-                                                   "webp", "avif", "tif", "tiff"};
+constexpr std::string_view k_image_extensions[] = {"jpg", "jpeg", "jpe",  "jfif", "png",
+                                                   "gif", "webp", "avif", "tif",  "tiff"};
 // Image types cachet does not decode (ico is served as a text-like asset).
 constexpr std::string_view k_other_image_extensions[] = {"bmp", "heic", "heif", "jxl", "jp2", "j2k", "jpx",
-                                                         "psd", "tga", "pnm", "ppm", "pgm", "pbm", "qoi",
-                                                         "dng", "cr2", "nef", "arw", "raf", "exr", "hdr"};
+                                                         "psd", "tga",  "pnm",  "ppm", "pgm", "pbm", "qoi",
+                                                         "dng", "cr2",  "nef",  "arw", "raf", "exr", "hdr"};
 
 template <class Range>
 bool contains(const Range& range, std::string_view value)

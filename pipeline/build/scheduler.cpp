@@ -9,8 +9,7 @@ namespace cachet {
 
 Scheduler::Scheduler(unsigned workers, std::uint64_t budget, const std::atomic<bool>* cancel_flag)
     : m_workers(std::max(1u, workers)), m_budget(budget), m_cancel_flag(cancel_flag)
-{
-}
+{}
 
 Scheduler::TaskId Scheduler::add(Task task)
 {

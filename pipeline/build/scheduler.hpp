@@ -100,10 +100,10 @@ private:
         std::vector<TaskId> dependents;
         std::size_t prerequisites = 0; // not yet over
         State state = State::waiting;
-        bool doomed = false;           // a prerequisite failed: cancel instead of running
+        bool doomed = false; // a prerequisite failed: cancel instead of running
         bool started = false;
-        bool dropped = false;          // a part was cancelled before it ran
-        std::size_t parts = 0;         // its run and its children, not yet over
+        bool dropped = false;  // a part was cancelled before it ran
+        std::size_t parts = 0; // its run and its children, not yet over
         std::exception_ptr error;
     };
     struct Child {
@@ -113,7 +113,7 @@ private:
     };
 
     void work();
-    bool stopping() const; // under m_mutex
+    bool stopping() const;                                           // under m_mutex
     bool idle() const { return m_running == 0 && m_finishing == 0; } // under m_mutex
     bool admits(std::uint64_t cost) const;
     void hold(std::uint64_t cost);

@@ -31,7 +31,8 @@ std::vector<std::string> folders_to_skip(const Config& config)
     const fs::path out = fs::weakly_canonical(fs::absolute(config.output), ec);
     if (is_within(out, cache))
         throw Error(ErrorKind::usage, "cache folder " + config.cache_dir.string() + " is inside output folder " +
-                                          config.output.string() + "; it would be deployed (choose another --cache-dir)");
+                                          config.output.string() +
+                                          "; it would be deployed (choose another --cache-dir)");
     if (is_within(src, cache) && cache != src)
         return {cache.lexically_relative(src).generic_string()};
     return {};
@@ -73,9 +74,9 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
         session.cache.emplace(config.cache_dir);
         session.cache->lock(config.output);
     }
-    session.scan_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    session.scan_time_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     // The last build's index is read while SRC is scanned: one is CPU, the other system calls.
     const bool remembered = memory && memory->valid && session.cache;
     session.incremental = remembered && changed;

@@ -1,10 +1,10 @@
 #pragma once
-#include "pipeline/build/reporter.hpp"
 #include "pipeline/build/memory.hpp"
+#include "pipeline/build/reporter.hpp"
 #include "pipeline/build/run.hpp"
+#include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
-#include "pipeline/build/scan.hpp"
 #include "pipeline/publish/manifest.hpp"
 
 #include <cstdint>
@@ -32,9 +32,9 @@ struct Session {
     // file changed twice within one tick of its file system's clock keeps its mtime.
     std::int64_t scan_time_ns = 0;
     ScanResult scan;
-    bool incremental = false; // only the sources the watch events named need a look
-    BuildIndex previous;      // the last build's index (empty without a cache, or if none)
-    ManifestHead last;        // the last build's id and the builds it keeps
+    bool incremental = false;               // only the sources the watch events named need a look
+    BuildIndex previous;                    // the last build's index (empty without a cache, or if none)
+    ManifestHead last;                      // the last build's id and the builds it keeps
     std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
 
     // What the index may trust next time about asset's stat.

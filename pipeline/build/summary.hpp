@@ -19,7 +19,8 @@ struct KindTotals {
     std::uint64_t cached = 0; // reused from the build cache, not built
     std::uint64_t failed = 0;
     std::uint64_t bytes_in = 0;
-    std::map<std::string, FormatTotals> outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
+    std::map<std::string, FormatTotals>
+        outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
 
     // Assets built by this build: neither failed nor reused.
     std::uint64_t built() const { return assets - failed - cached; }

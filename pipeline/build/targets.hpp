@@ -1,8 +1,8 @@
 #pragma once
 #include "pipeline/build/outputs.hpp"
 #include "pipeline/build/result.hpp"
-#include "pipeline/config/config.hpp"
 #include "pipeline/build/scan.hpp"
+#include "pipeline/config/config.hpp"
 #include "pipeline/text/rewrite.hpp"
 
 #include <algorithm>
@@ -24,8 +24,7 @@ public:
     Targets(const Preset& preset, const std::vector<Asset>& assets, const std::vector<AssetResult>& results)
         : m_preset(preset), m_assets(assets), m_results(results),
           m_done(std::make_unique<std::atomic<char>[]>(assets.size()))
-    {
-    }
+    {}
 
     // The index of the source at path (assets are sorted by path), or k_none.
     std::size_t find(std::string_view path) const

@@ -37,9 +37,10 @@ void Totals::name(Summary& summary) const
         for (std::size_t o = 0; o < kind.outputs.size(); ++o) {
             if (kind.outputs[o].files == 0)
                 continue;
-            const std::string_view output_name = o < k_identity    ? to_string(static_cast<ImageFormat>(o))
-                                                 : o == k_identity ? std::string_view("identity")
-                                                                   : to_string(static_cast<Encoding>(o - k_identity - 1));
+            const std::string_view output_name = o < k_identity ? to_string(static_cast<ImageFormat>(o))
+                                                 : o == k_identity
+                                                     ? std::string_view("identity")
+                                                     : to_string(static_cast<Encoding>(o - k_identity - 1));
             totals.outputs[std::string(output_name)] = kind.outputs[o];
         }
     }

@@ -1,7 +1,7 @@
 #pragma once
 #include "pipeline/build/result.hpp"
-#include "pipeline/build/summary.hpp"
 #include "pipeline/build/scan.hpp"
+#include "pipeline/build/summary.hpp"
 
 #include <array>
 #include <cstddef>

@@ -1,8 +1,7 @@
 #include "pipeline/build/versions.hpp"
 
-#include "pipeline/text/compress.hpp"
 #include "pipeline/image/image_stack.hpp"
-
+#include "pipeline/text/compress.hpp"
 
 namespace cachet {
 namespace {

@@ -28,15 +28,15 @@ struct CacheEntry {
 
 // One source of the last build into an OUT folder, with the stats that let the next build skip it.
 struct IndexEntry {
-    FileStat source;              // the source when it was digested (all zero: not to be trusted)
+    FileStat source; // the source when it was digested (all zero: not to be trusted)
     CacheEntry entry;
-    std::vector<FileStat> outputs; // each output file in OUT as written, in record order, variants after their file
-    std::string fragment;          // manifest_fragment(entry.record)
-    std::string settings;          // the settings part of entry.key, so an unchanged source needs no hashing
+    std::vector<FileStat> outputs;  // each output file in OUT as written, in record order, variants after their file
+    std::string fragment;           // manifest_fragment(entry.record)
+    std::string settings;           // the settings part of entry.key, so an unchanged source needs no hashing
     std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
     std::vector<std::string> back;  // ... and those it names by back-reference only
     std::string fragment_digest;    // SHA-256 (hex) of fragment
-    bool taken = false;            // in memory only: this build reused (and moved out) the entry
+    bool taken = false;             // in memory only: this build reused (and moved out) the entry
 };
 
 // Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.
@@ -49,15 +49,14 @@ struct IndexFiles {
 
 // The last build into one OUT folder.
 struct BuildIndex {
-    std::string source_root; // absolute SRC of that build
-    std::string headers;     // headers_key() of its settings
+    std::string source_root;             // absolute SRC of that build
+    std::string headers;                 // headers_key() of its settings
     std::string build_id;                // of the manifest it published (kept in the trailer)
     std::vector<Generation> generations; // the earlier builds that manifest keeps
-    FileStat manifest;       // the manifest it published
+    FileStat manifest;                   // the manifest it published
     std::map<std::string, IndexEntry> assets;
-    IndexFiles files;        // in memory only: where load_index() found it
+    IndexFiles files; // in memory only: where load_index() found it
 };
-
 
 struct CacheStats {
     std::uint64_t entries = 0;
@@ -118,7 +117,7 @@ public:
     // for them (past a quarter of the snapshot's size, at least 1 MiB, a new snapshot is
     // cheaper to read), writes the snapshot encode_index() of snapshot() instead, with head's
     // manifest stat and build id.
-    IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, std::string records,
+    IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, const std::string& records,
                             const BuildIndex& head, const std::function<std::string()>& snapshot) const;
     void remove_index(const std::filesystem::path& out) const;
     // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
@@ -141,11 +140,10 @@ private:
     // The keys an index file names; throws std::exception if it is damaged.
     static std::vector<std::string> index_keys(const std::filesystem::path& file);
 
-    std::filesystem::path m_dir;  // as given
-    std::filesystem::path m_root; // m_dir / "v<format>"
+    std::filesystem::path m_dir;             // as given
+    std::filesystem::path m_root;            // m_dir / "v<format>"
     std::unique_ptr<StorageBackend> m_local; // entries and blobs, in m_root
     int m_lock_fd = -1;
 };
-
 
 } // namespace cachet

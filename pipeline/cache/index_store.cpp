@@ -27,7 +27,6 @@ constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
 constexpr std::string_view k_index_magic = "cachet-index 6\n";
 
-
 // One source's entry, as the snapshot and the journal hold it.
 void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
 {
@@ -132,7 +131,8 @@ void append_frame(std::string& out, std::string_view payload)
 }
 
 std::string head_frame(const std::string& source_root, const std::string& headers,
-                       const std::vector<Generation>& generations, const FileStat& manifest, const std::string& build_id)
+                       const std::vector<Generation>& generations, const FileStat& manifest,
+                       const std::string& build_id)
 {
     Writer w;
     w.s("H");
@@ -319,7 +319,7 @@ bool Cache::journal_suits(const IndexFiles& files, std::size_t changes, std::siz
     return files.has_snapshot() && changes <= assets / 8 + 16;
 }
 
-IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, std::string records,
+IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, const std::string& records,
                                const BuildIndex& head, const std::function<std::string()>& snapshot) const
 {
     if (!journal_has_room(files, records.size() + 4096))
@@ -348,8 +348,8 @@ IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, std
         throw fail("cannot truncate");
     std::size_t done = 0;
     while (done < data.size()) {
-        const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
-                                   static_cast<off_t>(files.journal_bytes + done));
+        const ssize_t n =
+            ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(files.journal_bytes + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

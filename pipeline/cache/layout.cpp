@@ -46,8 +46,7 @@ std::vector<fs::directory_entry> fanned_files(const fs::path& dir)
         if (!outer->is_directory(ec))
             continue;
         for (fs::directory_iterator inner(outer->path(), ec); !ec && inner != end; inner.increment(ec))
-            if (inner->is_regular_file(ec) &&
-                !inner->path().filename().string().starts_with(k_temporary_prefix))
+            if (inner->is_regular_file(ec) && !inner->path().filename().string().starts_with(k_temporary_prefix))
                 out.push_back(*inner);
     }
     return out;

@@ -1,17 +1,17 @@
 #include "pipeline/config/config.hpp"
 
 #include "pipeline/config/setters.hpp"
-#include "pipeline/model/fields.hpp"
 #include "pipeline/fs/atomic_file.hpp"
-#include "pipeline/model/error.hpp"
 #include "pipeline/fs/glob.hpp"
+#include "pipeline/model/error.hpp"
+#include "pipeline/model/fields.hpp"
 
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <functional>
-#include <map>
 #include <locale>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -57,9 +57,9 @@ std::uint64_t parse_size(const std::string& text)
     unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
     for (auto& c : unit)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    static const std::pair<std::string_view, int> k_units[] = {
-        {"", 0}, {"B", 0}, {"K", 1}, {"KB", 1}, {"KIB", 1}, {"M", 2}, {"MB", 2}, {"MIB", 2},
-        {"G", 3}, {"GB", 3}, {"GIB", 3}, {"T", 4}, {"TB", 4}, {"TIB", 4}};
+    static const std::pair<std::string_view, int> k_units[] = {{"", 0},    {"B", 0},  {"K", 1},   {"KB", 1}, {"KIB", 1},
+                                                               {"M", 2},   {"MB", 2}, {"MIB", 2}, {"G", 3},  {"GB", 3},
+                                                               {"GIB", 3}, {"T", 4},  {"TB", 4},  {"TIB", 4}};
     for (const auto& [name, power] : k_units)
         if (unit == name) {
             for (int p = 0; p < power; ++p) {
@@ -79,8 +79,8 @@ std::int64_t parse_duration(const std::string& text)
         ++i;
     std::string unit = text.substr(i);
     unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
-    static const std::pair<std::string_view, std::int64_t> k_units[] = {
-        {"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+    static const std::pair<std::string_view, std::int64_t> k_units[] = {{"", 1},     {"s", 1},    {"m", 60},
+                                                                        {"min", 60}, {"h", 3600}, {"d", 86400}};
     if (i == 0 || i > 12)
         throw Error(ErrorKind::usage, "\"" + text + "\" is not a duration (examples: 90s, 30m, 1h, 2d, 3600)");
     for (const auto& [name, seconds] : k_units)
@@ -123,13 +123,13 @@ std::string settings_key(const ImageSettings& i)
         out << ' ' << to_string(m);
     out << "\nauto_distance " << i.auto_distance << "\nauto_reference_width " << i.auto_reference_width;
     const AvifOptions& a = i.avif;
-    out << "\navif " << a.quality << ' ' << static_cast<int>(a.quality_mode) << ' ' << a.speed << ' '
-        << a.alpha_quality << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec);
+    out << "\navif " << a.quality << ' ' << static_cast<int>(a.quality_mode) << ' ' << a.speed << ' ' << a.alpha_quality
+        << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec);
     for (const auto& [key, value] : a.aom_options)
         out << ' ' << key << '=' << value;
     const WebpOptions& w = i.webp;
-    out << "\nwebp " << w.quality << ' ' << static_cast<int>(w.quality_mode) << ' ' << w.effort << ' '
-        << w.sharp_yuv << ' ' << w.alpha_quality;
+    out << "\nwebp " << w.quality << ' ' << static_cast<int>(w.quality_mode) << ' ' << w.effort << ' ' << w.sharp_yuv
+        << ' ' << w.alpha_quality;
     out << "\njpeg " << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng " << i.png.compression << '\n';
     return out.str();
 }

@@ -3,8 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,9 +27,9 @@ enum class Colour { keep, srgb };
 enum class QualityMode { fixed, automatic };
 
 struct AvifOptions {
-    int quality = 50;   // 0..100, mapped onto AV1 quantizers
+    int quality = 50; // 0..100, mapped onto AV1 quantizers
     QualityMode quality_mode = QualityMode::fixed;
-    int speed = 6;      // 0 (slowest) .. 10 (fastest)
+    int speed = 6;          // 0 (slowest) .. 10 (fastest)
     int alpha_quality = 55; // quality of the alpha plane, never below `quality`
     Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
@@ -40,7 +40,7 @@ struct AvifOptions {
 };
 
 struct WebpOptions {
-    int quality = 75;       // 0..100
+    int quality = 75; // 0..100
     QualityMode quality_mode = QualityMode::fixed;
     int effort = 5;         // libwebp "method", 0..6
     bool sharp_yuv = true;  // sharper RGB->YUV conversion
@@ -76,8 +76,8 @@ struct ImageSettings {
     UnsupportedImages unsupported = UnsupportedImages::error;
     Colour colour = Colour::keep;
     std::vector<MetadataField> keep_metadata; // EXIF fields kept; everything else is stripped
-    double auto_distance = 1.5;   // quality = "auto": Butteraugli 3-norm target
-    int auto_reference_width = 640; // quality = "auto": searched once at this width (or less)
+    double auto_distance = 1.5;               // quality = "auto": Butteraugli 3-norm target
+    int auto_reference_width = 640;           // quality = "auto": searched once at this width (or less)
     AvifOptions avif;
     WebpOptions webp;
     JpegOptions jpeg;
@@ -115,7 +115,7 @@ struct ReferenceSettings {
 };
 
 struct HtmlSettings {
-    bool picture = false; // <img src> of an image becomes a <picture> with every format and width
+    bool picture = false;   // <img src> of an image becomes a <picture> with every format and width
     bool integrity = false; // <script src> and <link rel=stylesheet|preload|modulepreload> get integrity
 };
 
@@ -123,18 +123,18 @@ struct HtmlSettings {
 // one of the globs.
 struct HeaderRule {
     std::vector<std::string> match;
-    std::string cache_control;                               // "" = the rule does not set it
+    std::string cache_control;                              // "" = the rule does not set it
     std::vector<std::pair<std::string, std::string>> extra; // other headers, sorted by name
 };
 
 // [[budgets]]: a limit on the size of the outputs whose path, or whose source's path, matches
 // one of the globs.
 struct Budget {
-    std::string name;                               // shown in the budget table
+    std::string name; // shown in the budget table
     std::vector<std::string> match;
     std::uint64_t max_bytes = 0;
     std::optional<Encoding> encoding = Encoding::br; // measured on; nullopt: identity
-    bool per_file = false;                          // the limit applies to each file, not the total
+    bool per_file = false;                           // the limit applies to each file, not the total
 };
 
 // Everything a preset file can set.

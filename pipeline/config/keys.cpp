@@ -4,7 +4,10 @@
 
 namespace cachet::config_keys {
 
-#define FIELD(expr) [](Preset & p) -> auto& { return p.expr; }
+// The member of a Preset a key sets (expr is a member path: it cannot be parenthesised).
+// clang-format off
+#define FIELD(expr) [](Preset& p) -> auto& { return p.expr; } // NOLINT(bugprone-macro-parentheses)
+// clang-format on
 
 const std::map<std::string, Setter>& setters()
 {

@@ -6,7 +6,6 @@
 
 namespace cachet::config_keys {
 
-
 // [[images.rules]]: each table needs `match` (a glob or a list of globs) and may set any other
 // images.* key; its keys are checked now, against a scratch preset, and kept for later.
 Setter image_rules()
@@ -100,8 +99,8 @@ Setter header_rules()
                         if (!is_header_token(header_name))
                             one.fail("is not a valid header name");
                         static const std::set<std::string> k_owned = {
-                            "cache-control",  "content-encoding", "content-length", "content-type",
-                            "etag",           "last-modified",    "transfer-encoding", "vary"};
+                            "cache-control", "content-encoding", "content-length",    "content-type",
+                            "etag",          "last-modified",    "transfer-encoding", "vary"};
                         if (k_owned.count(lower(header_name)))
                             one.fail("is set by cachet from the manifest (use cache_control for Cache-Control)");
                         if (!seen.insert(lower(header_name)).second)
@@ -168,12 +167,12 @@ Setter budgets()
                     const auto v = node.value_exact<std::string>();
                     if (!v)
                         field.fail("must be a string");
-                    budget.encoding = pick(field, *v,
-                                           std::vector<std::pair<std::string, std::optional<Encoding>>>{
-                                               {"identity", std::nullopt},
-                                               {"gzip", Encoding::gzip},
-                                               {"br", Encoding::br},
-                                               {"zstd", Encoding::zstd}});
+                    budget.encoding =
+                        pick(field, *v,
+                             std::vector<std::pair<std::string, std::optional<Encoding>>>{{"identity", std::nullopt},
+                                                                                          {"gzip", Encoding::gzip},
+                                                                                          {"br", Encoding::br},
+                                                                                          {"zstd", Encoding::zstd}});
                 } else if (name == "per_file") {
                     const auto v = node.value_exact<bool>();
                     if (!v)

@@ -30,8 +30,8 @@ ExportFormat export_format_named(std::string_view name)
     for (const auto& e : k_exporters)
         if (e.name == name)
             return e.format;
-    throw Error(ErrorKind::usage,
-                "unknown export format \"" + std::string(name) + "\" (expected headers, nginx, caddy, s3 or sw-precache)");
+    throw Error(ErrorKind::usage, "unknown export format \"" + std::string(name) +
+                                      "\" (expected headers, nginx, caddy, s3 or sw-precache)");
 }
 
 std::vector<std::pair<std::string, std::size_t>>
@@ -47,8 +47,7 @@ disjoint_patterns(const std::vector<std::pair<std::string, std::size_t>>& given)
     return out;
 }
 
-std::string export_manifest(ExportFormat format, const std::vector<AssetRecord>& records,
-                            const ExportOptions& options)
+std::string export_manifest(ExportFormat format, const std::vector<AssetRecord>& records, const ExportOptions& options)
 {
     for (const auto& e : k_exporters)
         if (e.format == format)

@@ -16,8 +16,8 @@ ExportFormat export_format_named(std::string_view name);
 
 struct ExportOptions {
     std::string manifest_path = "cachet-manifest.json"; // the manifest's own path in OUT
-    std::string out_dir = "out";                         // s3: where the upload script finds OUT
-    std::string base = "/";                              // headers, sw-precache: the URL OUT is served at
+    std::string out_dir = "out";                        // s3: where the upload script finds OUT
+    std::string base = "/";                             // headers, sw-precache: the URL OUT is served at
     std::vector<std::string> precache{"*.js", "*.mjs", "*.css", "*.html"}; // sw-precache: output globs
     // Service worker scripts (as output.service_worker): never precached; uploaded after pages.
     std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
@@ -38,8 +38,7 @@ struct ExportOptions {
 //   outputs first, then the other files, HTML and service workers, and the manifest last;
 // - sw-precache: a Workbox precache list [{url, revision, integrity}] as JSON.
 // The same records and options always give the same bytes.
-std::string export_manifest(ExportFormat format, const std::vector<AssetRecord>& records,
-                            const ExportOptions& options);
+std::string export_manifest(ExportFormat format, const std::vector<AssetRecord>& records, const ExportOptions& options);
 
 // Patterns in _headers' syntax ('/'-rooted, one '*' matching any characters, '/' included)
 // covering each of urls exactly once, each pattern matching only urls of one group: the

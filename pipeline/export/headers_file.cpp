@@ -49,9 +49,9 @@ std::string export_headers(const std::vector<AssetRecord>& records, const Export
         for (const auto& [name, value] : sets[group].lines()) {
             const std::string line = "  " + name + ": " + value;
             if (line.size() > k_max_header_line)
-                throw Error(ErrorKind::config, "_headers: the " + name + " header of " + pattern + " is " +
-                                                   std::to_string(line.size()) + " characters long, over the limit of " +
-                                                   std::to_string(k_max_header_line));
+                throw Error(ErrorKind::config,
+                            "_headers: the " + name + " header of " + pattern + " is " + std::to_string(line.size()) +
+                                " characters long, over the limit of " + std::to_string(k_max_header_line));
             out += line + "\n";
         }
     }

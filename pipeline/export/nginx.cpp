@@ -1,6 +1,5 @@
 #include "pipeline/export/served.hpp"
 
-
 namespace cachet::exporting {
 
 std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOptions& options)
@@ -10,8 +9,9 @@ std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOp
     const auto groups = group_by_headers(files, sets, true);
     // With negotiation, each fallback image URL has an exact location of its own (exact
     // locations win over every regex one), so it is left out of the patterns.
-    const auto negotiated = options.negotiate ? negotiable_images(records)
-                                              : std::map<std::string, std::vector<std::pair<ImageFormat, std::string>>>{};
+    const auto negotiated = options.negotiate
+                                ? negotiable_images(records)
+                                : std::map<std::string, std::vector<std::pair<ImageFormat, std::string>>>{};
     std::vector<std::pair<std::string, std::size_t>> urls;
     std::vector<std::pair<const Served*, std::size_t>> exact_images;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -20,12 +20,11 @@ std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOp
         else
             urls.emplace_back("/" + files[i].path, groups[i]);
     }
-    std::string out =
-        "# nginx include written by `cachet export nginx`: put `include` of this file inside the\n"
-        "# server { } block whose root is the output folder. brotli_static needs ngx_brotli\n"
-        "# (Debian: libnginx-mod-http-brotli-static, loaded with\n"
-        "# load_module modules/ngx_http_brotli_static_module.so; at the top of nginx.conf).\n"
-        "# Each URL matches exactly one location below, so their order does not matter.\n\n";
+    std::string out = "# nginx include written by `cachet export nginx`: put `include` of this file inside the\n"
+                      "# server { } block whose root is the output folder. brotli_static needs ngx_brotli\n"
+                      "# (Debian: libnginx-mod-http-brotli-static, loaded with\n"
+                      "# load_module modules/ngx_http_brotli_static_module.so; at the top of nginx.conf).\n"
+                      "# Each URL matches exactly one location below, so their order does not matter.\n\n";
     out += "types {\n";
     for (const auto& [ext, type] : content_types(files))
         out += "    " + double_quote(type) + " " + ext + ";\n";
@@ -33,8 +32,8 @@ std::string export_nginx(const std::vector<AssetRecord>& records, const ExportOp
     out += "gzip_static on;\nbrotli_static on;\ngzip_vary off;  # Vary comes from the manifest, below\n";
     for (const auto& [pattern, group] : disjoint_patterns(urls)) {
         const bool exact = pattern.find('*') == std::string::npos;
-        out += "\nlocation " + std::string(exact ? "= " : "~ ") + double_quote(exact ? pattern : pattern_regex(pattern)) +
-               " {\n";
+        out += "\nlocation " + std::string(exact ? "= " : "~ ") +
+               double_quote(exact ? pattern : pattern_regex(pattern)) + " {\n";
         for (const auto& [name, value] : sets[group].lines())
             out += "    add_header " + name + " " + double_quote(value) + " always;\n";
         out += "}\n";

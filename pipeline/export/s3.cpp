@@ -27,25 +27,26 @@ std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptio
         order.push_back(&f);
     std::stable_sort(order.begin(), order.end(), [&](const Served* a, const Served* b) { return rank(*a) < rank(*b); });
 
-    std::string out =
-        "#!/bin/sh\n"
-        "# S3 upload plan written by `cachet export s3`: one `aws s3 cp` per object, with its\n"
-        "# Content-Type, Content-Encoding and Cache-Control from the manifest.\n"
-        "#\n"
-        "#   sh upload.sh s3://BUCKET[/PREFIX] [more aws s3 cp options, e.g. --endpoint-url URL]\n"
-        "#\n"
-        "# Order: fingerprinted files first, then the other files, then HTML, then service workers,\n"
-        "# then the manifest, so that no reader ever sees a reference to a missing object.\n"
-        "# S3 does not negotiate encodings: each encoded variant is its own object at the file's\n"
-        "# key plus .zst, .br or .gz, stored with Content-Encoding and the file's Content-Type, and\n"
-        "# the CDN in front picks the key from the request's Accept-Encoding. $CACHET_OUT overrides\n"
-        "# the folder the files are read from; $AWS the aws command.\n"
-        "set -eu\n"
-        "dest=${1:?usage: sh upload.sh s3://BUCKET[/PREFIX] [aws s3 cp options]}\n"
-        "shift\n"
-        "dest=${dest%/}\n"
-        "out=${CACHET_OUT:-" + shell_quote(options.out_dir) + "}\n"
-        "aws=${AWS:-aws}\n";
+    std::string out = "#!/bin/sh\n"
+                      "# S3 upload plan written by `cachet export s3`: one `aws s3 cp` per object, with its\n"
+                      "# Content-Type, Content-Encoding and Cache-Control from the manifest.\n"
+                      "#\n"
+                      "#   sh upload.sh s3://BUCKET[/PREFIX] [more aws s3 cp options, e.g. --endpoint-url URL]\n"
+                      "#\n"
+                      "# Order: fingerprinted files first, then the other files, then HTML, then service workers,\n"
+                      "# then the manifest, so that no reader ever sees a reference to a missing object.\n"
+                      "# S3 does not negotiate encodings: each encoded variant is its own object at the file's\n"
+                      "# key plus .zst, .br or .gz, stored with Content-Encoding and the file's Content-Type, and\n"
+                      "# the CDN in front picks the key from the request's Accept-Encoding. $CACHET_OUT overrides\n"
+                      "# the folder the files are read from; $AWS the aws command.\n"
+                      "set -eu\n"
+                      "dest=${1:?usage: sh upload.sh s3://BUCKET[/PREFIX] [aws s3 cp options]}\n"
+                      "shift\n"
+                      "dest=${dest%/}\n"
+                      "out=${CACHET_OUT:-" +
+                      shell_quote(options.out_dir) +
+                      "}\n"
+                      "aws=${AWS:-aws}\n";
     std::set<std::string> unsupported;
     auto line = [&](const std::string& path, const Served& f, std::string_view encoding) {
         out += "$aws s3 cp --only-show-errors \"$out\"/" + shell_quote(path) + " \"$dest\"/" + shell_quote(path) +

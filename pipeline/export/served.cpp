@@ -14,8 +14,11 @@ std::vector<Served> served_files(const std::vector<AssetRecord>& records, const 
     for (const auto& r : records)
         for (const auto& o : r.outputs)
             out.push_back({o.path, o.content_type, {o.cache_control, o.vary, o.headers}, &o, &r});
-    out.push_back({options.manifest_path, std::string(content_type_for(options.manifest_path)), {"no-cache", "", {}},
-                   nullptr, nullptr});
+    out.push_back({options.manifest_path,
+                   std::string(content_type_for(options.manifest_path)),
+                   {"no-cache", "", {}},
+                   nullptr,
+                   nullptr});
     std::sort(out.begin(), out.end(), [](const Served& a, const Served& b) { return a.path < b.path; });
     return out;
 }
@@ -92,8 +95,9 @@ void cover(const std::vector<std::pair<std::string, std::size_t>>& urls, std::ve
     for (const auto& [ext, facts] : by_extension)
         if (facts.first && facts.second.size() == 1) {
             const std::string suffix = "." + ext;
+            const std::string& extension = ext; // a lambda captures no structured binding (clang 14)
             mark(prefix + "*" + suffix, *facts.second.begin(), [&](const std::string& url) {
-                return url.size() >= suffix.size() && url_extension(url) == ext;
+                return url.size() >= suffix.size() && url_extension(url) == extension;
             });
         }
     // What is directly in this folder by its own URL; each subfolder in turn.

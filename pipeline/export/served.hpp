@@ -18,7 +18,7 @@ struct HeaderSet {
     std::string cache_control;
     std::string vary;
     std::vector<std::pair<std::string, std::string>> extra;
-    auto operator<=>(const HeaderSet&) const = default;
+    auto operator<=>(const HeaderSet&) const = default; // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads <=>
 
     // (name, value) in the order they are written.
     std::vector<std::pair<std::string, std::string>> lines() const

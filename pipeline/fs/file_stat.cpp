@@ -21,10 +21,8 @@ std::optional<FileStat> stat_file_at(int dir_fd, const char* path)
                     static_cast<std::uint64_t>(st.st_ino)};
 }
 
-OpenFolder::OpenFolder(const std::filesystem::path& path)
-    : m_fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))
-{
-}
+OpenFolder::OpenFolder(const std::filesystem::path& path) : m_fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))
+{}
 
 OpenFolder::~OpenFolder()
 {

@@ -1,7 +1,7 @@
 #pragma once
-#include "pipeline/model/bytes.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/image/image.hpp"
+#include "pipeline/model/bytes.hpp"
 
 #include <string>
 #include <string_view>

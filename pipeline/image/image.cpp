@@ -1,11 +1,12 @@
 #include "pipeline/image/image.hpp"
 
-#include "pipeline/model/error.hpp"
 #include "pipeline/image/metadata.hpp"
+#include "pipeline/model/error.hpp"
 
 #include <lcms2.h>
 #include <vips/vips8>
-#include <vips/vector.h>
+
+#include <vips/vector.h> // after vips8, which it needs
 
 #include <algorithm>
 #include <cmath>
@@ -17,8 +18,8 @@
 namespace cachet {
 namespace {
 
-using vips::VImage;
 using vips::VError;
+using vips::VImage;
 
 std::string tidy(std::string message)
 {
@@ -38,17 +39,16 @@ std::string tidy(std::string message)
 
 // libvips names loaders by class: these read the input formats cachet supports.
 constexpr std::string_view k_allowed_loaders[] = {"VipsForeignLoadJpegBuffer",  "VipsForeignLoadPngBuffer",
-                                                   "VipsForeignLoadNsgifBuffer", "VipsForeignLoadWebpBuffer",
-                                                   "VipsForeignLoadHeifBuffer",  "VipsForeignLoadTiffBuffer"};
+                                                  "VipsForeignLoadNsgifBuffer", "VipsForeignLoadWebpBuffer",
+                                                  "VipsForeignLoadHeifBuffer",  "VipsForeignLoadTiffBuffer"};
 
 VImage convert_to_srgb(VImage image, std::vector<std::string>& warnings)
 {
     if (image.get_typeof(VIPS_META_ICC_NAME) != 0) {
         try {
-            image = image.icc_transform("srgb", VImage::option()
-                                                    ->set("embedded", true)
-                                                    ->set("intent", VIPS_INTENT_PERCEPTUAL)
-                                                    ->set("depth", 8));
+            image = image.icc_transform(
+                "srgb",
+                VImage::option()->set("embedded", true)->set("intent", VIPS_INTENT_PERCEPTUAL)->set("depth", 8));
         } catch (const VError& e) {
             vips_error_clear();
             warnings.push_back("ignored an unusable ICC profile: " + tidy(e.what()));
@@ -150,10 +150,9 @@ Gamut gamut_of_profile(const VImage& image)
     if (!profile)
         return Gamut::srgb;
     Gamut gamut = Gamut::srgb;
-    const cmsCIEXYZ* const colorants[3] = {
-        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigRedColorantTag)),
-        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigGreenColorantTag)),
-        static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigBlueColorantTag))};
+    const cmsCIEXYZ* const colorants[3] = {static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigRedColorantTag)),
+                                           static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigGreenColorantTag)),
+                                           static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigBlueColorantTag))};
     if (cmsGetColorSpace(profile) == cmsSigRgbData && colorants[0] && colorants[1] && colorants[2]) {
         if (near(k_display_p3, colorants))
             gamut = Gamut::display_p3;
@@ -185,8 +184,8 @@ Animation decode_animation(ByteView data, const VImage& header, int pages, const
     const std::uint64_t frame_pixels =
         static_cast<std::uint64_t>(header.width()) * static_cast<std::uint64_t>(header.height());
     if (pages > limits.max_frames)
-        over_limit("animation has " + std::to_string(pages) + " frames",
-                   static_cast<std::uint64_t>(limits.max_frames), "images.max_frames");
+        over_limit("animation has " + std::to_string(pages) + " frames", static_cast<std::uint64_t>(limits.max_frames),
+                   "images.max_frames");
     if (limits.max_pixels != 0 && frame_pixels * static_cast<std::uint64_t>(pages) > limits.max_pixels)
         over_limit("animation is " + std::to_string(pages) + " frames of " + std::to_string(header.width()) + "x" +
                        std::to_string(header.height()) + " = " +
@@ -262,8 +261,9 @@ void init_image_library()
             throw Error(ErrorKind::internal, "cannot start libvips: " + tidy(vips_error_buffer()));
         // libvips reports recoverable oddities ("ignoring nclx profile") through GLib warnings
         // on stderr; cachet reports through its own Reporter, and real failures throw.
-        g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
-                          [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+        g_log_set_handler(
+            "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+            [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
         vips_block_untrusted_set(TRUE);
         vips_cache_set_max(0);
         vips_concurrency_set(1);
@@ -287,14 +287,14 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
     result.loader = loader;
     if (std::find(std::begin(k_allowed_loaders), std::end(k_allowed_loaders), result.loader) ==
         std::end(k_allowed_loaders))
-        throw Error(ErrorKind::asset, "unsupported image type (" + result.loader +
-                                          "); inputs are JPEG, PNG, GIF, WebP, AVIF and TIFF");
+        throw Error(ErrorKind::asset,
+                    "unsupported image type (" + result.loader + "); inputs are JPEG, PNG, GIF, WebP, AVIF and TIFF");
     result.family = (result.loader == "VipsForeignLoadPngBuffer" || result.loader == "VipsForeignLoadNsgifBuffer")
                         ? SourceFamily::graphic
                         : SourceFamily::photo;
     try {
-        VImage image = VImage::new_from_buffer(data.data(), data.size(), "",
-                                               VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR));
+        VImage image =
+            VImage::new_from_buffer(data.data(), data.size(), "", VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR));
         const std::uint64_t pixels =
             static_cast<std::uint64_t>(image.width()) * static_cast<std::uint64_t>(image.height());
         if (pixels > max_pixels)
@@ -361,11 +361,11 @@ Raster to_srgb(const Raster& raster)
         return raster;
     init_image_library();
     try {
-        const VImage converted = from_raster(raster, Profile::attach)
-                                     .icc_transform("srgb", VImage::option()
-                                                                ->set("embedded", true)
-                                                                ->set("intent", VIPS_INTENT_PERCEPTUAL)
-                                                                ->set("depth", 8));
+        const VImage converted =
+            from_raster(raster, Profile::attach)
+                .icc_transform(
+                    "srgb",
+                    VImage::option()->set("embedded", true)->set("intent", VIPS_INTENT_PERCEPTUAL)->set("depth", 8));
         return raster_from(converted, Raster{});
     } catch (const VError& e) {
         rethrow_vips(e, "cannot convert to sRGB");
@@ -374,7 +374,7 @@ Raster to_srgb(const Raster& raster)
 
 std::string dominant_colour(const Raster& raster)
 {
-    std::vector<std::uint32_t> bins(16 * 16 * 16, 0);
+    std::vector<std::uint32_t> bins(std::size_t{16} * 16 * 16, 0);
     const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
     const auto bands = static_cast<std::size_t>(raster.bands);
     for (std::size_t i = 0; i < pixels; ++i) {

@@ -1,6 +1,6 @@
 #pragma once
-#include "pipeline/model/bytes.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/model/bytes.hpp"
 
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@ struct Raster {
     int bands = 0;
     Bytes pixels;
     Gamut gamut = Gamut::srgb;
-    Bytes icc; // the ICC profile of the pixels when gamut is not srgb
+    Bytes icc;  // the ICC profile of the pixels when gamut is not srgb
     Bytes exif; // EXIF (bare TIFF payload) that outputs carry: only fields the config keeps
 
     bool has_alpha() const { return bands == 4; }
@@ -44,13 +44,13 @@ struct Animation {
 
 // Limits and choices for animated inputs.
 struct AnimationLimits {
-    bool animate = true;             // false: only the first frame is used
+    bool animate = true; // false: only the first frame is used
     int max_frames = 1000;
-    std::uint64_t max_pixels = 0;    // width x height x frames; 0 = no limit
+    std::uint64_t max_pixels = 0; // width x height x frames; 0 = no limit
 };
 
 struct DecodedImage {
-    Raster raster; // the image, or the first frame of an animation
+    Raster raster;                      // the image, or the first frame of an animation
     std::optional<Animation> animation; // set for animated GIF/WebP inputs with more than one frame
     SourceFamily family = SourceFamily::photo;
     Bytes exif;                        // the source's EXIF block as found (not in raster.exif)

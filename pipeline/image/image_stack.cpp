@@ -2,8 +2,8 @@
 
 #include "cachet_version.hpp"
 #include "pipeline/image/avif.hpp"
-#include "pipeline/model/error.hpp"
 #include "pipeline/image/webp.hpp"
+#include "pipeline/model/error.hpp"
 
 namespace cachet {
 namespace {
@@ -27,12 +27,13 @@ void check_versions()
     const std::string loaded = aom_version();
     if (loaded != built_for)
         throw Error(ErrorKind::internal,
-                    "libaom " + (loaded.empty() ? std::string("(none)") : loaded) + " is loaded, but this cachet was built for " +
-                        built_for + " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");
+                    "libaom " + (loaded.empty() ? std::string("(none)") : loaded) +
+                        " is loaded, but this cachet was built for " + built_for +
+                        " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");
 }
 
-const ImageStack k_stack{decode_image, resize_raster, make_placeholder, find_quality, kept_exif, encoder_for, versions,
-                         check_versions};
+const ImageStack k_stack{decode_image, resize_raster, make_placeholder, find_quality,
+                         kept_exif,    encoder_for,   versions,         check_versions};
 
 } // namespace
 

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -124,9 +124,10 @@ std::string image_library_versions(const fs::path& cache_dir)
     if (!cache_dir.empty())
         if (auto versions = recorded_versions(record))
             return *versions;
-    const std::string versions = joined_versions(image_stack().library_versions());
+    std::string versions = joined_versions(image_stack().library_versions());
     if (!cache_dir.empty()) {
-        const std::string text = std::string(k_record_magic) + "\n" + environment() + "\n" + versions + "\n" + loaded_files();
+        const std::string text =
+            std::string(k_record_magic) + "\n" + environment() + "\n" + versions + "\n" + loaded_files();
         try {
             write_file_atomic(record, as_bytes(text), Durability::cache);
         } catch (const Error&) {

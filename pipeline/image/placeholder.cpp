@@ -1,8 +1,8 @@
 #include "pipeline/image/placeholder.hpp"
 
+#include "pipeline/image/webp.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
-#include "pipeline/image/webp.hpp"
 
 namespace cachet {
 

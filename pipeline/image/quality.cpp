@@ -14,7 +14,7 @@ double butteraugli_distance(const Raster& original, const Raster& distorted)
     if (original.width != distorted.width || original.height != distorted.height)
         throw Error(ErrorKind::internal, "butteraugli: images differ in size");
     std::unique_ptr<JxlButteraugliApi, decltype(&JxlButteraugliApiDestroy)> api(JxlButteraugliApiCreate(nullptr),
-                                                                                 JxlButteraugliApiDestroy);
+                                                                                JxlButteraugliApiDestroy);
     if (!api)
         throw Error(ErrorKind::internal, "butteraugli: cannot start libjxl");
     const JxlPixelFormat a{static_cast<uint32_t>(original.bands), JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
@@ -31,9 +31,8 @@ double butteraugli_distance(const Raster& original, const Raster& distorted)
 
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads)
 {
-    const Raster reference = source.width > images.auto_reference_width
-                                 ? resize_raster(source, images.auto_reference_width)
-                                 : source;
+    const Raster reference =
+        source.width > images.auto_reference_width ? resize_raster(source, images.auto_reference_width) : source;
     auto measure = [&](int quality) {
         ImageSettings trial = images;
         trial.avif.quality = trial.webp.quality = quality;

@@ -45,12 +45,14 @@ constexpr const ImageFormatInfo& info(ImageFormat format)
     return k_image_formats[static_cast<std::size_t>(format)];
 }
 
-static_assert([] {
-    for (std::size_t i = 0; i < k_image_formats.size(); ++i)
-        if (static_cast<std::size_t>(k_image_formats[i].format) != i)
-            return false;
-    return true;
-}(), "k_image_formats has one row per ImageFormat, in the enumeration's order");
+static_assert(
+    [] {
+        for (std::size_t i = 0; i < k_image_formats.size(); ++i)
+            if (static_cast<std::size_t>(k_image_formats[i].format) != i)
+                return false;
+        return true;
+    }(),
+    "k_image_formats has one row per ImageFormat, in the enumeration's order");
 
 inline std::string_view to_string(ImageFormat format)
 {

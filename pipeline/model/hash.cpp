@@ -58,7 +58,8 @@ std::string one_shot(const EVP_MD* md, ByteView data, std::string (*format)(cons
 std::string base64(ByteView data)
 {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+    const int len =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
     out.resize(static_cast<std::size_t>(len));
     return out;
 }

@@ -48,8 +48,8 @@ struct OutputFile {
     int height = 0;
     int frames = 1;                     // images: more than 1 for an animation
     std::vector<EncodedFile> encodings; // text only
-    std::optional<int> quality;          // images with quality = "auto": the quality chosen
-    std::optional<double> butteraugli;   // ... and its Butteraugli 3-norm at the reference width
+    std::optional<int> quality;         // images with quality = "auto": the quality chosen
+    std::optional<double> butteraugli;  // ... and its Butteraugli 3-norm at the reference width
     bool operator==(const OutputFile&) const = default;
 };
 

@@ -15,9 +15,9 @@ struct BudgetResult {
     std::optional<Encoding> encoding; // nullopt: identity
     bool per_file = false;
     std::uint64_t max_bytes = 0;
-    std::uint64_t bytes = 0;  // the total, or (per_file) the largest file
-    std::size_t files = 0;    // output files measured
-    std::string largest;      // per_file: the output path of the largest file
+    std::uint64_t bytes = 0; // the total, or (per_file) the largest file
+    std::size_t files = 0;   // output files measured
+    std::string largest;     // per_file: the output path of the largest file
     bool over() const { return bytes > max_bytes; }
 };
 

@@ -40,8 +40,9 @@ bool apply_headers(const Preset& preset, AssetRecord& record)
                 cache_control = rule.cache_control;
             for (const auto& header : rule.extra) {
                 const auto same = [&](const auto& h) {
-                    return std::equal(h.first.begin(), h.first.end(), header.first.begin(), header.first.end(),
-                                      [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
+                    return std::equal(
+                        h.first.begin(), h.first.end(), header.first.begin(), header.first.end(),
+                        [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
                 };
                 if (std::none_of(extra.begin(), extra.end(), same))
                     extra.push_back(header);

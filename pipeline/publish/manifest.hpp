@@ -24,7 +24,7 @@ struct Generation {
 // What the manifest says besides its records.
 struct ManifestHead {
     std::string preset;                  // the preset it was built with
-    std::string build_id;               // derived from the "assets" value, never from the clock
+    std::string build_id;                // derived from the "assets" value, never from the clock
     std::vector<Generation> generations; // newest first
 };
 
@@ -63,9 +63,9 @@ void render_manifest(std::string& out, std::vector<ManifestEntry> entries, const
                      const std::vector<Generation>& generations);
 
 // The records of the manifest file at path, sorted by source (and, if head, its build id and
-// generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming the
-// file if it cannot be read, is not JSON, does not have the schema's shape, or has a version
-// other than k_manifest_version.
+// generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming
+// the file if it cannot be read, is not JSON, does not have the schema's shape, or has a version other than
+// k_manifest_version.
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, ManifestHead* head = nullptr);
 
 } // namespace cachet

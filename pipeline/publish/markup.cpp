@@ -79,15 +79,16 @@ std::optional<PictureParts> picture_parts(const AssetRecord& record)
 std::string picture_element(const AssetRecord& record, const PictureOptions& options)
 {
     if (record.kind != AssetKind::image)
-        throw Error(ErrorKind::usage, record.source + " is not an image (it is " +
-                                          std::string(to_string(record.kind)) + ")");
+        throw Error(ErrorKind::usage,
+                    record.source + " is not an image (it is " + std::string(to_string(record.kind)) + ")");
     const auto parts = picture_parts(record);
     if (!parts)
         throw Error(ErrorKind::usage, record.source + " has no image outputs");
     auto srcset = [&](const std::vector<const OutputFile*>& outputs) {
         std::string s;
         for (const auto* o : outputs)
-            s += (s.empty() ? "" : ", ") + options.base + url_path_escape(o->path) + " " + std::to_string(o->width) + "w";
+            s += (s.empty() ? "" : ", ") + options.base + url_path_escape(o->path) + " " + std::to_string(o->width) +
+                 "w";
         return s;
     };
     std::string out = "<picture>\n";

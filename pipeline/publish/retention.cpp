@@ -74,8 +74,8 @@ CleanResult clean_output(const fs::path& out, const std::string& manifest_name, 
     for (const auto& r : records)
         for (auto& p : output_paths(r))
             names.insert(std::move(p));
-    Retention retention =
-        retain(out, head.generations, [&](std::string_view p) { return names.count(std::string(p)) > 0; }, keep, age);
+    Retention retention = retain(
+        out, head.generations, [&](std::string_view p) { return names.count(std::string(p)) > 0; }, keep, age);
     CleanResult result;
     result.generations = retention.kept.size();
     if (retention.kept == head.generations)

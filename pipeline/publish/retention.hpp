@@ -31,8 +31,8 @@ Retention retain(const std::filesystem::path& out, const std::vector<Generation>
 std::uint64_t remove_outputs(const std::filesystem::path& out, const std::vector<std::string>& paths);
 
 struct CleanResult {
-    std::uint64_t removed = 0;     // files deleted
-    std::size_t generations = 0;   // earlier builds still kept
+    std::uint64_t removed = 0;   // files deleted
+    std::size_t generations = 0; // earlier builds still kept
 };
 
 // `cachet clean`: applies retain() to the generations the manifest at out/manifest_name keeps,

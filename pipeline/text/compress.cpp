@@ -47,8 +47,8 @@ Bytes brotli_compress(ByteView data, int quality)
 
 Bytes gzip_compress(ByteView data, int level)
 {
-    std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(
-        libdeflate_alloc_compressor(level), libdeflate_free_compressor);
+    std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(libdeflate_alloc_compressor(level),
+                                                                                    libdeflate_free_compressor);
     if (!c)
         throw Error(ErrorKind::internal, "libdeflate: cannot allocate a compressor");
     Bytes out(libdeflate_gzip_compress_bound(c.get(), data.size()));
@@ -109,8 +109,8 @@ Bytes gzip_decompress(ByteView data)
     // ISIZE (the last 4 bytes) is the size modulo 2^32: grow the buffer until it fits.
     std::size_t guess = std::size_t{data[data.size() - 4]} | std::size_t{data[data.size() - 3]} << 8 |
                         std::size_t{data[data.size() - 2]} << 16 | std::size_t{data[data.size() - 1]} << 24;
-    std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(
-        libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+    std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(libdeflate_alloc_decompressor(),
+                                                                                        libdeflate_free_decompressor);
     while (true) {
         Bytes out(guess);
         std::size_t n = 0;

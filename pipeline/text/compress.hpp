@@ -1,6 +1,6 @@
 #pragma once
-#include "pipeline/model/bytes.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/model/bytes.hpp"
 
 #include <string_view>
 

@@ -190,7 +190,6 @@ void html_references(std::string_view text, std::vector<Reference>& out)
     });
 }
 
-
 } // namespace cachet::reading
 
 namespace cachet {

@@ -66,7 +66,6 @@ std::vector<std::size_t> components(const Graph& graph)
     return component;
 }
 
-
 // The shortest path from start back to itself inside its component: start, ..., start.
 std::vector<std::size_t> cycle_path(const Graph& graph, const std::vector<std::size_t>& component, std::size_t start)
 {
@@ -132,7 +131,8 @@ BuildOrder order_builds(const Graph& loads, const Graph& back)
         ++members[component[v]];
     std::vector<std::size_t> cycle_of_component(n, BuildOrder::k_none);
     for (std::size_t v = 0; v < n; ++v) {
-        const bool cyclic = members[component[v]] > 1 || std::find(loads[v].begin(), loads[v].end(), v) != loads[v].end();
+        const bool cyclic =
+            members[component[v]] > 1 || std::find(loads[v].begin(), loads[v].end(), v) != loads[v].end();
         if (!cyclic)
             continue;
         std::size_t& c = cycle_of_component[component[v]];

@@ -27,7 +27,8 @@ inline bool starts_with_nocase(std::string_view text, std::size_t at, std::strin
     return true;
 }
 
-inline void add(std::vector<Reference>& out, std::string_view text, std::size_t begin, std::size_t end, std::size_t offset)
+inline void add(std::vector<Reference>& out, std::string_view text, std::size_t begin, std::size_t end,
+                std::size_t offset)
 {
     while (begin < end && is_space(text[begin]))
         ++begin;

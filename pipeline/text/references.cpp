@@ -165,9 +165,8 @@ std::optional<std::string> resolve_reference(std::string_view referrer, std::str
         return std::nullopt;
     const auto colon = url.find(':');
     if (colon != std::string_view::npos && std::isalpha(static_cast<unsigned char>(url.front())) &&
-        std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(colon), [](unsigned char c) {
-            return std::isalnum(c) || c == '+' || c == '-' || c == '.';
-        }))
+        std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(colon),
+                    [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; }))
         return std::nullopt; // https:, data:, mailto:...
     const std::string path = percent_decoded(url.substr(0, url.size() - url_suffix(url).size()));
     std::string joined;
@@ -234,4 +233,3 @@ std::string reference_url(std::string_view original, std::string_view referrer_o
 }
 
 } // namespace cachet
-

@@ -62,7 +62,8 @@ std::vector<Edit> picture_edits(const ImageTag& tag, std::string_view path, std:
     if (parts->img.size() > 1)
         attributes += " srcset=\"" + srcset(parts->img) + "\"";
     if (!tag.has_width && !tag.has_height)
-        attributes += " width=\"" + std::to_string(largest.width) + "\" height=\"" + std::to_string(largest.height) + "\"";
+        attributes +=
+            " width=\"" + std::to_string(largest.width) + "\" height=\"" + std::to_string(largest.height) + "\"";
     std::vector<Edit> edits;
     edits.push_back({tag.begin, tag.begin, std::move(opening)});
     edits.push_back({tag.src_begin, tag.src_end, reference_url(url, path, largest.path, options.base)});
@@ -127,7 +128,7 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
         const auto it = std::lower_bound(images.begin(), images.end(), begin,
                                          [](const ImageTag& t, std::size_t b) { return t.src_begin < b; });
         return it != images.end() && it->src_begin == begin && it->src_end > it->src_begin && !it->has_srcset ? &*it
-                                                                                                           : nullptr;
+                                                                                                              : nullptr;
     };
     for (const auto& r : references) {
         if (!considered(r, based))
@@ -143,8 +144,8 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
             const bool failed = t.state == ReferenceTarget::State::failed;
             if (!failed && (r.role == Reference::Role::link || r.role == Reference::Role::back))
                 break; // a page served by something else, or a map's note of its script
-            std::string why = "\"" + r.url + "\" names " + *resolved +
-                              (failed ? ", which failed to build" : ", which is not in SRC");
+            std::string why =
+                "\"" + r.url + "\" names " + *resolved + (failed ? ", which failed to build" : ", which is not in SRC");
             out.missing.push_back(why);
             if (warned.insert(*resolved).second)
                 out.warnings.push_back(why + ": left as written");
@@ -167,8 +168,8 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
                     }
                 }
             const OutputFile* o = record.kind == AssetKind::image ? image_output_for_url(record)
-                                  : record.outputs.empty()       ? nullptr
-                                                                 : &record.outputs.front();
+                                  : record.outputs.empty()        ? nullptr
+                                                                  : &record.outputs.front();
             if (!o || o->path == *resolved)
                 break;
             edits.push_back({r.begin, r.end, reference_url(r.url, path, o->path, options.base)});

@@ -1,9 +1,9 @@
 #include "pipeline/watch/watch.hpp"
 
-#include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/cache/cache.hpp"
-#include "pipeline/model/error.hpp"
+#include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/fs/glob.hpp"
+#include "pipeline/model/error.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -76,7 +76,8 @@ public:
     {
         const std::string name = rel.ends_with('/') ? rel.substr(0, rel.size() - 1) : rel;
         const auto slash = name.rfind('/');
-        const std::string_view base = slash == std::string::npos ? std::string_view(name) : std::string_view(name).substr(slash + 1);
+        const std::string_view base =
+            slash == std::string::npos ? std::string_view(name) : std::string_view(name).substr(slash + 1);
         return base.starts_with(k_temporary_prefix) || glob_match_any(m_preset.output.ignore, rel) ||
                (!m_skip.empty() && (name == m_skip || name.starts_with(m_skip + "/")));
     }
@@ -91,8 +92,8 @@ private:
         const fs::path dir = rel.empty() ? m_root : m_root / rel;
         const int wd = inotify_add_watch(m_fd, dir.c_str(),
                                          IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE |
-                                             IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
-                                             IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK);
+                                             IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |
+                                             IN_DONT_FOLLOW | IN_EXCL_UNLINK);
         if (wd < 0) {
             if (errno == ENOSPC)
                 throw WatchLimit{};
@@ -126,7 +127,7 @@ struct Written {
 
 } // namespace
 
-Watcher::Watcher(Config config, WatchOptions options) : m_config(std::move(config)), m_options(options)
+Watcher::Watcher(Config config, WatchOptions options) : m_config(std::move(config)), m_options(std::move(options))
 {
     m_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (m_wake_fd < 0)
@@ -162,8 +163,8 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
             for (const auto& [kind, t] : summary.kinds)
                 built += t.built();
             // A poll that found nothing new stays silent.
-            const bool news = first || !changed.empty() || built > 0 || summary.removed > 0 ||
-                              summary.failures != last_failures;
+            const bool news =
+                first || !changed.empty() || built > 0 || summary.removed > 0 || summary.failures != last_failures;
             last_failures = summary.failures;
             first = false;
             if (news)
@@ -195,8 +196,8 @@ void Watcher::run(Reporter& reporter, WatchEvents& events)
                       std::to_string(m_options.poll_interval.count()) + " ms)");
     build({}, true);
 
-    std::set<std::string> dirty;                // sources (or "a/b/" folders) named by events since the last build
-    std::map<std::string, Written> writing;     // files written but not closed yet
+    std::set<std::string> dirty;            // sources (or "a/b/" folders) named by events since the last build
+    std::map<std::string, Written> writing; // files written but not closed yet
     bool rescan = false;
     Clock::time_point last_event{};
     alignas(inotify_event) char buffer[64 * 1024];
