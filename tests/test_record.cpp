@@ -3,7 +3,12 @@
 #include "pipeline/model/record.hpp"
 #include "pipeline/publish/manifest.hpp"
 
+#include "pipeline/model/content_type.hpp"
+#include "tests/test_support.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <set>
 
 using namespace cachet;
 
@@ -86,4 +91,35 @@ TEST_CASE("field_count counts the fields of an aggregate", "[record]")
     };
     static_assert(field_count<Three>() == 3);
     CHECK(field_count<Placeholder>() == 2);
+}
+
+TEST_CASE("The image format rows agree with the manifest schema, content types and extensions", "[record]")
+{
+    const auto schema = test::read_json(CACHET_SCHEMA);
+    std::set<std::string> in_schema;
+    // The "format" enum of an output, wherever the schema defines it.
+    std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
+        if (node.is_object()) {
+            if (const auto f = node.find("format"); f != node.end() && f->is_object() && f->contains("enum"))
+                for (const auto& name : f->at("enum"))
+                    in_schema.insert(name.get<std::string>());
+            for (const auto& [key, value] : node.items())
+                walk(value);
+        } else if (node.is_array()) {
+            for (const auto& value : node)
+                walk(value);
+        }
+    };
+    walk(schema);
+    std::set<std::string> in_table;
+    for (const auto& row : k_image_formats) {
+        in_table.insert(std::string(row.name));
+        CHECK(image_format_named(row.name) == row.format);
+        CHECK(image_format_of_extension(row.extension) == row.format);
+        CHECK(content_type_for("a/b." + std::string(row.extension)) == row.mime);
+    }
+    CHECK(in_schema == in_table);
+    CHECK(content_type_for("x.jpeg") == "image/jpeg");
+    CHECK(k_modern_formats.front() == ImageFormat::avif);  // most preferred first
+    CHECK(k_formats_for_img.front() == ImageFormat::jpeg); // a plain <img> takes the fallback first
 }
