@@ -60,10 +60,12 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
         job->formats.push_back(*job->fallback);
     }
     const bool name_widths = !images.widths.empty();
+    job->stable = keeps_name(preset, asset.path);
     for (const int width : output_widths(images.widths, raster.width)) {
         auto w = std::make_unique<ImageJob::Width>();
         w->width = width;
-        w->name = name_widths ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
+        const bool suffix = name_widths && !(job->stable && width == raster.width);
+        w->name = suffix ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
         w->encoded.resize(job->formats.size());
         w->pending = static_cast<int>(job->formats.size());
         job->widths.push_back(std::move(w));
@@ -129,8 +131,11 @@ void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWrite
         const Bytes& bytes = *w.encoded[i];
         if (outweighed(i))
             continue;
-        OutputFile out =
-            writer.write(job.asset->path, replace_extension(w.name, file_extension(format)), bytes, *job.state);
+        // A stable source's own name, extension as written, for the output in its own format.
+        const bool own_name =
+            job.stable && w.name == job.asset->path && image_format_of_extension(extension_of(w.name)) == format;
+        OutputFile out = writer.write(
+            job.asset->path, own_name ? w.name : replace_extension(w.name, file_extension(format)), bytes, *job.state);
         out.format = format;
         out.width = w.shape.width;
         out.height = w.shape.height;

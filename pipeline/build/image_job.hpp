@@ -46,6 +46,9 @@ struct ImageJob {
     std::optional<ImageFormat> fallback;
     std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results
     std::vector<std::unique_ptr<Width>> widths;
+    // The source keeps its name (output.stable): its own width is named as the source, and the
+    // output in the source's own format keeps the source's extension as written.
+    bool stable = false;
 
     // Frees the pixels (the job is over).
     void release()

@@ -22,7 +22,10 @@ namespace fs = std::filesystem;
 bool keeps_name(const Preset& preset, const std::string& path)
 {
     const std::string ext = extension_of(path);
-    return ext == "html" || ext == "htm" || glob_match_any(preset.output.stable, path) ||
+    // Dotfiles and what dot-folders hold (.htaccess, .nojekyll, .well-known/...) are read by
+    // servers and tools at exactly that name.
+    const bool dotted = path.starts_with('.') || path.find("/.") != std::string::npos;
+    return dotted || ext == "html" || ext == "htm" || glob_match_any(preset.output.stable, path) ||
            is_service_worker(preset.output, path);
 }
 

@@ -19,7 +19,8 @@
 
 namespace cachet {
 
-// Whether the outputs of the source at path keep its name (HTML, output.stable, service workers).
+// Whether the outputs of the source at path keep its name (HTML, output.stable, service
+// workers, dotfiles and the files of dot-folders).
 bool keeps_name(const Preset& preset, const std::string& path);
 
 // The outputs of the sources the last build into OUT published and this one reuses as they
