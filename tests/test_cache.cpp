@@ -479,7 +479,7 @@ std::tuple<std::uintmax_t, fs::file_time_type, std::uint64_t> identity(const fs:
 // The index snapshot of the one OUT built with cache (and the path of its journal).
 std::pair<fs::path, fs::path> index_files(const fs::path& cache)
 {
-    for (const auto& e : fs::directory_iterator(cache / "v3/index"))
+    for (const auto& e : fs::directory_iterator(cache / ("v" + std::to_string(k_cache_format)) / "index"))
         if (e.path().extension() == ".bin") {
             fs::path log = e.path();
             return {e.path(), log.replace_extension(".log")};

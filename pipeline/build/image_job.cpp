@@ -1,5 +1,6 @@
 #include "pipeline/build/image_job.hpp"
 
+#include "pipeline/image/png_chunks.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/text/fingerprint.hpp"
 
@@ -59,6 +60,12 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
                                                                                         : ImageFormat::jpeg;
         job->formats.push_back(*job->fallback);
     }
+    // Never heavier than the source: a PNG's own bytes may stand in for its PNG fallback. Not
+    // with EXIF (the orientation may come from it), nor with a profile converted away.
+    if (job->fallback == ImageFormat::png && !animation && decoded.exif.empty() &&
+        image_format_of_extension(extension_of(asset.path)) == ImageFormat::png)
+        job->source_png =
+            png_without_metadata(source, images.colour == Colour::keep ? PngProfile::keep : PngProfile::refuse);
     const bool name_widths = !images.widths.empty();
     job->stable = keeps_name(preset, asset.path);
     for (const int width : output_widths(images.widths, raster.width)) {
@@ -115,20 +122,29 @@ namespace {
 
 void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWriter& writer)
 {
+    // At the source's own width, the source's own bytes stand in for a fallback encode that
+    // came out bigger.
+    const bool own_width = w.width == job.decoded.raster.width;
+    auto bytes_of = [&](std::size_t i) -> const Bytes& {
+        if (own_width && job.source_png && job.formats[i] == job.fallback &&
+            job.source_png->size() < w.encoded[i]->size())
+            return *job.source_png;
+        return *w.encoded[i];
+    };
     // A format other than the fallback ships only if smaller than every less preferred one.
     auto outweighed = [&](std::size_t i) {
         if (job.formats[i] == job.fallback)
             return false;
         for (std::size_t j = 0; j < job.formats.size(); ++j)
             if (info(job.formats[j]).preference < info(job.formats[i]).preference && w.encoded[j] &&
-                w.encoded[i]->size() >= w.encoded[j]->size())
+                bytes_of(i).size() >= bytes_of(j).size())
                 return true;
         return false;
     };
     AssetRecord& record = job.result->record;
     for (std::size_t i = 0; i < job.formats.size(); ++i) {
         const ImageFormat format = job.formats[i];
-        const Bytes& bytes = *w.encoded[i];
+        const Bytes& bytes = bytes_of(i);
         if (outweighed(i))
             continue;
         // A stable source's own name, extension as written, for the output in its own format.

@@ -49,6 +49,9 @@ struct ImageJob {
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.
     bool stable = false;
+    // A PNG source's own bytes without metadata (png_without_metadata()), when they could stand
+    // in for the PNG fallback at the source's width: it never ships heavier than the source.
+    std::optional<Bytes> source_png;
 
     // Frees the pixels (the job is over).
     void release()

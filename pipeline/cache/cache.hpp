@@ -16,7 +16,7 @@
 namespace cachet {
 
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
-inline constexpr int k_cache_format = 3;
+inline constexpr int k_cache_format = 4;
 
 // What cachet keeps about one built source: enough to publish it again without building it.
 struct CacheEntry {
