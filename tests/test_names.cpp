@@ -13,13 +13,6 @@ using json = nlohmann::json;
 
 namespace {
 
-vips::VImage load(const fs::path& path)
-{
-    if (vips_init("cachet-tests") != 0)
-        throw std::runtime_error("vips_init failed");
-    return vips::VImage::new_from_file(path.c_str());
-}
-
 // The first bytes of a file, to tell its format.
 std::string magic(const fs::path& path, std::size_t n)
 {
@@ -55,13 +48,13 @@ TEST_CASE("cachet build: an output.stable image answers at its exact name, exten
 
     const auto icon = output_paths_of(m["assets"].at("apple-touch-icon.png"));
     CHECK(icon.count("apple-touch-icon.png") == 1); // no width in the name
-    CHECK(load(dir / "out/apple-touch-icon.png").width() == 128);
+    CHECK(test::load_image(dir / "out/apple-touch-icon.png").width() == 128);
     CHECK(magic(dir / "out/apple-touch-icon.png", 4) == "\x89PNG");
     CHECK(icon.count("apple-touch-icon-64w.png") == 1); // smaller widths stay as they are named
 
     const auto card = output_paths_of(m["assets"].at("social/card.jpeg"));
     CHECK(card.count("social/card.jpeg") == 1); // .jpeg stays .jpeg
-    CHECK(load(dir / "out/social/card.jpeg").width() == 480);
+    CHECK(test::load_image(dir / "out/social/card.jpeg").width() == 480);
     CHECK(magic(dir / "out/social/card.jpeg", 2) == "\xFF\xD8");
     for (const auto& path : card)
         if (path != "social/card.jpeg")

@@ -26,6 +26,13 @@ Raster solid(int width, int height, std::vector<std::uint8_t> pixel)
 
 namespace cachet::test {
 
+VImage load_image(const std::filesystem::path& path)
+{
+    if (vips_init("cachet-tests") != 0)
+        throw std::runtime_error("vips_init failed");
+    return VImage::new_from_file(path.c_str());
+}
+
 // Decodes a data:image/webp;base64 URI with OpenSSL and libvips.
 VImage decode_data_uri(const std::string& uri)
 {

@@ -90,6 +90,9 @@ namespace cachet::test {
 // Decodes a "data:image/webp;base64,..." URI (OpenSSL base64, libvips WebP).
 vips::VImage decode_data_uri(const std::string& uri);
 
+// The image file at path, decoded by libvips (started on first use).
+vips::VImage load_image(const std::filesystem::path& path);
+
 // The colour tags of an AVIF file, read by libavif's parser.
 struct AvifTags {
     int primaries = -1;  // CICP colour primaries (1 = BT.709/sRGB, 12 = Display P3)

@@ -15,13 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-vips::VImage load(const fs::path& path)
-{
-    if (vips_init("cachet-tests") != 0)
-        throw std::runtime_error("vips_init failed");
-    return vips::VImage::new_from_file(path.c_str());
-}
-
 // png with a tEXt chunk (keyword, text) inserted after IHDR.
 std::string with_text_chunk(const Bytes& png, const std::string& keyword, const std::string& text)
 {
@@ -73,7 +66,7 @@ TEST_CASE("cachet build: a PNG's fallback is never heavier than the source at it
     for (const std::string name : {"palette.png", "grey.png", "commented.png", "logo.png"}) {
         INFO(name);
         const auto source_bytes = fs::file_size(src / name);
-        const vips::VImage source = load(src / name);
+        const vips::VImage source = test::load_image(src / name);
         const json& asset = m["assets"].at(name);
         const json* fallback = nullptr;
         for (const auto& o : asset["outputs"])
@@ -83,7 +76,7 @@ TEST_CASE("cachet build: a PNG's fallback is never heavier than the source at it
         const fs::path path = dir / "out" / (*fallback)["path"].get<std::string>();
         CHECK(fs::file_size(path) <= source_bytes);
         CHECK((*fallback)["bytes"] == fs::file_size(path));
-        CHECK(max_difference(load(path), source) == 0); // lossless either way
+        CHECK(max_difference(test::load_image(path), source) == 0); // lossless either way
         const Bytes shipped = test::slurp(path);
         CHECK(std::string(shipped.begin(), shipped.end()).find("51.5007") == std::string::npos);
         // A modern format at that width ships only if smaller than what the fallback ships.
