@@ -147,187 +147,233 @@ void Watcher::stop() noexcept
     [[maybe_unused]] const auto n = write(m_wake_fd, &one, sizeof one);
 }
 
-void Watcher::run(Reporter& reporter, WatchEvents& events)
-{
-    check_folders(m_config);
-    const std::vector<std::string> skipped = folders_to_skip(m_config);
-    const std::string skip = skipped.empty() ? std::string() : skipped.front(); // the cache folder
+namespace {
 
-    std::vector<std::pair<std::string, std::string>> last_failures;
-    bool first = true;
-    BuildMemory memory; // the last build's scan and index, so a rebuild looks only at what changed
-    auto build = [&](std::vector<std::string> changed, bool rescan) {
+// One `cachet watch` session: the first build, then a rebuild after every burst of changes.
+class WatchSession {
+public:
+    WatchSession(const Config& config, const WatchOptions& options, const std::atomic<bool>& stop, int wake_fd,
+                 Reporter& reporter, WatchEvents& events)
+        : m_config(config), m_options(options), m_stop(stop), m_wake_fd(wake_fd), m_reporter(reporter),
+          m_events(events), m_polling(options.poll)
+    {
+        check_folders(m_config);
+        const std::vector<std::string> skipped = folders_to_skip(m_config);
+        m_skip = skipped.empty() ? std::string() : skipped.front(); // the cache folder
+    }
+
+    void run()
+    {
+        start_watching();
+        build({}, true);
+        while (!m_stop) {
+            if (m_polling) {
+                pollfd p{m_wake_fd, POLLIN, 0};
+                ::poll(&p, 1, static_cast<int>(m_options.poll_interval.count()));
+                if (m_stop)
+                    break;
+                build({}, true);
+                continue;
+            }
+            const int timeout = wait_before_build();
+            if (timeout == 0) {
+                m_reporter.phase("quiet for the debounce");
+                std::vector<std::string> changed(m_dirty.begin(), m_dirty.end());
+                const bool lost = m_rescan;
+                m_dirty.clear();
+                m_rescan = false;
+                build(std::move(changed), lost);
+                continue;
+            }
+            pollfd fds[2] = {{m_wake_fd, POLLIN, 0}, {m_inotify->fd(), POLLIN, 0}};
+            if (::poll(fds, 2, timeout) < 0 && errno != EINTR)
+                throw io_error(m_config.source.string(), "cannot wait for changes", errno);
+            if (m_stop)
+                break;
+            if (fds[1].revents & POLLIN)
+                read_events();
+        }
+    }
+
+private:
+    // Recursive inotify watches on SRC, or polling when asked or when inotify has no watches left.
+    void start_watching()
+    {
+        if (!m_polling) {
+            try {
+                m_inotify.emplace(m_config.source, m_config.preset, m_skip, m_options.inotify_limit);
+                m_inotify->add_tree("");
+            } catch (const WatchLimit&) {
+                fall_back_to_polling();
+            }
+        }
+        if (!m_polling)
+            m_events.notice("watching " + m_config.source.string() + " (inotify)");
+        else if (m_options.poll)
+            m_events.notice("watching " + m_config.source.string() + " (polling every " +
+                            std::to_string(m_options.poll_interval.count()) + " ms)");
+    }
+
+    void fall_back_to_polling()
+    {
+        m_inotify.reset();
+        m_polling = true;
+        m_events.notice("the inotify watch limit is reached (fs.inotify.max_user_watches); polling every " +
+                        std::to_string(m_options.poll_interval.count()) +
+                        " ms instead. To watch, raise it: sysctl fs.inotify.max_user_watches=524288");
+    }
+
+    // One build; changed: what the events named (rescan: look at everything).
+    void build(std::vector<std::string> changed, bool rescan)
+    {
         try {
-            Summary summary = cachet::run(m_config, reporter, m_options.run, memory, rescan ? nullptr : &changed);
+            Summary summary = cachet::run(m_config, m_reporter, m_options.run, m_memory, rescan ? nullptr : &changed);
             std::uint64_t built = 0;
             for (const auto& [kind, t] : summary.kinds)
                 built += t.built();
             // A poll that found nothing new stays silent.
             const bool news =
-                first || !changed.empty() || built > 0 || summary.removed > 0 || summary.failures != last_failures;
-            last_failures = summary.failures;
-            first = false;
+                m_first || !changed.empty() || built > 0 || summary.removed > 0 || summary.failures != m_last_failures;
+            m_last_failures = summary.failures;
+            m_first = false;
             if (news)
-                events.rebuilt(Rebuild{std::move(changed), rescan, std::move(summary)});
+                m_events.rebuilt(Rebuild{std::move(changed), rescan, std::move(summary)});
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::interrupted)
-                events.build_error(e.what());
-        }
-    };
-
-    std::optional<Inotify> inotify;
-    bool polling = m_options.poll;
-    if (!polling) {
-        try {
-            inotify.emplace(m_config.source, m_config.preset, skip, m_options.inotify_limit);
-            inotify->add_tree("");
-        } catch (const WatchLimit&) {
-            inotify.reset();
-            polling = true;
-            events.notice("the inotify watch limit is reached (fs.inotify.max_user_watches); polling every " +
-                          std::to_string(m_options.poll_interval.count()) +
-                          " ms instead. To watch, raise it: sysctl fs.inotify.max_user_watches=524288");
+                m_events.build_error(e.what());
         }
     }
-    if (!polling)
-        events.notice("watching " + m_config.source.string() + " (inotify)");
-    else if (m_options.poll)
-        events.notice("watching " + m_config.source.string() + " (polling every " +
-                      std::to_string(m_options.poll_interval.count()) + " ms)");
-    build({}, true);
 
-    std::set<std::string> dirty;            // sources (or "a/b/" folders) named by events since the last build
-    std::map<std::string, Written> writing; // files written but not closed yet
-    bool rescan = false;
-    Clock::time_point last_event{};
-    alignas(inotify_event) char buffer[64 * 1024];
+    // How long poll() may wait for more events before the next build: forever with nothing
+    // to build, the rest of the debounce, 50 ms while a file is still being written, 0 to
+    // build now.
+    int wait_before_build()
+    {
+        if (m_dirty.empty() && !m_rescan)
+            return -1;
+        const auto now = Clock::now();
+        const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - m_last_event);
+        if (quiet < m_options.debounce)
+            return static_cast<int>((m_options.debounce - quiet).count());
+        // Someone is still writing: wait for the close, or for the file to stop changing.
+        for (auto it = m_writing.begin(); it != m_writing.end();) {
+            const auto stat = stat_file(m_config.source / it->first);
+            if (!stat) {
+                it = m_writing.erase(it);
+            } else if (stat != it->second.stat) {
+                it->second = Written{stat, now};
+                ++it;
+            } else if (now - it->second.since >= m_options.settle) {
+                it = m_writing.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return m_writing.empty() ? 0 : 50;
+    }
 
-    auto on_limit = [&] {
-        inotify.reset();
-        polling = true;
-        events.notice("the inotify watch limit is reached (fs.inotify.max_user_watches); polling every " +
-                      std::to_string(m_options.poll_interval.count()) +
-                      " ms instead. To watch, raise it: sysctl fs.inotify.max_user_watches=524288");
-    };
-    auto handle = [&](const inotify_event& ev) {
+    void read_events()
+    {
+        if (m_dirty.empty() && !m_rescan)
+            m_reporter.phase("changes noticed");
+        while (m_inotify) {
+            const ssize_t n = read(m_inotify->fd(), m_buffer, sizeof m_buffer);
+            if (n <= 0)
+                break;
+            for (char* p = m_buffer; p < m_buffer + n;) {
+                const auto* ev = reinterpret_cast<const inotify_event*>(p);
+                handle(*ev);
+                if (!m_inotify)
+                    break;
+                p += sizeof(inotify_event) + ev->len;
+            }
+        }
+        m_last_event = Clock::now();
+    }
+
+    void handle(const inotify_event& ev)
+    {
         if (ev.mask & IN_Q_OVERFLOW) { // events were lost: look at everything again
-            rescan = true;
+            m_rescan = true;
             try {
-                inotify->add_tree("");
+                m_inotify->add_tree("");
             } catch (const WatchLimit&) {
-                on_limit();
+                fall_back_to_polling();
             }
             return;
         }
         if (ev.mask & IN_IGNORED) {
-            inotify->dropped(ev.wd);
+            m_inotify->dropped(ev.wd);
             return;
         }
-        const std::string* dir = inotify->dir_of(ev.wd);
+        const std::string* dir = m_inotify->dir_of(ev.wd);
         if (!dir)
             return;
         if (ev.len == 0) { // the watched folder itself went away or moved
             if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-                rescan = true;
+                m_rescan = true;
             return;
         }
         const std::string name = *dir + ev.name;
         if (ev.mask & IN_ISDIR) {
-            const std::string folder = name + "/";
-            if (inotify->ignored(folder))
-                return;
-            if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
-                try {
-                    for (auto& f : inotify->add_tree(folder)) { // files may have come before the watch
-                        writing.emplace(f, Written{stat_file(m_config.source / f), Clock::now()});
-                        dirty.insert(std::move(f));
-                    }
-                } catch (const WatchLimit&) {
-                    on_limit();
-                    return;
-                }
-            } else if (ev.mask & (IN_MOVED_FROM | IN_DELETE)) {
-                inotify->forget(folder);
-            }
-            dirty.insert(folder);
+            handle_folder(ev, name + "/");
             return;
         }
-        if (inotify->ignored(name))
+        if (m_inotify->ignored(name))
             return;
         if (ev.mask & (IN_CREATE | IN_MODIFY)) {
-            if (!writing.count(name))
-                writing.emplace(name, Written{stat_file(m_config.source / name), Clock::now()});
+            if (!m_writing.count(name))
+                m_writing.emplace(name, Written{stat_file(m_config.source / name), Clock::now()});
         } else if (ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
-            writing.erase(name);
+            m_writing.erase(name);
         }
-        dirty.insert(name);
-    };
-
-    while (!m_stop) {
-        if (polling) {
-            pollfd p{m_wake_fd, POLLIN, 0};
-            ::poll(&p, 1, static_cast<int>(m_options.poll_interval.count()));
-            if (m_stop)
-                break;
-            build({}, true);
-            continue;
-        }
-        const auto now = Clock::now();
-        int timeout = -1;
-        if (!dirty.empty() || rescan) {
-            const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_event);
-            timeout = quiet >= m_options.debounce ? 0 : static_cast<int>((m_options.debounce - quiet).count());
-        }
-        if (timeout == 0 && !writing.empty()) {
-            // Someone is still writing: wait for the close, or for the file to stop changing.
-            for (auto it = writing.begin(); it != writing.end();) {
-                const auto stat = stat_file(m_config.source / it->first);
-                if (!stat) {
-                    it = writing.erase(it);
-                } else if (stat != it->second.stat) {
-                    it->second = Written{stat, now};
-                    ++it;
-                } else if (now - it->second.since >= m_options.settle) {
-                    it = writing.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            if (!writing.empty())
-                timeout = 50;
-        }
-        if (timeout == 0) {
-            reporter.phase("quiet for the debounce");
-            std::vector<std::string> changed(dirty.begin(), dirty.end());
-            const bool lost = rescan;
-            dirty.clear();
-            rescan = false;
-            build(std::move(changed), lost);
-            continue;
-        }
-        pollfd fds[2] = {{m_wake_fd, POLLIN, 0}, {inotify->fd(), POLLIN, 0}};
-        if (::poll(fds, 2, timeout) < 0 && errno != EINTR)
-            throw io_error(m_config.source.string(), "cannot wait for changes", errno);
-        if (m_stop)
-            break;
-        if (fds[1].revents & POLLIN) {
-            if (dirty.empty() && !rescan)
-                reporter.phase("changes noticed");
-            while (inotify) {
-                const ssize_t n = read(inotify->fd(), buffer, sizeof buffer);
-                if (n <= 0)
-                    break;
-                for (char* p = buffer; p < buffer + n;) {
-                    const auto* ev = reinterpret_cast<const inotify_event*>(p);
-                    handle(*ev);
-                    if (!inotify)
-                        break;
-                    p += sizeof(inotify_event) + ev->len;
-                }
-            }
-            last_event = Clock::now();
-        }
+        m_dirty.insert(name);
     }
+
+    void handle_folder(const inotify_event& ev, const std::string& folder)
+    {
+        if (m_inotify->ignored(folder))
+            return;
+        if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
+            try {
+                for (auto& f : m_inotify->add_tree(folder)) { // files may have come before the watch
+                    m_writing.emplace(f, Written{stat_file(m_config.source / f), Clock::now()});
+                    m_dirty.insert(std::move(f));
+                }
+            } catch (const WatchLimit&) {
+                fall_back_to_polling();
+                return;
+            }
+        } else if (ev.mask & (IN_MOVED_FROM | IN_DELETE)) {
+            m_inotify->forget(folder);
+        }
+        m_dirty.insert(folder);
+    }
+
+    const Config& m_config;
+    const WatchOptions& m_options;
+    const std::atomic<bool>& m_stop;
+    int m_wake_fd;
+    Reporter& m_reporter;
+    WatchEvents& m_events;
+    std::string m_skip;
+    bool m_polling;
+    std::optional<Inotify> m_inotify;
+    BuildMemory m_memory; // the last build's scan and index, so a rebuild looks only at what changed
+    std::vector<std::pair<std::string, std::string>> m_last_failures;
+    bool m_first = true;
+    std::set<std::string> m_dirty;            // sources (or "a/b/" folders) named by events since the last build
+    std::map<std::string, Written> m_writing; // files written but not closed yet
+    bool m_rescan = false;
+    Clock::time_point m_last_event{};
+    alignas(inotify_event) char m_buffer[64 * 1024];
+};
+
+} // namespace
+
+void Watcher::run(Reporter& reporter, WatchEvents& events)
+{
+    WatchSession(m_config, m_options, m_stop, m_wake_fd, reporter, events).run();
 }
 
 } // namespace cachet
