@@ -415,7 +415,11 @@ TEST_CASE("changing one image renames it and the files that name it, up the chai
             old_paths.insert(o["path"].get<std::string>());
         for (const auto& o : asset["outputs"]) {
             const std::string path = o["path"];
-            if (renamed.count(source)) {
+            if (o["original"]) { // the source's own URL stays, with the new content
+                CHECK(path == source);
+                CHECK(old_paths.count(path) == 1);
+                CHECK((after_tree.at(path) != before_tree.at(path)) == (renamed.count(source) == 1));
+            } else if (renamed.count(source)) {
                 CHECK(old_paths.count(path) == 0);
             } else {
                 CHECK(old_paths.count(path) == 1);

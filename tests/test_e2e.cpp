@@ -1,6 +1,7 @@
 // End-to-end tests: the real cachet binary on the fixture site, outputs checked with
 // independent decoders (libvips/libheif/libwebp for images, the compression libraries'
 // one-shot APIs for sidecars, OpenSSL for digests, python3-jsonschema for the schema).
+#include "pipeline/model/content_type.hpp"
 #include "pipeline/model/hash.hpp"
 #include "pipeline/text/references.hpp"
 #include "tests/test_support.hpp"
@@ -188,16 +189,31 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
                 CHECK(path.find("." + hash + ".") != std::string::npos);
                 CHECK(o["cache_control"] == "public, max-age=31536000, immutable");
             } else {
-                CHECK(o["cache_control"] == "no-cache");
+                const bool image = o["content_type"].get<std::string>().starts_with("image/");
+                CHECK(o["cache_control"] == (image ? "public, max-age=86400" : "no-cache"));
+            }
+            if (o["original"]) { // the source's own URL answers, with the same kind of content
+                CHECK(path == source);
+                CHECK(!o["fingerprinted"]);
+                CHECK(o["content_type"] == std::string(content_type_for(source)));
+                if (asset["kind"] == "passthrough")
+                    CHECK(bytes == source_bytes);
+                if (asset["kind"] == "image")
+                    CHECK(bytes.size() <= source_bytes.size()); // never heavier
             }
             if (asset["kind"] == "image") {
                 const VImage decoded = as_displayed(file);
                 const VImage ref = reference(src / source);
-                CHECK(o["width"] == decoded.width());
-                CHECK(o["height"] == decoded.height());
                 CHECK(difference(decoded, ref) < 8.0);
-                const std::string format = o["format"];
-                CHECK(o["content_type"] == "image/" + format);
+                if (o.contains("format")) {
+                    CHECK(o["width"] == decoded.width());
+                    CHECK(o["height"] == decoded.height());
+                    const std::string format = o["format"];
+                    CHECK(o["content_type"] == "image/" + format);
+                } else { // a source cachet does not encode in kind (TIFF), at its own URL as it is
+                    CHECK(o["original"]);
+                    CHECK(bytes == source_bytes);
+                }
             }
             if (asset["kind"] == "text") {
                 check_rewritten(source, as_text(source_bytes), path, as_text(bytes), out);
@@ -231,6 +247,8 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
         const VImage original = reference(src / source);
         std::map<int, std::map<std::string, std::uint64_t>> by_width;
         for (const auto& o : asset["outputs"]) {
+            if (o["original"])
+                continue; // checked above
             CHECK(o["width"].get<int>() <= original.width());
             by_width[o["width"].get<int>()][o["format"].get<std::string>()] = o["bytes"].get<std::uint64_t>();
         }
@@ -343,7 +361,7 @@ TEST_CASE("cachet build: each image gets every configured width below its own, p
         const int width = o["width"];
         INFO(path);
         hero[width].insert(o["format"].get<std::string>());
-        CHECK_THAT(path, Catch::StartsWith("hero-" + std::to_string(width) + "w."));
+        CHECK_THAT(path, Catch::StartsWith(o["original"] ? "hero.jpg" : "hero-" + std::to_string(width) + "w."));
         const VImage decoded = load(dir / "out" / path);
         CHECK(decoded.width() == width);
         CHECK(o["height"] == decoded.height());
@@ -595,7 +613,15 @@ TEST_CASE("cachet build: large passthrough files are copied exactly and named by
     CHECK(path == "media/intro." + sha256_hex(copied).substr(0, 10) + ".mp4");
     CHECK(o["integrity"] == sri_sha384(copied));
     CHECK(o["content_type"] == "video/mp4");
-    CHECK(test::list_files(dir / "out").size() == 2); // the copy and the manifest: no temporary left
+    // Its own URL too: a hard link to the same bytes.
+    const json original = test::read_json(dir / "out/cachet-manifest.json")["assets"]["media/intro.mp4"]["outputs"][1];
+    CHECK(original["path"] == "media/intro.mp4");
+    CHECK(original["original"] == true);
+    CHECK(original["cache_control"] == "public, max-age=604800");
+    CHECK(fs::equivalent(dir / "out/media/intro.mp4", dir / "out" / path));
+    CHECK(fs::hard_link_count(dir / "out/media/intro.mp4") == 2);
+    // The copy, its original and the manifest: no temporary left.
+    CHECK(test::list_files(dir / "out").size() == 3);
 }
 
 namespace {
@@ -704,7 +730,9 @@ TEST_CASE("cachet build: animated AVIF is an image sequence with the source's fr
     REQUIRE(p.exit_code == 0);
     const json m = test::read_json(dir / "out/cachet-manifest.json");
     const auto& outputs = m["assets"]["spinner.gif"]["outputs"];
-    REQUIRE(outputs.size() == 1);
+    REQUIRE(outputs.size() == 2);
+    CHECK(outputs[1]["original"] == true); // spinner.gif as it was: no GIF among the formats
+    CHECK(test::slurp(dir / "out/spinner.gif") == test::slurp(src / "spinner.gif"));
     CHECK(outputs[0]["format"] == "avif");
     CHECK(outputs[0]["frames"] == 5);
     const test::AvifSequence sequence =
@@ -748,6 +776,10 @@ TEST_CASE("cachet build: animation limits and animate = false", "[e2e][animation
         REQUIRE(p.exit_code == 0);
         const json m = test::read_json(dir / "out/cachet-manifest.json");
         for (const auto& o : m["assets"]["spinner.gif"]["outputs"]) {
+            if (o["original"]) { // its own URL still answers as it did: with the source
+                CHECK(test::slurp(dir / "out" / o["path"].get<std::string>()) == test::slurp(src / "spinner.gif"));
+                continue;
+            }
             CHECK_FALSE(o.contains("frames"));
             CHECK(o["format"] != "gif"); // a still GIF source gets a PNG fallback
             CHECK(frames_of(dir / "out" / o["path"].get<std::string>()).frames.size() == 1);
@@ -979,8 +1011,10 @@ TEST_CASE("cachet build rewrites references: each names a file in OUT, a prefix 
                 CHECK(path.find("." + hex_prefix(out / path, 10) + ".") != std::string::npos);
             if (asset["kind"] == "text")
                 check_rewritten(source, as_text(test::slurp(src / source)), path, as_text(bytes), out);
-            if (!o.contains("format") || (source.ends_with(".png") && o["format"] == "png") ||
-                (source.ends_with(".jpg") && o["format"] == "jpeg"))
+            if (o["original"]) // at the source's own URL, for what cachet cannot rewrite
+                CHECK(path == source);
+            else if (!o.contains("format") || (source.ends_with(".png") && o["format"] == "png") ||
+                     (source.ends_with(".jpg") && o["format"] == "jpeg"))
                 url_of[source] = path;
         }
     }

@@ -10,11 +10,14 @@ using namespace cachet;
 
 namespace {
 
-// The outputs of the stylesheet in a manifest: the file and its encoded variants.
+// The fingerprinted outputs of the stylesheet in a manifest: the file and its encoded variants
+// (its original, at css/site.css, is rewritten in place by each build).
 std::vector<std::string> stylesheet(const nlohmann::json& manifest)
 {
     std::vector<std::string> out;
     for (const auto& o : manifest["assets"]["css/site.css"]["outputs"]) {
+        if (o["original"])
+            continue;
         out.push_back(o["path"]);
         for (const auto& e : o["encodings"])
             out.push_back(e["path"]);

@@ -98,7 +98,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
             if (previous->entry.key == state.key && reuse_published(*previous, result, state))
                 return nullptr;
         }
-        m_writer.copy(asset, record);
+        m_writer.copy(asset, record, wants_original(asset));
         if (m_cache)
             set_key(asset, record.source_digest, state);
         return nullptr;
@@ -126,8 +126,12 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
             return nullptr;
         result.cache_problem = problem;
     }
-    if (asset.kind == AssetKind::image)
-        return start_image_job(m_preset, asset, source, result, state);
+    if (asset.kind == AssetKind::image) {
+        auto job = start_image_job(m_preset, asset, source, result, state);
+        if (wants_original(asset) || m_writer.keeps_name(asset.path)) // a stable name must answer too
+            job->original_source = std::move(source);
+        return job;
+    }
     if (rewritten) {
         result.warnings = std::move(rewritten->warnings);
         build_text(asset, as_bytes(rewritten->text), record, state);
@@ -171,10 +175,12 @@ std::string AssetBuilder::settings_id(const Asset& asset) const
     default: id = m_passthrough_prefix; break;
     }
     id += m_writer.keeps_name(asset.path) ? 's' : 'f';
+    id += wants_original(asset) ? 'o' : '-';
     return id;
 }
 
-// settings == settings_id(asset), mostly without building the latter.
+// settings == settings_id(asset), mostly without building the latter, but for whether it wants
+// an original (which scripts may decide: same_originals(), once their names are known).
 bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings) const
 {
     const std::string& prefix = asset.kind == AssetKind::image  ? m_image_prefix
@@ -182,8 +188,26 @@ bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings)
                                                                 : m_passthrough_prefix;
     if (prefix.empty())
         return settings == settings_id(asset);
-    return settings.size() == prefix.size() + 1 && settings.compare(0, prefix.size(), prefix) == 0 &&
-           settings.back() == (m_writer.keeps_name(asset.path) ? 's' : 'f');
+    return settings.size() == prefix.size() + 2 && settings.compare(0, prefix.size(), prefix) == 0 &&
+           settings[prefix.size()] == (m_writer.keeps_name(asset.path) ? 's' : 'f');
+}
+
+bool AssetBuilder::same_originals(const Asset& asset, const IndexEntry& previous) const
+{
+    return !previous.settings.empty() && previous.settings.back() == (wants_original(asset) ? 'o' : '-');
+}
+
+// Whether asset gets an output at its own URL beside its fingerprinted ones: with
+// output.originals, or when scripts name it (their URL must answer). One that keeps its name
+// has none: its output is there already.
+bool AssetBuilder::wants_original(const Asset& asset) const
+{
+    if (m_writer.keeps_name(asset.path))
+        return false;
+    if (m_preset.output.originals)
+        return true;
+    const std::size_t index = m_targets.find(asset.path);
+    return index != Targets::k_none && m_targets.named(index);
 }
 
 // Sets state's settings and its cache key for the source bytes with that digest.
@@ -203,6 +227,7 @@ Rewritten AssetBuilder::rewrite(const Asset& asset, ByteView source, AssetState&
     Dependencies deps = dependencies_of(asset.path, references, m_preset.references.base);
     state.loads = std::move(deps.loads);
     state.back = std::move(deps.back);
+    state.kept = m_targets.kept(state.loads, state.back);
     Rewritten out = rewrite_references(
         asset.path, text, references, [&](const std::string& path) { return m_targets.target(path, state.gave_way); },
         RewriteOptions{m_preset.references.base, m_preset.html.picture, m_preset.html.integrity});
@@ -255,6 +280,8 @@ void AssetBuilder::take(IndexEntry& previous, AssetResult& result, AssetState& s
     state.reused = previous.source;
     state.loads = std::move(previous.loads);
     state.back = std::move(previous.back);
+    state.script_names = std::move(previous.script_names);
+    state.kept = std::move(previous.kept);
     previous.taken = true;
     state.same_entry = true;
     if (m_headers_changed && apply_headers(m_preset, result.record)) { // [[headers]] changed since
@@ -296,18 +323,26 @@ bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, Ass
 
 void AssetBuilder::build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const
 {
-    OutputFile out = m_writer.write(asset.path, asset.path, source, state);
+    std::vector<std::pair<Encoding, Bytes>> variants;
     const TextSettings& text = m_preset.text;
     if (source.size() >= text.min_bytes && !source.empty()) {
         for (const Encoding encoding : text.encodings) {
-            const Bytes packed = compress(encoding, source, text);
+            Bytes packed = compress(encoding, source, text);
             const double saving = 1.0 - static_cast<double>(packed.size()) / static_cast<double>(source.size());
-            if (saving < text.min_saving)
-                continue;
-            m_writer.write_variant(asset.path, out, encoding, packed, state);
+            if (saving >= text.min_saving)
+                variants.emplace_back(encoding, std::move(packed));
         }
     }
+    OutputFile out = m_writer.write(asset.path, asset.path, source, state);
+    for (const auto& [encoding, packed] : variants)
+        m_writer.write_variant(asset.path, out, encoding, packed, state);
     record.outputs.push_back(std::move(out));
+    if (!wants_original(asset))
+        return;
+    OutputFile original = m_writer.write_original(asset.path, record.outputs.back(), source, state);
+    for (const auto& [encoding, packed] : variants)
+        m_writer.write_variant(asset.path, original, encoding, packed, state);
+    record.outputs.push_back(std::move(original));
 }
 
 } // namespace cachet

@@ -35,6 +35,10 @@ public:
     // changed: see plan_reuse()). Reads no file and never throws.
     IndexEntry* reusable(const Asset& asset, Trust trust) const;
 
+    // Whether the reusable() entry previous has an output at asset's own URL if and only if it
+    // should now (scripts may have come to name it, or stopped).
+    bool same_originals(const Asset& asset, const IndexEntry& previous) const;
+
     // Fills in result from a reusable() entry: the asset needs nothing more (its names are not
     // claimed: see ReusedOutputs).
     void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const { take(previous, result, state); }
@@ -52,6 +56,7 @@ private:
     std::string settings_prefix(AssetKind kind, const std::string& settings) const;
     std::string settings_id(const Asset& asset) const;
     bool has_settings(const Asset& asset, const std::string& settings) const;
+    bool wants_original(const Asset& asset) const;
     void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const;
     Rewritten rewrite(const Asset& asset, ByteView source, AssetState& state) const;
     bool outputs_in_place(const IndexEntry& previous) const;

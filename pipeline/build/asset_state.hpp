@@ -22,6 +22,9 @@ struct AssetState {
     std::vector<std::string> loads;           // text: the sources it refers to (Dependencies)
     std::vector<std::string> back;            // ... and names by back-reference only
     std::vector<std::string> gave_way;        // back-references left as written in this build, sorted
+    std::vector<std::string> script_names;    // names_in_scripts() of the source
+    std::vector<std::string> kept;            // text: what loads and back name that scripts name too,
+                                              // left as written (sorted)
     bool same_entry = false;                  // reused, and its index entry is the last build's as it was
 };
 

@@ -1,5 +1,6 @@
 #include "pipeline/build/image_job.hpp"
 
+#include "pipeline/image/jpeg_segments.hpp"
 #include "pipeline/image/png_chunks.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/text/fingerprint.hpp"
@@ -60,12 +61,25 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
                                                                                         : ImageFormat::jpeg;
         job->formats.push_back(*job->fallback);
     }
-    // Never heavier than the source: a PNG's own bytes may stand in for its PNG fallback. Not
-    // with EXIF (the orientation may come from it), nor with a profile converted away.
-    if (job->fallback == ImageFormat::png && !animation && decoded.exif.empty() &&
-        image_format_of_extension(extension_of(asset.path)) == ImageFormat::png)
-        job->source_png =
-            png_without_metadata(source, images.colour == Colour::keep ? PngProfile::keep : PngProfile::refuse);
+    // Never heavier than the source: its own bytes may stand in for the fallback at its width.
+    // Not when EXIF turns it or holds fields to keep, nor with a profile converted away.
+    const std::optional<ImageFormat> own = image_format_of_extension(extension_of(asset.path));
+    const PngProfile profile = images.colour == Colour::keep ? PngProfile::keep : PngProfile::refuse;
+    // (A GIF shows what the outputs show unless it is animated and they are not.)
+    if (job->fallback && own == ImageFormat::gif && (animation || images.animate))
+        job->stand_in = ImageJob::StandIn{ImageFormat::gif, Bytes(source.begin(), source.end())};
+    else if (job->fallback == own && !animation &&
+             (decoded.exif.empty() || (images.keep_metadata.empty() && exif_upright(decoded.exif)))) {
+        // EXIF of an upright image, no field of it to keep: dropped with the other metadata.
+        const SourceExif exif = decoded.exif.empty() ? SourceExif::refuse : SourceExif::drop;
+        std::optional<Bytes> bytes;
+        if (own == ImageFormat::png)
+            bytes = png_without_metadata(source, profile, exif);
+        else if (own == ImageFormat::jpeg)
+            bytes = jpeg_without_metadata(source, profile, exif);
+        if (bytes)
+            job->stand_in = ImageJob::StandIn{*own, std::move(*bytes)};
+    }
     const bool name_widths = !images.widths.empty();
     job->stable = keeps_name(preset, asset.path);
     for (const int width : output_widths(images.widths, raster.width)) {
@@ -120,17 +134,19 @@ void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_ind
 
 namespace {
 
-void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWriter& writer)
+// Writes the encodes of one width that are not bigger; returns the bytes shipped in the
+// source's own format at the source's own width, if any (and their output's index).
+std::pair<const Bytes*, std::size_t> ship_width(const ImageJob& job, const ImageJob::Width& w,
+                                                const OutputWriter& writer)
 {
     // At the source's own width, the source's own bytes stand in for a fallback encode that
     // came out bigger.
     const bool own_width = w.width == job.decoded.raster.width;
-    auto bytes_of = [&](std::size_t i) -> const Bytes& {
-        if (own_width && job.source_png && job.formats[i] == job.fallback &&
-            job.source_png->size() < w.encoded[i]->size())
-            return *job.source_png;
-        return *w.encoded[i];
+    auto stands_in = [&](std::size_t i) {
+        return own_width && job.stand_in && job.formats[i] == job.fallback &&
+               job.stand_in->bytes.size() < w.encoded[i]->size();
     };
+    auto bytes_of = [&](std::size_t i) -> const Bytes& { return stands_in(i) ? job.stand_in->bytes : *w.encoded[i]; };
     // A format other than the fallback ships only if smaller than every less preferred one.
     auto outweighed = [&](std::size_t i) {
         if (job.formats[i] == job.fallback)
@@ -141,31 +157,70 @@ void ship_width(const ImageJob& job, const ImageJob::Width& w, const OutputWrite
                 return true;
         return false;
     };
+    const std::optional<ImageFormat> own_format = image_format_of_extension(extension_of(job.asset->path));
+    std::pair<const Bytes*, std::size_t> own{nullptr, 0};
     AssetRecord& record = job.result->record;
     for (std::size_t i = 0; i < job.formats.size(); ++i) {
-        const ImageFormat format = job.formats[i];
+        const ImageFormat format = stands_in(i) ? job.stand_in->format : job.formats[i];
         const Bytes& bytes = bytes_of(i);
         if (outweighed(i))
             continue;
         // A stable source's own name, extension as written, for the output in its own format.
-        const bool own_name =
-            job.stable && w.name == job.asset->path && image_format_of_extension(extension_of(w.name)) == format;
+        const bool own_name = job.stable && w.name == job.asset->path && own_format == format;
         OutputFile out = writer.write(
             job.asset->path, own_name ? w.name : replace_extension(w.name, file_extension(format)), bytes, *job.state);
         out.format = format;
         out.width = w.shape.width;
         out.height = w.shape.height;
         out.frames = w.shape.frames;
+        if (own_width && format == own_format)
+            own = {&bytes, record.outputs.size()};
         record.outputs.push_back(std::move(out));
     }
+    return own;
 }
 
 } // namespace
 
 void ship_image(ImageJob& job, const OutputWriter& writer)
 {
+    std::pair<const Bytes*, std::size_t> own{nullptr, 0};
     for (const auto& w : job.widths)
-        ship_width(job, *w, writer);
+        if (const auto shipped = ship_width(job, *w, writer); shipped.first)
+            own = shipped;
+    // The source's own URL: what shipped in its own format at its own width, or else the
+    // source itself (a GIF whose PNG came out smaller, a TIFF, an image whose own format was
+    // outweighed).
+    AssetRecord& record = job.result->record;
+    const bool at_own_url = std::any_of(record.outputs.begin(), record.outputs.end(),
+                                        [&](const OutputFile& o) { return o.path == job.asset->path; });
+    if (job.original_source && !at_own_url) {
+        if (own.first) {
+            const OutputFile like = record.outputs[own.second];
+            record.outputs.push_back(writer.write_original(job.asset->path, like, *own.first, *job.state));
+        } else {
+            OutputFile like;
+            like.format = image_format_of_extension(extension_of(job.asset->path));
+            if (like.format) {
+                const auto& w = *job.widths.back(); // the source's own width
+                like.width = w.shape.width;
+                like.height = w.shape.height;
+                like.frames = w.shape.frames;
+            }
+            // Its metadata stripped where that is safe (not EXIF that turns it or holds fields
+            // to keep).
+            const SourceExif exif = job.images.keep_metadata.empty() && exif_upright(job.decoded.exif)
+                                        ? SourceExif::drop
+                                        : SourceExif::refuse;
+            std::optional<Bytes> stripped;
+            if (like.format == ImageFormat::png)
+                stripped = png_without_metadata(*job.original_source, PngProfile::keep, exif);
+            else if (like.format == ImageFormat::jpeg)
+                stripped = jpeg_without_metadata(*job.original_source, PngProfile::keep, exif);
+            record.outputs.push_back(
+                writer.write_original(job.asset->path, like, stripped ? *stripped : *job.original_source, *job.state));
+        }
+    }
     for (auto& out : job.result->record.outputs)
         if (const auto it = job.chosen.find(*out.format); it != job.chosen.end()) {
             out.quality = it->second.quality;

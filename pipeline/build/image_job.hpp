@@ -49,15 +49,25 @@ struct ImageJob {
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.
     bool stable = false;
-    // A PNG source's own bytes without metadata (png_without_metadata()), when they could stand
-    // in for the PNG fallback at the source's width: it never ships heavier than the source.
-    std::optional<Bytes> source_png;
+    // The source's own bytes (a PNG or JPEG without its metadata, a GIF as it is), when they
+    // could stand in for the fallback at the source's width: it never ships heavier than the
+    // source. Its format may differ from the fallback's (a GIF for a PNG).
+    struct StandIn {
+        ImageFormat format;
+        Bytes bytes;
+    };
+    std::optional<StandIn> stand_in;
+    // When the source gets an output at its own URL (AssetBuilder::wants_original(), or a stable
+    // name): its bytes, for when no output in its own format at its own width ships.
+    std::optional<Bytes> original_source;
 
     // Frees the pixels (the job is over).
     void release()
     {
         decoded = DecodedImage{};
         widths.clear();
+        stand_in.reset();
+        original_source.reset();
     }
 };
 

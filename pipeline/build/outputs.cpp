@@ -146,6 +146,27 @@ OutputFile OutputWriter::write(const std::string& source, const std::string& nam
     return out;
 }
 
+OutputFile OutputWriter::write_original(const std::string& source, const OutputFile& like, ByteView data,
+                                        AssetState& state) const
+{
+    const std::string sha256 = sha256_hex(data);
+    OutputFile out;
+    out.path = source;
+    out.bytes = data.size();
+    out.content_type = content_type_for(source);
+    out.integrity = like.bytes == data.size() && like.etag == strong_etag(sha256) ? like.integrity : sri_sha384(data);
+    out.etag = strong_etag(sha256);
+    out.original = true;
+    out.format = like.format;
+    out.width = like.width;
+    out.height = like.height;
+    out.frames = like.frames;
+    m_names.claim(out.path, sha256, source);
+    write_file(out.path, data);
+    keep_blob(out.path, sha256, data, state);
+    return out;
+}
+
 void OutputWriter::write_variant(const std::string& source, OutputFile& out, Encoding encoding, ByteView data,
                                  AssetState& state) const
 {
@@ -184,7 +205,7 @@ void OutputWriter::claim_all(const AssetRecord& record, const std::map<std::stri
     }
 }
 
-void OutputWriter::copy(const Asset& asset, AssetRecord& record) const
+void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) const
 {
     const fs::path provisional = m_config.output / asset.path;
     std::error_code ec;
@@ -214,6 +235,18 @@ void OutputWriter::copy(const Asset& asset, AssetRecord& record) const
     m_written.add(out.path);
     record.source_bytes = total;
     record.source_digest = "sha256-" + sha256;
+    if (original && out.path != asset.path) {
+        OutputFile copy = out;
+        copy.path = asset.path;
+        copy.fingerprinted = false;
+        copy.original = true;
+        m_names.claim(copy.path, sha256, asset.path);
+        link_atomic(m_config.output / out.path, m_config.output / copy.path);
+        m_written.add(copy.path);
+        record.outputs.push_back(std::move(out));
+        record.outputs.push_back(std::move(copy));
+        return;
+    }
     record.outputs.push_back(std::move(out));
 }
 

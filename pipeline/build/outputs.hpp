@@ -105,10 +105,15 @@ public:
     // Writes data as an encoded variant of out (a sidecar beside it) and adds it to out.
     void write_variant(const std::string& source, OutputFile& out, Encoding encoding, ByteView data,
                        AssetState& state) const;
+    // Writes data at source's own name as a copy of like (an output of source with these
+    // bytes, or one describing the image they hold): an original (OutputFile::original).
+    OutputFile write_original(const std::string& source, const OutputFile& like, ByteView data,
+                              AssetState& state) const;
     // Copies a passthrough source in pieces, hashing what it writes, so that files of any size
     // cost a fixed amount of memory and the name always matches the bytes written; sets its
-    // size and digest in record.
-    void copy(const Asset& asset, AssetRecord& record) const;
+    // size and digest in record. With original, the file is at the source's own name too (a
+    // hard link to the fingerprinted one where the file system allows).
+    void copy(const Asset& asset, AssetRecord& record, bool original) const;
     // Writes data at path (already named and claimed), unflushed.
     void write_file(const std::string& path, ByteView data) const;
     // Claims every output name of record, whose blobs are named in blobs (a passthrough's

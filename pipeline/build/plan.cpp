@@ -5,6 +5,7 @@
 #include "pipeline/model/error.hpp"
 #include "pipeline/text/order.hpp"
 #include "pipeline/text/references.hpp"
+#include "pipeline/text/script_names.hpp"
 
 #include <algorithm>
 
@@ -30,8 +31,8 @@ bool rewrites_references(const Config& config, const Asset& asset)
     return config.preset.references.rewrite && asset.kind == AssetKind::text && may_have_references(asset.path);
 }
 
-void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
-                const std::vector<std::string>* changed, Plan& plan)
+void plan_unchanged(const Config& config, const Session& session, const AssetBuilder& builder,
+                    const std::vector<std::string>* changed, Plan& plan)
 {
     if (!session.cache)
         return;
@@ -46,19 +47,66 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
         plan.unchanged[i] =
             builder.reusable(assets[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
     });
+}
+
+void plan_script_names(const Config& config, const FileSystem& fs, const Session& session, Targets& targets, Plan& plan)
+{
+    const std::vector<Asset>& assets = session.scan.assets;
+    if (!config.preset.references.rewrite || config.preset.references.trust_scripts)
+        return;
+    std::vector<std::size_t> unread;
+    for (std::size_t i = 0; i < assets.size(); ++i) {
+        if (!may_hold_scripts(assets[i].path))
+            continue;
+        if (const IndexEntry* e = plan.unchanged[i])
+            plan.states[i].script_names = e->script_names;
+        else
+            unread.push_back(i);
+    }
+    parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
+        const Asset& asset = assets[unread[n]];
+        try {
+            const Bytes source = fs.read(asset.absolute);
+            plan.states[unread[n]].script_names = names_in_scripts(asset.path, as_text(source));
+        } catch (const Error&) {
+            // unreadable: building it says so
+        }
+    });
+    std::vector<std::string> names;
+    for (const AssetState& state : plan.states)
+        names.insert(names.end(), state.script_names.begin(), state.script_names.end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<char> named(assets.size(), 0);
+    parallel_for(config.jobs, assets.size(),
+                 [&](std::size_t i) { named[i] = named_in_scripts(names, assets[i].path) ? 1 : 0; });
+    targets.set_named(std::move(named));
+}
+
+void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
+                Plan& plan)
+{
+    if (!session.cache)
+        return;
+    const std::vector<Asset>& assets = session.scan.assets;
     std::vector<IndexEntry*> reusable = plan.unchanged;
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (reusable[i] && !builder.same_originals(assets[i], *reusable[i]))
+            reusable[i] = nullptr;
     auto settled = [&](const std::string& path) {
         const std::size_t t = targets.find(path);
         if (t == Targets::k_none)
             return config.missing_references == MissingReferences::warn && session.previous.assets.count(path) == 0;
         return reusable[t] != nullptr;
     };
+    // What a file left as written because scripts name it must still be exactly that.
+    auto same_kept = [&](const IndexEntry& e) { return targets.kept(e.loads, e.back) == e.kept; };
     for (bool again = config.preset.references.rewrite; again;) {
         again = false;
         for (std::size_t i = 0; i < assets.size(); ++i) {
             const IndexEntry* e = reusable[i];
             if (e && (!std::all_of(e->loads.begin(), e->loads.end(), settled) ||
-                      !std::all_of(e->back.begin(), e->back.end(), settled))) {
+                      !std::all_of(e->back.begin(), e->back.end(), settled) || !same_kept(*e))) {
                 reusable[i] = nullptr;
                 again = true;
             }

@@ -26,11 +26,22 @@ struct Plan {
 };
 
 // First the sources the last build into OUT already published, unchanged: a few stats each,
-// shared out over the workers (a no-op build does nothing else). A file whose references name
-// a source that is not reused as it was, or that came or went, is looked at again: the URLs it
-// must hold may have changed. Reused assets leave plan.order. changed: as for run().
+// shared out over the workers (a no-op build does nothing else). Sets plan.unchanged.
+// changed: as for run().
+void plan_unchanged(const Config& config, const Session& session, const AssetBuilder& builder,
+                    const std::vector<std::string>* changed, Plan& plan);
+
+// The names the site's scripts spell (names_in_scripts()): from the index for unchanged
+// sources, read from the others. Sets each script's state.script_names, and which sources they
+// name in targets. Nothing unless references are rewritten and scripts not trusted.
+void plan_script_names(const Config& config, const FileSystem& fs, const Session& session, Targets& targets,
+                       Plan& plan);
+
+// Then which unchanged sources are reused as they are. A file whose references name a source
+// that is not reused as it was, or that came or went, or whose scripted names changed, is
+// looked at again: the URLs it must hold may have changed. Reused assets leave plan.order.
 void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
-                const std::vector<std::string>* changed, Plan& plan);
+                Plan& plan);
 
 // Whether the asset at index is a text file whose references are rewritten.
 bool rewrites_references(const Config& config, const Asset& asset);

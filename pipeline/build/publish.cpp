@@ -125,6 +125,8 @@ private:
                            std::move(state.settings),
                            std::move(state.loads),
                            std::move(state.back),
+                           std::move(state.script_names),
+                           std::move(state.kept),
                            fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
         }
         m_index.assets.erase(at, m_index.assets.end());
@@ -216,6 +218,8 @@ private:
                                            s.settings,
                                            s.loads,
                                            s.back,
+                                           s.script_names,
+                                           s.kept,
                                            s.fragment_digest};
                     encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
                 }

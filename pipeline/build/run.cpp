@@ -37,7 +37,9 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
                                session.cache ? &session.previous : nullptr,
                                session.previous.source_root == session.source_root, targets, options.codec_versions);
 
-    plan_reuse(config, session, builder, targets, changed, plan);
+    plan_unchanged(config, session, builder, changed, plan);
+    plan_script_names(config, fs, session, targets, plan);
+    plan_reuse(config, session, builder, targets, plan);
     // The manifest's name is the first claimed. A reused output under that name (the setting
     // changed) is built again, and then fails on it.
     if (const std::size_t owner = reused_outputs.conflict(config.preset.output.manifest, "manifest");

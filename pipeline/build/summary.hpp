@@ -20,7 +20,8 @@ struct KindTotals {
     std::uint64_t failed = 0;
     std::uint64_t bytes_in = 0;
     std::map<std::string, FormatTotals>
-        outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip
+        outputs; // by format or encoding: avif, webp, jpeg, png, identity, zstd, br, gzip; and
+                 // "originals", the copies at the sources' own URLs (with their variants)
 
     // Assets built by this build: neither failed nor reused.
     std::uint64_t built() const { return assets - failed - cached; }

@@ -42,10 +42,30 @@ public:
             m_assets.begin());
     }
 
-    // Whether a file referring to assets[index] needs it built first: unless its name stays.
+    // Which sources the site's scripts name (plan_script_names()), by index.
+    void set_named(std::vector<char> named) { m_named = std::move(named); }
+    // Whether scripts name assets[index]: references to it stay as written.
+    bool named(std::size_t index) const { return index < m_named.size() && m_named[index] != 0; }
+
+    // The sources of loads and back that scripts name, sorted.
+    std::vector<std::string> kept(const std::vector<std::string>& loads, const std::vector<std::string>& back) const
+    {
+        std::vector<std::string> out;
+        for (const auto* paths : {&loads, &back})
+            for (const auto& p : *paths)
+                if (const std::size_t t = find(p); t != k_none && named(t))
+                    out.push_back(p);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
+    // Whether a file referring to assets[index] needs it built first: unless its name stays
+    // (it keeps its name, or scripts name it).
     bool needs_build(std::size_t index) const
     {
-        return m_assets[index].kind == AssetKind::image || !keeps_name(m_preset, m_assets[index].path);
+        return !named(index) &&
+               (m_assets[index].kind == AssetKind::image || !keeps_name(m_preset, m_assets[index].path));
     }
 
     // assets[index] is finished (its result final): files referring to it may read it.
@@ -72,6 +92,7 @@ private:
     const std::vector<Asset>& m_assets;
     const std::vector<AssetResult>& m_results;
     std::unique_ptr<std::atomic<char>[]> m_done;
+    std::vector<char> m_named;
 };
 
 } // namespace cachet

@@ -15,6 +15,14 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
     for (const auto& o : result.record.outputs) {
+        if (o.original) {
+            FormatTotals& f = kind.outputs[k_originals];
+            ++f.files;
+            f.bytes += o.bytes;
+            for (const auto& e : o.encodings)
+                f.bytes += e.bytes;
+            continue;
+        }
         FormatTotals& f = kind.outputs[o.format ? static_cast<std::size_t>(*o.format) : k_identity];
         ++f.files;
         f.bytes += o.bytes;
@@ -37,9 +45,10 @@ void Totals::name(Summary& summary) const
         for (std::size_t o = 0; o < kind.outputs.size(); ++o) {
             if (kind.outputs[o].files == 0)
                 continue;
-            const std::string_view output_name = o < k_identity ? to_string(static_cast<ImageFormat>(o))
-                                                 : o == k_identity
-                                                     ? std::string_view("identity")
+            const std::string_view output_name = o < k_identity    ? to_string(static_cast<ImageFormat>(o))
+                                                 : o == k_identity ? std::string_view("identity")
+                                                 : o == k_originals
+                                                     ? std::string_view("originals")
                                                      : to_string(static_cast<Encoding>(o - k_identity - 1));
             totals.outputs[std::string(output_name)] = kind.outputs[o];
         }

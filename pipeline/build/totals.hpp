@@ -17,12 +17,14 @@ public:
     void name(Summary& summary) const;
 
 private:
-    // Output slots: one per image format, then identity (text and passthrough), then one per encoding.
+    // Output slots: one per image format, then identity (text and passthrough), then one per
+    // encoding, then the originals (with their encoded variants).
     static constexpr std::size_t k_identity = k_image_format_count;
+    static constexpr std::size_t k_originals = k_identity + 1 + k_encodings.size();
     static constexpr std::size_t k_kinds = static_cast<std::size_t>(AssetKind::unsupported) + 1;
     struct Kind {
         KindTotals totals;
-        std::array<FormatTotals, k_identity + 1 + k_encodings.size()> outputs{};
+        std::array<FormatTotals, k_originals + 1> outputs{};
     };
     std::array<Kind, k_kinds> m_kinds{}; // by AssetKind
 };

@@ -16,7 +16,7 @@
 namespace cachet {
 
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
-inline constexpr int k_cache_format = 4;
+inline constexpr int k_cache_format = 5;
 
 // What cachet keeps about one built source: enough to publish it again without building it.
 struct CacheEntry {
@@ -35,8 +35,11 @@ struct IndexEntry {
     std::string settings;           // the settings part of entry.key, so an unchanged source needs no hashing
     std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
     std::vector<std::string> back;  // ... and those it names by back-reference only
-    std::string fragment_digest;    // SHA-256 (hex) of fragment
-    bool taken = false;             // in memory only: this build reused (and moved out) the entry
+    std::vector<std::string> script_names; // names_in_scripts() of the source
+    std::vector<std::string> kept;         // text: the sources of loads and back it left as written
+                                           // because scripts name them (sorted)
+    std::string fragment_digest;           // SHA-256 (hex) of fragment
+    bool taken = false;                    // in memory only: this build reused (and moved out) the entry
 };
 
 // Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.

@@ -25,7 +25,7 @@ namespace {
 // An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
 constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 6\n";
+constexpr std::string_view k_index_magic = "cachet-index 7\n";
 
 // One source's entry, as the snapshot and the journal hold it.
 void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
@@ -47,7 +47,7 @@ void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
         w.stat(s);
     w.s(e.fragment);
     w.s(e.settings);
-    for (const auto* paths : {&e.loads, &e.back}) {
+    for (const auto* paths : {&e.loads, &e.back, &e.script_names, &e.kept}) {
         w.u(paths->size());
         for (const auto& p : *paths)
             w.s(p);
@@ -76,6 +76,10 @@ std::pair<std::string, IndexEntry> read_entry(Reader& r)
         e.loads.push_back(r.s());
     for (std::uint64_t k = r.u(); k > 0; --k)
         e.back.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.script_names.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.kept.push_back(r.s());
     e.fragment_digest = r.s();
     return {std::move(path), std::move(e)};
 }

@@ -27,6 +27,7 @@ void write_record(Writer& w, const AssetRecord& r)
         w.s(o.vary);
         w.s(o.etag);
         w.u(o.fingerprinted);
+        w.u(o.original);
         w.u(o.format ? static_cast<std::uint64_t>(*o.format) + 1 : 0);
         w.u(static_cast<std::uint64_t>(o.width));
         w.u(static_cast<std::uint64_t>(o.height));
@@ -88,6 +89,7 @@ AssetRecord read_record(Reader& r, std::string source)
         o.vary = r.s();
         o.etag = r.s();
         o.fingerprinted = r.u() != 0;
+        o.original = r.u() != 0;
         if (const std::uint64_t f = r.u(); f != 0)
             o.format = enum_at(f - 1, static_cast<ImageFormat>(k_image_format_count - 1));
         o.width = r.small();

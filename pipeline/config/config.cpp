@@ -149,10 +149,11 @@ std::string settings_key(const TextSettings& t)
 
 std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html)
 {
-    static_assert(field_count<ReferenceSettings>() == 2 && field_count<HtmlSettings>() == 2,
+    static_assert(field_count<ReferenceSettings>() == 3 && field_count<HtmlSettings>() == 2,
                   "update settings_key(ReferenceSettings, HtmlSettings) for the new field");
-    return "references " + std::to_string(references.rewrite) + " " + references.base + "\nhtml picture " +
-           std::to_string(html.picture) + " integrity " + std::to_string(html.integrity) + "\n";
+    return "references " + std::to_string(references.rewrite) + " " + references.base + " trust_scripts " +
+           std::to_string(references.trust_scripts) + "\nhtml picture " + std::to_string(html.picture) + " integrity " +
+           std::to_string(html.integrity) + "\n";
 }
 
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name)

@@ -99,6 +99,10 @@ struct OutputSettings {
     std::string manifest = "cachet-manifest.json";
     int hash_length = 10;
     std::vector<std::string> stable; // globs of outputs kept at their source name
+    // Every source's own URL keeps answering: beside its fingerprinted outputs, a copy of what
+    // it became (the rewritten text, the image in its own format at its own width, the file)
+    // at its own name.
+    bool originals = true;
     std::vector<std::string> ignore; // globs of sources not processed at all
     // Globs of service worker scripts: kept at their source name and never cached by browsers.
     std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
@@ -112,6 +116,9 @@ struct OutputSettings {
 struct ReferenceSettings {
     bool rewrite = true;
     std::string base = "/"; // the URL path SRC is served at: root-relative URLs start with it
+    // References to a file whose name the site's scripts spell (names_in_script()) are left as
+    // written unless this is set: a script may build, slice or compare that URL.
+    bool trust_scripts = false;
 };
 
 struct HtmlSettings {

@@ -16,6 +16,7 @@ const std::map<std::string, Setter>& setters()
         {"output.manifest", string(FIELD(output.manifest))},
         {"output.hash_length", integer(FIELD(output.hash_length), 6, 64)},
         {"output.stable", strings(FIELD(output.stable))},
+        {"output.originals", boolean(FIELD(output.originals))},
         {"output.ignore", strings(FIELD(output.ignore))},
         {"output.service_worker", strings(FIELD(output.service_worker))},
         {"output.keep", integer(FIELD(output.keep), 0, 1000)},
@@ -35,6 +36,7 @@ const std::map<std::string, Setter>& setters()
              }
          }},
         {"references.rewrite", boolean(FIELD(references.rewrite))},
+        {"references.trust_scripts", boolean(FIELD(references.trust_scripts))},
         {"references.base",
          [](Preset& p, const Where& w) {
              const auto text = w.node.value_exact<std::string>();

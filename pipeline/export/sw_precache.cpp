@@ -12,7 +12,8 @@ std::string export_sw_precache(const std::vector<AssetRecord>& records, const Ex
     std::vector<std::pair<std::string, const OutputFile*>> picked;
     for (const auto& r : records)
         for (const auto& o : r.outputs)
-            if (glob_match_any(options.precache, o.path) && !glob_match_any(options.service_worker, o.path))
+            if (!o.original && glob_match_any(options.precache, o.path) &&
+                !glob_match_any(options.service_worker, o.path))
                 picked.emplace_back(url_of(options.base, o.path), &o);
     std::sort(picked.begin(), picked.end());
     for (const auto& [url, o] : picked) {

@@ -78,6 +78,50 @@ void write_file_atomic(const fs::path& path, ByteView data, Durability durabilit
     file.commit(durability);
 }
 
+void link_atomic(const fs::path& existing, const fs::path& path)
+{
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec)
+        throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
+    // A temporary name with AtomicFile's prefix (a scan recognises leftovers), one per target:
+    // OUT is locked by this build and each target written once.
+    const fs::path temporary =
+        path.parent_path() / (std::string(k_temporary_prefix) + path.filename().string() + ".link");
+    unlink(temporary.c_str());
+    if (link(existing.c_str(), temporary.c_str()) == 0) {
+        if (rename(temporary.c_str(), path.c_str()) != 0) {
+            const int err = errno;
+            unlink(temporary.c_str());
+            throw io_error(path.string(), "cannot rename into place", err);
+        }
+        return;
+    }
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOTSUP && errno != ENOSYS)
+        throw io_error(path.string(), "cannot link to " + existing.filename().string(), errno);
+    // No hard links here: a copy, in pieces.
+    const int in = open(existing.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        throw io_error(existing.string(), "cannot read", errno);
+    AtomicFile file(path);
+    std::uint8_t buffer[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(in, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const int err = errno;
+            close(in);
+            throw io_error(existing.string(), "cannot read", err);
+        }
+        if (n == 0)
+            break;
+        file.write(ByteView(buffer, static_cast<std::size_t>(n)));
+    }
+    close(in);
+    file.commit(Durability::deferred);
+}
+
 Bytes read_file(const fs::path& path)
 {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

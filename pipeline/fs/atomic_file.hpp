@@ -35,6 +35,10 @@ private:
 // Writes data to path atomically, creating parent folders.
 void write_file_atomic(const std::filesystem::path& path, ByteView data, Durability durability = Durability::flushed);
 
+// Makes path name the same file as existing, atomically (a hard link renamed into place),
+// or a copy of it where the file system has no hard links. Unflushed. Throws Error(io).
+void link_atomic(const std::filesystem::path& existing, const std::filesystem::path& path);
+
 // The whole contents of path; throws Error(io) naming it.
 Bytes read_file(const std::filesystem::path& path);
 

@@ -18,7 +18,7 @@ std::uint32_t be32(const std::uint8_t* p)
 
 } // namespace
 
-std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile)
+std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, SourceExif exif)
 {
     if (png.size() < k_signature.size() || std::memcmp(png.data(), k_signature.data(), k_signature.size()) != 0)
         return std::nullopt;
@@ -36,10 +36,11 @@ std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile)
         if (first != (type == "IHDR"))
             return std::nullopt;
         first = false;
-        if (type == "acTL" || type == "eXIf" || (type == "iCCP" && profile == PngProfile::refuse))
+        if (type == "acTL" || (type == "eXIf" && exif == SourceExif::refuse) ||
+            (type == "iCCP" && profile == PngProfile::refuse))
             return std::nullopt;
         const std::size_t end = at + 12 + length;
-        if (type != "tEXt" && type != "zTXt" && type != "iTXt" && type != "tIME")
+        if (type != "tEXt" && type != "zTXt" && type != "iTXt" && type != "tIME" && type != "eXIf")
             out.insert(out.end(), png.begin() + static_cast<std::ptrdiff_t>(at),
                        png.begin() + static_cast<std::ptrdiff_t>(end));
         at = end;

@@ -7,12 +7,15 @@ namespace cachet {
 
 // What may be done with a source PNG's own bytes, read chunk by chunk (no decoding).
 enum class PngProfile { keep, refuse }; // whether an embedded ICC profile (iCCP) may stay
+// What to do with EXIF: refuse (an orientation may depend on it), or drop it (its orientation
+// is known to be upright and no field is to be kept).
+enum class SourceExif { refuse, drop };
 
 // The PNG file png without its metadata chunks (tEXt, zTXt, iTXt, tIME, eXIf), everything
 // else byte for byte, so that it can be served instead of a re-encode that came out bigger.
 // Nullopt when that would not show what the other outputs show: not a well-formed PNG (a
 // chunk out of bounds or with a bad CRC, IHDR not first, no IEND), an animation (acTL), EXIF
-// (an orientation may depend on it), or an ICC profile when profile is refuse.
-std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile);
+// (an orientation may depend on it) unless exif is drop, or an ICC profile when profile is refuse.
+std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, SourceExif exif = SourceExif::refuse);
 
 } // namespace cachet

@@ -43,6 +43,9 @@ struct OutputFile {
     std::string vary;                                         // "Accept-Encoding" when encoded variants exist
     std::string etag;                                         // strong_etag() of the identity bytes
     bool fingerprinted = false;
+    // Served at the source's own URL (output.originals, a stable name, or a name scripts use):
+    // the same kind of content the original site had there.
+    bool original = false;
     std::optional<ImageFormat> format; // images only
     int width = 0;
     int height = 0;

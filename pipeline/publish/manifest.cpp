@@ -46,6 +46,7 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
         out.integrity = o.at("integrity").get<std::string>();
         out.cache_control = o.at("cache_control").get<std::string>();
         out.fingerprinted = o.at("fingerprinted").get<bool>();
+        out.original = o.value("original", false); // absent from older manifests
         out.etag = o.value("etag", std::string()); // absent from manifests before cachet 0.5
         out.vary = o.value("vary", std::string());
         if (const auto headers = o.find("headers"); headers != o.end())
@@ -127,7 +128,8 @@ nlohmann::json record_to_json(const AssetRecord& r)
                     {"integrity", o.integrity},
                     {"cache_control", o.cache_control},
                     {"etag", o.etag},
-                    {"fingerprinted", o.fingerprinted}};
+                    {"fingerprinted", o.fingerprinted},
+                    {"original", o.original}};
         if (!o.headers.empty()) {
             json headers = json::object();
             for (const auto& [name, value] : o.headers)

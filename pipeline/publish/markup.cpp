@@ -53,7 +53,7 @@ std::optional<PictureParts> picture_parts(const AssetRecord& record)
     auto outputs_in = [&](ImageFormat f) {
         std::vector<const OutputFile*> out;
         for (const auto& o : record.outputs)
-            if (o.format == f)
+            if (o.format == f && !o.original) // an original is at the source's URL, for what names it
                 out.push_back(&o);
         std::stable_sort(out.begin(), out.end(),
                          [](const OutputFile* a, const OutputFile* b) { return a->width < b->width; });

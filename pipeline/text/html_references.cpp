@@ -1,5 +1,6 @@
 #include "pipeline/text/reading.hpp"
 
+#include <functional>
 #include <initializer_list>
 
 namespace cachet::reading {
@@ -187,6 +188,27 @@ void html_references(std::string_view text, std::vector<Reference>& out)
             css_references(text.substr(tag.body_begin, tag.body_end - tag.body_begin), tag.body_begin, out);
             mark(from, Reference::Role::asset, "", false);
         }
+    });
+}
+
+void html_scripts(std::string_view text, const std::function<void(std::string_view)>& f)
+{
+    for_each_tag(text, [&](const Tag& tag) {
+        if (tag.closing)
+            return;
+        for (const auto& a : tag.attributes)
+            if (a.has_value && a.name.size() > 2 && a.name.starts_with("on"))
+                f(text.substr(a.value_begin, a.value_end - a.value_begin));
+        if (tag.name != "script")
+            return;
+        if (const Attribute* type = tag.find("type"); type && type->has_value) {
+            // Data blocks (JSON-LD, templates, import maps' JSON is read by the browser) do not run.
+            const std::string t = lower(text.substr(type->value_begin, type->value_end - type->value_begin));
+            if (!t.empty() && t != "module" && t != "text/javascript" && t != "application/javascript" &&
+                t != "text/ecmascript" && t != "application/ecmascript")
+                return;
+        }
+        f(text.substr(tag.body_begin, tag.body_end - tag.body_begin));
     });
 }
 

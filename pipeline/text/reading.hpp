@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,5 +79,8 @@ void css_references(std::string_view text, std::size_t offset, std::vector<Refer
 void srcset_references(std::string_view value, std::size_t offset, std::vector<Reference>& out);
 // An HTML document (html_references.cpp).
 void html_references(std::string_view text, std::vector<Reference>& out);
+// Calls f with each piece of script an HTML document runs: the body of each <script> of a
+// JavaScript type (or none) and each event handler attribute (on...), in document order.
+void html_scripts(std::string_view text, const std::function<void(std::string_view)>& f);
 
 } // namespace cachet::reading

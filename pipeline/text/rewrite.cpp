@@ -92,12 +92,13 @@ Dependencies dependencies_of(std::string_view path, const std::vector<Reference>
 
 const OutputFile* image_output_for_url(const AssetRecord& image)
 {
-    int widest = -1;
+    int widest = -1; // originals are only there for the source's own URL
     for (const auto& o : image.outputs)
-        widest = std::max(widest, o.width);
+        if (!o.original)
+            widest = std::max(widest, o.width);
     auto at_widest = [&](ImageFormat f) -> const OutputFile* {
         for (const auto& o : image.outputs)
-            if (o.format == f && o.width == widest)
+            if (o.format == f && o.width == widest && !o.original)
                 return &o;
         return nullptr;
     };

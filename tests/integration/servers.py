@@ -240,10 +240,10 @@ def check_negotiation(port, out, manifest, fail):
         if asset["kind"] != "image":
             continue
         for fallback in asset["outputs"]:
-            if fallback["format"] in ("avif", "webp"):
+            if fallback.get("format") in (None, "avif", "webp"):
                 continue
             same = {o["format"]: o for o in asset["outputs"]
-                    if o["width"] == fallback["width"] and o["height"] == fallback["height"]}
+                    if "format" in o and o["width"] == fallback["width"] and o["height"] == fallback["height"]}
             if "avif" not in same and "webp" not in same:
                 continue
             browsers = {"image/avif,image/webp,*/*": same.get("avif") or same.get("webp"),
@@ -449,12 +449,14 @@ def check_chromium(opts, work):
             element = run([opts.cachet, "picture", source, "--manifest", os.path.join(out, "cachet-manifest.json")])
             pictures.append(element.replace('loading="lazy"', 'loading="eager"'))
             for o in asset["outputs"]:
-                if o["format"] in ("avif", "webp"):
+                if o.get("format") in ("avif", "webp"):
                     direct.append(f'<img class="direct" data-format="{o["format"]}" src="/{o["path"]}" alt="">')
             continue
         for o in asset["outputs"]:
             url = "/" + o["path"]
-            if source == "js/check.js":
+            if o.get("original") and source in ("js/check.js", "css/check.css"):
+                pass  # its own URL: fetched below, not run or applied twice
+            elif source == "js/check.js":
                 links.append(f'<script src="{url}" integrity="{o["integrity"]}" crossorigin="anonymous"></script>')
             elif source == "css/check.css":
                 links.append(f'<link rel="stylesheet" href="{url}" integrity="{o["integrity"]}" crossorigin="anonymous">')
