@@ -109,9 +109,9 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
         ->capture_default_str();
     export_cmd->add_option("--precache", export_flags->options.precache, "sw-precache: globs of the outputs to list")
         ->capture_default_str();
-    export_cmd->add_flag(
-        "--negotiate", export_flags->options.negotiate,
-        "nginx: serve the AVIF or WebP of a fallback image's size at its URL to browsers that accept it");
+    export_cmd->add_flag("--negotiate,!--no-negotiate", export_flags->options.negotiate,
+                         "nginx, caddy: serve the AVIF or WebP of a fallback image's size at its URL (the "
+                         "image's own URL too) to browsers that accept it (default: on)");
     export_cmd
         ->add_option("--service-worker", export_flags->options.service_worker,
                      "Globs of service worker scripts (never precached, uploaded after pages)")

@@ -191,6 +191,18 @@ std::string summary_text(const Summary& summary)
                       ok ? 100.0 * static_cast<double>(cached) / static_cast<double>(ok) : 0.0);
         out += line;
     }
+    if (const std::uint64_t images = summary.images_modern + summary.images_not_modern; images > 0) {
+        out += "  modern formats: " + std::to_string(summary.images_modern) + " of " + std::to_string(images) +
+               " images have AVIF or WebP, " +
+               (summary.picture ? std::string("in the pages' <picture> elements")
+                                : std::string("served at their fallback URLs by `cachet export nginx` or `caddy` "
+                                              "(Accept negotiation; html.picture = true puts them in the pages)"));
+        if (summary.images_not_modern > 0)
+            out += "; " + std::to_string(summary.images_not_modern) +
+                   (summary.images_not_modern == 1 ? " is" : " are") +
+                   " served as JPEG, PNG or GIF everywhere (no AVIF or WebP came out smaller)";
+        out += "\n";
+    }
     if (summary.removed)
         out += "  removed " + std::to_string(summary.removed) + " outputs no source makes any more\n";
     out += "  manifest: " + summary.manifest + "\n";
@@ -256,6 +268,8 @@ std::string summary_json(const Summary& summary)
         {"failures", failures},
         {"built", built},
         {"cached", cached},
+        {"images_modern", summary.images_modern},
+        {"images_not_modern", summary.images_not_modern},
         {"cache_hit_rate",
          summary.cache && assets > failed
              ? std::round(10000.0 * static_cast<double>(cached) / static_cast<double>(assets - failed)) / 10000.0

@@ -163,6 +163,11 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
               image_outputs["gif"]["files"].get<int>() ==
           12); // one fallback each
     CHECK(image_outputs["avif"]["files"].get<int>() >= 6);
+    // Which images a negotiating server or <picture> can deliver in a modern format.
+    CHECK(summary["images_modern"].get<int>() + summary["images_not_modern"].get<int>() == 12);
+    CHECK(summary["images_modern"].get<int>() >= 10);
+    CHECK_THAT(p.err, Catch::Contains("modern formats: " + std::to_string(summary["images_modern"].get<int>()) +
+                                      " of 12 images have AVIF or WebP, served at their fallback URLs"));
 
     const json manifest = test::read_json(out / "cachet-manifest.json");
     CHECK(manifest["version"] == 1);

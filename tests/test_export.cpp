@@ -180,7 +180,7 @@ TEST_CASE("export nginx and caddy: every header of every group, quoted for each 
     CHECK_THAT(caddy, Catch::Contains("    defer\n"));
 }
 
-TEST_CASE("export nginx --negotiate: an exact location per fallback image, AVIF before WebP", "[export]")
+TEST_CASE("export nginx and caddy negotiate by default: per fallback image, AVIF before WebP", "[export]")
 {
     AssetRecord photo{"img/a.jpg", AssetKind::image, 10, "sha256-0", {}, {}};
     for (const auto& [path, format] :
@@ -195,8 +195,7 @@ TEST_CASE("export nginx --negotiate: an exact location per fallback image, AVIF 
         o.height = o.width / 2;
         photo.outputs.push_back(o);
     }
-    ExportOptions options;
-    options.negotiate = true;
+    ExportOptions options; // negotiate: on by default
     const std::string text = export_manifest(ExportFormat::nginx, {photo}, options);
     const auto at100 = text.find("location = \"/img/a-100w.3.jpg\"");
     REQUIRE(at100 != std::string::npos);
@@ -206,7 +205,14 @@ TEST_CASE("export nginx --negotiate: an exact location per fallback image, AVIF 
     REQUIRE(at200 != std::string::npos);
     CHECK(text.find("avif", at200) == std::string::npos); // no AVIF shipped at 200w
     CHECK(text.find("add_header Vary \"Accept\" always;", at200) != std::string::npos);
-    CHECK(export_manifest(ExportFormat::nginx, {photo}, ExportOptions{}).find("rewrite") == std::string::npos);
+    const std::string caddy = export_manifest(ExportFormat::caddy, {photo}, options);
+    const auto avif = caddy.find("rewrite @cachet_negotiate0 \"/img/a-100w.1.avif\"");
+    const auto webp = caddy.find("rewrite @cachet_negotiate1 \"/img/a-100w.2.webp\"");
+    CHECK(avif < webp);
+    CHECK(caddy.find("not header Accept \"*image/avif*\"") < webp); // WebP only where AVIF is not accepted
+    options.negotiate = false;                                      // --no-negotiate
+    CHECK(export_manifest(ExportFormat::nginx, {photo}, options).find("rewrite") == std::string::npos);
+    CHECK(export_manifest(ExportFormat::caddy, {photo}, options).find("rewrite") == std::string::npos);
 }
 
 TEST_CASE("cachet export: through the binary, -o writes the file, a bad format is a usage error", "[export][e2e]")

@@ -59,6 +59,7 @@ private:
     {
         Summary summary;
         summary.cache = m_session.cache.has_value();
+        summary.picture = m_config.preset.html.picture;
         Totals totals;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
             totals.add(m_assets[i], m_plan.results[i], summary);

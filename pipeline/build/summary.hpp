@@ -36,6 +36,12 @@ struct Summary {
     bool cache = false;        // whether a build cache was used
     double seconds = 0;
     std::vector<BudgetResult> budgets; // [[budgets]], in the configuration's order
+    // Images built or reused with an output in a modern format (AVIF, WebP) that a page's
+    // <picture> or a negotiating server can deliver; the others are served in their fallback
+    // format whatever the page or server does.
+    std::uint64_t images_modern = 0;
+    std::uint64_t images_not_modern = 0;
+    bool picture = false; // html.picture: pages deliver the modern formats themselves
 };
 
 } // namespace cachet

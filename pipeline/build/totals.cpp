@@ -1,5 +1,7 @@
 #include "pipeline/build/totals.hpp"
 
+#include <algorithm>
+
 namespace cachet {
 
 void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary)
@@ -14,6 +16,11 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
     }
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
+    if (asset.kind == AssetKind::image) {
+        const bool modern = std::any_of(result.record.outputs.begin(), result.record.outputs.end(),
+                                        [](const OutputFile& o) { return o.format && info(*o.format).modern; });
+        ++(modern ? summary.images_modern : summary.images_not_modern);
+    }
     for (const auto& o : result.record.outputs) {
         if (o.original) {
             FormatTotals& f = kind.outputs[k_originals];

@@ -9,7 +9,15 @@ std::string export_caddy(const std::vector<AssetRecord>& records, const ExportOp
     // Caddy's file_server adds Vary: Accept-Encoding only to the responses it compressed, so
     // the headers are deferred: set as the response is written, they replace its Vary. Header
     // matchers see the request path, so /docs/ is listed beside /docs/index.html.
-    const auto files = served_files(records, options);
+    auto files = served_files(records, options);
+    // With negotiation, a fallback image URL varies by Accept (and not by encoding: images
+    // have no encoded variants).
+    const auto negotiated = options.negotiate
+                                ? negotiable_images(records)
+                                : std::map<std::string, std::vector<std::pair<ImageFormat, std::string>>>{};
+    for (auto& f : files)
+        if (negotiated.count(f.path))
+            f.headers.vary = "Accept";
     std::vector<HeaderSet> sets;
     const auto groups = group_by_headers(files, sets, true);
     std::vector<std::pair<std::string, std::size_t>> urls;
@@ -67,6 +75,22 @@ std::string export_caddy(const std::vector<AssetRecord>& records, const ExportOp
         }
         out += "}\n";
         headers(name, group);
+    }
+    // Negotiation: `header` runs before `rewrite`, so the URL's own headers (Cache-Control,
+    // Vary: Accept) match as above; the served format's Content-Type is set when the response
+    // is written, over the one its extension gave.
+    n = 0;
+    for (const auto& [path, modern] : negotiated) {
+        std::string refused; // the formats preferred to this one, which the browser does not accept
+        for (const auto& [format, target] : modern) {
+            const std::string name = "@cachet_negotiate" + std::to_string(n++);
+            const std::string mime(info(format).mime);
+            out += "\n" + name + " {\n    path " + caddy_quote("/" + path) + "\n" + refused + "    header Accept " +
+                   caddy_quote("*" + mime + "*") + "\n}\n";
+            out += "header " + name + " {\n    Content-Type " + caddy_quote(mime) + "\n    defer\n}\n";
+            out += "rewrite " + name + " " + caddy_quote("/" + target) + "\n";
+            refused += "    not header Accept " + caddy_quote("*" + mime + "*") + "\n";
+        }
     }
     return out;
 }

@@ -21,9 +21,9 @@ struct ExportOptions {
     std::vector<std::string> precache{"*.js", "*.mjs", "*.css", "*.html"}; // sw-precache: output globs
     // Service worker scripts (as output.service_worker): never precached; uploaded after pages.
     std::vector<std::string> service_worker{"sw.js", "service-worker.js"};
-    // nginx: the fallback image URLs serve the AVIF or WebP of the same size to browsers whose
-    // Accept header names it (with Vary: Accept).
-    bool negotiate = false;
+    // nginx, caddy: the fallback image URLs (an image's original URL among them) serve the AVIF
+    // or WebP of the same size to browsers whose Accept header names it (with Vary: Accept).
+    bool negotiate = true;
 };
 
 // The text of format for the outputs of records (as read_manifest() gives them):

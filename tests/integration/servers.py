@@ -267,9 +267,10 @@ def check_negotiation(port, out, manifest, fail):
 
 def check_nginx(opts, work):
     out, manifest = build_site(opts, work)
-    export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
-    run([opts.cachet, "export", "nginx", "--negotiate", "--manifest", os.path.join(out, "cachet-manifest.json"),
-         "-o", os.path.join(work, "cachet-negotiate.nginx")])
+    # Negotiation is on by default; --no-negotiate is the plain include.
+    export(opts, out, "nginx", os.path.join(work, "cachet-negotiate.nginx"))
+    run([opts.cachet, "export", "nginx", "--no-negotiate", "--manifest", os.path.join(out, "cachet-manifest.json"),
+         "-o", os.path.join(work, "cachet.nginx")])
     fail = Failures()
     checked = 0
     for include in ("cachet.nginx", "cachet-negotiate.nginx"):
@@ -362,6 +363,7 @@ def check_caddy(opts, work):
     try:
         wait_for_port(port, process, log)
         checked = check_server(port, out, manifest, ["zstd", "br", "gzip"], ["zstd", "br", "gzip"], True, fail)
+        checked += check_negotiation(port, out, manifest, fail)  # on by default
         # A folder URL gets its index page's headers.
         status, headers, body = get(port, "/", {"Accept-Encoding": "identity"})
         index = next(o for url, o in served(manifest) if url == "/index.html")
