@@ -129,8 +129,11 @@ TEST_CASE("cachet build: every URL of the original site answers, with the same k
             CHECK((*own)["encodings"].size() == first["encodings"].size());
         }
     }
-    // The demo's own script, which fetches data/products.json by a URL it builds.
+    // The demo's own script, which fetches data/products.json and loads img/hero.jpg by URLs it
+    // builds: the page's reference to hero.jpg stays as written, the others are rewritten.
     CHECK(fs::is_regular_file(dir / "out/data/products.json"));
+    CHECK(as_written(b.page, "img/hero.jpg"));
+    CHECK_FALSE(as_written(b.page, "img/logo.png"));
 
     SECTION("output.originals = false: fingerprinted names only, but for what keeps its name or scripts name")
     {
@@ -140,7 +143,8 @@ TEST_CASE("cachet build: every URL of the original site answers, with the same k
             bool original = false;
             for (const auto& o : asset["outputs"])
                 original |= o["original"].get<bool>();
-            CHECK(original == (source == "data/products.json")); // js/app.js fetches it
+            CHECK(original ==
+                  (source == "data/products.json" || source == "img/hero.jpg")); // js/app.js builds their URLs
         }
         CHECK_FALSE(fs::exists(dir / "off/css/site.css"));
         CHECK(fs::exists(dir / "off/index.html"));

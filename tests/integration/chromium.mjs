@@ -8,7 +8,12 @@
 //   integrity) ran, its stylesheet (with integrity) applied with its @import, background
 //   images and web font loaded.
 //
-//   node chromium.mjs URL PROFILE_DIR NODE_MODULES [test-page|site]
+// - fixture: fixtures/site as `cachet build` writes it with the defaults, behind nginx with the
+//   default (negotiating) export: its script ran (it fetched data/products.json and loaded
+//   img/hero.jpg by URLs it builds), the `.card > img` rule still matches, every image decoded,
+//   and the images came as AVIF where cachet made one.
+//
+//   node chromium.mjs URL PROFILE_DIR NODE_MODULES [test-page|site|fixture]
 import { createRequire } from 'node:module';
 
 const [url, profile, nodeModules, mode = 'test-page'] = process.argv.slice(2);
@@ -35,14 +40,50 @@ try {
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => failures.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   const encodings = new Map();
+  const types = new Map();
   page.on('response', async (r) => {
     if (r.status() >= 400)
       failures.push(`HTTP ${r.status()} for ${r.url()}`);
-    const e = (await r.allHeaders())['content-encoding'] ?? 'identity';
+    const headers = await r.allHeaders();
+    const e = headers['content-encoding'] ?? 'identity';
     encodings.set(e, (encodings.get(e) ?? 0) + 1);
+    const t = (headers['content-type'] ?? '').split(';')[0];
+    types.set(t, (types.get(t) ?? 0) + 1);
   });
 
-  if (mode === 'site') {
+  if (mode === 'fixture') {
+    await page.goto(url, { waitUntil: 'networkidle' });
+    try {
+      await page.waitForFunction(() => document.documentElement.dataset.app === 'ran', null, { timeout: 15000 });
+    } catch {
+      failures.push('the page\'s script did not finish: products and the picture it builds a URL for');
+    }
+    const site = await page.evaluate(() => ({
+      images: [...document.images].map((img) => ({ src: img.currentSrc || img.src, width: img.naturalWidth })),
+      products: document.querySelectorAll('.grid .product').length,
+      card: (() => { const i = document.querySelector('.card > img'); return i ? getComputedStyle(i).outlineColor : null; })(),
+    }));
+    for (const img of site.images)
+      if (img.width <= 0)
+        failures.push(`image not decoded: ${img.src}`);
+    if (site.products === 0)
+      failures.push('no product from data/products.json on the page');
+    if (site.card !== 'rgb(1, 2, 3)')
+      failures.push(`the .card > img rule does not apply any more (outline ${site.card})`);
+    const avif = types.get('image/avif') ?? 0;
+    if (avif === 0)
+      failures.push('no image came as AVIF');
+    const summary = `${site.images.length} images decoded (${avif} responses AVIF), ${site.products} products, ` +
+                    `.card > img outline ${site.card}`;
+    if (failures.length) {
+      console.error(`chromium: ${url}: ${failures.length} failures (${summary}):`);
+      for (const f of failures.slice(0, 40))
+        console.error('  ' + f);
+      process.exitCode = 1;
+    } else {
+      console.log(`chromium: ${url}: all checks passed: ${summary}`);
+    }
+  } else if (mode === 'site') {
     await page.goto(url, { waitUntil: 'networkidle' });
     const site = await page.evaluate(async () => {
       await document.fonts.ready;

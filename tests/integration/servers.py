@@ -488,7 +488,39 @@ def check_chromium(opts, work):
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
         return result.returncode
+    result = check_chromium_fixture(opts, work)
+    if result != 0:
+        return result
     return check_chromium_site(opts, work)
+
+
+def check_chromium_fixture(opts, work):
+    """fixtures/site built with the defaults and served by nginx with the default export: the
+    page works as the original does (its script runs, fetching and loading by URLs it builds;
+    `.card > img` matches), visitors get AVIF, and the og:image URL answers with an image."""
+    out = os.path.join(work, "fixture-out")
+    run([opts.cachet, "build", os.path.join(opts.fixtures, "site"), "-o", out, "--no-cache", "-q"])
+    export(opts, out, "nginx", os.path.join(work, "fixture.nginx"))
+    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
+    env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
+    port = free_port()
+    process = start_nginx(work, out, port, include="fixture.nginx")
+    try:
+        result = subprocess.run(["node", driver, f"http://127.0.0.1:{port}/index.html",
+                                 os.path.join(work, "fixture-profile"), opts.node_modules, "fixture"],
+                                capture_output=True, text=True, env=env, timeout=300)
+        status, headers, body = get(port, "/img/hero.jpg", {"Accept": "*/*"})  # the og:image
+    finally:
+        stop(process)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        return result.returncode
+    if status != 200 or headers.get("Content-Type") != "image/jpeg" or not body.startswith(b"\xff\xd8"):
+        sys.stderr.write(f"chromium: the og:image URL /img/hero.jpg answered {status} {headers.get('Content-Type')}\n")
+        return 1
+    print("chromium: the og:image URL /img/hero.jpg answers with a JPEG")
+    return 0
 
 
 def check_chromium_site(opts, work):
