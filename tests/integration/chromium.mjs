@@ -21,6 +21,17 @@ const require = createRequire(nodeModules + '/');
 const { chromium } = require('playwright-core');
 
 const failures = [];
+// Prints the verdict on the page (where: its URL, or "" for the test page) and sets the exit code.
+const report = (where, summary) => {
+  if (failures.length) {
+    console.error(`chromium: ${where}${failures.length} failures (${summary}):`);
+    for (const f of failures.slice(0, 40))
+      console.error('  ' + f);
+    process.exitCode = 1;
+  } else {
+    console.log(`chromium: ${where}all checks passed: ${summary}`);
+  }
+};
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
@@ -75,14 +86,7 @@ try {
       failures.push('no image came as AVIF');
     const summary = `${site.images.length} images decoded (${avif} responses AVIF), ${site.products} products, ` +
                     `.card > img outline ${site.card}`;
-    if (failures.length) {
-      console.error(`chromium: ${url}: ${failures.length} failures (${summary}):`);
-      for (const f of failures.slice(0, 40))
-        console.error('  ' + f);
-      process.exitCode = 1;
-    } else {
-      console.log(`chromium: ${url}: all checks passed: ${summary}`);
-    }
+    report(`${url}: `, summary);
   } else if (mode === 'site') {
     await page.goto(url, { waitUntil: 'networkidle' });
     const site = await page.evaluate(async () => {
@@ -124,14 +128,7 @@ try {
     const summary = `${site.images.length} images decoded, ${site.integrity} <script>/<link> with integrity, ` +
                     `${site.sheets} stylesheets (@import applied), backgrounds ${site.backgrounds.filter((b) => b).length}, ` +
                     `fonts ${site.fonts.join(' ')}, ${site.loaded.length} resources`;
-    if (failures.length) {
-      console.error(`chromium: ${url}: ${failures.length} failures (${summary}):`);
-      for (const f of failures.slice(0, 40))
-        console.error('  ' + f);
-      process.exitCode = 1;
-    } else {
-      console.log(`chromium: ${url}: all checks passed: ${summary}`);
-    }
+    report(`${url}: `, summary);
   } else {
     await page.goto(url, { waitUntil: 'load' });
     const result = await page.evaluate(async () => {
@@ -188,14 +185,7 @@ try {
                     `${result.fetches.length} integrity fetches, ${result.links} <script>/<link> with integrity (script ran, ` +
                     `stylesheet applied), ` +
                     `responses by Content-Encoding ${JSON.stringify(Object.fromEntries(encodings))}`;
-    if (failures.length) {
-      console.error(`chromium: ${failures.length} failures (${summary}):`);
-      for (const f of failures.slice(0, 40))
-        console.error('  ' + f);
-      process.exitCode = 1;
-    } else {
-      console.log(`chromium: all checks passed: ${summary}`);
-    }
+    report('', summary);
   }
 } finally {
   await context.close();

@@ -439,6 +439,14 @@ CHECK_CSS = "body { --cachet-stylesheet: applied; outline-color: rgb(1, 2, 3); }
     f".cachet-pad-{i} {{ margin: {i}px; }}\n" for i in range(80))
 
 
+def chromium(opts, work, url, profile, mode="test-page"):
+    """Runs chromium.mjs on url with a fresh profile in work; its completed process."""
+    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
+    env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
+    return subprocess.run(["node", driver, url, os.path.join(work, profile), opts.node_modules, mode],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
 def check_chromium(opts, work):
     out, manifest = build_site(opts, work, {"js/check.js": CHECK_JS, "css/check.css": CHECK_CSS})
     export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
@@ -477,11 +485,7 @@ def check_chromium(opts, work):
     port = free_port()
     process = start_nginx(work, out, port)
     try:
-        driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
-        env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
-        result = subprocess.run(["node", driver, f"http://127.0.0.1:{port}/cachet-browser-test.html",
-                                 os.path.join(work, "chromium-profile"), opts.node_modules],
-                                capture_output=True, text=True, env=env, timeout=300)
+        result = chromium(opts, work, f"http://127.0.0.1:{port}/cachet-browser-test.html", "chromium-profile")
     finally:
         stop(process)
     sys.stdout.write(result.stdout)
@@ -501,14 +505,10 @@ def check_chromium_fixture(opts, work):
     out = os.path.join(work, "fixture-out")
     run([opts.cachet, "build", os.path.join(opts.fixtures, "site"), "-o", out, "--no-cache", "-q"])
     export(opts, out, "nginx", os.path.join(work, "fixture.nginx"))
-    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
-    env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
     port = free_port()
     process = start_nginx(work, out, port, include="fixture.nginx")
     try:
-        result = subprocess.run(["node", driver, f"http://127.0.0.1:{port}/index.html",
-                                 os.path.join(work, "fixture-profile"), opts.node_modules, "fixture"],
-                                capture_output=True, text=True, env=env, timeout=300)
+        result = chromium(opts, work, f"http://127.0.0.1:{port}/index.html", "fixture-profile", "fixture")
         status, headers, body = get(port, "/img/hero.jpg", {"Accept": "*/*"})  # the og:image
     finally:
         stop(process)
@@ -535,12 +535,9 @@ def check_chromium_site(opts, work):
     with open(os.path.join(out, "cachet-manifest.json")) as f:
         manifest = json.load(f)
     export(opts, out, "nginx", os.path.join(work, "refs.nginx"))
-    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
-    env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work)
 
     def load(port, page, profile):
-        return subprocess.run(["node", driver, f"http://127.0.0.1:{port}/{page}", os.path.join(work, profile),
-                               opts.node_modules, "site"], capture_output=True, text=True, env=env, timeout=300)
+        return chromium(opts, work, f"http://127.0.0.1:{port}/{page}", profile, "site")
 
     port = free_port()
     process = start_nginx(work, out, port, include="refs.nginx")
