@@ -191,3 +191,26 @@ TEST_CASE("cachet build: a file whose name a script spells keeps its URL where s
         CHECK(as_written(b.page, "_static/minus.png"));
     }
 }
+
+TEST_CASE("cachet build: a sidecar never takes the name of a source (MkDocs' sitemap.xml.gz)", "[e2e][fidelity]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    std::string sitemap = "<?xml version=\"1.0\"?>\n<urlset>\n";
+    for (int i = 0; i < 100; ++i)
+        sitemap += "  <url><loc>https://example.com/page" + std::to_string(i) + "/</loc></url>\n";
+    test::spit(src / "sitemap.xml", sitemap + "</urlset>\n");
+    test::spit(src / "data.json", "[" + std::string(3000, ' ') + "]\n");
+    test::spit(src / "index.html", "<p>site</p>\n");
+    const fs::path cache = dir / "cache";
+    build(dir, src, "", cache);
+    CHECK(fs::exists(dir / "out/sitemap.xml.gz")); // cachet's sidecar, while no source has that name
+    test::spit(src / "sitemap.xml.gz", "the site's own\n");
+    test::spit(src / "data.json.br", "the site's own\n");
+    const Built b = build(dir, src, "", cache); // no collision, with or without the cache
+    CHECK(test::slurp(dir / "out/sitemap.xml.gz") == test::slurp(src / "sitemap.xml.gz"));
+    CHECK(test::slurp(dir / "out/data.json.br") == test::slurp(src / "data.json.br"));
+    for (const auto& o : b.manifest["assets"]["data.json"]["outputs"])
+        for (const auto& e : o["encodings"])
+            CHECK(e["path"] != "data.json.br");
+}

@@ -115,10 +115,14 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
     if (asset.kind == AssetKind::text && m_preset.references.rewrite && may_have_references(asset.path))
         rewritten = rewrite(asset, source, state);
     if (m_cache) {
-        set_key(asset,
-                rewritten ? record.source_digest + "\nreferences " + sha256_hex(as_bytes(rewritten->edits))
-                          : record.source_digest,
-                state);
+        std::string digest = rewritten ? record.source_digest + "\nreferences " + sha256_hex(as_bytes(rewritten->edits))
+                                       : record.source_digest;
+        if (asset.kind == AssetKind::text) // the sidecars that give way to sources (build_text())
+            for (const Encoding encoding : m_preset.text.encodings)
+                if (const std::string sidecar = asset.path + "." + std::string(sidecar_extension(encoding));
+                    m_targets.find(sidecar) != Targets::k_none)
+                    digest += "\nsidecar taken " + sidecar;
+        set_key(asset, digest, state);
         if (previous && previous->entry.key == state.key && reuse_published(*previous, result, state))
             return nullptr;
         std::string problem;
@@ -333,15 +337,20 @@ void AssetBuilder::build_text(const Asset& asset, ByteView source, AssetRecord& 
                 variants.emplace_back(encoding, std::move(packed));
         }
     }
+    // A sidecar never takes the name of a source (MkDocs ships sitemap.xml and its own
+    // sitemap.xml.gz): that file is the site's, and answers at its URL as it is.
+    auto add_variants = [&](OutputFile& out) {
+        for (const auto& [encoding, packed] : variants)
+            if (m_targets.find(out.path + "." + std::string(sidecar_extension(encoding))) == Targets::k_none)
+                m_writer.write_variant(asset.path, out, encoding, packed, state);
+    };
     OutputFile out = m_writer.write(asset.path, asset.path, source, state);
-    for (const auto& [encoding, packed] : variants)
-        m_writer.write_variant(asset.path, out, encoding, packed, state);
+    add_variants(out);
     record.outputs.push_back(std::move(out));
     if (!wants_original(asset))
         return;
     OutputFile original = m_writer.write_original(asset.path, record.outputs.back(), source, state);
-    for (const auto& [encoding, packed] : variants)
-        m_writer.write_variant(asset.path, original, encoding, packed, state);
+    add_variants(original);
     record.outputs.push_back(std::move(original));
 }
 

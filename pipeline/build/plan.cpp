@@ -90,8 +90,16 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
         return;
     const std::vector<Asset>& assets = session.scan.assets;
     std::vector<IndexEntry*> reusable = plan.unchanged;
+    // (A sidecar that a source now has the name of gives way to it: see AssetBuilder.)
+    auto sidecar_taken = [&](const IndexEntry& e) {
+        for (const auto& o : e.entry.record.outputs)
+            for (const auto& v : o.encodings)
+                if (targets.find(v.path) != Targets::k_none)
+                    return true;
+        return false;
+    };
     for (std::size_t i = 0; i < assets.size(); ++i)
-        if (reusable[i] && !builder.same_originals(assets[i], *reusable[i]))
+        if (reusable[i] && (!builder.same_originals(assets[i], *reusable[i]) || sidecar_taken(*reusable[i])))
             reusable[i] = nullptr;
     auto settled = [&](const std::string& path) {
         const std::size_t t = targets.find(path);
