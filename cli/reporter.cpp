@@ -205,7 +205,8 @@ std::string summary_text(const Summary& summary)
     }
     if (summary.removed)
         out += "  removed " + std::to_string(summary.removed) + " outputs no source makes any more\n";
-    out += "  manifest: " + summary.manifest + "\n";
+    out += summary.unpublished ? "  nothing published (--strict, and a file failed): OUT is as the last build left it\n"
+                               : "  manifest: " + summary.manifest + "\n";
     if (!summary.budgets.empty()) {
         std::size_t width = 6;
         for (const auto& b : summary.budgets)
@@ -268,6 +269,7 @@ std::string summary_json(const Summary& summary)
         {"failures", failures},
         {"built", built},
         {"cached", cached},
+        {"published", !summary.unpublished},
         {"images_modern", summary.images_modern},
         {"images_not_modern", summary.images_not_modern},
         {"cache_hit_rate",

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <vips/vips8>
 
+#include <map>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -213,4 +214,41 @@ TEST_CASE("cachet build: a sidecar never takes the name of a source (MkDocs' sit
     for (const auto& o : b.manifest["assets"]["data.json"]["outputs"])
         for (const auto& e : o["encodings"])
             CHECK(e["path"] != "data.json.br");
+}
+
+TEST_CASE("cachet build --strict: a failure publishes nothing, and OUT stays as the last build left it",
+          "[e2e][fidelity]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const fs::path out = dir / "out";
+    REQUIRE(test::run_cachet({"build", src.string(), "-o", out.string(), "--strict", "-q"}).exit_code == 0);
+    std::map<std::string, Bytes> before;
+    for (const auto& f : test::list_files(out))
+        before[f] = test::slurp(out / f);
+
+    // The page and the stylesheet change, and the page names a file that is not there.
+    test::spit(src / "index.html",
+               std::string(as_text(test::slurp(src / "index.html"))) + "<img src=\"img/missing.png\" alt=\"\">\n");
+    test::spit(src / "css/site.css", std::string(as_text(test::slurp(src / "css/site.css"))) + "p { margin: 0 }\n");
+    const auto p = test::run_cachet({"build", src.string(), "-o", out.string(), "--strict", "--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 1);
+    CHECK(nlohmann::json::parse(p.out)["published"] == false);
+    CHECK_THAT(p.err, Catch::Contains("nothing published"));
+    for (const auto& [f, bytes] : before) { // what the manifest names, as it named it
+        INFO(f);
+        CHECK(test::slurp(out / f) == bytes);
+    }
+    for (const auto& f : test::list_files(out)) {
+        INFO(f);
+        CHECK(f.find(".cachet-tmp-") == std::string::npos); // nothing staged is left behind
+    }
+
+    // Without --strict the same build publishes everything but the failure... and then the
+    // page and the stylesheet's own URL hold the new text.
+    const auto loose = test::run_cachet({"build", src.string(), "-o", out.string(), "-q"});
+    CHECK(loose.exit_code == 0); // a missing reference is a warning
+    CHECK(test::slurp(out / "css/site.css") != before.at("css/site.css"));
+    CHECK(test::slurp(out / "index.html") != before.at("index.html"));
 }

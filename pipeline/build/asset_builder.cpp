@@ -10,6 +10,7 @@
 #include "pipeline/text/references.hpp"
 
 #include <fstream>
+#include <set>
 #include <vector>
 
 namespace cachet {
@@ -151,8 +152,8 @@ void AssetBuilder::remember(AssetResult& result, AssetState& state) const
     set_fragment(state, result.record);
     if (!m_cache)
         return;
-    for (const auto& path : output_paths(result.record))
-        state.output_stats.push_back(m_fs.stat(m_config.output / path).value_or(FileStat{}));
+    for (const auto& path : output_paths(result.record)) // (a staged file keeps its stat when renamed)
+        state.output_stats.push_back(m_fs.stat(m_config.output / m_writer.written_at(path)).value_or(FileStat{}));
     if (result.record.kind != AssetKind::passthrough) // a passthrough's bytes are its source's
         m_cache->store(CacheEntry{state.key, result.record, result.warnings, state.blobs});
 }
@@ -312,9 +313,16 @@ bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, Ass
         files.emplace_back(path, std::move(*data));
     }
     m_writer.claim_all(entry.record, entry.blobs);
+    std::set<std::string> fingerprinted;
+    for (const auto& o : entry.record.outputs)
+        if (o.fingerprinted) {
+            fingerprinted.insert(o.path);
+            for (const auto& e : o.encodings)
+                fingerprinted.insert(e.path);
+        }
     for (const auto& [path, data] : files) {
-        m_writer.write_file(path, data);
-        state.output_stats.push_back(m_fs.stat(m_config.output / path).value_or(FileStat{}));
+        m_writer.write_file(path, data, fingerprinted.count(path) != 0);
+        state.output_stats.push_back(m_fs.stat(m_config.output / m_writer.written_at(path)).value_or(FileStat{}));
     }
     result.status = AssetResult::Status::cached;
     result.record = entry.record;

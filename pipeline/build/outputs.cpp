@@ -92,8 +92,9 @@ void WrittenFiles::add(const std::string& path)
     ++m_count;
 }
 
-void WrittenFiles::flush(const fs::path& out) const
+void WrittenFiles::flush() const
 {
+    const fs::path& out = m_out;
     if (m_count == 0)
         return;
     auto sync = [](const fs::path& p, bool whole_fs) {
@@ -119,6 +120,58 @@ void WrittenFiles::flush(const fs::path& out) const
         sync(f, false);
 }
 
+std::string WrittenFiles::staging_name(std::string_view path)
+{
+    const auto slash = path.rfind('/');
+    const std::size_t name = slash == std::string_view::npos ? 0 : slash + 1;
+    return std::string(path.substr(0, name)) + std::string(k_temporary_prefix) + "stage-" +
+           std::string(path.substr(name));
+}
+
+void WrittenFiles::stage(const std::string& path)
+{
+    std::lock_guard lock(m_mutex);
+    m_staged.insert(path);
+}
+
+std::string WrittenFiles::written_at(const std::string& path) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_staged.count(path) ? staging_name(path) : path;
+}
+
+void WrittenFiles::commit_staged(bool sync)
+{
+    std::lock_guard lock(m_mutex);
+    std::set<fs::path> folders;
+    for (auto it = m_staged.begin(); it != m_staged.end(); it = m_staged.erase(it)) {
+        const fs::path to = m_out / *it;
+        if (std::rename((m_out / staging_name(*it)).c_str(), to.c_str()) != 0)
+            throw io_error(to.string(), "cannot rename into place", errno);
+        folders.insert(to.parent_path());
+    }
+    if (!sync)
+        return;
+    for (const auto& f : folders) {
+        const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fdatasync(fd) != 0) {
+            const int err = errno;
+            if (fd >= 0)
+                close(fd);
+            throw io_error(f.string(), "cannot flush to disk", err);
+        }
+        close(fd);
+    }
+}
+
+void WrittenFiles::discard_staged()
+{
+    std::lock_guard lock(m_mutex);
+    for (const auto& p : m_staged)
+        ::unlink((m_out / staging_name(p)).c_str());
+    m_staged.clear();
+}
+
 OutputFile OutputWriter::name_output(const std::string& source, const std::string& name, const std::string& digest,
                                      std::string integrity, std::uint64_t bytes) const
 {
@@ -141,7 +194,7 @@ OutputFile OutputWriter::write(const std::string& source, const std::string& nam
 {
     const std::string sha256 = sha256_hex(data);
     OutputFile out = name_output(source, name, sha256, sri_sha384(data), data.size());
-    write_file(out.path, data);
+    write_file(out.path, data, out.fingerprinted);
     keep_blob(out.path, sha256, data, state);
     return out;
 }
@@ -162,7 +215,7 @@ OutputFile OutputWriter::write_original(const std::string& source, const OutputF
     out.height = like.height;
     out.frames = like.frames;
     m_names.claim(out.path, sha256, source);
-    write_file(out.path, data);
+    write_file(out.path, data, false);
     keep_blob(out.path, sha256, data, state);
     return out;
 }
@@ -177,7 +230,7 @@ void OutputWriter::write_variant(const std::string& source, OutputFile& out, Enc
     const std::string sha256 = sha256_hex(data);
     variant.etag = strong_etag(sha256);
     m_names.claim(variant.path, sha256, source);
-    write_file(variant.path, data);
+    write_file(variant.path, data, out.fingerprinted);
     keep_blob(variant.path, sha256, data, state);
     out.encodings.push_back(std::move(variant));
 }
@@ -190,10 +243,17 @@ void OutputWriter::keep_blob(const std::string& path, const std::string& sha256,
     state.blobs[path] = sha256;
 }
 
-void OutputWriter::write_file(const std::string& path, ByteView data) const
+void OutputWriter::write_file(const std::string& path, ByteView data, bool fingerprinted) const
 {
-    m_fs.write(m_config.output / path, data, Durability::deferred);
-    m_written.add(path);
+    if (fingerprinted) {
+        m_fs.write(m_config.output / path, data, Durability::deferred);
+        m_written.add(path);
+        return;
+    }
+    const std::string staged = WrittenFiles::staging_name(path);
+    m_fs.write(m_config.output / staged, data, Durability::deferred);
+    m_written.add(staged);
+    m_written.stage(path);
 }
 
 void OutputWriter::claim_all(const AssetRecord& record, const std::map<std::string, std::string>& blobs) const
@@ -231,8 +291,11 @@ void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) 
         throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
     auto [sha256, integrity] = digest.finish();
     OutputFile out = name_output(asset.path, asset.path, sha256, std::move(integrity), total);
-    file.commit_as(m_config.output / out.path, Durability::deferred);
-    m_written.add(out.path);
+    const std::string at = out.fingerprinted ? out.path : WrittenFiles::staging_name(out.path);
+    file.commit_as(m_config.output / at, Durability::deferred);
+    m_written.add(at);
+    if (!out.fingerprinted)
+        m_written.stage(out.path);
     record.source_bytes = total;
     record.source_digest = "sha256-" + sha256;
     if (original && out.path != asset.path) {
@@ -241,8 +304,10 @@ void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) 
         copy.fingerprinted = false;
         copy.original = true;
         m_names.claim(copy.path, sha256, asset.path);
-        link_atomic(m_config.output / out.path, m_config.output / copy.path);
-        m_written.add(copy.path);
+        const std::string staged = WrittenFiles::staging_name(copy.path);
+        link_atomic(m_config.output / out.path, m_config.output / staged);
+        m_written.add(staged);
+        m_written.stage(copy.path);
         record.outputs.push_back(std::move(out));
         record.outputs.push_back(std::move(copy));
         return;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -72,17 +73,41 @@ private:
 // The output files this build wrote without flushing them, to be flushed before the manifest
 // that names them is published: one fdatasync() each when they are few, one syncfs() for the
 // whole file system when they are many (a full build of a large tree).
+//
+// And the outputs at names a published manifest may already describe (HTML, stable names,
+// originals, their sidecars): written beside their place under a staging name, and renamed
+// into place only when the build publishes, just before its manifest, so that a build that
+// fails (--strict), stops or breaks leaves them, and the manifest describing them, as they were.
 class WrittenFiles {
 public:
+    explicit WrittenFiles(std::filesystem::path out) : m_out(std::move(out)) {}
+    WrittenFiles(const WrittenFiles&) = delete;
+    WrittenFiles& operator=(const WrittenFiles&) = delete;
+    // Removes the staged files not put in place.
+    ~WrittenFiles() { discard_staged(); }
+
     void add(const std::string& path);
     // Throws Error(io) naming the file or folder that cannot be flushed.
-    void flush(const std::filesystem::path& out) const;
+    void flush() const;
+
+    // Where an output at path (relative to OUT) is written: its staging name.
+    static std::string staging_name(std::string_view path);
+    // Notes that path was written under staging_name(path).
+    void stage(const std::string& path);
+    // Where the output at path is now: its staging name until commit_staged().
+    std::string written_at(const std::string& path) const;
+    // Renames every staged file into place and flushes the folders (with sync). Throws Error(io).
+    void commit_staged(bool sync);
+    // Removes every staged file not put in place.
+    void discard_staged();
 
 private:
     static constexpr std::size_t k_few = 64;
-    std::mutex m_mutex;
+    std::filesystem::path m_out;
+    mutable std::mutex m_mutex;
     std::vector<std::string> m_paths;
     std::size_t m_count = 0;
+    std::set<std::string> m_staged;
 };
 
 // Writes the outputs of a build into OUT, for text and image work alike: names each output
@@ -114,8 +139,11 @@ public:
     // size and digest in record. With original, the file is at the source's own name too (a
     // hard link to the fingerprinted one where the file system allows).
     void copy(const Asset& asset, AssetRecord& record, bool original) const;
-    // Writes data at path (already named and claimed), unflushed.
-    void write_file(const std::string& path, ByteView data) const;
+    // Writes data at path (already named and claimed), unflushed; staged (WrittenFiles) unless
+    // the name is fingerprinted.
+    void write_file(const std::string& path, ByteView data, bool fingerprinted) const;
+    // Where the output at path is until the build publishes (WrittenFiles::written_at()).
+    std::string written_at(const std::string& path) const { return m_written.written_at(path); }
     // Claims every output name of record, whose blobs are named in blobs (a passthrough's
     // bytes are its source's).
     void claim_all(const AssetRecord& record, const std::map<std::string, std::string>& blobs) const;

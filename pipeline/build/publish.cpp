@@ -33,7 +33,7 @@ std::string published_build_id(std::string_view document)
 class Publication {
 public:
     Publication(const Config& config, const RunOptions& options, Session& session, Plan& plan, const Targets& targets,
-                const WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory)
+                WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory)
         : m_config(config), m_options(options), m_session(session), m_assets(session.scan.assets), m_plan(plan),
           m_targets(targets), m_written(written), m_reporter(reporter), m_memory(memory),
           m_fs(options.file_system ? *options.file_system : real_file_system()), m_index_files(session.previous.files)
@@ -42,8 +42,15 @@ public:
     Summary run(std::chrono::steady_clock::time_point start)
     {
         Summary summary = count();
-        if (!unchanged())
+        // --strict: a build with a failure publishes nothing; OUT stays as the last build left
+        // it (its fingerprinted additions aside, which no manifest names).
+        const bool refused = m_config.missing_references == MissingReferences::fail && !summary.failures.empty();
+        if (refused) {
+            m_written.discard_staged();
+            summary.unpublished = true;
+        } else if (!unchanged()) {
             publish(summary);
+        }
         if (m_session.cache)
             m_session.cache->save_last_build(last_build_json(summary));
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -247,9 +254,11 @@ private:
         if (m_session.cache)
             indexer = encode_index(encoded_index, journal);
         if (m_options.sync == SyncWrites::yes) {
-            m_written.flush(m_config.output); // every output reaches the disk before the manifest naming it
+            m_written.flush(); // every output reaches the disk before the manifest naming it
             m_reporter.phase("outputs flushed");
         }
+        // The outputs at names the last manifest may describe go into place only now.
+        m_written.commit_staged(m_options.sync == SyncWrites::yes);
         std::string rendered;
         std::string& document = m_memory ? m_memory->document : rendered;
         ManifestHead& last = m_session.last;
@@ -323,7 +332,7 @@ private:
     const std::vector<Asset>& m_assets;
     Plan& m_plan;
     const Targets& m_targets;
-    const WrittenFiles& m_written;
+    WrittenFiles& m_written;
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
@@ -334,8 +343,8 @@ private:
 } // namespace
 
 Summary publish_build(const Config& config, const RunOptions& options, Session& session, Plan& plan,
-                      const Targets& targets, const WrittenFiles& written, Reporter& reporter,
-                      BuildMemory::Kept* memory, std::chrono::steady_clock::time_point start)
+                      const Targets& targets, WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory,
+                      std::chrono::steady_clock::time_point start)
 {
     return Publication(config, options, session, plan, targets, written, reporter, memory).run(start);
 }

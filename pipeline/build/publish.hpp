@@ -18,7 +18,7 @@ namespace cachet {
 // options.teardown says so, leaves its memory to the exiting process. Throws Error(io) if OUT
 // or the cache cannot be written.
 Summary publish_build(const Config& config, const RunOptions& options, Session& session, Plan& plan,
-                      const Targets& targets, const WrittenFiles& written, Reporter& reporter,
-                      BuildMemory::Kept* memory, std::chrono::steady_clock::time_point start);
+                      const Targets& targets, WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory,
+                      std::chrono::steady_clock::time_point start);
 
 } // namespace cachet

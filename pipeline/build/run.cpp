@@ -29,7 +29,7 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     Plan plan(assets);
     const ReusedOutputs reused_outputs(assets, plan.reused, plan.results, plan.states);
     OutputNames names(reused_outputs);
-    WrittenFiles written;
+    WrittenFiles written(config.output);
     const FileSystem& fs = options.file_system ? *options.file_system : real_file_system();
     const OutputWriter writer(config, fs, names, written, session.cache ? &*session.cache : nullptr);
     Targets targets(config.preset, assets, plan.results);
