@@ -29,7 +29,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import free_port, run, start_nginx, stop, wait_for_port  # noqa: E402
+from servers import free_port, run, start_caddy, start_nginx, stop  # noqa: E402
 
 # The sites: Debian packages (name, version; each .deb's sha256 in realsites.sha256) extracted
 # together, and the folder that holds the site; or an npm package from NODE_MODULES (pinned in
@@ -159,32 +159,6 @@ def sample(pages, must, n):
         step = len(rest) / min(want, len(rest))
         chosen += [rest[int(i * step)] for i in range(min(want, len(rest)))]
     return chosen
-
-
-CADDYFILE = """{{
-    admin off
-    auto_https off
-    storage file_system {work}/caddy-data
-}}
-
-http://127.0.0.1:{port} {{
-    root * {root}
-    import {work}/cachet.caddy
-}}
-"""
-
-
-def start_caddy(work, root, port):
-    os.makedirs(work, exist_ok=True)
-    caddyfile = os.path.join(work, "Caddyfile")
-    with open(caddyfile, "w") as f:
-        f.write(CADDYFILE.format(work=work, port=port, root=root))
-    log = os.path.join(work, "caddy.log")
-    env = dict(os.environ, HOME=work, XDG_DATA_HOME=work, XDG_CONFIG_HOME=work)
-    process = subprocess.Popen(["/usr/bin/caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"],
-                               stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
-    wait_for_port(port, process, log)
-    return process
 
 
 def get(port, path):

@@ -348,20 +348,38 @@ http://127.0.0.1:{port} {{
 """
 
 
-def check_caddy(opts, work):
-    out, manifest = build_site(opts, work)
-    export(opts, out, "caddy", os.path.join(work, "cachet.caddy"))
-    port = free_port()
+def start_caddy(work, root, port):
+    """Caddy serving root on 127.0.0.1:port with work/cachet.caddy imported, its state in work."""
+    os.makedirs(work, exist_ok=True)
     caddyfile = os.path.join(work, "Caddyfile")
     with open(caddyfile, "w") as f:
-        f.write(CADDYFILE.format(work=work, port=port, root=out))
+        f.write(CADDYFILE.format(work=work, port=port, root=root))
     log = os.path.join(work, "caddy.log")
     env = dict(os.environ, HOME=work, XDG_DATA_HOME=work, XDG_CONFIG_HOME=work)
     process = subprocess.Popen(["/usr/bin/caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"],
                                stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
-    fail = Failures()
     try:
         wait_for_port(port, process, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def echoed(result):
+    """Passes on a driver's output; its exit code."""
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.returncode
+
+
+def check_caddy(opts, work):
+    out, manifest = build_site(opts, work)
+    export(opts, out, "caddy", os.path.join(work, "cachet.caddy"))
+    port = free_port()
+    process = start_caddy(work, out, port)
+    fail = Failures()
+    try:
         checked = check_server(port, out, manifest, ["zstd", "br", "gzip"], ["zstd", "br", "gzip"], True, fail)
         checked += check_negotiation(port, out, manifest, fail)  # on by default
         # A folder URL gets its index page's headers.
@@ -488,9 +506,7 @@ def check_chromium(opts, work):
         result = chromium(opts, work, f"http://127.0.0.1:{port}/cachet-browser-test.html", "chromium-profile")
     finally:
         stop(process)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    if result.returncode != 0:
+    if echoed(result) != 0:
         return result.returncode
     result = check_chromium_fixture(opts, work)
     if result != 0:
@@ -512,9 +528,7 @@ def check_chromium_fixture(opts, work):
         status, headers, body = get(port, "/img/hero.jpg", {"Accept": "*/*"})  # the og:image
     finally:
         stop(process)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    if result.returncode != 0:
+    if echoed(result) != 0:
         return result.returncode
     if status != 200 or headers.get("Content-Type") != "image/jpeg" or not body.startswith(b"\xff\xd8"):
         sys.stderr.write(f"chromium: the og:image URL /img/hero.jpg answered {status} {headers.get('Content-Type')}\n")
