@@ -110,7 +110,11 @@ def fetch_debs(name, site, pins):
     for package, version in site["debs"]:
         deb = os.path.join(cache, f"{package}_{version.replace(':', '%3a')}_all.deb")
         if not os.path.exists(deb):
-            run(["apt-get", "download", f"{package}={version}"], cwd=cache)
+            try:
+                run(["apt-get", "download", f"{package}={version}"], cwd=cache)
+            except SystemExit:  # no package lists yet (a fresh image): read them, once more
+                run(["apt-get", "update", "-q"])
+                run(["apt-get", "download", f"{package}={version}"], cwd=cache)
         digest = sha256_of(deb)
         pinned = pins.get(os.path.basename(deb))
         if pinned != digest:
