@@ -241,7 +241,7 @@ def check_site(name, opts, work, pins, report):
     src = site_folder(name, work, opts.node_modules, pins)
     out = os.path.join(work, name, "out")
     started = time.monotonic()
-    run([opts.cachet, "build", src, "-o", out, "--no-cache", "-q"])
+    summary = json.loads(run([opts.cachet, "build", src, "-o", out, "--no-cache", "--json"]))
     build_seconds = time.monotonic() - started
     manifest_path = os.path.join(out, "cachet-manifest.json")
     with open(manifest_path) as f:
@@ -291,9 +291,15 @@ def check_site(name, opts, work, pins, report):
             features[f"{feature} ({page})"] = (value, servers["nginx"]["features"].get(feature))
     src_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(src) for f in fs)
     images = sum(1 for a in manifest["assets"].values() if a["kind"] == "image")
+    # What cachet changed: references rewritten in the pages (an HTML output that differs from
+    # its source), and what scripts name, left as written.
+    rewritten_pages = sum(1 for s_, a in manifest["assets"].items() if s_.endswith(".html") and
+                          a["outputs"][0]["bytes"] != a["source"]["bytes"])
     report.append({
         "site": name, "generator": site["generator"], "pages": len(results["pages"]), "urls": urls,
         "files": len(manifest["assets"]), "images": images, "src_bytes": src_bytes,
+        "images_modern": summary.get("images_modern", 0), "rewritten_pages": rewritten_pages,
+        "html_pages": sum(1 for s_ in manifest["assets"] if s_.endswith(".html")),
         "build_seconds": round(build_seconds, 2),
         "bytes": {s: t["bytes"] for s, t in totals.items()}, "features": features,
         "failures": len(failures),
@@ -332,7 +338,8 @@ def main():
         b = r["bytes"]
         saved = 1 - b.get("nginx", 0) / b["original"] if b.get("original") else 0
         print(f"{r['site']:9} {r['generator']}: {r['pages']} pages, {r['urls']} URLs answer, build "
-              f"{r['build_seconds']} s; transferred {b.get('original', 0):,} B originally, {b.get('plain', 0):,} B "
+              f"{r['build_seconds']} s, {r['files']} files ({r['images']} images, {r['images_modern']} with AVIF or "
+              f"WebP; {r['rewritten_pages']} of {r['html_pages']} pages rewritten); transferred {b.get('original', 0):,} B originally, {b.get('plain', 0):,} B "
               f"plain, {b.get('nginx', 0):,} B negotiating ({saved:.0%} less), Caddy {b.get('caddy', 0):,} B; "
               f"features {r['features']}")
     if opts.report:
