@@ -15,6 +15,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGES=${1:-40}
 REPORT=${2:-bench/real-sites.json}
-echo "real sites, $PAGES pages a site, cachet $(build/cachet --version | head -1), commit $(git rev-parse --short HEAD), $(date -u +%F)"
+echo "real sites, $PAGES pages a site, $(build/cachet --version | head -1), commit $(git rev-parse --short HEAD), $(date -u +%F)"
 exec python3 tests/integration/realsites.py --cachet build/cachet --node-modules build/integration/node_modules \
     --pages "$PAGES" --report "$REPORT"
