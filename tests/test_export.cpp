@@ -228,6 +228,12 @@ TEST_CASE("cachet export: through the binary, -o writes the file, a bad format i
                                            "-o", (dir / "upload.sh").string()});
     REQUIRE(to_file.exit_code == 0);
     CHECK((fs::status(dir / "upload.sh").permissions() & fs::perms::owner_exec) != fs::perms::none);
+    // A bare file name is in the working folder (the README's own example).
+    const auto bare = test::run_cachet(
+        {"export", "nginx", "--manifest", (dir / "out/cachet-manifest.json").string(), "-o", "cachet.nginx"}, dir.path());
+    INFO(bare.err);
+    CHECK(bare.exit_code == 0);
+    CHECK(fs::is_regular_file(dir / "cachet.nginx"));
     const auto bad = test::run_cachet({"export", "apache", "--manifest", (dir / "out/cachet-manifest.json").string()});
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Catch::Contains("unknown export format \"apache\""));

@@ -78,12 +78,7 @@ const std::map<std::string, Setter>& setters()
                  std::vector<std::pair<std::string, MetadataField>>{{"copyright", MetadataField::copyright},
                                                                     {"artist", MetadataField::artist}})},
         {"images.auto.distance",
-         [](Preset& p, const Where& w) {
-             const auto v = w.node.value<double>();
-             if (!v || *v < 0.1 || *v > 20)
-                 w.fail("must be a number from 0.1 to 20 (a Butteraugli 3-norm distance)");
-             p.images.auto_distance = *v;
-         }},
+         number(FIELD(images.auto_distance), 0.1, 20, false, " (a Butteraugli 3-norm distance)")},
         {"images.auto.reference_width", integer(FIELD(images.auto_reference_width), 16, 4096)},
         {"images.avif.speed", integer(FIELD(images.avif.speed), 0, 10)},
         {"images.avif.alpha_quality", integer(FIELD(images.avif.alpha_quality), 0, 100)},
@@ -125,13 +120,7 @@ const std::map<std::string, Setter>& setters()
         {"images.png.compression", integer(FIELD(images.png.compression), 0, 9)},
         {"text.extensions", strings(FIELD(text.extensions))},
         {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
-        {"text.min_saving",
-         [](Preset& p, const Where& w) {
-             const auto v = w.node.value<double>(); // integers are accepted too
-             if (!v || *v < 0.0 || *v >= 1.0)
-                 w.fail("must be a number from 0 up to (not including) 1");
-             p.text.min_saving = *v;
-         }},
+        {"text.min_saving", number(FIELD(text.min_saving), 0, 1, true, "")},
         {"text.encodings",
          choices(FIELD(text.encodings),
                  std::vector<std::pair<std::string, Encoding>>{

@@ -8,8 +8,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <locale>
 #include <map>
 #include <sstream>
 #include <string>
@@ -41,6 +43,24 @@ Setter integer(Field field, std::int64_t lo, std::int64_t hi)
         if (!v || *v < lo || *v > hi)
             w.fail("must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
         field(p) = static_cast<std::remove_reference_t<decltype(field(p))>>(*v);
+    };
+}
+
+// A finite number (integers too) from lo to hi, or up to but not including hi when hi_open;
+// what says what it is. Written so that NaN and the infinities fail every comparison.
+template <class Field>
+Setter number(Field field, double lo, double hi, bool hi_open, std::string what)
+{
+    return [=](Preset& p, const Where& w) {
+        const auto v = w.node.value<double>();
+        const bool in = v && std::isfinite(*v) && *v >= lo && (hi_open ? *v < hi : *v <= hi);
+        if (!in) {
+            std::ostringstream range;
+            range.imbue(std::locale::classic());
+            range << "must be a number from " << lo << (hi_open ? " up to (not including) " : " to ") << hi << what;
+            w.fail(range.str());
+        }
+        field(p) = *v;
     };
 }
 

@@ -70,7 +70,8 @@ void AtomicFile::commit(Durability durability)
 void write_file_atomic(const fs::path& path, ByteView data, Durability durability)
 {
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
+    if (!path.parent_path().empty()) // ("cachet.nginx": the working folder)
+        fs::create_directories(path.parent_path(), ec);
     if (ec)
         throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
     AtomicFile file(path);
@@ -81,7 +82,8 @@ void write_file_atomic(const fs::path& path, ByteView data, Durability durabilit
 void link_atomic(const fs::path& existing, const fs::path& path)
 {
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
+    if (!path.parent_path().empty())
+        fs::create_directories(path.parent_path(), ec);
     if (ec)
         throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
     // A temporary name with AtomicFile's prefix (a scan recognises leftovers), one per target:
