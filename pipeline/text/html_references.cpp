@@ -139,8 +139,14 @@ void html_references(std::string_view text, std::vector<Reference>& out)
     for_each_tag(text, [&](const Tag& tag) {
         if (tag.closing)
             return;
+        // Looked up once per tag: a tag may have 100,000s of attributes.
+        const Attribute* integrity = tag.find("integrity");
+        const Attribute* rel = tag.find("rel");
+        const std::string_view rel_value =
+            rel && rel->has_value ? text.substr(rel->value_begin, rel->value_end - rel->value_begin) : std::string_view();
+        const bool rel_checks = has_token(rel_value, {"stylesheet", "preload", "modulepreload"});
+        const bool rel_loads = rel && rel->has_value && loads_resource(rel_value);
         auto mark = [&](std::size_t from, Reference::Role role, const std::string& attribute, bool checks) {
-            const Attribute* integrity = tag.find("integrity");
             for (std::size_t n = from; n < out.size(); ++n) {
                 out[n].role = role;
                 out[n].element = tag.name;
@@ -159,9 +165,7 @@ void html_references(std::string_view text, std::vector<Reference>& out)
             if (tag.name == "script" && a.name == "src")
                 checks = true;
             else if (tag.name == "link" && a.name == "href")
-                if (const Attribute* rel = tag.find("rel"); rel && rel->has_value)
-                    checks = has_token(text.substr(rel->value_begin, rel->value_end - rel->value_begin),
-                                       {"stylesheet", "preload", "modulepreload"});
+                checks = rel_checks;
             const std::string_view value = text.substr(a.value_begin, a.value_end - a.value_begin);
             Reference::Role role = Reference::Role::asset;
             if (a.name == "src" || a.name == "href" || a.name == "poster" || a.name == "data") {
@@ -169,8 +173,7 @@ void html_references(std::string_view text, std::vector<Reference>& out)
                 if (a.name == "href" && (tag.name == "a" || tag.name == "area"))
                     role = Reference::Role::link;
                 else if (a.name == "href" && tag.name == "link") {
-                    const Attribute* rel = tag.find("rel");
-                    if (!rel || !loads_resource(text.substr(rel->value_begin, rel->value_end - rel->value_begin)))
+                    if (!rel_loads)
                         role = Reference::Role::link;
                 } else if (a.name == "href" && tag.name == "base")
                     role = Reference::Role::base;
