@@ -230,7 +230,8 @@ TEST_CASE("cachet export: through the binary, -o writes the file, a bad format i
     CHECK((fs::status(dir / "upload.sh").permissions() & fs::perms::owner_exec) != fs::perms::none);
     // A bare file name is in the working folder (the README's own example).
     const auto bare = test::run_cachet(
-        {"export", "nginx", "--manifest", (dir / "out/cachet-manifest.json").string(), "-o", "cachet.nginx"}, dir.path());
+        {"export", "nginx", "--manifest", (dir / "out/cachet-manifest.json").string(), "-o", "cachet.nginx"},
+        dir.path());
     INFO(bare.err);
     CHECK(bare.exit_code == 0);
     CHECK(fs::is_regular_file(dir / "cachet.nginx"));

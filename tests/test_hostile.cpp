@@ -15,8 +15,8 @@ test::Process build_with(const test::TempDir& dir, const std::string& config)
 {
     test::spit(dir / "src/index.html", "<p>hi</p>\n");
     test::spit(dir / "hostile.toml", config);
-    return test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--config",
-                             (dir / "hostile.toml").string()});
+    return test::run_cachet(
+        {"build", (dir / "src").string(), "-o", (dir / "out").string(), "--config", (dir / "hostile.toml").string()});
 }
 
 } // namespace
@@ -55,4 +55,24 @@ TEST_CASE("cachet build: a tag with 100,000 attributes is read in one pass, and 
     const std::string page(as_text(test::slurp(dir / "out/index.html")));
     CHECK(page.find("<link rel=\"stylesheet\" href=\"a.") == 0);
     CHECK(page.find("href=\"a.css\"") == std::string::npos);
+}
+
+TEST_CASE("cachet build: a pattern of many '**' against a file 40 folders deep decides at once", "[hostile][glob]")
+{
+    // It ran for minutes: glob matching is polynomial now (see test_glob.cpp for the counts).
+    test::TempDir dir;
+    std::string deep = "src";
+    for (int i = 0; i < 40; ++i)
+        deep += "/d" + std::to_string(i);
+    test::spit(dir / deep / "y.txt", "kept\n");
+    test::spit(dir / deep / "x", "ignored\n");
+    std::string pattern;
+    for (int i = 0; i < 16; ++i)
+        pattern += "**/";
+    const auto p = build_with(dir, "[output]\nignore = [\"" + pattern + "x\", \"" + pattern + "*/**/z\"]\n");
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const std::string inside = deep.substr(4); // without "src/"
+    CHECK(fs::exists(dir / "out" / inside / "y.txt"));
+    CHECK_FALSE(fs::exists(dir / "out" / inside / "x"));
 }

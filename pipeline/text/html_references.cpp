@@ -142,8 +142,9 @@ void html_references(std::string_view text, std::vector<Reference>& out)
         // Looked up once per tag: a tag may have 100,000s of attributes.
         const Attribute* integrity = tag.find("integrity");
         const Attribute* rel = tag.find("rel");
-        const std::string_view rel_value =
-            rel && rel->has_value ? text.substr(rel->value_begin, rel->value_end - rel->value_begin) : std::string_view();
+        const std::string_view rel_value = rel && rel->has_value
+                                               ? text.substr(rel->value_begin, rel->value_end - rel->value_begin)
+                                               : std::string_view();
         const bool rel_checks = has_token(rel_value, {"stylesheet", "preload", "modulepreload"});
         const bool rel_loads = rel && rel->has_value && loads_resource(rel_value);
         auto mark = [&](std::size_t from, Reference::Role role, const std::string& attribute, bool checks) {
