@@ -49,7 +49,7 @@ Setter integer(Field field, std::int64_t lo, std::int64_t hi)
 // A finite number (integers too) from lo to hi, or up to but not including hi when hi_open;
 // what says what it is. Written so that NaN and the infinities fail every comparison.
 template <class Field>
-Setter number(Field field, double lo, double hi, bool hi_open, std::string what)
+Setter number(Field field, double lo, double hi, bool hi_open, const std::string& what)
 {
     return [=](Preset& p, const Where& w) {
         const auto v = w.node.value<double>();
