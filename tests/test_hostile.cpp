@@ -76,3 +76,30 @@ TEST_CASE("cachet build: a pattern of many '**' against a file 40 folders deep d
     CHECK(fs::exists(dir / "out" / inside / "y.txt"));
     CHECK_FALSE(fs::exists(dir / "out" / inside / "x"));
 }
+
+TEST_CASE("cachet build: temporary and staged files a killed build left in OUT are removed by the next build",
+          "[hostile][interrupt]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<p>hi</p>\n");
+    test::spit(dir / "src/css/a.css", "p { margin: 0 }\n");
+    const auto build = [&] {
+        return test::run_cachet(
+            {"build", (dir / "src").string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "cache").string()});
+    };
+    REQUIRE(build().exit_code == 0);
+    CHECK_FALSE(fs::exists(dir / "out/.cachet-tmp-build")); // the marker goes when a build ends
+    // What a kill -9 leaves: the marker, a staged page, a temporary file in a subfolder.
+    test::spit(dir / "out/.cachet-tmp-build", "");
+    test::spit(dir / "out/.cachet-tmp-stage-index.html", "<p>half</p>");
+    test::spit(dir / "out/css/.cachet-tmp-a.css.Xy12Zq", "p {");
+    const auto p = build();
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.err, Catch::Contains("removed 2 temporary files a stopped build left in"));
+    for (const auto& f : test::list_files(dir / "out")) {
+        INFO(f);
+        CHECK(f.find(".cachet-tmp-") == std::string::npos);
+    }
+    CHECK(test::slurp(dir / "out/index.html") == test::slurp(dir / "src/index.html"));
+}

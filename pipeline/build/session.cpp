@@ -60,6 +60,27 @@ ScanResult plan_build(const Config& config)
     return scan_tree(config.source, config.preset, folders_to_skip(config));
 }
 
+std::size_t remove_temporaries(const fs::path& out)
+{
+    std::size_t removed = 0;
+    std::error_code ec;
+    // (Links to folders are not followed: nothing outside OUT is looked at.)
+    for (fs::recursive_directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.starts_with(k_temporary_prefix) && name != std::string(k_temporary_prefix) + "build" &&
+            !it->is_symlink(ec) && it->is_regular_file(ec) && fs::remove(it->path(), ec))
+            ++removed;
+    }
+    return removed;
+}
+
+Session::~Session()
+{
+    std::error_code ec;
+    if (!m_marker.empty())
+        fs::remove(m_marker, ec); // ended, well or not, but not killed
+}
+
 Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
                  const std::vector<std::string>* changed)
 {
@@ -74,6 +95,16 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
         session.cache.emplace(config.cache_dir);
         session.cache->lock(config.output);
     }
+    // A build that was killed left its marker, and maybe temporary and staged files: they go
+    // now (under the lock, with a cache), before anything is written.
+    m_marker = config.output / (std::string(k_temporary_prefix) + "build");
+    if (fs::exists(m_marker, ec)) {
+        const std::size_t removed = remove_temporaries(config.output);
+        if (removed > 0)
+            reporter.warning("removed " + std::to_string(removed) + " temporary files a stopped build left in " +
+                             config.output.string());
+    }
+    write_file_atomic(m_marker, ByteView(), Durability::cache);
     session.scan_time_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();

@@ -24,6 +24,7 @@ struct Session {
             const std::vector<std::string>* changed);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
+    ~Session();
 
     std::filesystem::path manifest; // where the manifest is published
     std::optional<Cache> cache;     // locked for OUT; none without a cache folder
@@ -37,6 +38,8 @@ struct Session {
     ManifestHead last;                      // the last build's id and the builds it keeps
     std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
 
+    std::filesystem::path m_marker; // OUT/.cachet-tmp-build while this build runs
+
     // What the index may trust next time about asset's stat.
     FileStat trusted_stat(const Asset& asset) const
     {
@@ -44,6 +47,10 @@ struct Session {
                                                              : FileStat{};
     }
 };
+
+// Removes the temporary and staged files (k_temporary_prefix) a stopped build left in OUT, but
+// the build marker; how many.
+std::size_t remove_temporaries(const std::filesystem::path& out);
 
 // The manifest's path in OUT; throws Error(config) if output.manifest leaves OUT.
 std::filesystem::path manifest_path(const Config& config);
