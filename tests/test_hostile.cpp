@@ -103,3 +103,25 @@ TEST_CASE("cachet build: temporary and staged files a killed build left in OUT a
     }
     CHECK(test::slurp(dir / "out/index.html") == test::slurp(dir / "src/index.html"));
 }
+
+TEST_CASE("cachet build: an output name too long for the file system fails its source only", "[hostile][names]")
+{
+    // A 250-byte source name: its fingerprinted name (and its temporary name) would be over 255.
+    test::TempDir dir;
+    const std::string long_name = std::string(246, 'b') + ".css";
+    test::spit(dir / "src" / long_name, "p { margin: 0 }\n");
+    test::spit(dir / "src/ok.css", "p { padding: 0 }\n");
+    test::spit(dir / "src/index.html", "<p>hi</p>\n");
+    const auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 1); // an asset failure, not an I/O error that stops the build
+    CHECK_THAT(p.err, Catch::Contains("bytes long, over the 255 a file name may have"));
+    const auto manifest = test::read_json(dir / "out/cachet-manifest.json");
+    CHECK(manifest["assets"].contains("ok.css"));
+    CHECK(manifest["assets"].contains("index.html"));
+    CHECK_FALSE(manifest["assets"].contains(long_name));
+    for (const auto& f : test::list_files(dir / "out")) {
+        INFO(f);
+        CHECK(f.find(".cachet-tmp-") == std::string::npos);
+    }
+}

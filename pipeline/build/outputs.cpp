@@ -124,8 +124,7 @@ std::string WrittenFiles::staging_name(std::string_view path)
 {
     const auto slash = path.rfind('/');
     const std::size_t name = slash == std::string_view::npos ? 0 : slash + 1;
-    return std::string(path.substr(0, name)) + std::string(k_temporary_prefix) + "stage-" +
-           std::string(path.substr(name));
+    return std::string(path.substr(0, name)) + temporary_name(path.substr(name), "stage-");
 }
 
 void WrittenFiles::stage(const std::string& path)
@@ -172,6 +171,29 @@ void WrittenFiles::discard_staged()
     m_staged.clear();
 }
 
+namespace {
+
+// Throws Error(asset) if a segment of path is longer than a file name may be: that output fails
+// its source only, as any other asset failure.
+void check_name_length(const std::string& path)
+{
+    constexpr std::size_t k_name_max = 255;
+    std::size_t start = 0;
+    for (std::size_t slash = path.find('/'); start <= path.size(); slash = path.find('/', start)) {
+        const std::size_t end = slash == std::string::npos ? path.size() : slash;
+        if (end - start > k_name_max)
+            throw Error(ErrorKind::asset, "output name " + path.substr(start, 40) + "... is " +
+                                              std::to_string(end - start) + " bytes long, over the " +
+                                              std::to_string(k_name_max) +
+                                              " a file name may have; shorten the source's name");
+        if (slash == std::string::npos)
+            break;
+        start = slash + 1;
+    }
+}
+
+} // namespace
+
 OutputFile OutputWriter::name_output(const std::string& source, const std::string& name, const std::string& digest,
                                      std::string integrity, std::uint64_t bytes) const
 {
@@ -185,6 +207,7 @@ OutputFile OutputWriter::name_output(const std::string& source, const std::strin
     out.content_type = content_type_for(out.path);
     out.integrity = std::move(integrity);
     out.etag = strong_etag(digest); // Cache-Control and the other headers: apply_headers()
+    check_name_length(out.path);
     m_names.claim(out.path, digest, source);
     return out;
 }
@@ -226,6 +249,7 @@ void OutputWriter::write_variant(const std::string& source, OutputFile& out, Enc
     EncodedFile variant;
     variant.encoding = encoding;
     variant.path = out.path + "." + std::string(sidecar_extension(encoding));
+    check_name_length(variant.path);
     variant.bytes = data.size();
     const std::string sha256 = sha256_hex(data);
     variant.etag = strong_etag(sha256);

@@ -1,6 +1,7 @@
 #include "pipeline/fs/atomic_file.hpp"
 
 #include "pipeline/model/error.hpp"
+#include "pipeline/model/hash.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -12,11 +13,19 @@ namespace cachet {
 
 namespace fs = std::filesystem;
 
+std::string temporary_name(std::string_view name, std::string_view kind)
+{
+    constexpr std::size_t k_name_max = 255; // NAME_MAX of Linux file systems
+    std::string out = std::string(k_temporary_prefix) + std::string(kind) + std::string(name);
+    if (out.size() + 7 > k_name_max) // a long name: its digest stands in (".XXXXXX" still fits)
+        out = std::string(k_temporary_prefix) + std::string(kind) + sha256_hex(as_bytes(name)).substr(0, 40);
+    return out;
+}
+
 AtomicFile::AtomicFile(fs::path destination) : m_destination(std::move(destination))
 {
-    std::string pattern = (m_destination.parent_path() /
-                           (std::string(k_temporary_prefix) + m_destination.filename().string() + ".XXXXXX"))
-                              .string();
+    std::string pattern =
+        (m_destination.parent_path() / (temporary_name(m_destination.filename().string(), "") + ".XXXXXX")).string();
     m_fd = mkostemp(pattern.data(), O_CLOEXEC);
     if (m_fd < 0)
         throw io_error(m_destination.string(), "cannot create temporary file", errno);
@@ -88,8 +97,7 @@ void link_atomic(const fs::path& existing, const fs::path& path)
         throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
     // A temporary name with AtomicFile's prefix (a scan recognises leftovers), one per target:
     // OUT is locked by this build and each target written once.
-    const fs::path temporary =
-        path.parent_path() / (std::string(k_temporary_prefix) + path.filename().string() + ".link");
+    const fs::path temporary = path.parent_path() / (temporary_name(path.filename().string(), "") + ".link");
     unlink(temporary.c_str());
     if (link(existing.c_str(), temporary.c_str()) == 0) {
         if (rename(temporary.c_str(), path.c_str()) != 0) {

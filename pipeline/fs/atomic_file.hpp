@@ -45,4 +45,8 @@ Bytes read_file(const std::filesystem::path& path);
 // Prefix of the temporary files AtomicFile creates, so a scan can recognise leftovers.
 inline constexpr std::string_view k_temporary_prefix = ".cachet-tmp-";
 
+// A temporary name for a file named name: k_temporary_prefix, kind, then name, or a digest of
+// name where that would leave no room in a file name (255 bytes) for a 7-character suffix.
+std::string temporary_name(std::string_view name, std::string_view kind);
+
 } // namespace cachet
