@@ -1,5 +1,7 @@
 #include "cli/reporter.hpp"
 
+#include "pipeline/model/error.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -101,17 +103,19 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
         (m_verbosity == Verbosity::lines && result.status == AssetResult::Status::built))
         clear_progress(); // a line is printed: the progress line is drawn again below it
     if (!result.cache_problem.empty() && m_verbosity != Verbosity::quiet)
-        std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), result.cache_problem.c_str());
+        std::fprintf(stderr, "cachet: warning: %s: %s\n", printable(asset.path).c_str(),
+                     printable(result.cache_problem).c_str());
     if (failed) {
-        std::fprintf(stderr, "cachet: failed: %s: %s\n", asset.path.c_str(), result.message.c_str());
+        std::fprintf(stderr, "cachet: failed: %s: %s\n", printable(asset.path).c_str(),
+                     printable(result.message).c_str());
     } else if (m_verbosity == Verbosity::watch && result.status != AssetResult::Status::built) {
         // reused: its warnings were shown when it was built
     } else if (m_verbosity != Verbosity::quiet) {
         for (const auto& w : result.warnings)
-            std::fprintf(stderr, "cachet: warning: %s: %s\n", asset.path.c_str(), w.c_str());
+            std::fprintf(stderr, "cachet: warning: %s: %s\n", printable(asset.path).c_str(), printable(w).c_str());
         // Unchanged assets are not listed: a no-op build of a large tree prints its summary only.
         if (m_verbosity == Verbosity::lines && result.status == AssetResult::Status::built)
-            std::fprintf(stderr, "built %s (%s, %s -> %s)\n", asset.path.c_str(),
+            std::fprintf(stderr, "built %s (%s, %s -> %s)\n", printable(asset.path).c_str(),
                          std::string(to_string(asset.kind)).c_str(), human_bytes(asset.bytes).c_str(),
                          human_bytes(transfer_bytes(result.record)).c_str());
     }

@@ -125,3 +125,47 @@ TEST_CASE("cachet build: an output name too long for the file system fails its s
         CHECK(f.find(".cachet-tmp-") == std::string::npos);
     }
 }
+
+TEST_CASE("cachet build: a file name with a control character is refused, and printed escaped", "[hostile][names]")
+{
+    // A newline would write a header of its own into `cachet export headers`; an escape sequence
+    // would retitle and clear the terminal that prints the name.
+    test::TempDir dir;
+    const std::string injected = "page\n  Access-Control-Allow-Origin: *\n.html";
+    const std::string escaped = std::string("a\x1b]0;TITLE\a\x1b[2J.txt");
+    test::spit(dir / "src" / injected, "<p>x</p>\n");
+    test::spit(dir / "src" / escaped, "text\n");
+    test::spit(dir / "src/index.html", "<p>hi</p>\n");
+    const auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string()});
+    INFO(p.err);
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("page\\x0a  Access-Control-Allow-Origin: *\\x0a.html: file name has a control"));
+    CHECK_THAT(p.err, Catch::Contains("a\\x1b]0;TITLE\\x07\\x1b[2J.txt"));
+    CHECK(p.err.find('\x1b') == std::string::npos);
+    const auto headers =
+        test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()});
+    REQUIRE(headers.exit_code == 0);
+    CHECK(headers.out.find("Access-Control-Allow-Origin") == std::string::npos);
+}
+
+TEST_CASE("cachet export: a manifest whose paths leave OUT or hold control characters is refused", "[hostile][export]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<p>hi</p>\n");
+    REQUIRE(test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string()}).exit_code == 0);
+    const std::string good(as_text(test::slurp(dir / "out/cachet-manifest.json")));
+    for (const std::string bad : {"../victim.txt", "/etc/passwd", "a/../../b", "x\\ny", "a//b"}) {
+        INFO(bad);
+        std::string crafted = good;
+        const std::string from = "\"path\": \"index.html\"";
+        REQUIRE(crafted.find(from) != std::string::npos);
+        crafted.replace(crafted.find(from), from.size(), "\"path\": \"" + bad + "\"");
+        test::spit(dir / "crafted.json", crafted);
+        for (const char* format : {"s3", "nginx", "headers"}) {
+            const auto p = test::run_cachet({"export", format, "--manifest", (dir / "crafted.json").string()});
+            CHECK(p.exit_code == 2);
+            CHECK_THAT(p.err, Catch::Contains("not a valid cachet manifest"));
+            CHECK(p.out.empty());
+        }
+    }
+}

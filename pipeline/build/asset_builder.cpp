@@ -78,6 +78,9 @@ IndexEntry* AssetBuilder::reusable(const Asset& asset, Trust trust) const
 
 std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& result, AssetState& state) const
 {
+    if (has_control_character(asset.path))
+        throw Error(ErrorKind::asset, "file name has a control character (a newline, a tab, an escape...); URLs, the "
+                                      "manifest and server configuration cannot carry it: rename it");
     if (!is_valid_utf8(asset.path))
         throw Error(ErrorKind::asset, "file name is not valid UTF-8 (URLs and the manifest need UTF-8); rename it");
     AssetRecord& record = result.record;

@@ -28,19 +28,37 @@ typename Values::value_type enum_named(const std::string& name, const Values& va
     throw std::invalid_argument("unknown value \"" + name + "\"");
 }
 
+// path, a path of the manifest: throws std::invalid_argument unless it is a relative path that
+// stays inside its folder and holds no control character (what exports and markup write out).
+const std::string& checked_path(const std::string& path)
+{
+    if (has_control_character(path))
+        throw std::invalid_argument("the path \"" + printable(path, 80) + "\" has a control character");
+    bool inside = !path.empty() && path.front() != '/';
+    for (std::size_t start = 0; inside && start <= path.size();) {
+        const std::size_t slash = std::min(path.find('/', start), path.size());
+        const std::string_view segment(path.data() + start, slash - start);
+        inside = !segment.empty() && segment != "." && segment != "..";
+        start = slash + 1;
+    }
+    if (!inside)
+        throw std::invalid_argument("the path \"" + printable(path, 80) + "\" is not a relative path inside OUT");
+    return path;
+}
+
 // The record for source from its manifest JSON; throws std::exception if a field is missing or
 // has the wrong type.
 AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 {
     AssetRecord r;
-    r.source = source;
+    r.source = checked_path(source);
     r.kind = enum_named(a.at("kind").get<std::string>(),
                         std::initializer_list<AssetKind>{AssetKind::image, AssetKind::text, AssetKind::passthrough});
     r.source_bytes = a.at("source").at("bytes").get<std::uint64_t>();
     r.source_digest = a.at("source").at("digest").get<std::string>();
     for (const auto& o : a.at("outputs")) {
         OutputFile out;
-        out.path = o.at("path").get<std::string>();
+        out.path = checked_path(o.at("path").get<std::string>());
         out.bytes = o.at("bytes").get<std::uint64_t>();
         out.content_type = o.at("content_type").get<std::string>();
         out.integrity = o.at("integrity").get<std::string>();
@@ -67,7 +85,7 @@ AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
             out.butteraugli = o.at("butteraugli").get<double>();
         for (const auto& e : o.value("encodings", nlohmann::json::array()))
             out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(), k_encodings),
-                                     e.at("path").get<std::string>(), e.at("bytes").get<std::uint64_t>(),
+                                     checked_path(e.at("path").get<std::string>()), e.at("bytes").get<std::uint64_t>(),
                                      e.value("etag", std::string())});
         r.outputs.push_back(std::move(out));
     }
