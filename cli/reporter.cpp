@@ -128,7 +128,7 @@ void ConsoleReporter::warning(std::string_view message)
     if (m_verbosity == Verbosity::quiet)
         return;
     clear_progress();
-    std::fprintf(stderr, "cachet: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+    std::fprintf(stderr, "cachet: warning: %s\n", printable(message).c_str());
 }
 
 void ConsoleReporter::finish()
@@ -263,8 +263,8 @@ std::string summary_json(const Summary& summary)
         budgets.push_back(std::move(entry));
     }
     json failures = json::array();
-    for (const auto& [path, message] : summary.failures)
-        failures.push_back({{"path", path}, {"message", message}});
+    for (const auto& [path, message] : summary.failures) // (capped: a message may quote a 10 MB URL)
+        failures.push_back({{"path", path}, {"message", printable(message)}});
     const json doc = {
         {"status", failed == 0 ? "ok" : "failed"},
         {"assets", assets},
@@ -280,6 +280,7 @@ std::string summary_json(const Summary& summary)
          summary.cache && assets > failed
              ? std::round(10000.0 * static_cast<double>(cached) / static_cast<double>(assets - failed)) / 10000.0
              : 0.0},
+        {"cache_problem", summary.cache_problem.empty() ? json(nullptr) : json(printable(summary.cache_problem))},
         {"removed", summary.removed},
         {"budgets", budgets},
         {"manifest", summary.manifest},

@@ -169,3 +169,162 @@ TEST_CASE("cachet export: a manifest whose paths leave OUT or hold control chara
         }
     }
 }
+
+TEST_CASE("cachet export and picture: numbers, strings and the version of a manifest are checked as read",
+          "[hostile][export]")
+{
+    // `picture` printed height="-2147483648" for "height": 1e30, and "version": 1.0 passed as 1.
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    fs::copy_file(test::fixtures() / "images/one-pixel.png", dir / "src/a.png");
+    const auto built =
+        test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--preset", "fast"});
+    INFO(built.err);
+    REQUIRE(built.exit_code == 0);
+    const std::string good(as_text(test::slurp(dir / "out/cachet-manifest.json")));
+    const auto crafted_with = [&](const std::string& from, const std::string& to) {
+        std::string crafted = good;
+        const std::size_t at = crafted.find(from);
+        REQUIRE(at != std::string::npos);
+        crafted.replace(at, from.size(), to);
+        test::spit(dir / "crafted.json", crafted);
+    };
+    const std::vector<std::pair<std::string, std::string>> lies = {
+        {"\"height\": ", "\"height\": 1e30, \"x\": "},
+        {"\"width\": ", "\"width\": -5, \"x\": "},
+        {"\"bytes\": ", "\"bytes\": -1, \"x\": "},
+        {"\"bytes\": ", "\"bytes\": 1.5, \"x\": "},
+        {"\"version\": ", "\"version\": 1.0, \"x\": "},
+        {"\"cache_control\": \"", "\"cache_control\": \"public\\r\\nX-Evil: 1"},
+        {"\"content_type\": \"", "\"content_type\": \"\\u001b[2J"},
+    };
+    for (const auto& [from, to] : lies) {
+        INFO(to);
+        crafted_with(from, to);
+        for (const std::vector<std::string>& args :
+             {std::vector<std::string>{"picture", "a.png"}, std::vector<std::string>{"export", "headers"},
+              std::vector<std::string>{"export", "s3"}}) {
+            std::vector<std::string> argv = args;
+            argv.insert(argv.end(), {"--manifest", (dir / "crafted.json").string()});
+            const auto p = test::run_cachet(argv);
+            INFO(args[0] << " " << args[1] << ": " << p.err);
+            CHECK(p.exit_code == 2);
+            CHECK_THAT(p.err, Catch::Contains("not a valid cachet manifest") || Catch::Contains("manifest version"));
+            CHECK(p.out.empty());
+            CHECK(p.err.find('\x1b') == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("cachet build: a libvips failure message is the failing file's own, the same at any -j", "[hostile][images]")
+{
+    // libvips keeps one error buffer for the process: "b.jpg: cannot decode image: ... bad seek"
+    // once carried another file's text, depending on which worker failed first.
+    test::TempDir dir;
+    const auto cut = [&](const std::string& fixture, const std::string& name, double keep) {
+        const Bytes bytes = test::slurp(test::fixtures() / "images" / fixture);
+        const auto n = static_cast<std::size_t>(static_cast<double>(bytes.size()) * keep);
+        test::spit(dir / "src" / name, as_text(ByteView(bytes.data(), n)));
+    };
+    cut("cmyk.jpg", "a.jpg", 0.33);
+    cut("exif-credits.jpg", "b.jpg", 0.5);
+    cut("plays-three-times.gif", "c.gif", 0.5);
+    cut("palette-trns.png", "d.png", 0.9);
+    cut("cmyk.jpg", "e.jpg", 0.6);
+    cut("adobe-rgb.jpg", "f.jpg", 0.5);
+    const std::map<std::string, std::string> own = {{"a.jpg", "Jpeg"}, {"b.jpg", "Jpeg"}, {"c.gif", "gif"},
+                                                    {"d.png", "png"},  {"e.jpg", "Jpeg"}, {"f.jpg", "Jpeg"}};
+    std::string first;
+    for (const char* jobs : {"1", "2", "2", "2"}) {
+        const auto p = test::run_cachet(
+            {"build", (dir / "src").string(), "-o", (dir / "out").string(), "-j", jobs, "--no-cache", "--json"});
+        INFO("-j " << jobs << "\n" << p.err);
+        REQUIRE(p.exit_code == 1);
+        const auto summary = nlohmann::json::parse(p.out);
+        REQUIRE(summary["failures"].size() == own.size());
+        std::string messages;
+        for (const auto& f : summary["failures"]) {
+            const std::string path = f["path"];
+            const std::string message = f["message"];
+            INFO(path << ": " << message);
+            CHECK_THAT(message, Catch::StartsWith("cannot decode image: ") && Catch::Contains(own.at(path)));
+            messages += path + ": " + message + "\n";
+        }
+        if (first.empty())
+            first = messages;
+        CHECK(messages == first);
+    }
+}
+
+TEST_CASE("cachet clean and retention never delete through a symbolic link to a folder inside OUT",
+          "[hostile][retention]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<p>hi</p>\n");
+    test::spit(dir / "src/a.css", "p { margin: 0 }\n");
+    test::spit(dir / "elsewhere/x.css", "precious\n");
+    test::spit(dir / "elsewhere/a.css", "precious too\n");
+    const auto build = [&] {
+        return test::run_cachet(
+            {"build", (dir / "src").string(), "-o", (dir / "out").string(), "--cache-dir", (dir / "cache").string()});
+    };
+    REQUIRE(build().exit_code == 0);
+    fs::create_directory_symlink(dir / "elsewhere", dir / "out/link");
+    // A crafted manifest whose earlier build names files behind the link: `cachet clean` with
+    // keep 0 expires them all.
+    std::string manifest(as_text(test::slurp(dir / "out/cachet-manifest.json")));
+    const std::string from = "\"generations\": []";
+    REQUIRE(manifest.find(from) != std::string::npos);
+    manifest.replace(manifest.find(from), from.size(),
+                     "\"generations\": [{\"build_id\": \"0123456789abcdef0123\", \"outputs\": [\"link/a.css\", "
+                     "\"link/x.css\"]}]");
+    test::spit(dir / "out/cachet-manifest.json", manifest);
+    const auto clean = test::run_cachet({"clean", (dir / "out").string(), "--keep", "0", "--age", "0"});
+    INFO(clean.out << clean.err);
+    REQUIRE(clean.exit_code == 0);
+    CHECK(as_text(test::slurp(dir / "elsewhere/x.css")) == "precious\n");
+    CHECK(fs::exists(dir / "elsewhere/a.css"));
+    // A source in a folder that is a link in OUT fails (cachet never writes through it).
+    test::spit(dir / "src/link/b.css", "p { padding: 0 }\n");
+    const auto p = build();
+    INFO(p.err);
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Catch::Contains("is a symbolic link: cachet never writes through a link inside the output"));
+    CHECK(test::list_files(dir / "elsewhere").size() == 2);
+}
+
+TEST_CASE("cachet build: a cache folder that cannot be written is warned about once, and the build goes on",
+          "[hostile][cache]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<link rel=\"stylesheet\" href=\"a.css\"><p>hi</p>\n");
+    test::spit(dir / "src/a.css", "p { margin: 0 }\n");
+    test::spit(dir / "src/b.css", "p { padding: 0 }\n");
+    // A file where the cache folder should be: it cannot be created at all.
+    test::spit(dir / "not-a-folder", "x");
+    auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out1").string(), "--cache-dir",
+                               (dir / "not-a-folder").string(), "--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.err, Catch::Contains("the cache cannot be used (") && Catch::Contains("building without it"));
+    auto summary = nlohmann::json::parse(p.out);
+    CHECK(summary["cache_problem"].is_string());
+    CHECK(summary["failed"] == 0);
+    CHECK(fs::exists(dir / "out1/index.html"));
+    // A cache whose writes fail half way (here: its blobs folder is a file, so every store fails).
+    test::spit(dir / "cache/v5/blobs", "not a folder");
+    p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out2").string(), "--cache-dir",
+                          (dir / "cache").string(), "--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 0);
+    std::size_t warnings = 0;
+    for (std::size_t at = 0; (at = p.err.find("the cache could not be written", at)) != std::string::npos; ++at)
+        ++warnings;
+    CHECK(warnings == 1);
+    summary = nlohmann::json::parse(p.out);
+    CHECK_THAT(summary["cache_problem"].get<std::string>(), Catch::Contains("the cache could not be written"));
+    CHECK(summary["failed"] == 0);
+    CHECK(test::slurp(dir / "out2/cachet-manifest.json").size() > 0);
+    CHECK(test::run_cachet({"export", "nginx", "--manifest", (dir / "out2/cachet-manifest.json").string()}).exit_code ==
+          0);
+}

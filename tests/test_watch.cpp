@@ -312,7 +312,7 @@ TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "
         CHECK(f.find(".cachet-tmp-") == std::string::npos);
 }
 
-TEST_CASE("a second build into the same OUT with the same cache is refused while the first runs", "[e2e][cache]")
+TEST_CASE("a second build into the same OUT is refused while the first runs, with a cache or without", "[e2e][cache]")
 {
     test::TempDir dir;
     const fs::path src = test::copy_site(dir);
@@ -328,5 +328,10 @@ TEST_CASE("a second build into the same OUT with the same cache is refused while
     const auto second = test::run_cachet({"build", src.string(), "-o", out, "--cache-dir", cache});
     CHECK(second.exit_code == 2);
     CHECK_THAT(second.err, Catch::Contains("another cachet is building into"));
+    // The lock is OUT's, not the cache's: a build without a cache is kept out too.
+    const auto third = test::run_cachet({"build", src.string(), "-o", out, "--no-cache"});
+    CHECK(third.exit_code == 2);
+    CHECK_THAT(third.err, Catch::Contains("another cachet is building into"));
     CHECK(first.wait() == 0);
+    CHECK_FALSE(fs::exists(fs::path(out) / ".cachet-tmp-build"));
 }

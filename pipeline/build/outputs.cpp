@@ -2,6 +2,7 @@
 
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/fs/glob.hpp"
+#include "pipeline/fs/inside.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/model/hash.hpp"
 #include "pipeline/publish/headers.hpp"
@@ -90,6 +91,25 @@ void WrittenFiles::add(const std::string& path)
     if (m_paths.size() <= k_few)
         m_paths.push_back(path);
     ++m_count;
+}
+
+void WrittenFiles::check_folders(std::string_view path)
+{
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos)
+        return; // OUT itself may well be a link: the user chose it
+    const std::string_view folder = path.substr(0, slash);
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_real_folders.count(folder) != 0)
+            return;
+    }
+    if (const auto link = link_on_the_way(m_out, folder))
+        throw Error(ErrorKind::asset, (m_out / *link).string() +
+                                          " is a symbolic link: cachet never writes through a link inside the "
+                                          "output folder (it may point anywhere); remove it");
+    std::lock_guard lock(m_mutex);
+    m_real_folders.emplace(folder);
 }
 
 void WrittenFiles::flush() const
@@ -269,6 +289,7 @@ void OutputWriter::keep_blob(const std::string& path, const std::string& sha256,
 
 void OutputWriter::write_file(const std::string& path, ByteView data, bool fingerprinted) const
 {
+    m_written.check_folders(path);
     if (fingerprinted) {
         m_fs.write(m_config.output / path, data, Durability::deferred);
         m_written.add(path);
@@ -291,6 +312,7 @@ void OutputWriter::claim_all(const AssetRecord& record, const std::map<std::stri
 
 void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) const
 {
+    m_written.check_folders(asset.path);
     const fs::path provisional = m_config.output / asset.path;
     std::error_code ec;
     fs::create_directories(provisional.parent_path(), ec);

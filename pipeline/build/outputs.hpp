@@ -87,6 +87,9 @@ public:
     ~WrittenFiles() { discard_staged(); }
 
     void add(const std::string& path);
+    // Throws Error(asset) if a folder on the way to path (relative to OUT) is a symbolic link:
+    // cachet never writes through one (it may point anywhere).
+    void check_folders(std::string_view path);
     // Throws Error(io) naming the file or folder that cannot be flushed.
     void flush() const;
 
@@ -108,6 +111,7 @@ private:
     std::vector<std::string> m_paths;
     std::size_t m_count = 0;
     std::set<std::string> m_staged;
+    std::set<std::string, std::less<>> m_real_folders; // checked by check_folders()
 };
 
 // Writes the outputs of a build into OUT, for text and image work alike: names each output

@@ -51,8 +51,16 @@ public:
         } else if (!unchanged()) {
             publish(summary);
         }
-        if (m_session.cache)
+        if (m_session.cache) {
             m_session.cache->save_last_build(last_build_json(summary));
+            if (auto problem = m_session.cache->write_problem()) {
+                summary.cache_problem =
+                    "the cache could not be written (" + *problem + "); what this build made is not kept in it";
+                m_reporter.warning(printable(summary.cache_problem));
+            }
+        } else {
+            summary.cache_problem = m_session.cache_problem;
+        }
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         m_reporter.phase("build done");
         hand_over();

@@ -74,12 +74,7 @@ std::size_t remove_temporaries(const fs::path& out)
     return removed;
 }
 
-Session::~Session()
-{
-    std::error_code ec;
-    if (!m_marker.empty())
-        fs::remove(m_marker, ec); // ended, well or not, but not killed
-}
+Session::~Session() = default; // the lock's file goes: ended, well or not, but not killed
 
 Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
                  const std::vector<std::string>* changed)
@@ -91,20 +86,25 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
     fs::create_directories(config.output, ec);
     if (ec)
         throw io_error(config.output.string(), "cannot create output folder", ec.value());
-    if (!config.cache_dir.empty()) {
-        session.cache.emplace(config.cache_dir);
-        session.cache->lock(config.output);
-    }
-    // A build that was killed left its marker, and maybe temporary and staged files: they go
-    // now (under the lock, with a cache), before anything is written.
-    m_marker = config.output / (std::string(k_temporary_prefix) + "build");
-    if (fs::exists(m_marker, ec)) {
+    // One build at a time into OUT. A build that was killed left the lock's file, and maybe
+    // temporary and staged files: they go now, under the lock, before anything is written.
+    lock.emplace(config.output / (std::string(k_temporary_prefix) + "build"), config.output);
+    if (lock->left_by_a_stopped_build()) {
         const std::size_t removed = remove_temporaries(config.output);
         if (removed > 0)
             reporter.warning("removed " + std::to_string(removed) + " temporary files a stopped build left in " +
-                             config.output.string());
+                             printable(config.output.string()));
     }
-    write_file_atomic(m_marker, ByteView(), Durability::cache);
+    if (!config.cache_dir.empty()) {
+        try {
+            session.cache.emplace(config.cache_dir);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::io)
+                throw;
+            cache_problem = e.what(); // the cache is an optimisation: build without it
+            reporter.warning("the cache cannot be used (" + printable(cache_problem) + "); building without it");
+        }
+    }
     session.scan_time_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();

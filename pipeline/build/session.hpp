@@ -5,6 +5,7 @@
 #include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/fs/folder_lock.hpp"
 #include "pipeline/publish/manifest.hpp"
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace cachet {
 
 // What a build starts from: SRC as it is now, and what the last build into OUT left.
 struct Session {
-    // Checks the folders, creates OUT, locks the cache for it, and scans SRC while the last
+    // Checks the folders, creates and locks OUT, opens the cache, and scans SRC while the last
     // build's index is read (or takes both from memory). Throws Error as run() does.
     Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
             const std::vector<std::string>* changed);
@@ -27,7 +28,7 @@ struct Session {
     ~Session();
 
     std::filesystem::path manifest; // where the manifest is published
-    std::optional<Cache> cache;     // locked for OUT; none without a cache folder
+    std::optional<Cache> cache;     // none without a cache folder, or if it cannot be created
     std::string source_root;        // absolute, canonical SRC
     // Stats taken now are trusted next time only for files last modified well before now: a
     // file changed twice within one tick of its file system's clock keeps its mtime.
@@ -38,7 +39,8 @@ struct Session {
     ManifestHead last;                      // the last build's id and the builds it keeps
     std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
 
-    std::filesystem::path m_marker; // OUT/.cachet-tmp-build while this build runs
+    std::optional<FolderLock> lock; // OUT/.cachet-tmp-build while this build runs
+    std::string cache_problem;      // why the cache folder could not be used at all, if it could not
 
     // What the index may trust next time about asset's stat.
     FileStat trusted_stat(const Asset& asset) const

@@ -34,6 +34,7 @@ struct Summary {
     std::string manifest;                                      // path of the published manifest
     std::uint64_t removed = 0; // outputs of earlier builds deleted because no source makes them any more
     bool cache = false;        // whether a build cache was used
+    std::string cache_problem; // why the cache could not be used (or written), if so: the build went on
     bool unpublished = false;  // --strict and a failure: nothing published, OUT as the last build left it
     double seconds = 0;
     std::vector<BudgetResult> budgets; // [[budgets]], in the configuration's order

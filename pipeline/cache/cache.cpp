@@ -6,11 +6,6 @@
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
 
-#include <cerrno>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 namespace cachet {
 
 namespace fs = std::filesystem;
@@ -32,12 +27,6 @@ Cache::Cache(fs::path dir)
                                         "# This file is a cache directory tag created by cachet.\n"));
 }
 
-Cache::~Cache()
-{
-    if (m_lock_fd >= 0)
-        close(m_lock_fd); // releases the flock
-}
-
 std::optional<CacheEntry> Cache::find(const std::string& key, std::string& problem) const
 {
     const auto text = m_local->get(StorageBackend::Space::entries, key);
@@ -57,16 +46,43 @@ std::optional<CacheEntry> Cache::find(const std::string& key, std::string& probl
     }
 }
 
+bool Cache::writing(const std::function<void()>& write) const
+{
+    if (m_unwritable.load())
+        return false;
+    try {
+        write();
+        return true;
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::io)
+            throw;
+        const std::lock_guard lock(m_problem_mutex);
+        if (!m_unwritable.exchange(true))
+            m_write_problem = e.what();
+        return false;
+    }
+}
+
+std::optional<std::string> Cache::write_problem() const
+{
+    if (!m_unwritable.load())
+        return std::nullopt;
+    const std::lock_guard lock(m_problem_mutex);
+    return m_write_problem;
+}
+
 void Cache::store(const CacheEntry& entry) const
 {
-    m_local->put(StorageBackend::Space::entries, entry.key, as_bytes(entry_json(entry).dump() + "\n"));
+    writing(
+        [&] { m_local->put(StorageBackend::Space::entries, entry.key, as_bytes(entry_json(entry).dump() + "\n")); });
 }
 
 void Cache::store_blob(const std::string& sha256, ByteView data) const
 {
-    if (m_local->holds(StorageBackend::Space::blobs, sha256, data.size()))
-        return;
-    m_local->put(StorageBackend::Space::blobs, sha256, data); // verified against its name when read
+    writing([&] {
+        if (!m_local->holds(StorageBackend::Space::blobs, sha256, data.size()))
+            m_local->put(StorageBackend::Space::blobs, sha256, data); // verified against its name when read
+    });
 }
 
 std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem) const
@@ -83,25 +99,6 @@ std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem
         return std::nullopt;
     }
     return data;
-}
-
-void Cache::lock(const fs::path& out)
-{
-    const fs::path path = m_root / "index" / (index_name(out) + ".lock");
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw io_error(path.string(), "cannot create lock file", errno);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        close(fd);
-        if (err == EWOULDBLOCK)
-            throw Error(ErrorKind::usage, "another cachet is building into " + out.string() + " (lock " +
-                                              path.string() + "); wait for it or stop it");
-        throw io_error(path.string(), "cannot lock", err);
-    }
-    m_lock_fd = fd;
 }
 
 } // namespace cachet

@@ -4,11 +4,13 @@
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/publish/manifest.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,8 +81,10 @@ struct GcResult {
 // The content-addressed build cache in a folder (cachet build --cache-dir). Entries are keyed by
 // cache_key(); output bytes are stored once per SHA-256 as blobs, whatever produced them; one
 // index per OUT folder remembers the last build into it. Every file is written atomically, so
-// several cachet processes may share the folder. Throws Error(io) naming the path when the
-// folder cannot be written.
+// several cachet processes may share the folder. The constructor throws Error(io) naming the
+// path when the folder cannot be created. The cache is only an optimisation: the first write
+// that fails (a full disk, a read-only folder) turns writing off for the rest of the process,
+// write_problem() says why, and the build goes on; reading goes on too (what is read is checked).
 class Cache {
 public:
     explicit Cache(std::filesystem::path dir);
@@ -123,9 +127,8 @@ public:
     IndexFiles append_index(const std::filesystem::path& out, const IndexFiles& files, const std::string& records,
                             const BuildIndex& head, const std::function<std::string()>& snapshot) const;
     void remove_index(const std::filesystem::path& out) const;
-    // Takes the exclusive lock of builds into out, held until the Cache is destroyed. Throws
-    // Error(usage) if another cachet holds it.
-    void lock(const std::filesystem::path& out);
+    // Why writing was turned off (the first failure's message), or nullopt if it was not.
+    std::optional<std::string> write_problem() const;
 
     // Records the last build's counts (a JSON object) for stats().
     void save_last_build(const std::string& json) const;
@@ -136,17 +139,26 @@ public:
 
     Cache(const Cache&) = delete;
     Cache& operator=(const Cache&) = delete;
-    ~Cache();
+    ~Cache() = default;
 
 private:
     static bool journal_has_room(const IndexFiles& files, std::uint64_t more);
+    // Runs write() unless writing is off; an Error(io) from it turns writing off. Whether it ran
+    // to the end.
+    bool writing(const std::function<void()>& write) const;
+    IndexFiles write_snapshot(const std::filesystem::path& out, std::string encoded, const FileStat& manifest,
+                              const std::string& build_id) const;
+    IndexFiles write_journal(const std::filesystem::path& out, const IndexFiles& files, const std::string& records,
+                             const BuildIndex& head) const;
     // The keys an index file names; throws std::exception if it is damaged.
     static std::vector<std::string> index_keys(const std::filesystem::path& file);
 
     std::filesystem::path m_dir;             // as given
     std::filesystem::path m_root;            // m_dir / "v<format>"
     std::unique_ptr<StorageBackend> m_local; // entries and blobs, in m_root
-    int m_lock_fd = -1;
+    mutable std::atomic<bool> m_unwritable{false};
+    mutable std::mutex m_problem_mutex;
+    mutable std::string m_write_problem; // the first failed write's message
 };
 
 } // namespace cachet

@@ -261,6 +261,15 @@ IndexFiles Cache::save_index(const fs::path& out, const BuildIndex& index) const
 IndexFiles Cache::save_index(const fs::path& out, std::string encoded, const FileStat& manifest,
                              const std::string& build_id) const
 {
+    IndexFiles files;
+    if (!writing([&] { files = write_snapshot(out, std::move(encoded), manifest, build_id); }))
+        remove_index(out); // the last one no longer describes OUT: better none
+    return files;
+}
+
+IndexFiles Cache::write_snapshot(const fs::path& out, std::string encoded, const FileStat& manifest,
+                                 const std::string& build_id) const
+{
     std::string id = build_id.substr(0, k_trailer_id_size);
     id.resize(k_trailer_id_size, '\0');
     encoded += id;
@@ -328,6 +337,15 @@ IndexFiles Cache::append_index(const fs::path& out, const IndexFiles& files, con
 {
     if (!journal_has_room(files, records.size() + 4096))
         return save_index(out, snapshot(), head.manifest, head.build_id);
+    IndexFiles appended;
+    if (!writing([&] { appended = write_journal(out, files, records, head); }))
+        remove_index(out); // a torn journal, or one that misses this build: better none
+    return appended;
+}
+
+IndexFiles Cache::write_journal(const fs::path& out, const IndexFiles& files, const std::string& records,
+                                const BuildIndex& head) const
+{
     const fs::path path = m_root / "index" / (index_name(out) + ".log");
     std::string data;
     if (files.journal_bytes == 0) {

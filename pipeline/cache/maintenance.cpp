@@ -16,7 +16,7 @@ using nlohmann::json;
 
 void Cache::save_last_build(const std::string& text) const
 {
-    write_file_atomic(m_root / "last-build.json", as_bytes(text));
+    writing([&] { write_file_atomic(m_root / "last-build.json", as_bytes(text)); });
 }
 
 CacheStats Cache::stats() const

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string_view>
 
 namespace cachet {
@@ -29,12 +30,54 @@ std::string tidy(std::string message)
     return message;
 }
 
-// The libvips error buffer is process-global: take the message, then clear it.
+// libvips keeps one error buffer for the whole process, and a VError's text is that buffer
+// when it was thrown: at -j 2 it may hold another file's message, or one left behind by an
+// operation that recovered. So every libvips operation runs under a shared lock, and one that
+// fails (or wants to quote libvips in a warning) runs again alone, under the exclusive lock,
+// with the buffer cleared first: its message is then its own, the same at any -j.
+std::shared_mutex g_vips_gate;
+thread_local bool t_alone = false;
+struct RunAlone {}; // thrown by an operation that needs the buffer to itself
+
 [[noreturn]] void rethrow_vips(const VError& e, std::string_view what)
 {
     std::string message = tidy(e.what());
     vips_error_clear();
     throw Error(ErrorKind::asset, std::string(what) + (message.empty() ? "" : ": " + message));
+}
+
+// op() under the gate; op builds its whole result, so that it can run twice. Never nested.
+template <class Op>
+auto run_vips(std::string_view what, Op&& op) -> decltype(op())
+{
+    {
+        const std::shared_lock shared(g_vips_gate);
+        try {
+            return op();
+        } catch (const VError&) {
+        } catch (const RunAlone&) {
+        }
+    }
+    const std::unique_lock alone(g_vips_gate);
+    struct Alone {
+        Alone()
+        {
+            vips_error_clear();
+            t_alone = true;
+        }
+        ~Alone()
+        {
+            t_alone = false;
+            vips_error_clear();
+        }
+        Alone(const Alone&) = delete;
+        Alone& operator=(const Alone&) = delete;
+    } const scope;
+    try {
+        return op();
+    } catch (const VError& e) {
+        rethrow_vips(e, what);
+    }
 }
 
 // libvips names loaders by class: these read the input formats cachet supports.
@@ -50,6 +93,8 @@ VImage convert_to_srgb(VImage image, std::vector<std::string>& warnings)
                 "srgb",
                 VImage::option()->set("embedded", true)->set("intent", VIPS_INTENT_PERCEPTUAL)->set("depth", 8));
         } catch (const VError& e) {
+            if (!t_alone)
+                throw RunAlone{}; // the message must be this image's own
             vips_error_clear();
             warnings.push_back("ignored an unusable ICC profile: " + tidy(e.what()));
         }
@@ -251,33 +296,8 @@ VImage animation_strip(const Animation& animation, Bytes& pixels)
     return strip;
 }
 
-} // namespace
-
-void init_image_library()
+DecodedImage decode(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits)
 {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (VIPS_INIT("cachet") != 0)
-            throw Error(ErrorKind::internal, "cannot start libvips: " + tidy(vips_error_buffer()));
-        // libvips reports recoverable oddities ("ignoring nclx profile") through GLib warnings
-        // on stderr; cachet reports through its own Reporter, and real failures throw.
-        g_log_set_handler(
-            "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
-            [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
-        vips_block_untrusted_set(TRUE);
-        vips_cache_set_max(0);
-        vips_concurrency_set(1);
-        // No run-time compiled (liborc) inner loops: liborc 0.4.33 frees and allocates its code
-        // memory without a lock, and two workers resizing at once (placeholders, widths)
-        // corrupted the heap now and then (ThreadSanitizer showed orc_code_free racing
-        // orc_code_allocate_codemem). The plain C loops give the same pixels on every CPU.
-        vips_vector_set_enabled(FALSE);
-    });
-}
-
-DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits)
-{
-    init_image_library();
     DecodedImage result;
     const char* loader = vips_foreign_find_load_buffer(data.data(), data.size());
     if (!loader) {
@@ -292,7 +312,7 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
     result.family = (result.loader == "VipsForeignLoadPngBuffer" || result.loader == "VipsForeignLoadNsgifBuffer")
                         ? SourceFamily::graphic
                         : SourceFamily::photo;
-    try {
+    {
         VImage image =
             VImage::new_from_buffer(data.data(), data.size(), "", VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR));
         const std::uint64_t pixels =
@@ -335,24 +355,50 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
         result.raster = raster_from(image, result.raster); // keeps the gamut and profile set above
         if (is_opaque(result.raster))
             remove_alpha(result.raster);
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot decode image");
     }
     return result;
+}
+
+} // namespace
+
+void init_image_library()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (VIPS_INIT("cachet") != 0)
+            throw Error(ErrorKind::internal, "cannot start libvips: " + tidy(vips_error_buffer()));
+        // libvips reports recoverable oddities ("ignoring nclx profile") through GLib warnings
+        // on stderr; cachet reports through its own Reporter, and real failures throw.
+        g_log_set_handler(
+            "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+            [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+        vips_block_untrusted_set(TRUE);
+        vips_cache_set_max(0);
+        vips_concurrency_set(1);
+        // No run-time compiled (liborc) inner loops: liborc 0.4.33 frees and allocates its code
+        // memory without a lock, and two workers resizing at once (placeholders, widths)
+        // corrupted the heap now and then (ThreadSanitizer showed orc_code_free racing
+        // orc_code_allocate_codemem). The plain C loops give the same pixels on every CPU.
+        vips_vector_set_enabled(FALSE);
+    });
+}
+
+DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits)
+{
+    init_image_library();
+    return run_vips("cannot decode image", [&] { return decode(data, max_pixels, colour, limits); });
 }
 
 Raster resize_raster(const Raster& raster, int width, int max_height)
 {
     init_image_library();
-    try {
+    return run_vips("cannot resize image", [&] {
         // thumbnail_image premultiplies alpha and hits the target width exactly.
         // No profile attached: resampling happens in the pixels' own space, which carries over.
         return raster_from(from_raster(raster).thumbnail_image(
                                width, VImage::option()->set("height", max_height)->set("size", VIPS_SIZE_DOWN)),
                            raster);
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot resize image");
-    }
+    });
 }
 
 Raster to_srgb(const Raster& raster)
@@ -360,16 +406,14 @@ Raster to_srgb(const Raster& raster)
     if (raster.gamut == Gamut::srgb)
         return raster;
     init_image_library();
-    try {
+    return run_vips("cannot convert to sRGB", [&] {
         const VImage converted =
             from_raster(raster, Profile::attach)
                 .icc_transform(
                     "srgb",
                     VImage::option()->set("embedded", true)->set("intent", VIPS_INTENT_PERCEPTUAL)->set("depth", 8));
         return raster_from(converted, Raster{});
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot convert to sRGB");
-    }
+    });
 }
 
 std::string dominant_colour(const Raster& raster)
@@ -394,7 +438,7 @@ std::string dominant_colour(const Raster& raster)
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
 {
     init_image_library();
-    try {
+    return run_vips("cannot encode JPEG", [&] {
         VImage image = from_raster(raster, Profile::attach);
         if (raster.has_alpha())
             image = image.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
@@ -404,45 +448,35 @@ Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
                                                                 ->set("interlace", options.progressive)
                                                                 ->set("strip", raster.icc.empty())));
         return raster.exif.empty() ? jpeg : jpeg_with_exif(jpeg, raster.exif);
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot encode JPEG");
-    }
+    });
 }
 
 Bytes encode_png(const Raster& raster, const PngOptions& options)
 {
     init_image_library();
-    try {
+    return run_vips("cannot encode PNG", [&] {
         const Bytes png = blob_bytes(from_raster(raster, Profile::attach)
                                          .pngsave_buffer(VImage::option()
                                                              ->set("compression", options.compression)
                                                              ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
                                                              ->set("strip", raster.icc.empty())));
         return raster.exif.empty() ? png : png_with_exif(png, raster.exif);
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot encode PNG");
-    }
+    });
 }
 
 Bytes encode_gif(const Raster& raster)
 {
     init_image_library();
-    try {
-        return blob_bytes(from_raster(raster).gifsave_buffer());
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot encode GIF");
-    }
+    return run_vips("cannot encode GIF", [&] { return blob_bytes(from_raster(raster).gifsave_buffer()); });
 }
 
 Bytes encode_gif_animation(const Animation& animation)
 {
     init_image_library();
-    try {
+    return run_vips("cannot encode GIF", [&] {
         Bytes pixels;
         return blob_bytes(animation_strip(animation, pixels).gifsave_buffer());
-    } catch (const VError& e) {
-        rethrow_vips(e, "cannot encode GIF");
-    }
+    });
 }
 
 std::string libvips_version()

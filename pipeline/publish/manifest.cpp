@@ -46,52 +46,84 @@ const std::string& checked_path(const std::string& path)
     return path;
 }
 
-// The record for source from its manifest JSON; throws std::exception if a field is missing or
-// has the wrong type.
+// A number of the manifest: an integer (1.0 and 1e30 are not) from lo to hi.
+template <class Int>
+Int integer(const nlohmann::json& value, Int lo, Int hi)
+{
+    if (!value.is_number_integer())
+        throw std::invalid_argument("the value " + printable(value.dump(), 40) + " is not an integer");
+    if (value.is_number_unsigned() ? value.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
+                                   : value.get<std::int64_t>() < static_cast<std::int64_t>(lo) ||
+                                         value.get<std::int64_t>() > static_cast<std::int64_t>(hi))
+        throw std::invalid_argument("the value " + value.dump() + " is out of range");
+    return static_cast<Int>(value.is_number_unsigned() ? static_cast<std::int64_t>(value.get<std::uint64_t>())
+                                                       : value.get<std::int64_t>());
+}
+
+constexpr std::uint64_t k_max_bytes = std::uint64_t{1} << 50; // far beyond any file cachet writes
+constexpr int k_max_side = 1 << 24;
+
+std::uint64_t byte_count(const nlohmann::json& value)
+{
+    return integer<std::uint64_t>(value, 0, k_max_bytes);
+}
+
+// A string of the manifest that exports write out: no control character in it.
+std::string string_of(const nlohmann::json& value)
+{
+    std::string s = value.get<std::string>();
+    if (has_control_character(s))
+        throw std::invalid_argument("the value \"" + printable(s, 80) + "\" has a control character");
+    return s;
+}
+
+// The record for source from its manifest JSON; throws std::exception if a field is missing,
+// has the wrong type, or is out of range.
 AssetRecord record_from_json(const std::string& source, const nlohmann::json& a)
 {
     AssetRecord r;
     r.source = checked_path(source);
     r.kind = enum_named(a.at("kind").get<std::string>(),
                         std::initializer_list<AssetKind>{AssetKind::image, AssetKind::text, AssetKind::passthrough});
-    r.source_bytes = a.at("source").at("bytes").get<std::uint64_t>();
-    r.source_digest = a.at("source").at("digest").get<std::string>();
+    r.source_bytes = byte_count(a.at("source").at("bytes"));
+    r.source_digest = string_of(a.at("source").at("digest"));
     for (const auto& o : a.at("outputs")) {
         OutputFile out;
         out.path = checked_path(o.at("path").get<std::string>());
-        out.bytes = o.at("bytes").get<std::uint64_t>();
-        out.content_type = o.at("content_type").get<std::string>();
-        out.integrity = o.at("integrity").get<std::string>();
-        out.cache_control = o.at("cache_control").get<std::string>();
+        out.bytes = byte_count(o.at("bytes"));
+        out.content_type = string_of(o.at("content_type"));
+        out.integrity = string_of(o.at("integrity"));
+        out.cache_control = string_of(o.at("cache_control"));
         out.fingerprinted = o.at("fingerprinted").get<bool>();
         out.original = o.value("original", false); // absent from older manifests
-        out.etag = o.value("etag", std::string()); // absent from manifests before cachet 0.5
-        out.vary = o.value("vary", std::string());
+        out.etag =
+            o.contains("etag") ? string_of(o.at("etag")) : std::string(); // absent from manifests before cachet 0.5
+        out.vary = o.contains("vary") ? string_of(o.at("vary")) : std::string();
         if (const auto headers = o.find("headers"); headers != o.end())
             for (const auto& [name, value] : headers->items())
-                out.headers.emplace_back(name, value.get<std::string>());
+                out.headers.emplace_back(string_of(name), string_of(value));
         if (o.contains("format")) {
             const auto name = o.at("format").get<std::string>();
             out.format = image_format_named(name);
             if (!out.format)
                 throw std::invalid_argument("unknown value \"" + name + "\"");
-            out.width = o.at("width").get<int>();
-            out.height = o.at("height").get<int>();
-            out.frames = o.value("frames", 1);
+            out.width = integer(o.at("width"), 1, k_max_side);
+            out.height = integer(o.at("height"), 1, k_max_side);
+            out.frames = o.contains("frames") ? integer(o.at("frames"), 1, 1 << 20) : 1;
         }
         if (o.contains("quality"))
-            out.quality = o.at("quality").get<int>();
+            out.quality = integer(o.at("quality"), 0, 100);
         if (o.contains("butteraugli"))
-            out.butteraugli = o.at("butteraugli").get<double>();
+            out.butteraugli = o.at("butteraugli").get<double>(); // JSON has no NaN or infinity
         for (const auto& e : o.value("encodings", nlohmann::json::array()))
             out.encodings.push_back({enum_named(e.at("encoding").get<std::string>(), k_encodings),
-                                     checked_path(e.at("path").get<std::string>()), e.at("bytes").get<std::uint64_t>(),
-                                     e.value("etag", std::string())});
+                                     checked_path(e.at("path").get<std::string>()), byte_count(e.at("bytes")),
+                                     e.contains("etag") ? string_of(e.at("etag")) : std::string()});
         r.outputs.push_back(std::move(out));
     }
     if (a.contains("placeholder"))
-        r.placeholder = Placeholder{a.at("placeholder").at("data_uri").get<std::string>(),
-                                    a.at("placeholder").at("dominant_color").get<std::string>()};
+        r.placeholder = Placeholder{string_of(a.at("placeholder").at("data_uri")),
+                                    string_of(a.at("placeholder").at("dominant_color"))};
     return r;
 }
 
@@ -108,7 +140,7 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
     std::vector<AssetRecord> records;
     try {
         const auto doc = nlohmann::json::parse(text.begin(), text.end());
-        const auto version = doc.at("version").get<int>();
+        const auto version = integer(doc.at("version"), 0, 1 << 20); // 1.0 is not a version
         if (version != k_manifest_version)
             throw Error(ErrorKind::config, path.string() + ": manifest version " + std::to_string(version) +
                                                " is not supported (this cachet reads version " +
@@ -116,13 +148,16 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
         for (const auto& [source, asset] : doc.at("assets").items())
             records.push_back(record_from_json(source, asset));
         if (head) {
-            head->preset = doc.value("preset", std::string("default"));
-            head->build_id = doc.contains("build_id") ? doc.at("build_id").get<std::string>()
+            head->preset = doc.contains("preset") ? string_of(doc.at("preset")) : std::string("default");
+            head->build_id = doc.contains("build_id") ? string_of(doc.at("build_id"))
                                                       : sha256_hex(text).substr(0, k_build_id_length);
             head->generations.clear();
-            for (const auto& g : doc.value("generations", nlohmann::json::array()))
-                head->generations.push_back(
-                    {g.at("build_id").get<std::string>(), g.at("outputs").get<std::vector<std::string>>()});
+            for (const auto& g : doc.value("generations", nlohmann::json::array())) {
+                Generation generation{string_of(g.at("build_id")), {}};
+                for (const auto& output : g.at("outputs")) // retention deletes these: inside OUT only
+                    generation.outputs.push_back(checked_path(output.get<std::string>()));
+                head->generations.push_back(std::move(generation));
+            }
         }
     } catch (const Error&) {
         throw;

@@ -2,6 +2,7 @@
 
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/fs/file_stat.hpp"
+#include "pipeline/fs/inside.hpp"
 
 #include <algorithm>
 #include <set>
@@ -51,17 +52,13 @@ std::uint64_t remove_outputs(const fs::path& out, const std::vector<std::string>
     for (const auto& path : paths) {
         if (!is_safe_relative(path))
             continue;
-        std::error_code ec;
-        if (fs::remove(out / path, ec))
+        if (remove_inside(out, path)) // never through a link to a folder inside OUT
             ++removed;
         for (fs::path parent = fs::path(path).parent_path(); !parent.empty(); parent = parent.parent_path())
             folders.insert(parent);
     }
-    for (auto it = folders.rbegin(); it != folders.rend(); ++it) { // deepest first
-        std::error_code ec;
-        if (fs::is_empty(out / *it, ec) && !ec)
-            fs::remove(out / *it, ec);
-    }
+    for (auto it = folders.rbegin(); it != folders.rend(); ++it) // deepest first
+        remove_empty_folder_inside(out, it->generic_string());
     return removed;
 }
 

@@ -1,0 +1,56 @@
+#include "pipeline/fs/folder_lock.hpp"
+
+#include "pipeline/model/error.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cachet {
+
+FolderLock::FolderLock(const std::filesystem::path& file, const std::filesystem::path& folder) : m_file(file)
+{
+    // A few tries: the last holder may delete the file between our open() and our flock().
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        const bool created = fd >= 0;
+        if (!created) {
+            if (errno != EEXIST)
+                throw io_error(file.string(), "cannot create the build lock", errno);
+            fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == ENOENT)
+                    continue; // deleted in between: create it
+                throw io_error(file.string(), "cannot open the build lock", errno);
+            }
+        }
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            ::close(fd);
+            if (err == EWOULDBLOCK)
+                throw Error(ErrorKind::usage, "another cachet is building into " + folder.string() + " (it holds " +
+                                                  file.string() + "); wait for it or stop it");
+            throw io_error(file.string(), "cannot lock", err);
+        }
+        struct stat held {};
+        struct stat named {};
+        if (::fstat(fd, &held) == 0 && ::lstat(file.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev) {
+            m_fd = fd;
+            m_stale = !created;
+            return;
+        }
+        ::close(fd); // we locked a file its holder had just deleted: again
+    }
+    throw Error(ErrorKind::io, file.string() + ": cannot take the build lock (it keeps changing)");
+}
+
+FolderLock::~FolderLock()
+{
+    ::unlink(m_file.c_str()); // while still held: no one else can have taken this file
+    ::close(m_fd);
+}
+
+} // namespace cachet
