@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 #include "pipeline/export/export.hpp"
 #include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/fs/rename_journal.hpp"
 #include "pipeline/publish/manifest.hpp"
 #include "pipeline/publish/markup.hpp"
 #include "pipeline/publish/retention.hpp"
@@ -47,6 +48,10 @@ int export_command(ExportFlags flags)
     const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
     const fs::path out =
         flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
+    if (RenameJournal::pending(out))
+        throw Error(ErrorKind::config, printable(out.string()) +
+                                           ": a build was stopped while it published this folder; run cachet build "
+                                           "(or cachet clean) to finish it before exporting");
     const fs::path relative = manifest.lexically_relative(out);
     flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
                                                                                 : relative.generic_string();

@@ -142,8 +142,9 @@ TEST_CASE("Engine: the manifest is written after every output", "[engine]")
     site.build(reporter, &disk);
     const auto writes = disk.writes();
     REQUIRE(!writes.empty());
-    CHECK(writes.back() == "cachet-manifest.json");
-    CHECK(std::count(writes.begin(), writes.end(), "cachet-manifest.json") == 1);
+    // (staged, then renamed into place with the staged pages: see RenameJournal)
+    CHECK(writes.back() == ".cachet-tmp-stage-cachet-manifest.json");
+    CHECK(std::count(writes.begin(), writes.end(), ".cachet-tmp-stage-cachet-manifest.json") == 1);
     CHECK(writes.size() > 5); // the outputs (and their sidecars) came first
 }
 
@@ -196,7 +197,7 @@ TEST_CASE("Engine: a failed write stops the build with an I/O error and leaves t
         FakeDisk disk;
         disk.fail_write = [fail_manifest](const fs::path& p) {
             const std::string name = p.filename().string();
-            return fail_manifest ? name == "cachet-manifest.json" : name.starts_with("app.");
+            return fail_manifest ? name.ends_with("cachet-manifest.json") : name.starts_with("app.");
         };
         RecordingReporter second;
         try {

@@ -328,3 +328,38 @@ TEST_CASE("cachet build: a cache folder that cannot be written is warned about o
     CHECK(test::run_cachet({"export", "nginx", "--manifest", (dir / "out2/cachet-manifest.json").string()}).exit_code ==
           0);
 }
+
+TEST_CASE("a publication a kill stopped half way is finished by the next build, and export waits for it",
+          "[hostile][interrupt]")
+{
+    // What a kill -9 between two renames of the publication leaves: the journal, one staged page
+    // not yet in place (here the new manifest is in place already).
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<p>one</p>\n");
+    test::spit(dir / "src/about.html", "<p>about</p>\n");
+    const auto build = [&] {
+        return test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string()});
+    };
+    REQUIRE(build().exit_code == 0);
+    const Bytes published = test::slurp(dir / "out/about.html");
+    test::spit(dir / "out/about.html", "<p>the old bytes</p>\n");
+    test::spit(dir / "out/.cachet-tmp-stage-about.html", as_text(published));
+    test::spit(dir / "out/.cachet-tmp-build", "");
+    test::spit(dir / "out/.cachet-tmp-publish", "cachet rename journal 1\n.cachet-tmp-stage-about.html\tabout.html\n"
+                                                ".cachet-tmp-stage-cachet-manifest.json\tcachet-manifest.json\nend\n");
+    const auto exported =
+        test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()});
+    CHECK(exported.exit_code == 2);
+    CHECK_THAT(exported.err, Catch::Contains("a build was stopped while it published"));
+    CHECK(exported.out.empty());
+    const auto p = build();
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.err, Catch::Contains("finished publishing the build that was stopped") &&
+                          Catch::Contains("(1 file put in place)"));
+    CHECK(test::slurp(dir / "out/about.html") == published);
+    CHECK_FALSE(fs::exists(dir / "out/.cachet-tmp-publish"));
+    CHECK(
+        test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()}).exit_code ==
+        0);
+}

@@ -159,28 +159,20 @@ std::string WrittenFiles::written_at(const std::string& path) const
     return m_staged.count(path) ? staging_name(path) : path;
 }
 
-void WrittenFiles::commit_staged(bool sync)
+std::vector<std::pair<std::string, std::string>> WrittenFiles::staged_renames() const
 {
     std::lock_guard lock(m_mutex);
-    std::set<fs::path> folders;
-    for (auto it = m_staged.begin(); it != m_staged.end(); it = m_staged.erase(it)) {
-        const fs::path to = m_out / *it;
-        if (std::rename((m_out / staging_name(*it)).c_str(), to.c_str()) != 0)
-            throw io_error(to.string(), "cannot rename into place", errno);
-        folders.insert(to.parent_path());
-    }
-    if (!sync)
-        return;
-    for (const auto& f : folders) {
-        const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fdatasync(fd) != 0) {
-            const int err = errno;
-            if (fd >= 0)
-                close(fd);
-            throw io_error(f.string(), "cannot flush to disk", err);
-        }
-        close(fd);
-    }
+    std::vector<std::pair<std::string, std::string>> renames;
+    renames.reserve(m_staged.size());
+    for (const auto& path : m_staged)
+        renames.emplace_back(staging_name(path), path);
+    return renames;
+}
+
+void WrittenFiles::staged_committed()
+{
+    std::lock_guard lock(m_mutex);
+    m_staged.clear();
 }
 
 void WrittenFiles::discard_staged()

@@ -99,8 +99,10 @@ public:
     void stage(const std::string& path);
     // Where the output at path is now: its staging name until commit_staged().
     std::string written_at(const std::string& path) const;
-    // Renames every staged file into place and flushes the folders (with sync). Throws Error(io).
-    void commit_staged(bool sync);
+    // Every staged file's rename into place: (staging name, name), relative to OUT.
+    std::vector<std::pair<std::string, std::string>> staged_renames() const;
+    // Notes that the renames of staged_renames() were made.
+    void staged_committed();
     // Removes every staged file not put in place.
     void discard_staged();
 

@@ -1,5 +1,7 @@
 #include "pipeline/build/publish.hpp"
 
+#include "pipeline/fs/rename_journal.hpp"
+
 #include "pipeline/build/totals.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
@@ -265,8 +267,6 @@ private:
             m_written.flush(); // every output reaches the disk before the manifest naming it
             m_reporter.phase("outputs flushed");
         }
-        // The outputs at names the last manifest may describe go into place only now.
-        m_written.commit_staged(m_options.sync == SyncWrites::yes);
         std::string rendered;
         std::string& document = m_memory ? m_memory->document : rendered;
         ManifestHead& last = m_session.last;
@@ -285,9 +285,25 @@ private:
                    as_text(m_fs.read(m_session.manifest)) == document;
         } catch (const Error&) {
         }
-        if (!same)
-            m_fs.write(m_session.manifest, as_bytes(document),
-                       m_options.sync == SyncWrites::yes ? Durability::flushed : Durability::cache);
+        // The outputs at names the last manifest may describe, and the manifest, go into place
+        // only now, together: through a journal that the next build finishes if this one is
+        // killed half way (RenameJournal), so a published manifest never describes other bytes.
+        const bool sync = m_options.sync == SyncWrites::yes;
+        RenameJournal::Renames renames = m_written.staged_renames();
+        if (!same) {
+            const std::string name = m_session.manifest.lexically_relative(m_config.output).generic_string();
+            const std::string staged = WrittenFiles::staging_name(name);
+            m_fs.write(m_config.output / staged, as_bytes(document), sync ? Durability::flushed : Durability::cache);
+            renames.emplace_back(staged, name);
+        }
+        try {
+            RenameJournal::commit(m_config.output, renames, sync);
+        } catch (const Error&) {
+            if (RenameJournal::pending(m_config.output))
+                m_written.staged_committed(); // the journal's now: the next build finishes it
+            throw;
+        }
+        m_written.staged_committed();
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
         if (!m_session.cache)

@@ -1,5 +1,6 @@
 #include "pipeline/build/session.hpp"
 
+#include "pipeline/fs/rename_journal.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <algorithm>
@@ -88,7 +89,11 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
         throw io_error(config.output.string(), "cannot create output folder", ec.value());
     // One build at a time into OUT. A build that was killed left the lock's file, and maybe
     // temporary and staged files: they go now, under the lock, before anything is written.
-    lock.emplace(config.output / (std::string(k_temporary_prefix) + "build"), config.output);
+    lock.emplace(build_lock_path(config.output), config.output);
+    if (const std::size_t finished = RenameJournal::finish(config.output); finished > 0)
+        reporter.warning("finished publishing the build that was stopped while it published " +
+                         printable(config.output.string()) + " (" + std::to_string(finished) +
+                         (finished == 1 ? " file" : " files") + " put in place)");
     if (lock->left_by_a_stopped_build()) {
         const std::size_t removed = remove_temporaries(config.output);
         if (removed > 0)

@@ -1,5 +1,6 @@
 #include "pipeline/fs/folder_lock.hpp"
 
+#include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <cerrno>
@@ -45,6 +46,11 @@ FolderLock::FolderLock(const std::filesystem::path& file, const std::filesystem:
         ::close(fd); // we locked a file its holder had just deleted: again
     }
     throw Error(ErrorKind::io, file.string() + ": cannot take the build lock (it keeps changing)");
+}
+
+std::filesystem::path build_lock_path(const std::filesystem::path& out)
+{
+    return out / (std::string(k_temporary_prefix) + "build");
 }
 
 FolderLock::~FolderLock()

@@ -26,4 +26,7 @@ private:
     bool m_stale = false;
 };
 
+// The lock file of the builds into out (and of `cachet clean`).
+std::filesystem::path build_lock_path(const std::filesystem::path& out);
+
 } // namespace cachet

@@ -137,12 +137,17 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
     } catch (const Error& e) {
         throw Error(ErrorKind::config, e.what());
     }
+    return parse_manifest(as_text(text), path.string(), head);
+}
+
+std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string& name, ManifestHead* head)
+{
     std::vector<AssetRecord> records;
     try {
         const auto doc = nlohmann::json::parse(text.begin(), text.end());
         const auto version = integer(doc.at("version"), 0, 1 << 20); // 1.0 is not a version
         if (version != k_manifest_version)
-            throw Error(ErrorKind::config, path.string() + ": manifest version " + std::to_string(version) +
+            throw Error(ErrorKind::config, name + ": manifest version " + std::to_string(version) +
                                                " is not supported (this cachet reads version " +
                                                std::to_string(k_manifest_version) + ")");
         for (const auto& [source, asset] : doc.at("assets").items())
@@ -150,7 +155,7 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
         if (head) {
             head->preset = doc.contains("preset") ? string_of(doc.at("preset")) : std::string("default");
             head->build_id = doc.contains("build_id") ? string_of(doc.at("build_id"))
-                                                      : sha256_hex(text).substr(0, k_build_id_length);
+                                                      : sha256_hex(as_bytes(text)).substr(0, k_build_id_length);
             head->generations.clear();
             for (const auto& g : doc.value("generations", nlohmann::json::array())) {
                 Generation generation{string_of(g.at("build_id")), {}};
@@ -162,7 +167,7 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
-        throw Error(ErrorKind::config, path.string() + ": not a valid cachet manifest: " + e.what());
+        throw Error(ErrorKind::config, name + ": not a valid cachet manifest: " + printable(e.what()));
     }
     return records;
 }

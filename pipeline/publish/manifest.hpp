@@ -67,5 +67,7 @@ void render_manifest(std::string& out, std::vector<ManifestEntry> entries, const
 // the file if it cannot be read, is not JSON, does not have the schema's shape, or has a version other than
 // k_manifest_version.
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, ManifestHead* head = nullptr);
+// The same for the manifest's text; name is what messages call it.
+std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string& name, ManifestHead* head = nullptr);
 
 } // namespace cachet

@@ -2,7 +2,9 @@
 
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/fs/file_stat.hpp"
+#include "pipeline/fs/folder_lock.hpp"
 #include "pipeline/fs/inside.hpp"
+#include "pipeline/fs/rename_journal.hpp"
 
 #include <algorithm>
 #include <set>
@@ -65,6 +67,12 @@ std::uint64_t remove_outputs(const fs::path& out, const std::vector<std::string>
 CleanResult clean_output(const fs::path& out, const std::string& manifest_name, int keep, std::chrono::seconds age)
 {
     const fs::path manifest = out / manifest_name;
+    std::error_code ec;
+    if (!fs::is_directory(out, ec))
+        read_manifest(manifest); // no OUT: the error names the manifest it cannot read
+    // Not while a build runs; and what a build stopped while publishing left is finished first.
+    const FolderLock lock(build_lock_path(out), out);
+    RenameJournal::finish(out);
     ManifestHead head;
     const auto records = read_manifest(manifest, &head);
     std::unordered_set<std::string> names{manifest_name};
