@@ -59,9 +59,10 @@ int cache_gc(const CacheFlags& flags)
         throw Error(ErrorKind::usage, flags.cache_dir + ": no cache folder there");
     const Cache cache(flags.cache_dir);
     const GcResult r = cache.gc(max);
-    std::printf("cache gc: %s -> %s (limit %s); removed %llu entries and %llu blobs\n",
+    std::printf("cache gc: %s -> %s (limit %s); removed %llu entries, %llu blobs and %llu temporary files\n",
                 human_bytes(r.bytes_before).c_str(), human_bytes(r.bytes_after).c_str(), human_bytes(max).c_str(),
-                static_cast<unsigned long long>(r.entries_removed), static_cast<unsigned long long>(r.blobs_removed));
+                static_cast<unsigned long long>(r.entries_removed), static_cast<unsigned long long>(r.blobs_removed),
+                static_cast<unsigned long long>(r.temporaries_removed));
     return k_exit_ok;
 }
 

@@ -123,8 +123,8 @@ TEST_CASE("a cachet built for a private libaom refuses to run with another one",
     fs::create_directories(src);
     fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");
     // LD_PRELOAD loads the system's libaom.so.3 first, so libavif binds to it, not the private one.
-    const auto p = test::run_program({"env", "LD_PRELOAD=" + system_aom.string(), CACHET_BINARY, "build", src.string(),
-                                      "-o", (dir / "out").string()});
+    const auto p = test::run_program({"env", "LD_PRELOAD=" + system_aom.string(), test::cachet_binary(), "build",
+                                      src.string(), "-o", (dir / "out").string()});
     CHECK(p.exit_code != 0);
     CHECK_THAT(p.err, Catch::Contains("but this cachet was built for " + built_for));
     CHECK(!fs::exists(dir / "out" / "cachet-manifest.json"));

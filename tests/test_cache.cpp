@@ -181,7 +181,7 @@ TEST_CASE("an option change or a codec upgrade rebuilds what it affects", "[cach
     CHECK(text.summary["kinds"]["text"]["built"].get<int>() > 0);
 
     // The same cachet with other codec versions must not reuse a byte.
-    const auto p = test::run_program({"env", "CACHET_TEST_CODEC_VERSIONS=libaom 9.9.9", CACHET_BINARY, "build",
+    const auto p = test::run_program({"env", "CACHET_TEST_CODEC_VERSIONS=libaom 9.9.9", test::cachet_binary(), "build",
                                       src.string(), "-o", (dir / "out").string(), "--json", "--cache-dir",
                                       (dir / "cache").string(), "--config", config});
     REQUIRE(p.exit_code == 0);
@@ -295,7 +295,8 @@ TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e
     CHECK_THAT(inside_out.err, Catch::Contains("inside output folder"));
 
     // The default, .cachet-cache in the working directory, may well be inside SRC.
-    const auto p = test::run_program({CACHET_BINARY, "build", ".", "-o", (dir / "out").string(), "--json"}, src);
+    const auto p =
+        test::run_program({test::cachet_binary(), "build", ".", "-o", (dir / "out").string(), "--json"}, src);
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
     CHECK(fs::is_directory(src / ".cachet-cache" / ("v" + std::to_string(k_cache_format))));

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -362,4 +363,25 @@ TEST_CASE("a publication a kill stopped half way is finished by the next build, 
     CHECK(
         test::run_cachet({"export", "headers", "--manifest", (dir / "out/cachet-manifest.json").string()}).exit_code ==
         0);
+}
+
+TEST_CASE("cachet cache gc removes the temporary files of writers stopped over an hour ago, not younger ones",
+          "[hostile][cache]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/a.css", "p { margin: 0 }\n");
+    REQUIRE(test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--cache-dir",
+                              (dir / "cache").string()})
+                .exit_code == 0);
+    const fs::path old_file = dir / "cache/v5/blobs/ab/.cachet-tmp-abcd.Xy12Zq";
+    const fs::path young_file = dir / "cache/v5/entries/cd/.cachet-tmp-cdef.json.Ab34Cd";
+    test::spit(old_file, "half a blob");
+    test::spit(young_file, "half an entry, being written now");
+    fs::last_write_time(old_file, fs::file_time_type::clock::now() - std::chrono::hours(2));
+    const auto p = test::run_cachet({"cache", "gc", "--cache-dir", (dir / "cache").string(), "--max-size", "1G"});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("and 1 temporary files"));
+    CHECK_FALSE(fs::exists(old_file));
+    CHECK(fs::exists(young_file));
 }

@@ -47,8 +47,8 @@ TEST_CASE("cachet loads the image libraries only for a build with an image to ma
     // A copy of the executable and its module, whose file dates the test can change.
     const fs::path bin = dir / "bin";
     fs::create_directories(bin);
-    fs::copy_file(CACHET_BINARY, bin / "cachet");
-    fs::copy_file(fs::path(CACHET_BINARY).parent_path() / "cachet-images.so", bin / "cachet-images.so");
+    fs::copy_file(test::cachet_binary(), bin / "cachet");
+    fs::copy_file(fs::path(test::cachet_binary()).parent_path() / "cachet-images.so", bin / "cachet-images.so");
     const fs::path src = dir / "src";
     fs::create_directories(src);
     fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -82,9 +83,15 @@ Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
     return p;
 }
 
+std::string cachet_binary()
+{
+    const char* chosen = std::getenv("CACHET_TEST_BINARY");
+    return chosen && *chosen ? chosen : CACHET_BINARY;
+}
+
 Process run_cachet(const std::vector<std::string>& args, const fs::path& cwd)
 {
-    std::vector<std::string> argv{CACHET_BINARY};
+    std::vector<std::string> argv{cachet_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     // Builds run without a cache unless the test names one, so that each build really builds
     // (and tests that compare two builds compare two encodes).

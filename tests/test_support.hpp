@@ -31,6 +31,10 @@ struct Process {
     std::string err;
 };
 
+// The cachet binary the tests run: CACHET_TEST_BINARY if set (tools/harden.sh runs the
+// end-to-end tests against the sanitizer build), else the one built beside the tests.
+std::string cachet_binary();
+
 // Runs the real cachet binary with args in working directory cwd (default: current). A build
 // gets --no-cache unless args name --cache-dir or --no-cache.
 Process run_cachet(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});

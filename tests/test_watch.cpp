@@ -72,7 +72,7 @@ struct Session {
         out = dir / "out";
         std::vector<std::string> argv{"env"};
         argv.insert(argv.end(), env.begin(), env.end());
-        for (const auto& a : std::vector<std::string>{CACHET_BINARY, "watch", src.string(), "-o", out.string(),
+        for (const auto& a : std::vector<std::string>{test::cachet_binary(), "watch", src.string(), "-o", out.string(),
                                                       "--cache-dir", (dir / "cache").string()})
             argv.push_back(a);
         argv.insert(argv.end(), extra.begin(), extra.end());
@@ -302,7 +302,7 @@ TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "
         REQUIRE(test::run_program(
                     {"vips", "gaussnoise", (src / ("img/noise" + std::to_string(i) + ".png")).string(), "1600", "1200"})
                     .exit_code == 0);
-    test::Background build({CACHET_BINARY, "build", src.string(), "-o", out.string(), "--no-cache"});
+    test::Background build({test::cachet_binary(), "build", src.string(), "-o", out.string(), "--no-cache"});
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     build.signal(SIGINT);
     CHECK(build.wait() == 130);
@@ -322,7 +322,7 @@ TEST_CASE("a second build into the same OUT is refused while the first runs, wit
                     .exit_code == 0);
     const std::string out = (dir / "out").string();
     const std::string cache = (dir / "cache").string();
-    test::Background first({CACHET_BINARY, "build", src.string(), "-o", out, "--cache-dir", cache});
+    test::Background first({test::cachet_binary(), "build", src.string(), "-o", out, "--cache-dir", cache});
     // The first build holds the lock before it writes its first output.
     REQUIRE(test::eventually([&] { return fs::exists(out) && !test::list_files(out).empty(); }));
     const auto second = test::run_cachet({"build", src.string(), "-o", out, "--cache-dir", cache});

@@ -24,6 +24,7 @@ PACKAGES=(
 TEST_PACKAGES=(
   nginx libnginx-mod-http-brotli-static caddy awscli chromium
   clang-format clang-tidy                           # style checks (tools/check-style.sh)
+  clang libclang-rt-14-dev                          # sanitizer build and libFuzzer (tools/harden.sh)
 )
 
 install_missing() {
@@ -80,6 +81,7 @@ case "${1:-}" in
     build
     install_node_packages
     ctest --test-dir build --output-on-failure -j "$(nproc)"
+    bash tools/harden.sh 20   # cachet under ASan+UBSan through the end-to-end tests; fuzzing
     ;;
   *)
     echo "usage: bash tools/dev.sh demo|test" >&2

@@ -74,6 +74,7 @@ struct CacheStats {
 struct GcResult {
     std::uint64_t entries_removed = 0;
     std::uint64_t blobs_removed = 0;
+    std::uint64_t temporaries_removed = 0; // left by writers killed more than an hour ago
     std::uint64_t bytes_before = 0;
     std::uint64_t bytes_after = 0;
 };
@@ -134,7 +135,8 @@ public:
     void save_last_build(const std::string& json) const;
     CacheStats stats() const;
     // Deletes least recently used entries until the cache holds at most max_bytes, then every
-    // blob no entry needs.
+    // blob no entry needs, and the temporary files of writes stopped over an hour ago (younger
+    // ones may be another cachet's, writing now).
     GcResult gc(std::uint64_t max_bytes) const;
 
     Cache(const Cache&) = delete;

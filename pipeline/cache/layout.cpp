@@ -52,6 +52,17 @@ std::vector<fs::directory_entry> fanned_files(const fs::path& dir)
     return out;
 }
 
+std::uint64_t remove_temporaries_before(const fs::path& dir, std::int64_t older_than_ns)
+{
+    std::uint64_t removed = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().starts_with(k_temporary_prefix) && !it->is_symlink(ec) &&
+            it->is_regular_file(ec) && mtime_of(it->path()) < older_than_ns && fs::remove(it->path(), ec))
+            ++removed;
+    return removed;
+}
+
 std::uint64_t size_of(const fs::directory_entry& e)
 {
     std::error_code ec;

@@ -21,6 +21,9 @@ bool is_hex_name(const std::string& name, std::size_t length);
 // Files directly inside the two-level fan-out folders under dir (entries/ab/<name>).
 std::vector<std::filesystem::directory_entry> fanned_files(const std::filesystem::path& dir);
 std::uint64_t size_of(const std::filesystem::directory_entry& e);
+// Deletes the temporary files (k_temporary_prefix) under dir last modified before
+// older_than_ns (ns since the epoch); how many.
+std::uint64_t remove_temporaries_before(const std::filesystem::path& dir, std::int64_t older_than_ns);
 std::int64_t mtime_of(const std::filesystem::path& p);
 void remove_quietly(const std::filesystem::path& p);
 // The name of out's index files: a digest of its canonical path.

@@ -5,6 +5,7 @@
 #include "pipeline/model/error.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 // What `cachet cache stats` and `cachet cache gc` do to the local cache folder.
@@ -49,6 +50,9 @@ CacheStats Cache::stats() const
 GcResult Cache::gc(std::uint64_t max_bytes) const
 {
     GcResult result;
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    result.temporaries_removed = remove_temporaries_before(
+        m_root, std::chrono::duration_cast<std::chrono::nanoseconds>(now - std::chrono::hours(1)).count());
     // When each entry was last used: its own mtime (touched on every lookup) or, for entries the
     // last build into some OUT reused from its index without a lookup, that index's mtime.
     std::map<std::string, std::int64_t> index_use; // key -> newest index naming it

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         read_as("site/site.webmanifest", text);
     } else if (k_target == "srcset") {
         std::vector<Reference> out;
-        srcset_references(text, 0, out);
+        reading::srcset_references(text, 0, out);
         for (const Reference& r : out)
             if (r.begin > r.end || r.end > text.size())
                 __builtin_trap();

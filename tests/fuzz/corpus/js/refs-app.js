@@ -1,0 +1,2 @@
+document.documentElement.dataset.app = "ran";
+//# sourceMappingURL=app.js.map
