@@ -58,15 +58,19 @@ int main(int argc, char** argv)
     try {
         return given->run();
     } catch (const Error& e) {
-        std::fprintf(stderr, "cachet: error: %s\n", e.what());
+        // (A message may quote a name or a URL from input: escaped, and capped.)
+        const std::string message = printable(e.what(), 2000);
+        std::fprintf(stderr, "cachet: error: %s\n", message.c_str());
         const int code = exit_code_for(e.kind());
         if (given->json && *given->json)
-            std::fputs((nlohmann::json({{"status", "error"}, {"error", e.what()}, {"exit_code", code}}).dump(2) + "\n")
+            std::fputs((nlohmann::json({{"status", "error"}, {"error", message}, {"exit_code", code}})
+                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                        "\n")
                            .c_str(),
                        stdout);
         return code;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "cachet: internal error: %s\n", e.what());
+        std::fprintf(stderr, "cachet: internal error: %s\n", printable(e.what(), 2000).c_str());
         return k_exit_internal;
     }
 }

@@ -34,6 +34,8 @@ void add_build_flags(CLI::App& command, BuildFlags& flags)
         .add_option("--cache-dir", flags.cache_dir,
                     "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
         ->capture_default_str();
+    command.add_option("--memory", flags.memory,
+                       "Memory the images in flight may take at once: 512M, 2G... (default: [build] memory, 1G)");
     command.add_flag("-q,--quiet", flags.quiet, "Print errors only");
     command.add_flag("--timings", flags.timings, "Print when each step of a build ends, in ms since start");
     command.add_flag("--strict", flags.strict,
@@ -84,6 +86,15 @@ Config make_config(const BuildFlags& flags)
         apply_config_file(config.preset, flags.config_file);
     else if (fs::is_regular_file("cachet.toml"))
         apply_config_file(config.preset, "cachet.toml");
+    if (!flags.memory.empty()) {
+        try {
+            config.preset.build.memory = parse_size(flags.memory);
+        } catch (const Error& e) {
+            throw Error(ErrorKind::usage, std::string("--memory: ") + e.what());
+        }
+        if (config.preset.build.memory < (1 << 20))
+            throw Error(ErrorKind::usage, "--memory: must be at least 1 MiB");
+    }
     return config;
 }
 

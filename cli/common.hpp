@@ -103,6 +103,7 @@ struct BuildFlags {
     bool strict = false;
     std::string cache_dir = default_cache_dir();
     bool no_cache = false;
+    std::string memory; // "": the preset's [build] memory
 };
 
 // Registers on command the flags `cachet build` and `cachet watch` share: SRC, -o, --preset,

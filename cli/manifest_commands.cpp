@@ -42,16 +42,17 @@ struct ExportFlags {
 
 int export_command(ExportFlags flags)
 {
-    const auto records = read_manifest(flags.manifest);
-    const ExportFormat format = export_format_named(flags.format);
     // OUT is the manifest's folder unless given; the manifest's own URL is its path in OUT.
     const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
     const fs::path out =
         flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
+    // (Before the manifest is read: a first build stopped so may have left none yet.)
     if (RenameJournal::pending(out))
         throw Error(ErrorKind::config, printable(out.string()) +
                                            ": a build was stopped while it published this folder; run cachet build "
                                            "(or cachet clean) to finish it before exporting");
+    const auto records = read_manifest(flags.manifest);
+    const ExportFormat format = export_format_named(flags.format);
     const fs::path relative = manifest.lexically_relative(out);
     flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
                                                                                 : relative.generic_string();

@@ -148,7 +148,8 @@ def main():
                 e = subprocess.run([args.cachet, "export", "headers", "--manifest",
                                     os.path.join(out, "cachet-manifest.json")], env=env, capture_output=True, text=True)
                 if e.returncode != 2 or "stopped while it published" not in e.stderr:
-                    sys.exit(f"round {round_no}: export read a folder whose publication was not finished")
+                    sys.exit(f"round {round_no}: export read a folder whose publication was not finished "
+                             f"(exit {e.returncode}: {e.stderr.strip()})")
                 c = subprocess.run([args.cachet, "clean", out, "--keep", "1000"], env=env, capture_output=True,
                                    text=True)
                 if c.returncode != 0:

@@ -385,3 +385,106 @@ TEST_CASE("cachet cache gc removes the temporary files of writers stopped over a
     CHECK_FALSE(fs::exists(old_file));
     CHECK(fs::exists(young_file));
 }
+
+TEST_CASE("cachet build: images whose work cannot fit the memory budget fail from their header, before decoding",
+          "[hostile][memory]")
+{
+    // A 4 MB JPEG and a 1 MB PNG of 16000x16000 and 16383x16383 once peaked at 4.8 and 7.6 GB;
+    // an animated GIF of 999 frames at 300x300 (29 KB) at 585 MB.
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    REQUIRE(test::run_program({"vips", "black", (dir / "src/photo.jpg").string(), "16000", "16000", "--bands", "3"})
+                .exit_code == 0);
+    REQUIRE(test::run_program({"vips", "black", (dir / "src/graphic.png").string(), "16383", "16383"}).exit_code == 0);
+    REQUIRE(
+        test::run_program({"vips", "black", (dir / "strip.v").string(), "300", "299700", "--bands", "3"}).exit_code ==
+        0);
+    REQUIRE(test::run_program({"vips", "gifsave", (dir / "strip.v").string(), (dir / "src/spinner.gif").string(),
+                               "--page-height", "300"})
+                .exit_code == 0);
+    test::spit(dir / "src/index.html", "<img src=\"photo.jpg\" alt=\"\">\n");
+    const auto p = test::run_cachet(
+        {"build", (dir / "src").string(), "-o", (dir / "out").string(), "-j", "2", "--memory", "512M", "--json"});
+    INFO(p.err);
+    CHECK(p.exit_code == 1);
+    const auto summary = nlohmann::json::parse(p.out);
+    REQUIRE(summary["failures"].size() == 3);
+    for (const auto& f : summary["failures"])
+        CHECK_THAT(f["message"].get<std::string>(),
+                   Catch::StartsWith("needs about ") && Catch::Contains("over the build's memory budget of 512.0 MiB"));
+    CHECK_THAT(p.err, Catch::Contains("spinner.gif: needs about") && Catch::Contains("(300x300, 999 frames)"));
+    CHECK(p.max_rss_kib < 200 * 1024); // nothing was decoded
+    CHECK(fs::exists(dir / "out/index.html"));
+}
+
+TEST_CASE("cachet build: images wait for room under the memory budget, and one that fits only alone runs alone",
+          "[hostile][memory]")
+{
+    // Three 3000x2000 photos: about 310 MiB of work each side by side at -j 2, about 220 MiB
+    // one step at a time (estimates). With a budget of 260 MiB each runs alone, one step at a
+    // time; the outputs are those of a build without a budget, and the peak stays under the
+    // budget (measured: 184 MiB, against 265 MiB without it).
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    for (int i = 0; i < 3; ++i) {
+        const std::string noise = (dir / ("n" + std::to_string(i) + ".v")).string();
+        REQUIRE(test::run_program({"vips", "gaussnoise", noise, "3000", "2000", "--sigma", "30"}).exit_code == 0);
+        REQUIRE(test::run_program({"vips", "bandjoin", noise + " " + noise + " " + noise,
+                                   (dir / ("j" + std::to_string(i) + ".v")).string()})
+                    .exit_code == 0);
+        REQUIRE(test::run_program({"vips", "copy", (dir / ("j" + std::to_string(i) + ".v")).string(),
+                                   (dir / "src" / ("p" + std::to_string(i) + ".jpg")).string() + "[Q=85]"})
+                    .exit_code == 0);
+    }
+    const std::string fast = (dir / "fast.toml").string();
+    test::spit(fast, "[images]\nwidths = []\n[images.avif]\nspeed = 9\n");
+    const auto tight = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "tight").string(), "-j", "2",
+                                         "--config", fast, "--memory", "260M"});
+    INFO(tight.err);
+    REQUIRE(tight.exit_code == 0);
+    const auto free = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "free").string(), "-j", "2",
+                                        "--config", fast, "--memory", "8G"});
+    REQUIRE(free.exit_code == 0);
+    CHECK(test::slurp(dir / "tight/cachet-manifest.json") == test::slurp(dir / "free/cachet-manifest.json"));
+    // (The process itself, its libraries loaded, is about 50 MiB; the estimates err high.)
+    INFO("peak " << tight.max_rss_kib / 1024 << " MiB under the budget, " << free.max_rss_kib / 1024 << " without");
+    CHECK(tight.max_rss_kib < 260 * 1024);
+    CHECK(free.max_rss_kib > tight.max_rss_kib + 40 * 1024); // without it, two images ran side by side
+}
+
+TEST_CASE("cachet build: --memory and [build] memory take a size of at least 1 MiB", "[hostile][memory][config]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/a.txt", "a\n");
+    for (const std::string bad : {"lots", "0", "1K"}) {
+        const auto p =
+            test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--memory", bad});
+        CHECK(p.exit_code == 2);
+        CHECK_THAT(p.err, Catch::Contains("--memory"));
+    }
+    const auto p = build_with(dir, "[build]\nmemory = \"nope\"\n");
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("build.memory"));
+}
+
+TEST_CASE("cachet build: a width a format cannot hold is left out of that format before any encode",
+          "[hostile][memory]")
+{
+    // WebP holds 16383 px a side: a 16400x8 strip once failed after its other encodes ran.
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    REQUIRE(test::run_program({"vips", "black", (dir / "src/strip.png").string(), "16400", "8"}).exit_code == 0);
+    const auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--json"});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.err, Catch::Contains("no webp at 16400 px: webp holds at most 16383 px a side"));
+    const auto manifest = test::read_json(dir / "out/cachet-manifest.json");
+    bool webp_below = false;
+    for (const auto& o : manifest["assets"]["strip.png"]["outputs"]) {
+        if (o["format"] == "webp") {
+            CHECK(o["width"].get<int>() <= 16383);
+            webp_below = true;
+        }
+    }
+    CHECK(webp_below); // the widths WebP can hold have one
+}

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,9 +74,11 @@ Process run_program(const std::vector<std::string>& argv, const fs::path& cwd)
     const std::string err_path = (io / "err").string();
     const pid_t pid = spawn(argv, cwd, out_path, err_path);
     int status = 0;
-    waitpid(pid, &status, 0);
+    struct rusage usage {};
+    wait4(pid, &status, 0, &usage);
     Process p;
     p.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    p.max_rss_kib = static_cast<std::uint64_t>(usage.ru_maxrss);
     const Bytes out = slurp(out_path);
     const Bytes err = slurp(err_path);
     p.out.assign(out.begin(), out.end());

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -29,6 +30,7 @@ struct Process {
     int exit_code = -1;
     std::string out;
     std::string err;
+    std::uint64_t max_rss_kib = 0; // the child's peak resident memory (getrusage via wait4)
 };
 
 // The cachet binary the tests run: CACHET_TEST_BINARY if set (tools/harden.sh runs the

@@ -135,9 +135,9 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
         result.cache_problem = problem;
     }
     if (asset.kind == AssetKind::image) {
-        auto job = start_image_job(m_preset, asset, source, result, state);
-        if (wants_original(asset) || m_writer.keeps_name(asset.path)) // a stable name must answer too
-            job->original_source = std::move(source);
+        auto job =
+            start_image_job(m_preset, asset, std::move(source), result, state, m_config.jobs, m_preset.build.memory);
+        job->keep_source = wants_original(asset) || m_writer.keeps_name(asset.path); // a stable name answers too
         return job;
     }
     if (rewritten) {

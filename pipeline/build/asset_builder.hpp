@@ -43,10 +43,12 @@ public:
     // claimed: see ReusedOutputs).
     void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const { take(previous, result, state); }
 
-    // Builds a text or passthrough asset completely; for an image, decodes it and returns the
-    // job whose resize and encode tasks the caller runs, then ship_image(). Throws Error for a
-    // failing asset.
+    // Builds a text or passthrough asset completely; for an image, reads its header and
+    // returns the job whose decode(), resize and encode tasks the caller runs, then
+    // ship_image(). Throws Error for a failing asset.
     std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result, AssetState& state) const;
+    // Decodes a started image and plans its widths and formats (decode_image_job()).
+    void decode(ImageJob& job) const { decode_image_job(job, m_preset); }
 
     // After an asset was built: notes what its outputs look like in OUT and keeps it in the
     // cache. Throws Error(io) if the cache cannot be written.

@@ -16,9 +16,10 @@ namespace {
 class Execution {
 public:
     Execution(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder, const OutputWriter& writer,
-              Targets& targets, Reporter& reporter, unsigned jobs, const std::atomic<bool>* cancel)
+              Targets& targets, Reporter& reporter, unsigned jobs, std::uint64_t memory_budget,
+              const std::atomic<bool>* cancel)
         : m_assets(assets), m_plan(plan), m_builder(builder), m_writer(writer), m_targets(targets),
-          m_reporter(reporter), m_scheduler(jobs, Scheduler::k_unlimited, cancel), m_jobs(assets.size()),
+          m_reporter(reporter), m_scheduler(jobs, memory_budget, cancel), m_jobs(assets.size()),
           m_started(assets.size(), 0)
     {}
 
@@ -105,16 +106,31 @@ private:
         if (!m_jobs[i])
             return;
         ImageJob& job = *m_jobs[i];
-        for (std::size_t w = job.widths.size(); w-- > 0;)
-            context.spawn(
-                [this, &job, w](Scheduler::Context& inner) {
-                    image_task([&] { resize_width(job, w); });
-                    for (std::size_t f = job.formats.size(); f-- > 0;)
-                        inner.spawn(
-                            [this, &job, w, f](Scheduler::Context&) { image_task([&] { encode_width(job, w, f); }); },
-                            Scheduler::Where::front);
-                },
-                Scheduler::Where::back);
+        // The image's whole work holds its estimated memory from its decode on: it waits for
+        // that much room under the budget (see image_memory()).
+        context.spawn(
+            [this, &job](Scheduler::Context& decoding) {
+                image_task([&] { m_builder.decode(job); });
+                if (job.alone) { // one step at a time: its steps side by side would not fit
+                    for (std::size_t w = job.widths.size(); w-- > 0;) {
+                        image_task([&] { resize_width(job, w); });
+                        for (std::size_t f = job.formats.size(); f-- > 0;)
+                            image_task([&] { encode_width(job, w, f); });
+                    }
+                    return;
+                }
+                for (std::size_t w = job.widths.size(); w-- > 0;)
+                    decoding.spawn(
+                        [this, &job, w](Scheduler::Context& inner) {
+                            image_task([&] { resize_width(job, w); });
+                            for (std::size_t f = job.formats.size(); f-- > 0;)
+                                inner.spawn([this, &job, w,
+                                             f](Scheduler::Context&) { image_task([&] { encode_width(job, w, f); }); },
+                                            Scheduler::Where::front);
+                        },
+                        Scheduler::Where::back);
+            },
+            Scheduler::Where::front, job.memory, Scheduler::Hold::until_over);
     }
 
     // Asset i and all its tasks are over.
@@ -170,9 +186,10 @@ private:
 } // namespace
 
 void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder, const OutputWriter& writer,
-                  Targets& targets, Reporter& reporter, unsigned jobs, const std::atomic<bool>* cancel)
+                  Targets& targets, Reporter& reporter, unsigned jobs, std::uint64_t memory_budget,
+                  const std::atomic<bool>* cancel)
 {
-    Execution(assets, plan, builder, writer, targets, reporter, jobs, cancel).run();
+    Execution(assets, plan, builder, writer, targets, reporter, jobs, memory_budget, cancel).run();
 }
 
 } // namespace cachet

@@ -6,6 +6,7 @@
 #include "pipeline/text/fingerprint.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace cachet {
 
@@ -19,8 +20,76 @@ std::vector<int> output_widths(const std::vector<int>& widths, int source_width)
     return out;
 }
 
-std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, ByteView source,
-                                          AssetResult& result, AssetState& state)
+namespace {
+
+// What each stage was measured to take, in bytes a pixel (bench/memory.sh: peak RSS of one
+// image, one format at a time, less the process's own): the decode (libvips' buffer and the
+// copies out of it), the decoded pixels kept, and each encoder's working set at a width.
+constexpr std::uint64_t k_decode_per_pixel = 10;
+constexpr std::uint64_t k_kept_per_pixel = 4;
+
+std::uint64_t encode_per_pixel(ImageFormat format)
+{
+    switch (format) {
+    case ImageFormat::avif: return 34; // libaom's frame buffers and coefficients
+    case ImageFormat::webp: return 16;
+    case ImageFormat::png: return 8;
+    case ImageFormat::jpeg:
+    case ImageFormat::gif: return 6;
+    }
+    return 34;
+}
+
+std::string human_size(std::uint64_t bytes)
+{
+    char text[32];
+    const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
+    if (mib >= 1024.0)
+        std::snprintf(text, sizeof text, "%.1f GiB", mib / 1024.0);
+    else
+        std::snprintf(text, sizeof text, "%.1f MiB", mib);
+    return text;
+}
+
+} // namespace
+
+ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
+                         const std::vector<ImageFormat>& formats, unsigned jobs)
+{
+    const auto frames = static_cast<std::uint64_t>(header.frames);
+    const std::uint64_t own = static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height);
+    const std::uint64_t decode = k_decode_per_pixel * own * frames;
+    // Every encode at every width, with the pixels of its width when resized; the largest
+    // `jobs` of them may run side by side.
+    std::vector<std::uint64_t> encodes;
+    for (const int w : widths) {
+        const std::uint64_t pixels =
+            own * static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(w) /
+            (static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.width));
+        const std::uint64_t resized = w == header.width ? 0 : k_kept_per_pixel * pixels * frames;
+        for (const ImageFormat f : formats) {
+            // An animation's encoders hold a few frames at a time, and the GIF quantizer all of them.
+            const std::uint64_t held_frames = f == ImageFormat::gif ? frames : std::min<std::uint64_t>(frames, 4);
+            encodes.push_back(resized + encode_per_pixel(f) * pixels * held_frames);
+        }
+    }
+    std::sort(encodes.rbegin(), encodes.rend());
+    const std::uint64_t kept = k_kept_per_pixel * own * frames;
+    ImageMemory memory{std::max(decode, kept + (encodes.empty() ? 0 : encodes.front())), 0};
+    std::uint64_t side_by_side = kept;
+    for (std::size_t n = 0; n < encodes.size() && n < std::max(1u, jobs); ++n)
+        side_by_side += encodes[n];
+    memory.side_by_side = std::max(decode, side_by_side);
+    return memory;
+}
+
+int max_side(ImageFormat format)
+{
+    return format == ImageFormat::webp ? 16383 : 0;
+}
+
+std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, Bytes source, AssetResult& result,
+                                          AssetState& state, unsigned jobs, std::uint64_t memory_budget)
 {
     const ImageStack& stack = image_stack();
     auto job = std::make_shared<ImageJob>();
@@ -28,6 +97,38 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     job->result = &result;
     job->state = &state;
     job->images = image_settings_for(preset, asset.path);
+    const ImageSettings& images = job->images;
+    job->header = stack.probe_image(source, images.animate);
+    const ImageHeader& h = job->header;
+    // The limits, from the header, before any pixel is decoded.
+    const std::uint64_t still = static_cast<std::uint64_t>(h.width) * static_cast<std::uint64_t>(h.height);
+    if (still > images.max_pixels)
+        throw Error(ErrorKind::asset, "image is " + std::to_string(h.width) + "x" + std::to_string(h.height) + " = " +
+                                          std::to_string(still) + " pixels, over the limit of " +
+                                          std::to_string(images.max_pixels) + " (images.max_pixels)");
+    std::vector<ImageFormat> formats = images.formats;
+    if (images.fallback)
+        formats.push_back(ImageFormat::jpeg); // (whichever fallback: the modern formats weigh more)
+    const ImageMemory memory = image_memory(h, output_widths(images.widths, h.width), formats, jobs);
+    job->alone = memory.side_by_side > memory_budget;
+    job->memory = job->alone ? memory_budget : memory.side_by_side;
+    if (memory.alone > memory_budget)
+        throw Error(ErrorKind::asset, "needs about " + human_size(memory.alone) + " of memory (" +
+                                          std::to_string(h.width) + "x" + std::to_string(h.height) +
+                                          (h.frames > 1 ? ", " + std::to_string(h.frames) + " frames" : "") +
+                                          "), over the build's memory budget of " + human_size(memory_budget) +
+                                          "; raise it with --memory or [build] memory, or make the image smaller");
+    job->source = std::move(source);
+    return job;
+}
+
+void decode_image_job(ImageJob& job_ref, const Preset& preset)
+{
+    const ImageStack& stack = image_stack();
+    ImageJob* job = &job_ref;
+    const Asset& asset = *job->asset;
+    AssetResult& result = *job->result;
+    const ByteView source = job->source;
     ImageSettings& images = job->images;
     job->decoded = stack.decode_image(source, images.max_pixels, images.colour,
                                       AnimationLimits{images.animate, images.max_frames, images.max_animation_pixels});
@@ -91,7 +192,20 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
         w->pending = static_cast<int>(job->formats.size());
         job->widths.push_back(std::move(w));
     }
-    return job;
+    // A width a format cannot hold is left out of that format, before any encode.
+    for (const ImageFormat format : job->formats)
+        if (const int side = max_side(format); side > 0)
+            for (const auto& w : job->widths) {
+                const std::int64_t height = static_cast<std::int64_t>(raster.height) * w->width / raster.width;
+                if (w->width > side || height > side) {
+                    w->skip.push_back(format);
+                    result.warnings.push_back("no " + std::string(to_string(format)) + " at " +
+                                              std::to_string(w->width) + " px: " + std::string(to_string(format)) +
+                                              " holds at most " + std::to_string(side) + " px a side");
+                }
+            }
+    if (!job->keep_source)
+        job->source = Bytes{}; // (a stand-in has its own copy)
 }
 
 void resize_width(ImageJob& job, std::size_t width_index)
@@ -123,9 +237,12 @@ void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_ind
     const bool own = w.width == job.decoded.raster.width;
     const ImageFormat format = job.formats[format_index];
     const EncodeOptions options{job.images, 1};
-    w.encoded[format_index] = animation
-                                  ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
-                                  : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
+    if (std::find(w.skip.begin(), w.skip.end(), format) != w.skip.end())
+        w.encoded[format_index].reset(); // (told in a warning when planned)
+    else
+        w.encoded[format_index] =
+            animation ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)
+                      : stack.encoder_for(format).encode(own ? job.decoded.raster : w.raster, options);
     if (--w.pending == 0) { // this width's pixels are no longer needed
         w.raster = Raster{};
         w.animation = Animation{};
@@ -161,6 +278,8 @@ std::pair<const Bytes*, std::size_t> ship_width(const ImageJob& job, const Image
     std::pair<const Bytes*, std::size_t> own{nullptr, 0};
     AssetRecord& record = job.result->record;
     for (std::size_t i = 0; i < job.formats.size(); ++i) {
+        if (!w.encoded[i])
+            continue; // a format that cannot hold this width
         const ImageFormat format = stands_in(i) ? job.stand_in->format : job.formats[i];
         const Bytes& bytes = bytes_of(i);
         if (outweighed(i))
@@ -194,7 +313,7 @@ void ship_image(ImageJob& job, const OutputWriter& writer)
     AssetRecord& record = job.result->record;
     const bool at_own_url = std::any_of(record.outputs.begin(), record.outputs.end(),
                                         [&](const OutputFile& o) { return o.path == job.asset->path; });
-    if (job.original_source && !at_own_url) {
+    if (job.keep_source && !at_own_url) {
         if (own.first) {
             const OutputFile like = record.outputs[own.second];
             record.outputs.push_back(writer.write_original(job.asset->path, like, *own.first, *job.state));
@@ -214,11 +333,11 @@ void ship_image(ImageJob& job, const OutputWriter& writer)
                                         : SourceExif::refuse;
             std::optional<Bytes> stripped;
             if (like.format == ImageFormat::png)
-                stripped = png_without_metadata(*job.original_source, PngProfile::keep, exif);
+                stripped = png_without_metadata(job.source, PngProfile::keep, exif);
             else if (like.format == ImageFormat::jpeg)
-                stripped = jpeg_without_metadata(*job.original_source, PngProfile::keep, exif);
+                stripped = jpeg_without_metadata(job.source, PngProfile::keep, exif);
             record.outputs.push_back(
-                writer.write_original(job.asset->path, like, stripped ? *stripped : *job.original_source, *job.state));
+                writer.write_original(job.asset->path, like, stripped ? *stripped : job.source, *job.state));
         }
     }
     for (auto& out : job.result->record.outputs)

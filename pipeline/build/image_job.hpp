@@ -34,6 +34,7 @@ struct ImageJob {
         Raster raster;                             // this width of a still (empty at the source's own width)
         Animation animation;                       // ... or of an animation
         std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
+        std::vector<ImageFormat> skip;             // formats that cannot hold this width
         std::atomic<int> pending{0};               // encodes of this width not yet done
     };
 
@@ -57,9 +58,16 @@ struct ImageJob {
         Bytes bytes;
     };
     std::optional<StandIn> stand_in;
-    // When the source gets an output at its own URL (AssetBuilder::wants_original(), or a stable
-    // name): its bytes, for when no output in its own format at its own width ships.
-    std::optional<Bytes> original_source;
+    // The source's bytes: decoded by decode_image_job(), and kept after that when the source
+    // gets an output at its own URL (keep_source: AssetBuilder::wants_original(), or a stable
+    // name), for when no output in its own format at its own width ships.
+    Bytes source;
+    bool keep_source = false;
+    ImageHeader header;       // what its header says
+    std::uint64_t memory = 0; // the memory its work holds from its decode to its end
+    // Its steps side by side would not fit the budget: they run one at a time (and hold the
+    // whole budget, so that nothing else runs beside it).
+    bool alone = false;
 
     // Frees the pixels (the job is over).
     void release()
@@ -67,15 +75,34 @@ struct ImageJob {
         decoded = DecodedImage{};
         widths.clear();
         stand_in.reset();
-        original_source.reset();
+        source = Bytes{};
     }
 };
 
-// Decodes the image asset from source and plans its widths and formats (running quality =
-// "auto" searches); fills in the record's placeholder and warnings. Throws Error for a
-// failing asset.
-std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, ByteView source,
-                                          AssetResult& result, AssetState& state);
+// The most memory the work on an image with header takes at once: its decode, or its pixels
+// with its largest encode (and that width's pixels), and with its `jobs` largest encodes side
+// by side. Estimated from what each step was measured to take a pixel (bench/memory.sh).
+struct ImageMemory {
+    std::uint64_t alone = 0;        // one step at a time
+    std::uint64_t side_by_side = 0; // its steps on `jobs` threads
+};
+ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
+                         const std::vector<ImageFormat>& formats, unsigned jobs);
+
+// The largest side an output in format may have (WebP: 16383), or 0 for no limit below 65535.
+int max_side(ImageFormat format);
+
+// Starts the image asset from its source bytes: reads its header (not its pixels), and
+// estimates the memory its work takes. Throws Error(asset) if the image is over the preset's
+// limits, or if its work cannot fit memory_budget even one step at a time (whatever jobs is,
+// so that whether an image fails does not depend on -j).
+std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, Bytes source, AssetResult& result,
+                                          AssetState& state, unsigned jobs, std::uint64_t memory_budget);
+
+// Decodes the image and plans its widths and formats (running quality = "auto" searches; a
+// width a format cannot hold is left out of it, with a warning); fills in the record's
+// placeholder and warnings. Throws Error for a failing asset.
+void decode_image_job(ImageJob& job, const Preset& preset);
 
 // Resizes one width of job (a task, run before that width's encodes).
 void resize_width(ImageJob& job, std::size_t width_index);

@@ -67,7 +67,8 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
         reporter.asset_finished(assets[i], plan.results[i]);
         targets.mark_done(i);
     }
-    execute_plan(assets, plan, builder, writer, targets, reporter, config.jobs, options.cancel);
+    execute_plan(assets, plan, builder, writer, targets, reporter, config.jobs, config.preset.build.memory,
+                 options.cancel);
     reporter.phase("the others built");
     return publish_build(config, options, session, plan, targets, written, reporter, memory, start);
 }

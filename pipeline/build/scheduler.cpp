@@ -46,16 +46,24 @@ bool Scheduler::admits(std::uint64_t cost) const
     return idle() || (m_held <= m_budget && cost <= m_budget - m_held);
 }
 
+std::deque<Scheduler::Child>::iterator Scheduler::next_child()
+{
+    for (auto it = m_children.begin(); it != m_children.end(); ++it)
+        if (m_nodes[it->task].error || stopping() || admits(it->cost))
+            return it;
+    return m_children.end();
+}
+
 void Scheduler::hold(std::uint64_t cost)
 {
     m_held += cost;
     m_peak = std::max(m_peak, m_held);
 }
 
-void Scheduler::Context::spawn(Work child, Where where, std::uint64_t cost)
+void Scheduler::Context::spawn(Work child, Where where, std::uint64_t cost, Hold hold)
 {
     std::lock_guard lock(m_scheduler.m_mutex);
-    Child c{m_task, std::move(child), cost};
+    Child c{m_task, std::move(child), cost, hold};
     if (where == Where::front)
         m_scheduler.m_children.push_front(std::move(c));
     else
@@ -97,6 +105,7 @@ void Scheduler::finish(std::unique_lock<std::mutex>& lock, TaskId task, Outcome 
     --m_finishing;
     if (node.started)
         m_held -= node.task.cost;
+    m_held -= node.kept;
     for (const TaskId d : node.dependents) {
         Node& dependent = m_nodes[d];
         if (outcome != Outcome::done && dependent.task.if_failed == IfFailed::cancel)
@@ -114,21 +123,22 @@ void Scheduler::work()
     std::unique_lock lock(m_mutex);
     while (true) {
         if (!m_children.empty()) {
-            Node& node = m_nodes[m_children.front().task];
+            const auto it = next_child();
+            if (it == m_children.end()) { // every child waits for room: so does every new task
+                m_changed.wait(lock);
+                continue;
+            }
+            Node& node = m_nodes[it->task];
             if (node.error || stopping()) { // its task failed, or everything stops: dropped
-                const TaskId task = m_children.front().task;
-                m_children.pop_front();
+                const TaskId task = it->task;
+                m_children.erase(it);
                 if (!node.error)
                     node.dropped = true;
                 part_over(lock, task);
                 continue;
             }
-            if (!admits(m_children.front().cost)) {
-                m_changed.wait(lock);
-                continue;
-            }
-            Child child = std::move(m_children.front());
-            m_children.pop_front();
+            Child child = std::move(*it);
+            m_children.erase(it);
             hold(child.cost);
             ++m_running;
             lock.unlock();
@@ -141,7 +151,10 @@ void Scheduler::work()
             child.run = nullptr; // what it captured goes before the task may finish
             lock.lock();
             --m_running;
-            m_held -= child.cost;
+            if (child.hold == Hold::until_over)
+                m_nodes[child.task].kept += child.cost; // released when the task is over
+            else
+                m_held -= child.cost;
             part_over(lock, child.task);
             m_changed.notify_all();
         } else if (!m_ready.empty()) {

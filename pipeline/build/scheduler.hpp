@@ -24,8 +24,10 @@ namespace cachet {
 // a dependent when its last prerequisite is over.
 //
 // Admission: the cost of a task is held from its start until it is over, a child's while it
-// runs; nothing starts that would take the costs held past the budget, unless nothing runs
-// (so that a task bigger than the budget runs alone rather than never).
+// runs (or, with Hold::until_over, from its start until its task is over: what it leaves in
+// memory for its siblings); nothing starts that would take the costs held past the budget,
+// unless nothing runs (so that a task bigger than the budget runs alone rather than never).
+// The first queued child that fits runs; while some child waits for room, no new task starts.
 class Scheduler {
 public:
     using TaskId = std::size_t;
@@ -37,6 +39,8 @@ public:
     enum class Outcome { done, failed, cancelled };
     // Where a spawned child joins the queue of work in flight.
     enum class Where { front, back };
+    // How long a child's cost is held: while it runs, or until its task is over.
+    enum class Hold { while_running, until_over };
     // What the failure or cancellation of a prerequisite does to a dependent.
     enum class IfFailed { cancel, run };
 
@@ -55,8 +59,8 @@ public:
     // What a running task (or child) may do.
     class Context {
     public:
-        // Queues a child of the same task; it holds cost while it runs.
-        void spawn(Work child, Where where, std::uint64_t cost = 0);
+        // Queues a child of the same task; it holds cost while it runs, or until the task is over.
+        void spawn(Work child, Where where, std::uint64_t cost = 0, Hold hold = Hold::while_running);
         // Whether the task has failed or the scheduler was cancelled: its queued children will
         // not run, so a long child may stop early.
         bool stopped() const;
@@ -102,20 +106,25 @@ private:
         State state = State::waiting;
         bool doomed = false; // a prerequisite failed: cancel instead of running
         bool started = false;
-        bool dropped = false;  // a part was cancelled before it ran
-        std::size_t parts = 0; // its run and its children, not yet over
+        bool dropped = false;   // a part was cancelled before it ran
+        std::size_t parts = 0;  // its run and its children, not yet over
+        std::uint64_t kept = 0; // the costs of its children with Hold::until_over that ran
         std::exception_ptr error;
     };
     struct Child {
         TaskId task;
         Work run;
         std::uint64_t cost;
+        Hold hold;
     };
 
     void work();
     bool stopping() const;                                           // under m_mutex
     bool idle() const { return m_running == 0 && m_finishing == 0; } // under m_mutex
     bool admits(std::uint64_t cost) const;
+    // The first queued child that is to be dropped (its task failed, or everything stops) or
+    // fits the budget; m_children.end() if none.
+    std::deque<Child>::iterator next_child();
     void hold(std::uint64_t cost);
     // One part of task is over: when it was the last, finishes the task and releases its
     // dependents (unlocking while finish runs).

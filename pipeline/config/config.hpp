@@ -121,6 +121,13 @@ struct ReferenceSettings {
     bool trust_scripts = false;
 };
 
+// [build]: how a build may use the machine (never what it makes).
+struct BuildSettings {
+    // The memory the work in flight may take at once, as estimated from each image's header:
+    // images wait for room, and one that cannot fit even alone fails before it is decoded.
+    std::uint64_t memory = std::uint64_t{1} << 30;
+};
+
 struct HtmlSettings {
     bool picture = false;   // <img src> of an image becomes a <picture> with every format and width
     bool integrity = false; // <script src> and <link rel=stylesheet|preload|modulepreload> get integrity
@@ -153,6 +160,7 @@ struct Preset {
     TextSettings text;
     ReferenceSettings references;
     HtmlSettings html;
+    BuildSettings build;
     std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
     std::vector<Budget> budgets;
 };

@@ -47,6 +47,23 @@ const std::map<std::string, Setter>& setters()
              if (p.references.base.back() != '/')
                  p.references.base += '/';
          }},
+        {"build.memory",
+         [](Preset& p, const Where& w) {
+             if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= (1 << 20)) {
+                 p.build.memory = static_cast<std::uint64_t>(*n);
+                 return;
+             }
+             const auto text = w.node.value_exact<std::string>();
+             if (!text)
+                 w.fail("must be a size of at least 1 MiB: bytes, or a string such as \"512M\", \"2G\"");
+             try {
+                 p.build.memory = parse_size(*text);
+             } catch (const Error& e) {
+                 w.fail(std::string("is not a size: ") + e.what());
+             }
+             if (p.build.memory < (1 << 20))
+                 w.fail("must be at least 1 MiB");
+         }},
         {"html.picture", boolean(FIELD(html.picture))},
         {"html.integrity", boolean(FIELD(html.integrity))},
         {"headers", header_rules()},

@@ -1,9 +1,9 @@
 #include "pipeline/image/image.hpp"
 
+#include "pipeline/image/gamut.hpp"
 #include "pipeline/image/metadata.hpp"
 #include "pipeline/model/error.hpp"
 
-#include <lcms2.h>
 #include <vips/vips8>
 
 #include <vips/vector.h> // after vips8, which it needs
@@ -169,43 +169,12 @@ Raster raster_from(const VImage& image, const Raster& like)
     return out;
 }
 
-// Colorant (D50-adapted XYZ) of the red, green and blue primaries of the profile.
-struct Primaries {
-    double xyz[3][3];
-};
-
-constexpr Primaries k_srgb{{{0.4361, 0.2225, 0.0139}, {0.3851, 0.7169, 0.0971}, {0.1431, 0.0606, 0.7141}}};
-constexpr Primaries k_display_p3{{{0.5151, 0.2412, -0.0011}, {0.2920, 0.6922, 0.0419}, {0.1571, 0.0666, 0.7841}}};
-
-bool near(const Primaries& a, const cmsCIEXYZ* const (&b)[3])
-{
-    double diff = 0;
-    for (int i = 0; i < 3; ++i)
-        diff += std::abs(a.xyz[i][0] - b[i]->X) + std::abs(a.xyz[i][1] - b[i]->Y) + std::abs(a.xyz[i][2] - b[i]->Z);
-    return diff < 0.02;
-}
-
-// What the image's embedded RGB profile describes: sRGB (convert, write untagged), Display P3,
-// or another RGB space. Unreadable or non-matrix profiles count as sRGB (they get converted).
+// What the image's embedded RGB profile describes (gamut_of_icc()).
 Gamut gamut_of_profile(const VImage& image)
 {
     std::size_t size = 0;
     const void* data = image.get_blob(VIPS_META_ICC_NAME, &size);
-    cmsHPROFILE profile = cmsOpenProfileFromMem(data, static_cast<cmsUInt32Number>(size));
-    if (!profile)
-        return Gamut::srgb;
-    Gamut gamut = Gamut::srgb;
-    const cmsCIEXYZ* const colorants[3] = {static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigRedColorantTag)),
-                                           static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigGreenColorantTag)),
-                                           static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, cmsSigBlueColorantTag))};
-    if (cmsGetColorSpace(profile) == cmsSigRgbData && colorants[0] && colorants[1] && colorants[2]) {
-        if (near(k_display_p3, colorants))
-            gamut = Gamut::display_p3;
-        else if (!near(k_srgb, colorants))
-            gamut = Gamut::other;
-    }
-    cmsCloseProfile(profile);
-    return gamut;
+    return gamut_of_icc(data, size);
 }
 
 Bytes blob_bytes(VipsBlob* blob)
@@ -387,6 +356,28 @@ DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour
 {
     init_image_library();
     return run_vips("cannot decode image", [&] { return decode(data, max_pixels, colour, limits); });
+}
+
+ImageHeader probe_image(ByteView data, bool animate)
+{
+    init_image_library();
+    return run_vips("cannot decode image", [&] {
+        const char* loader = vips_foreign_find_load_buffer(data.data(), data.size());
+        if (!loader || std::find(std::begin(k_allowed_loaders), std::end(k_allowed_loaders),
+                                 std::string_view(loader)) == std::end(k_allowed_loaders))
+            throw Error(ErrorKind::asset, "not a supported image (no decoder recognises its contents)");
+        // (libvips reads the header only: the pixels are decoded when asked for.)
+        const VImage image =
+            VImage::new_from_buffer(data.data(), data.size(), "", VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR));
+        ImageHeader header{image.width(), image.height(), 1};
+        if (image.get_typeof(VIPS_META_ORIENTATION) != 0 && image.get_int(VIPS_META_ORIENTATION) >= 5)
+            std::swap(header.width, header.height); // shown turned by a quarter
+        const std::string_view name(loader);
+        if (animate && image.get_typeof(VIPS_META_N_PAGES) != 0 &&
+            (name == "VipsForeignLoadNsgifBuffer" || name == "VipsForeignLoadWebpBuffer"))
+            header.frames = std::max(1, image.get_int(VIPS_META_N_PAGES));
+        return header;
+    });
 }
 
 Raster resize_raster(const Raster& raster, int width, int max_height)

@@ -58,6 +58,19 @@ struct DecodedImage {
     std::vector<std::string> warnings; // things worth telling the user (a broken ICC profile...)
 };
 
+// What an image's header says, read without decoding its pixels: its size as shown (EXIF
+// orientation applied) and its frames (1 unless an animated GIF or WebP is animated).
+struct ImageHeader {
+    int width = 0;
+    int height = 0;
+    int frames = 1;
+    std::uint64_t pixels() const
+    {
+        return static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height) *
+               static_cast<std::uint64_t>(frames);
+    }
+};
+
 // Starts libvips once for the process: untrusted loaders blocked, no operation cache, and
 // one libvips worker thread (cachet schedules its own workers).
 void init_image_library();
@@ -72,6 +85,10 @@ void init_image_library();
 // Error(asset) with the reason.
 DecodedImage decode_image(ByteView data, std::uint64_t max_pixels, Colour colour = Colour::keep,
                           const AnimationLimits& limits = {});
+
+// The header of an encoded image, as decode_image() would see it, without its pixels. Throws
+// Error(asset) as decode_image() does for what it cannot read.
+ImageHeader probe_image(ByteView data, bool animate);
 
 // raster converted to sRGB (a copy if it already is).
 Raster to_srgb(const Raster& raster);

@@ -18,6 +18,7 @@ namespace cachet {
 // per run); pipeline_tests and the bench tools link it in.
 struct ImageStack {
     DecodedImage (*decode_image)(ByteView data, std::uint64_t max_pixels, Colour colour, const AnimationLimits& limits);
+    ImageHeader (*probe_image)(ByteView data, bool animate);
     Raster (*resize_raster)(const Raster& raster, int width, int max_height);
     Placeholder (*make_placeholder)(const Raster& raster, const ImageSettings& images);
     QualityChoice (*find_quality)(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
