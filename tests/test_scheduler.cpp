@@ -277,6 +277,43 @@ TEST_CASE("Scheduler: a child's cost is held while it runs, its task's until the
     CHECK(scheduler.peak_cost() <= 100); // never two children beside the task
 }
 
+TEST_CASE("Scheduler: a child's Hold::until_over cost stays held until its task is over, and the first child "
+          "that fits runs",
+          "[scheduler]")
+{
+    // As an image's decode: it reserves 60 of 100 until its encodes (cost 0) are all over. Two
+    // such images never hold their reservations at once; the second's reservation waits while
+    // the first's encodes, queued behind it, run.
+    std::mutex mutex;
+    int reserved = 0, most = 0;
+    Scheduler scheduler(2, 100);
+    for (int image = 0; image < 3; ++image)
+        scheduler.add(Scheduler::Task{[&](Scheduler::Context& context) {
+                                          context.spawn(
+                                              [&](Scheduler::Context& decoding) {
+                                                  {
+                                                      std::lock_guard lock(mutex);
+                                                      most = std::max(most, ++reserved);
+                                                  }
+                                                  for (int encode = 0; encode < 4; ++encode)
+                                                      decoding.spawn(
+                                                          [](Scheduler::Context&) {
+                                                              std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                                                          },
+                                                          Scheduler::Where::back);
+                                              },
+                                              Scheduler::Where::front, 60, Scheduler::Hold::until_over);
+                                      },
+                                      [&](Scheduler::Outcome outcome, const std::exception_ptr&) {
+                                          CHECK(outcome == Scheduler::Outcome::done);
+                                          std::lock_guard lock(mutex);
+                                          --reserved;
+                                      }});
+    scheduler.run();
+    CHECK(most == 1);
+    CHECK(scheduler.peak_cost() == 60);
+}
+
 TEST_CASE("Scheduler reports tasks that wait on each other in a cycle, finishing them cancelled", "[scheduler]")
 {
     Log log;
