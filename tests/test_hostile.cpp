@@ -488,3 +488,26 @@ TEST_CASE("cachet build: a width a format cannot hold is left out of that format
     }
     CHECK(webp_below); // the widths WebP can hold have one
 }
+
+TEST_CASE("cachet build: an upright image is decoded as a stream, with no full-size buffer of the loader's own",
+          "[hostile][memory]")
+{
+    // A 4000x3000 JPEG whose only output is its JPEG fallback at its own width: decode and
+    // encode dominate. With libvips' random access the loader kept a full copy of the pixels
+    // besides the two cachet makes: 155 MiB peak. Decoded top to bottom: 123 MiB.
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    const std::string noise = (dir / "n.v").string();
+    REQUIRE(test::run_program({"vips", "gaussnoise", noise, "4000", "3000", "--sigma", "30"}).exit_code == 0);
+    REQUIRE(
+        test::run_program({"vips", "bandjoin", noise + " " + noise + " " + noise, (dir / "j.v").string()}).exit_code ==
+        0);
+    REQUIRE(test::run_program({"vips", "copy", (dir / "j.v").string(), (dir / "src/photo.jpg").string() + "[Q=85]"})
+                .exit_code == 0);
+    test::spit(dir / "jpeg.toml", "[images]\nformats = []\nwidths = []\n[output]\noriginals = false\n");
+    const auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "-j", "1",
+                                     "--config", (dir / "jpeg.toml").string()});
+    INFO(p.err << "peak " << p.max_rss_kib / 1024 << " MiB");
+    REQUIRE(p.exit_code == 0);
+    CHECK(p.max_rss_kib < 140 * 1024);
+}

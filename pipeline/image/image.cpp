@@ -302,6 +302,12 @@ DecodedImage decode(ByteView data, std::uint64_t max_pixels, Colour colour, cons
             result.raster = result.animation->frames.front();
             return result;
         }
+        // Upright: decoded as a stream, top to bottom, straight into the copy cachet keeps, with
+        // no full-size buffer of the loader's own (a turned or mirrored image needs one).
+        if (image.get_typeof(VIPS_META_ORIENTATION) == 0 || image.get_int(VIPS_META_ORIENTATION) <= 1)
+            image = VImage::new_from_buffer(
+                data.data(), data.size(), "",
+                VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR)->set("access", VIPS_ACCESS_SEQUENTIAL));
         image = image.autorot();
         Gamut gamut = Gamut::srgb;
         if (colour == Colour::keep && image.get_typeof(VIPS_META_ICC_NAME) != 0 && image.bands() >= 3 &&
