@@ -2,7 +2,8 @@
 # tools/harden.sh - the hardening run of CI (issue 18): cachet built by clang under
 # AddressSanitizer and UndefinedBehaviorSanitizer (float-cast-overflow too), the end-to-end and
 # hostile-input tests run against that binary, and each libFuzzer target of tests/fuzz run for
-# a bounded time from its committed seeds. Run by tools/dev.sh test after the main suite.
+# a bounded time from its committed seeds (tests/fuzz/corpus) and the fixtures' files. Run by
+# tools/dev.sh test after the main suite.
 #
 #   bash tools/harden.sh [SECONDS_PER_FUZZ_TARGET]    (default 20)
 #
@@ -30,13 +31,24 @@ CACHET_TEST_BINARY="$PWD/build-harden/cachet" ASAN_OPTIONS=detect_leaks=0:abort_
 echo "== fuzzing, ${seconds} s a target"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# Seeds: the committed ones (tests/fuzz/corpus/<target>), and the fixtures' own files of that kind.
+declare -A fixture_seeds=(
+  [css]="fixtures/site/css/site.css fixtures/refs/css/main.css fixtures/refs/css/base.css"
+  [html]="fixtures/site/index.html fixtures/site/about.html fixtures/refs/index.html fixtures/refs/blog/post.html"
+  [js]="fixtures/site/js/app.js fixtures/refs/js/app.js"
+  [sourcemap]="fixtures/site/js/app.js.map fixtures/refs/js/app.js.map"
+  [webmanifest]="fixtures/site/site.webmanifest fixtures/refs/site.webmanifest"
+  [config]="presets/default.toml presets/fast.toml presets/high-quality.toml"
+)
 total=0
 for t in "${targets[@]}"; do
-  mkdir -p "$work/$t"
+  mkdir -p "$work/$t" "$work/seeds-$t"
+  cp tests/fuzz/corpus/"$t"/* "$work/seeds-$t/"
+  for f in ${fixture_seeds[$t]:-}; do cp "$f" "$work/seeds-$t/"; done
   log="$work/$t.log"
   if ! ASAN_OPTIONS=detect_leaks=1 "build-harden/tests/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/$t-" \
-      "$work/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
+      "$work/$t" "$work/seeds-$t" >"$log" 2>&1; then
     tail -40 "$log"
     for crash in "$work/$t"-*; do
       [ -e "$crash" ] && echo "crash input: $crash ($(head -c 200 "$crash" | od -c | head -5))"

@@ -1,2 +1,0 @@
-document.documentElement.dataset.app = "ran";
-//# sourceMappingURL=app.js.map
