@@ -309,7 +309,10 @@ std::string plan_json(const ScanResult& plan, const Config& config)
                           {"kind", to_string(a.kind)},
                           {"bytes", a.bytes},
                           {"outputs", planned_outputs(a, config)}});
-    return json({{"dry_run", true}, {"assets", assets}, {"warnings", plan.warnings}})
+    json warnings = json::array();
+    for (const auto& w : plan.warnings) // (capped: a warning may quote a name or a URL)
+        warnings.push_back(printable(w));
+    return json({{"dry_run", true}, {"assets", assets}, {"warnings", warnings}})
                .dump(2, ' ', false, json::error_handler_t::replace) +
            "\n";
 }
