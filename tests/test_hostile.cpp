@@ -387,7 +387,7 @@ TEST_CASE("cachet cache gc removes the temporary files of writers stopped over a
 }
 
 TEST_CASE("cachet build: images whose work cannot fit the memory budget fail from their header, before decoding",
-          "[hostile][memory]")
+          "[hostile][memory][rss]")
 {
     // A 4 MB JPEG and a 1 MB PNG of 16000x16000 and 16383x16383 once peaked at 4.8 and 7.6 GB;
     // an animated GIF of 999 frames at 300x300 (29 KB) at 585 MB.
@@ -418,7 +418,7 @@ TEST_CASE("cachet build: images whose work cannot fit the memory budget fail fro
 }
 
 TEST_CASE("cachet build: images wait for room under the memory budget, and one that fits only alone runs alone",
-          "[hostile][memory]")
+          "[hostile][memory][rss]")
 {
     // Three 3000x2000 photos: about 310 MiB of work each side by side at -j 2, about 220 MiB
     // one step at a time (estimates). With a budget of 260 MiB each runs alone, one step at a
@@ -490,7 +490,7 @@ TEST_CASE("cachet build: a width a format cannot hold is left out of that format
 }
 
 TEST_CASE("cachet build: an upright image is decoded as a stream, with no full-size buffer of the loader's own",
-          "[hostile][memory]")
+          "[hostile][memory][rss]")
 {
     // A 4000x3000 JPEG whose only output is its JPEG fallback at its own width: decode and
     // encode dominate. With libvips' random access the loader kept a full copy of the pixels
