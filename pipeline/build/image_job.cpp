@@ -45,7 +45,7 @@ std::string human_size(std::uint64_t bytes)
     char text[32];
     const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
     if (mib >= 1024.0)
-        std::snprintf(text, sizeof text, "%.1f GiB", mib / 1024.0);
+        std::snprintf(text, sizeof text, "%.2f GiB", mib / 1024.0);
     else
         std::snprintf(text, sizeof text, "%.1f MiB", mib);
     return text;
