@@ -3,15 +3,52 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <unistd.h>
 
 namespace cachet::cli {
 namespace {
 
-int build(const BuildFlags& flags)
+// "i/N" (1 <= i <= N <= 10000) as a Shard; throws Error(usage) naming where it came from.
+Shard parse_shard(const std::string& text, const std::string& where)
 {
-    const Config config = make_config(flags);
+    unsigned index = 0, count = 0;
+    char rest = 0;
+    if (std::sscanf(text.c_str(), "%u/%u%c", &index, &count, &rest) != 2 || count < 1 || count > 10000 || index < 1 ||
+        index > count || text.find_first_not_of("0123456789/") != std::string::npos)
+        throw Error(ErrorKind::usage,
+                    where + ": \"" + printable(text) + "\" is not a shard: i/N, with i from 1 to N (N at most 10000)");
+    return Shard{index, count};
+}
+
+// The shard from --shard, else $CACHET_SHARD, else a Kubernetes Indexed Job's
+// $JOB_COMPLETION_INDEX (from 0) of $CACHET_SHARD_COUNT.
+std::optional<Shard> shard_from(const std::string& flag)
+{
+    if (!flag.empty())
+        return parse_shard(flag, "--shard");
+    if (const char* env = std::getenv("CACHET_SHARD"); env && *env)
+        return parse_shard(env, "CACHET_SHARD");
+    const char* index = std::getenv("JOB_COMPLETION_INDEX");
+    const char* count = std::getenv("CACHET_SHARD_COUNT");
+    if (index && *index && count && *count) {
+        const std::string text = std::string(index) + "/" + count;
+        Shard shard = parse_shard(std::to_string(std::strtoul(index, nullptr, 10) + 1) + "/" + count,
+                                  "JOB_COMPLETION_INDEX/CACHET_SHARD_COUNT (" + text + ")");
+        if (std::string(index).find_first_not_of("0123456789") != std::string::npos)
+            throw Error(ErrorKind::usage, "JOB_COMPLETION_INDEX: \"" + printable(index) + "\" is not a number");
+        return shard;
+    }
+    return std::nullopt;
+}
+
+int build(const BuildFlags& flags, const std::string& shard_flag)
+{
+    Config config = make_config(flags);
+    config.shard = shard_from(shard_flag);
+    if (config.shard)
+        config.preset.output.manifest = shard_manifest_name(config.preset.output.manifest, *config.shard);
     if (flags.dry_run) {
         const ScanResult plan = plan_build(config);
         std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);
@@ -55,6 +92,7 @@ int build(const BuildFlags& flags)
 Command add_build_command(CLI::App& app)
 {
     auto flags = std::make_shared<BuildFlags>();
+    auto shard = std::make_shared<std::string>();
     CLI::App* command = app.add_subcommand("build", "Build SRC into OUT and write the manifest");
     add_build_flags(*command, *flags);
     command->add_flag("--dry-run", flags->dry_run, "Print the plan and write nothing");
@@ -63,7 +101,11 @@ Command add_build_command(CLI::App& app)
     command->add_option("--budgets", flags->budgets, "What an exceeded [[budgets]] limit does: error (exit 4) or warn")
         ->check(CLI::IsMember({"error", "warn"}))
         ->capture_default_str();
-    return Command{command, [flags] { return build(*flags); }, &flags->json};
+    command->add_option("--shard", *shard,
+                        "Build only share i of N of the images (i/N, from 1) into the caches, with a partial "
+                        "manifest; a build without --shard then finds them done (also $CACHET_SHARD, or "
+                        "$JOB_COMPLETION_INDEX with $CACHET_SHARD_COUNT)");
+    return Command{command, [flags, shard] { return build(*flags, *shard); }, &flags->json};
 }
 
 } // namespace cachet::cli

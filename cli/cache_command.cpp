@@ -49,6 +49,14 @@ int cache_stats(const CacheFlags& flags)
                     static_cast<unsigned long long>(last.value("cached", 0ULL)), hit_rate * 100);
     else
         std::printf("last build: none recorded\n");
+    if (last.is_object() && last.contains("remote")) {
+        const auto& r = last["remote"];
+        const auto n = [&](const char* key) { return static_cast<unsigned long long>(r.value(key, 0ULL)); };
+        std::printf("last build's remote cache: %llu hits, %llu misses (%llu damaged), %llu errors, %llu timeouts, "
+                    "%llu uploads, %s down, %s up\n",
+                    n("hits"), n("misses"), n("damaged"), n("errors"), n("timeouts"), n("uploads"),
+                    human_bytes(n("bytes_down")).c_str(), human_bytes(n("bytes_up")).c_str());
+    }
     return k_exit_ok;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <malloc.h>
+#include <sstream>
+#include <string_view>
 
 namespace cachet::cli {
 
@@ -36,6 +38,14 @@ void add_build_flags(CLI::App& command, BuildFlags& flags)
         ->capture_default_str();
     command.add_option("--memory", flags.memory,
                        "Memory the images in flight may take at once: 512M, 2G... (default: [build] memory, 1G)");
+    command.add_option("--remote-cache", flags.remote_cache,
+                       "Shared cache server: http(s)://host/path (Bazel HTTP cache protocol) or s3://bucket/prefix; "
+                       "may be repeated (default: $CACHET_REMOTE_CACHE, then [cache] remote)");
+    command.add_flag("--remote-read-only", flags.remote_read_only,
+                     "Fetch from the remote cache, never upload (also $CACHET_REMOTE_READ_ONLY=1)");
+    command.add_option("--remote-timeout", flags.remote_timeout,
+                       "Longest a remote cache request may take: 2s, 500ms... (default: [cache] remote_timeout, 10s)");
+    command.add_flag("--no-remote-cache", flags.no_remote_cache, "Use no remote cache, whatever else says to");
     command.add_flag("-q,--quiet", flags.quiet, "Print errors only");
     command.add_flag("--timings", flags.timings, "Print when each step of a build ends, in ms since start");
     command.add_flag("--strict", flags.strict,
@@ -72,6 +82,42 @@ RunOptions run_options()
     return options;
 }
 
+namespace {
+
+bool env_true(const char* name)
+{
+    const char* v = std::getenv(name);
+    return v && (std::string_view(v) == "1" || std::string_view(v) == "true" || std::string_view(v) == "yes");
+}
+
+// The remote cache as the flags, then the environment, then the configuration say.
+void apply_remote_flags(const BuildFlags& flags, RemoteCacheSettings& remote)
+{
+    if (!flags.remote_cache.empty()) {
+        remote.urls = flags.remote_cache;
+    } else if (const char* env = std::getenv("CACHET_REMOTE_CACHE"); env && *env) {
+        remote.urls.clear();
+        std::istringstream words{std::string(env)}; // several: separated by spaces
+        for (std::string url; words >> url;)
+            remote.urls.push_back(url);
+    }
+    if (flags.no_remote_cache)
+        remote.urls.clear();
+    if (flags.remote_read_only || env_true("CACHET_REMOTE_READ_ONLY"))
+        remote.read_only = true;
+    if (!flags.remote_timeout.empty()) {
+        try {
+            remote.timeout_ms = parse_milliseconds(flags.remote_timeout);
+        } catch (const Error& e) {
+            throw Error(ErrorKind::usage, std::string("--remote-timeout: ") + e.what());
+        }
+        if (remote.timeout_ms < 1 || remote.timeout_ms > std::int64_t{3600} * 1000)
+            throw Error(ErrorKind::usage, "--remote-timeout: must be between 1 ms and 3600 s");
+    }
+}
+
+} // namespace
+
 Config make_config(const BuildFlags& flags)
 {
     Config config;
@@ -86,6 +132,7 @@ Config make_config(const BuildFlags& flags)
         apply_config_file(config.preset, flags.config_file);
     else if (fs::is_regular_file("cachet.toml"))
         apply_config_file(config.preset, "cachet.toml");
+    apply_remote_flags(flags, config.preset.cache);
     if (!flags.memory.empty()) {
         try {
             config.preset.build.memory = parse_size(flags.memory);

@@ -103,7 +103,11 @@ struct BuildFlags {
     bool strict = false;
     std::string cache_dir = default_cache_dir();
     bool no_cache = false;
-    std::string memory; // "": the preset's [build] memory
+    std::string memory;                    // "": the preset's [build] memory
+    std::vector<std::string> remote_cache; // --remote-cache (empty: $CACHET_REMOTE_CACHE, then [cache] remote)
+    bool no_remote_cache = false;
+    bool remote_read_only = false;
+    std::string remote_timeout;
 };
 
 // Registers on command the flags `cachet build` and `cachet watch` share: SRC, -o, --preset,

@@ -195,6 +195,19 @@ std::string summary_text(const Summary& summary)
                       ok ? 100.0 * static_cast<double>(cached) / static_cast<double>(ok) : 0.0);
         out += line;
     }
+    if (summary.shard)
+        out += "  shard " + std::to_string(summary.shard->index) + " of " + std::to_string(summary.shard->count) +
+               ": " + std::to_string(summary.skipped) +
+               " sources left to the other shards and the final build (cachet build without --shard)\n";
+    if (const auto& r = summary.remote) {
+        out += "  remote cache: " + std::to_string(r->hits) + " hits, " + std::to_string(r->misses) + " misses, " +
+               std::to_string(r->uploads) + " uploads (" + human_bytes(r->bytes_down) + " down, " +
+               human_bytes(r->bytes_up) + " up)";
+        if (r->errors + r->timeouts + r->damaged > 0)
+            out += "; " + std::to_string(r->errors) + " errors, " + std::to_string(r->timeouts) + " timeouts, " +
+                   std::to_string(r->damaged) + " damaged";
+        out += "\n";
+    }
     if (const std::uint64_t images = summary.images_modern + summary.images_not_modern; images > 0) {
         out += "  modern formats: " + std::to_string(summary.images_modern) + " of " + std::to_string(images) +
                " images have AVIF or WebP, " +
@@ -234,6 +247,17 @@ std::string summary_text(const Summary& summary)
     }
     return head + out;
 }
+
+namespace {
+
+nlohmann::json remote_json(const Summary& summary)
+{
+    nlohmann::json j = nlohmann::json::parse(remote_stats_json(*summary.remote));
+    j["servers"] = printable(summary.remote_servers);
+    return j;
+}
+
+} // namespace
 
 std::string summary_json(const Summary& summary)
 {
@@ -281,6 +305,11 @@ std::string summary_json(const Summary& summary)
              ? std::round(10000.0 * static_cast<double>(cached) / static_cast<double>(assets - failed)) / 10000.0
              : 0.0},
         {"cache_problem", summary.cache_problem.empty() ? json(nullptr) : json(printable(summary.cache_problem))},
+        {"remote_cache", summary.remote ? remote_json(summary) : json(nullptr)},
+        {"shard", summary.shard ? json{{"index", summary.shard->index},
+                                       {"count", summary.shard->count},
+                                       {"left_to_others", summary.skipped}}
+                                : json(nullptr)},
         {"removed", summary.removed},
         {"budgets", budgets},
         {"manifest", summary.manifest},

@@ -76,6 +76,8 @@ int watch(const WatchFlags& flags)
     // Every file is still renamed into place whole; waiting for the disk is what a deploy
     // needs, and it was a third of a rebuild's latency.
     options.run.sync = SyncWrites::no;
+    // A developer's edits are not a team's outputs: a watch session only reads the remote cache.
+    config.preset.cache.read_only = true;
     if (const char* limit = std::getenv("CACHET_TEST_INOTIFY_LIMIT")) // a test hook: pretend the limit is this low
         options.inotify_limit = std::strtoul(limit, nullptr, 10);
     limit_malloc_arenas();

@@ -15,6 +15,7 @@ PACKAGES=(
   libjxl-dev                                        # Butteraugli, for quality = "auto"
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
+  libcurl4-openssl-dev                              # the remote cache (Bazel HTTP cache, S3)
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev catch2
   libvips-tools python3 python3-jsonschema          # tests and benchmarks
 )

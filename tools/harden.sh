@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-targets=(css html js sourcemap webmanifest srcset config manifest glob)
+targets=(css html js sourcemap webmanifest srcset config manifest glob action_result)
 
 aom_prefix="$(bash tools/build-aom.sh)"
 # -O1 and line tables only: the sanitizers' advice, and half the compile time of -O2 -g.

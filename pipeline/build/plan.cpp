@@ -12,8 +12,8 @@
 namespace cachet {
 
 Plan::Plan(const std::vector<Asset>& assets)
-    : results(assets.size()), states(assets.size()), reused(assets.size(), 0), unchanged(assets.size(), nullptr),
-      order(assets.size()), waits_for(assets.size())
+    : results(assets.size()), states(assets.size()), reused(assets.size(), 0), skipped(assets.size(), 0),
+      unchanged(assets.size(), nullptr), order(assets.size()), waits_for(assets.size())
 {
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;

@@ -16,6 +16,7 @@ struct Plan {
     std::vector<AssetResult> results;
     std::vector<AssetState> states;
     std::vector<char> reused;                        // the last build's outputs are reused as they are
+    std::vector<char> skipped;                       // not this shard's (Config::shard): left out
     std::vector<IndexEntry*> unchanged;              // the last build's entry, where the source is unchanged
     std::vector<std::size_t> order;                  // what to build, big images first
     std::vector<std::vector<std::size_t>> waits_for; // what each must wait for (dependency order)

@@ -54,6 +54,12 @@ public:
             publish(summary);
         }
         if (m_session.cache) {
+            if (const RemoteCache* remote = m_session.cache->remote()) {
+                summary.remote = remote->stats();
+                summary.remote_servers = remote->describe();
+                for (const auto& problem : summary.remote->problems)
+                    m_reporter.warning("remote cache: " + printable(problem));
+            }
             m_session.cache->save_last_build(last_build_json(summary));
             if (auto problem = m_session.cache->write_problem()) {
                 summary.cache_problem =
@@ -79,10 +85,14 @@ private:
         summary.picture = m_config.preset.html.picture;
         Totals totals;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
-            totals.add(m_assets[i], m_plan.results[i], summary);
+            if (!m_plan.skipped[i])
+                totals.add(m_assets[i], m_plan.results[i], summary);
         totals.name(summary);
         summary.manifest = m_session.manifest.string();
-        if (!m_config.preset.budgets.empty()) {
+        if (m_config.shard) {
+            summary.shard = m_config.shard;
+            summary.skipped = static_cast<std::uint64_t>(std::count(m_plan.skipped.begin(), m_plan.skipped.end(), 1));
+        } else if (!m_config.preset.budgets.empty()) { // (a shard's part of the site is no site's total)
             std::vector<const AssetRecord*> records;
             for (const auto& r : m_plan.results)
                 if (r.status != AssetResult::Status::failed)
@@ -97,6 +107,8 @@ private:
     bool unchanged() const
     {
         const BuildIndex& previous = m_session.previous;
+        if (m_config.shard)
+            return false;
         if (!(m_session.cache && previous.source_root == m_session.source_root &&
               previous.headers == headers_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
               previous.manifest.mtime_ns != 0 && m_fs.stat(m_session.manifest) == previous.manifest))
@@ -255,13 +267,18 @@ private:
     {
         std::vector<ManifestEntry> fragments;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
-            if (!failed(i))
+            if (!failed(i) && !m_plan.skipped[i])
                 fragments.push_back({m_assets[i].path, m_plan.states[i].fragment, m_plan.states[i].fragment_digest});
-        const std::vector<std::string> expired = retain_generations();
+        // A shard's partial manifest keeps no generations and its OUT no index: OUT is a
+        // shard's scratch, the final build publishes the site.
+        const bool shard = m_config.shard.has_value();
+        const std::vector<std::string> expired = shard ? std::vector<std::string>() : retain_generations();
+        if (shard)
+            m_session.last.generations.clear();
         std::string encoded_index;
         bool journal = false;
         std::jthread indexer;
-        if (m_session.cache)
+        if (m_session.cache && !shard)
             indexer = encode_index(encoded_index, journal);
         if (m_options.sync == SyncWrites::yes) {
             m_written.flush(); // every output reaches the disk before the manifest naming it
@@ -306,7 +323,7 @@ private:
         m_written.staged_committed();
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
-        if (!m_session.cache)
+        if (!m_session.cache || shard)
             return;
         indexer.join();
         const FileStat published_manifest = m_fs.stat(m_session.manifest).value_or(FileStat{});

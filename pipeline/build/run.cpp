@@ -22,11 +22,15 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     const auto start = std::chrono::steady_clock::now();
     Session session(config, reporter, memory, changed);
     const std::vector<Asset>& assets = session.scan.assets;
-    reporter.build_started(assets.size());
+    Plan plan(assets);
+    if (config.shard) // a shard builds its images only: the texts name them, so they come last
+        for (std::size_t i = 0; i < assets.size(); ++i)
+            plan.skipped[i] = assets[i].kind != AssetKind::image ||
+                              shard_of(assets[i].path, config.shard->count) != config.shard->index;
+    reporter.build_started(static_cast<std::size_t>(std::count(plan.skipped.begin(), plan.skipped.end(), 0)));
     for (const auto& w : session.scan.warnings)
         reporter.warning(w);
 
-    Plan plan(assets);
     const ReusedOutputs reused_outputs(assets, plan.reused, plan.results, plan.states);
     OutputNames names(reused_outputs);
     WrittenFiles written(config.output);
@@ -51,11 +55,11 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     writer.claim(config.preset.output.manifest, "manifest", "the manifest");
     reporter.phase("unchanged sources checked");
     for (std::size_t i = 0; i < assets.size(); ++i)
-        if (plan.reused[i]) {
+        if (plan.reused[i] && !plan.skipped[i]) {
             reporter.asset_finished(assets[i], plan.results[i]);
             targets.mark_done(i);
         }
-    std::erase_if(plan.order, [&](std::size_t i) { return plan.reused[i] != 0; });
+    std::erase_if(plan.order, [&](std::size_t i) { return plan.reused[i] != 0 || plan.skipped[i] != 0; });
     // The image libraries are loaded, and their libaom checked, before any work starts, and
     // only when an image is to be looked at again (new, changed, or its stats untrusted); a
     // failure stops the build here, with the previous manifest in place.

@@ -103,6 +103,8 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
     if (!config.cache_dir.empty()) {
         try {
             session.cache.emplace(config.cache_dir);
+            if (!config.preset.cache.urls.empty())
+                session.cache->attach_remote(std::make_unique<RemoteCache>(config.preset.cache));
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::io)
                 throw;

@@ -1,8 +1,11 @@
 #pragma once
+#include "pipeline/cache/remote.hpp"
+#include "pipeline/config/config.hpp"
 #include "pipeline/publish/budget.hpp"
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,7 +46,15 @@ struct Summary {
     // format whatever the page or server does.
     std::uint64_t images_modern = 0;
     std::uint64_t images_not_modern = 0;
-    bool picture = false; // html.picture: pages deliver the modern formats themselves
+    bool picture = false;              // html.picture: pages deliver the modern formats themselves
+    std::optional<Shard> shard;        // --shard: this build's share
+    std::uint64_t skipped = 0;         // ... and the sources left to the other shards and the final build
+    std::optional<RemoteStats> remote; // what the remote cache did, if one was set
+    std::string remote_servers;        // ... and its servers, as shown (no credentials)
 };
+
+// The counters of stats as a JSON object ({"hits": ..., "problems": [...]}), for --json and
+// the cache's record of the last build.
+std::string remote_stats_json(const RemoteStats& stats);
 
 } // namespace cachet

@@ -1,5 +1,9 @@
 #include "pipeline/build/totals.hpp"
 
+#include "pipeline/model/error.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 namespace cachet {
@@ -73,7 +77,18 @@ std::string last_build_json(const Summary& summary)
                                                 ", \"cached\": " + std::to_string(t.cached) + "}");
     }
     return "{\"built\": " + std::to_string(built) + ", \"cached\": " + std::to_string(cached) + ", \"kinds\": {" +
-           kinds + "}}\n";
+           kinds + "}" + (summary.remote ? ", \"remote\": " + remote_stats_json(*summary.remote) : "") + "}\n";
+}
+
+std::string remote_stats_json(const RemoteStats& s)
+{
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : s.problems)
+        problems.push_back(printable(p));
+    return nlohmann::json{{"hits", s.hits},         {"misses", s.misses},         {"damaged", s.damaged},
+                          {"errors", s.errors},     {"timeouts", s.timeouts},     {"uploads", s.uploads},
+                          {"bytes_up", s.bytes_up}, {"bytes_down", s.bytes_down}, {"problems", problems}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace cachet

@@ -1,5 +1,6 @@
 #include "pipeline/cache/cache.hpp"
 
+#include "pipeline/cache/action_result.hpp"
 #include "pipeline/cache/layout.hpp"
 #include "pipeline/cache/local_storage.hpp"
 #include "pipeline/fs/atomic_file.hpp"
@@ -31,7 +32,7 @@ std::optional<CacheEntry> Cache::find(const std::string& key, std::string& probl
 {
     const auto text = m_local->get(StorageBackend::Space::entries, key);
     if (!text)
-        return std::nullopt; // not cached
+        return m_remote ? find_remote(key, problem) : std::nullopt; // not cached here
     try {
         CacheEntry entry = entry_from(json::parse(text->begin(), text->end()));
         if (entry.key != key)
@@ -75,6 +76,8 @@ void Cache::store(const CacheEntry& entry) const
 {
     writing(
         [&] { m_local->put(StorageBackend::Space::entries, entry.key, as_bytes(entry_json(entry).dump() + "\n")); });
+    if (m_remote)
+        upload(entry);
 }
 
 void Cache::store_blob(const std::string& sha256, ByteView data) const
@@ -83,11 +86,109 @@ void Cache::store_blob(const std::string& sha256, ByteView data) const
         if (!m_local->holds(StorageBackend::Space::blobs, sha256, data.size()))
             m_local->put(StorageBackend::Space::blobs, sha256, data); // verified against its name when read
     });
+    if (m_remote && m_remote->upload(RemoteCache::Space::cas, sha256, data)) {
+        const std::lock_guard lock(m_uploaded_mutex);
+        m_uploaded.emplace(sha256, data.size());
+    }
+}
+
+namespace {
+
+constexpr std::uint64_t k_max_result_bytes = 1 << 20;
+constexpr std::uint64_t k_max_entry_bytes = 16 << 20;
+
+} // namespace
+
+// The job result goes up only after every blob it names is there, from this process (a blob
+// that failed to upload leaves the job out: a reader must never find a result without bytes).
+void Cache::upload(const CacheEntry& entry) const
+{
+    if (!m_remote->may_upload(RemoteCache::Space::ac, entry.key))
+        return;
+    ActionResult result;
+    {
+        const std::lock_guard lock(m_uploaded_mutex);
+        for (const auto& [path, sha256] : entry.blobs) {
+            const auto it = m_uploaded.find(sha256);
+            if (it == m_uploaded.end())
+                return;
+            result.outputs.push_back({path, sha256, it->second});
+        }
+    }
+    const std::string text = entry_json(entry).dump() + "\n";
+    result.record = {"", sha256_hex(as_bytes(text)), text.size()};
+    if (!m_remote->upload(RemoteCache::Space::cas, result.record.sha256, as_bytes(text)))
+        return;
+    m_remote->upload(RemoteCache::Space::ac, entry.key, encode_action_result(result));
+}
+
+// A job result from the remote cache, whole and verified, kept in the local cache as it comes;
+// anything missing, short or altered is a miss.
+std::optional<CacheEntry> Cache::find_remote(const std::string& key, std::string& problem) const
+{
+    (void)problem; // a remote miss is no problem of this build's: the counters tell
+    const auto miss = [&](const std::string& damage) -> std::optional<CacheEntry> {
+        if (!damage.empty())
+            m_remote->note_damaged(damage);
+        m_remote->note_miss();
+        return std::nullopt;
+    };
+    const auto result = m_remote->fetch(RemoteCache::Space::ac, key, k_max_result_bytes);
+    if (!result)
+        return miss("");
+    const auto action = decode_action_result(*result);
+    if (!action)
+        return miss("ac/" + key + " is not an ActionResult of cachet's");
+    std::map<std::string, ActionOutput> by_path;
+    for (const auto& o : action->outputs)
+        by_path.emplace(o.path, o);
+    if (action->record.bytes > k_max_entry_bytes)
+        return miss("ac/" + key + " names an entry too large to be cachet's");
+    // Each blob is fetched by its digest and kept only if its bytes have that digest and size.
+    const auto fetch_blob = [&](const ActionOutput& o) -> std::optional<Bytes> {
+        auto data = m_remote->fetch(RemoteCache::Space::cas, o.sha256, o.bytes);
+        if (data && (data->size() != o.bytes || sha256_hex(*data) != o.sha256)) {
+            m_remote->note_damaged("cas/" + o.sha256 + " does not have the bytes of its digest");
+            return std::nullopt;
+        }
+        return data;
+    };
+    const auto text = fetch_blob(action->record);
+    if (!text)
+        return miss("");
+    CacheEntry entry;
+    try {
+        entry = entry_from(json::parse(text->begin(), text->end()));
+        if (entry.key != key)
+            throw std::runtime_error("it is stored under another key");
+    } catch (const std::exception& e) {
+        return miss("ac/" + key + " names a damaged cachet entry (" + e.what() + ")");
+    }
+    std::vector<std::pair<std::string, Bytes>> blobs;
+    for (const auto& [path, sha256] : entry.blobs) {
+        const auto o = by_path.find(path);
+        if (o == by_path.end() || o->second.sha256 != sha256)
+            return miss("ac/" + key + " does not list " + path + " as its entry does");
+        auto data = fetch_blob(o->second);
+        if (!data)
+            return miss("");
+        blobs.emplace_back(sha256, std::move(*data));
+    }
+    writing([&] {
+        for (const auto& [sha256, data] : blobs)
+            if (!m_local->holds(StorageBackend::Space::blobs, sha256, data.size()))
+                m_local->put(StorageBackend::Space::blobs, sha256, data);
+        m_local->put(StorageBackend::Space::entries, key, *text);
+    });
+    m_remote->note_hit();
+    return entry;
 }
 
 std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem) const
 {
     auto data = m_local->get(StorageBackend::Space::blobs, sha256);
+    if (!data && m_remote) // fetched, but the local cache could not keep it
+        data = m_remote->fetch(RemoteCache::Space::cas, sha256, k_max_entry_bytes * 64);
     if (!data) {
         problem = "cache blob " + m_local->where(StorageBackend::Space::blobs, sha256) + " is missing; rebuilt";
         return std::nullopt;

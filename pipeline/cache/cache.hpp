@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache/remote.hpp"
 #include "pipeline/cache/storage.hpp"
 #include "pipeline/fs/file_stat.hpp"
 #include "pipeline/model/bytes.hpp"
@@ -103,6 +104,13 @@ public:
     // or altered (the bad blob is deleted).
     std::optional<Bytes> blob(const std::string& sha256, std::string& problem) const;
 
+    // Adds a shared remote cache behind the local one, like ccache's secondary storage: find()
+    // asks it when the local cache has no entry (an entry comes only with every blob, each
+    // verified, and is then kept locally), store_blob() and store() upload what this build
+    // made (every blob first, then the entry), a local hit is never uploaded again.
+    void attach_remote(std::unique_ptr<RemoteCache> remote) { m_remote = std::move(remote); }
+    const RemoteCache* remote() const { return m_remote.get(); }
+
     // The index of the last build into out (empty if none or unreadable): its snapshot with its
     // journal applied.
     BuildIndex load_index(const std::filesystem::path& out) const;
@@ -152,12 +160,17 @@ private:
                               const std::string& build_id) const;
     IndexFiles write_journal(const std::filesystem::path& out, const IndexFiles& files, const std::string& records,
                              const BuildIndex& head) const;
+    std::optional<CacheEntry> find_remote(const std::string& key, std::string& problem) const;
+    void upload(const CacheEntry& entry) const;
     // The keys an index file names; throws std::exception if it is damaged.
     static std::vector<std::string> index_keys(const std::filesystem::path& file);
 
     std::filesystem::path m_dir;             // as given
     std::filesystem::path m_root;            // m_dir / "v<format>"
     std::unique_ptr<StorageBackend> m_local; // entries and blobs, in m_root
+    std::unique_ptr<RemoteCache> m_remote;   // null: none
+    mutable std::mutex m_uploaded_mutex;
+    mutable std::map<std::string, std::uint64_t> m_uploaded; // blobs this process stored remotely: sizes
     mutable std::atomic<bool> m_unwritable{false};
     mutable std::mutex m_problem_mutex;
     mutable std::string m_write_problem; // the first failed write's message

@@ -5,6 +5,7 @@
 #include "pipeline/fs/glob.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/fields.hpp"
+#include "pipeline/model/hash.hpp"
 
 #include <toml++/toml.h>
 
@@ -87,6 +88,36 @@ std::int64_t parse_duration(const std::string& text)
         if (unit == name)
             return std::stoll(text.substr(0, i)) * seconds;
     throw Error(ErrorKind::usage, "\"" + text + "\": unknown duration unit (use s, m, h or d)");
+}
+
+unsigned shard_of(std::string_view path, unsigned count)
+{
+    const std::string digest = sha256_hex(as_bytes(path));
+    return static_cast<unsigned>(std::stoull(digest.substr(0, 15), nullptr, 16) % count) + 1;
+}
+
+std::string shard_manifest_name(const std::string& manifest, const Shard& shard)
+{
+    const std::string tag = ".shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count);
+    const auto slash = manifest.rfind('/');
+    const auto dot = manifest.rfind('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot == 0)
+        return manifest + tag;
+    return manifest.substr(0, dot) + tag + manifest.substr(dot);
+}
+
+std::int64_t parse_milliseconds(const std::string& text)
+{
+    std::string t = text;
+    t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
+    if (t.size() > 2 && t.ends_with("ms")) {
+        const std::string digits = t.substr(0, t.size() - 2);
+        if (digits.size() > 12 || !std::all_of(digits.begin(), digits.end(),
+                                               [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            throw Error(ErrorKind::usage, "\"" + text + "\" is not a duration (examples: 250ms, 2s, 1m)");
+        return std::stoll(digits);
+    }
+    return parse_duration(text) * 1000;
 }
 
 ImageSettings image_settings_for(const Preset& preset, std::string_view path)

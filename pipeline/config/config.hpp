@@ -128,6 +128,18 @@ struct BuildSettings {
     std::uint64_t memory = std::uint64_t{1} << 30;
 };
 
+// [cache]: the shared remote cache a build reads and fills beside the local one
+// (docs/remote-cache.md). None of it changes what is built, so it is in no cache key.
+struct RemoteCacheSettings {
+    // Each a server: http(s)://[user:password@]host[:port]/path (the Bazel HTTP cache
+    // protocol) or s3://bucket[/prefix] (S3 itself, signed with the AWS_* environment), with
+    // optional |attributes: |read-only, |weight=N (share of the keys, 1 to 1000).
+    std::vector<std::string> urls;
+    bool read_only = false;                // fetch, never upload (pull requests from forks)
+    std::int64_t timeout_ms = 10000;       // a whole request
+    std::int64_t connect_timeout_ms = 100; // a connection
+};
+
 struct HtmlSettings {
     bool picture = false;   // <img src> of an image becomes a <picture> with every format and width
     bool integrity = false; // <script src> and <link rel=stylesheet|preload|modulepreload> get integrity
@@ -161,8 +173,15 @@ struct Preset {
     ReferenceSettings references;
     HtmlSettings html;
     BuildSettings build;
+    RemoteCacheSettings cache;
     std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
     std::vector<Budget> budgets;
+};
+
+// One of N builds that share a site's images out between them (cachet build --shard i/N).
+struct Shard {
+    unsigned index = 1; // 1..count
+    unsigned count = 1;
 };
 
 // One build, fully resolved: what the CLI hands to run().
@@ -173,7 +192,20 @@ struct Config {
     unsigned jobs = 1;
     MissingReferences missing_references = MissingReferences::warn; // --strict: fail
     std::filesystem::path cache_dir; // the build cache; empty: build everything, keep nothing
+    // Set: build only the images whose path hashes to this shard, into the caches, and write a
+    // partial manifest beside where the manifest goes (see shard_manifest_name()); a build
+    // without it then finds them all done.
+    std::optional<Shard> shard;
 };
+
+// Which shard of count the source at path belongs to (1..count): a stable hash of the path, so
+// every shard agrees without talking to the others.
+unsigned shard_of(std::string_view path, unsigned count);
+
+// The name of a shard's partial manifest, beside the manifest: "cachet-manifest.json" ->
+// "cachet-manifest.shard-2-of-4.json". Never the manifest itself, so that a shard's OUT cannot
+// be deployed as a whole site by mistake.
+std::string shard_manifest_name(const std::string& manifest, const Shard& shard);
 
 struct EmbeddedPreset {
     std::string_view name;
@@ -207,6 +239,9 @@ std::uint64_t parse_size(const std::string& text);
 // "90s", "30m", "1h", "2d", "3600" (seconds): a duration in seconds. Throws Error(usage)
 // naming text.
 std::int64_t parse_duration(const std::string& text);
+// The same with "ms" allowed ("250ms", "2s", "1.5"): a duration in milliseconds. Throws
+// Error(usage) naming text.
+std::int64_t parse_milliseconds(const std::string& text);
 
 // Canonical text of every setting that shapes an image's outputs (rules already applied), for
 // cache keys: two settings give the same text exactly when they build the same outputs.

@@ -64,6 +64,19 @@ const std::map<std::string, Setter>& setters()
              if (p.build.memory < (1 << 20))
                  w.fail("must be at least 1 MiB");
          }},
+        {"cache.remote",
+         [](Preset& p, const Where& w) {
+             if (const auto one = w.node.value_exact<std::string>())
+                 p.cache.urls = {*one};
+             else
+                 p.cache.urls = string_array(w);
+             for (const auto& url : p.cache.urls)
+                 if (url.empty())
+                     w.fail("must name servers (an empty string is no server)");
+         }},
+        {"cache.remote_read_only", boolean(FIELD(cache.read_only))},
+        {"cache.remote_timeout", milliseconds(FIELD(cache.timeout_ms), 1, std::int64_t{3600} * 1000)},
+        {"cache.remote_connect_timeout", milliseconds(FIELD(cache.connect_timeout_ms), 1, std::int64_t{60} * 1000)},
         {"html.picture", boolean(FIELD(html.picture))},
         {"html.integrity", boolean(FIELD(html.integrity))},
         {"headers", header_rules()},

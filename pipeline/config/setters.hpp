@@ -103,6 +103,29 @@ Setter string(Field field)
     };
 }
 
+// A time in milliseconds: a number of seconds, or a string such as "250ms", "2s", "1m".
+template <class Field>
+Setter milliseconds(Field field, std::int64_t lo_ms, std::int64_t hi_ms)
+{
+    return [=](Preset& p, const Where& w) {
+        std::int64_t ms = -1;
+        if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= 0 && *n <= hi_ms / 1000)
+            ms = *n * 1000;
+        else if (const auto text = w.node.value_exact<std::string>()) {
+            try {
+                ms = parse_milliseconds(*text);
+            } catch (const Error& e) {
+                w.fail(std::string("is not a duration: ") + e.what());
+            }
+        } else {
+            w.fail("must be a duration: seconds, or a string such as \"250ms\", \"2s\", \"1m\"");
+        }
+        if (ms < lo_ms || ms > hi_ms)
+            w.fail("must be between " + std::to_string(lo_ms) + " ms and " + std::to_string(hi_ms / 1000) + " s");
+        field(p) = ms;
+    };
+}
+
 inline std::vector<std::string> string_array(const Where& w)
 {
     const auto* array = w.node.as_array();

@@ -2,6 +2,7 @@
 // one binary per target, chosen by CACHET_FUZZ_TARGET when it is compiled (tests/CMakeLists.txt).
 // Each call must return without a crash, a sanitizer report or an exception other than the
 // documented ones; the seeds are in tests/fuzz/corpus/<target>/.
+#include "pipeline/cache/action_result.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/glob.hpp"
 #include "pipeline/model/error.hpp"
@@ -70,6 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (const AssetRecord& r : parse_manifest(text, "fuzz.json", &head))
                 (void)output_paths(r);
         } catch (const Error&) {
+        }
+    } else if (k_target == "action_result") { // what a remote cache server hands back
+        if (const auto result = decode_action_result(ByteView(data, size))) {
+            const auto again = decode_action_result(encode_action_result(*result));
+            if (!again || !(*again == *result))
+                __builtin_trap(); // what was read must survive a round trip
         }
     } else if (k_target == "glob") {
         const std::size_t split = text.find('\n');
