@@ -8,6 +8,7 @@
 # 2. A full `cachet build` with a fresh cache, then one more build so that the index trusts
 #    every file's stat (files modified within the last second are hashed again on purpose).
 # 3. No-op rebuild: RUNS builds that change nothing; wall time from process start to exit.
+#    The same with --remote-cache naming a server (docs/remote-cache.md): no request is made.
 # 4. One CSS file changed: RUNS times, a line appended to one stylesheet, then a build; timed
 #    from process start to the manifest's rename into OUT (seen through inotify), and to exit.
 # 5. Watch latency: `cachet watch` (its default preset, fast; debounce 50 ms) on the same tree,
@@ -82,6 +83,9 @@ print(f"{'full build (empty cache)':<28} {timed(build) / 1000:7.1f} s")
 time.sleep(1.1)
 timed(build)
 show("no-op rebuild", [timed(build) for _ in range(runs)])
+# The same with a remote cache set (a port nothing listens on): a local hit never touches the
+# network, so it costs nothing (a request would also print a warning).
+show("no-op, --remote-cache set", [timed(build + ["--remote-cache", "http://127.0.0.1:9/cachet"]) for _ in range(runs)])
 published = Published(out, "cachet-manifest.json")
 samples = []
 for i in range(runs):

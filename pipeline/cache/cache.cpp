@@ -164,15 +164,24 @@ std::optional<CacheEntry> Cache::find_remote(const std::string& key, std::string
     } catch (const std::exception& e) {
         return miss("ac/" + key + " names a damaged cachet entry (" + e.what() + ")");
     }
-    std::vector<std::pair<std::string, Bytes>> blobs;
+    std::map<std::string, std::uint64_t> wanted; // (two outputs may have the same bytes)
     for (const auto& [path, sha256] : entry.blobs) {
         const auto o = by_path.find(path);
         if (o == by_path.end() || o->second.sha256 != sha256)
             return miss("ac/" + key + " does not list " + path + " as its entry does");
-        auto data = fetch_blob(o->second);
-        if (!data)
+        wanted.emplace(sha256, o->second.bytes);
+    }
+    const std::vector<std::pair<std::string, std::uint64_t>> list(wanted.begin(), wanted.end());
+    std::vector<std::optional<Bytes>> fetched = m_remote->fetch_blobs(list);
+    std::vector<std::pair<std::string, Bytes>> blobs;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!fetched[i])
             return miss("");
-        blobs.emplace_back(sha256, std::move(*data));
+        if (fetched[i]->size() != list[i].second || sha256_hex(*fetched[i]) != list[i].first) {
+            m_remote->note_damaged("cas/" + list[i].first + " does not have the bytes of its digest");
+            return miss("");
+        }
+        blobs.emplace_back(list[i].first, std::move(*fetched[i]));
     }
     writing([&] {
         for (const auto& [sha256, data] : blobs)
@@ -180,12 +189,25 @@ std::optional<CacheEntry> Cache::find_remote(const std::string& key, std::string
                 m_local->put(StorageBackend::Space::blobs, sha256, data);
         m_local->put(StorageBackend::Space::entries, key, *text);
     });
+    {
+        const std::lock_guard lock(m_fetched_mutex); // for blob(), which comes next: no reading back
+        for (auto& [sha256, data] : blobs)
+            m_fetched.emplace(sha256, std::move(data));
+    }
     m_remote->note_hit();
     return entry;
 }
 
 std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem) const
 {
+    if (m_remote) {
+        const std::lock_guard lock(m_fetched_mutex);
+        if (auto it = m_fetched.find(sha256); it != m_fetched.end()) { // verified when fetched
+            Bytes data = std::move(it->second);
+            m_fetched.erase(it);
+            return data;
+        }
+    }
     auto data = m_local->get(StorageBackend::Space::blobs, sha256);
     if (!data && m_remote) // fetched, but the local cache could not keep it
         data = m_remote->fetch(RemoteCache::Space::cas, sha256, k_max_entry_bytes * 64);

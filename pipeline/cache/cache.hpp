@@ -171,6 +171,8 @@ private:
     std::unique_ptr<RemoteCache> m_remote;   // null: none
     mutable std::mutex m_uploaded_mutex;
     mutable std::map<std::string, std::uint64_t> m_uploaded; // blobs this process stored remotely: sizes
+    mutable std::mutex m_fetched_mutex;
+    mutable std::map<std::string, Bytes> m_fetched; // blobs of remote hits, until blob() takes them
     mutable std::atomic<bool> m_unwritable{false};
     mutable std::mutex m_problem_mutex;
     mutable std::string m_write_problem; // the first failed write's message

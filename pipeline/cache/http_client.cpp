@@ -28,8 +28,32 @@ struct HttpClient::Pool {
         const std::lock_guard lock(mutex);
         idle.push_back(h);
     }
+    // Multi handles keep the connections of the transfers run through them, for the next ones.
+    std::vector<CURLM*> idle_multi;
+    CURLM* take_multi()
+    {
+        {
+            const std::lock_guard lock(mutex);
+            if (!idle_multi.empty()) {
+                CURLM* m = idle_multi.back();
+                idle_multi.pop_back();
+                return m;
+            }
+        }
+        CURLM* m = curl_multi_init();
+        if (m)
+            curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+        return m;
+    }
+    void give_back_multi(CURLM* m)
+    {
+        const std::lock_guard lock(mutex);
+        idle_multi.push_back(m);
+    }
     ~Pool()
     {
+        for (CURLM* m : idle_multi)
+            curl_multi_cleanup(m);
         for (CURL* h : idle)
             curl_easy_cleanup(h);
     }
@@ -107,6 +131,7 @@ HttpClient::Response finish(CURL* h, CURLcode code, const char* error, bool too_
 {
     if (code == CURLE_OK) {
         r.outcome = HttpClient::Response::Outcome::answered;
+        r.problem.clear();
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
         return r;
     }
@@ -123,28 +148,70 @@ HttpClient::Response finish(CURL* h, CURLcode code, const char* error, bool too_
 HttpClient::Response HttpClient::get(const std::string& url, std::uint64_t max_bytes,
                                      const std::vector<std::string>& extra) const
 {
-    CURL* h = m_pool->take();
-    if (!h)
-        return Response{Response::Outcome::failed, 0, {}, "cannot start a transfer", false};
-    Response r;
-    Sink sink{&r.body, max_bytes};
-    char error[CURL_ERROR_SIZE] = {};
-    setup(h, url);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    return std::move(get_all({Get{url, max_bytes}}, extra).front());
+}
+
+std::vector<HttpClient::Response> HttpClient::get_all(const std::vector<Get>& gets,
+                                                      const std::vector<std::string>& extra) const
+{
+    std::vector<Response> out(gets.size());
+    struct Transfer {
+        CURL* handle = nullptr;
+        Sink sink{nullptr, 0};
+        char error[CURL_ERROR_SIZE] = {};
+    };
+    std::vector<Transfer> transfers(gets.size());
     Headers headers;
     if (!m_options.bearer_token.empty())
         headers.add("Authorization: Bearer " + m_options.bearer_token);
-    for (const auto& h2 : m_options.headers)
-        headers.add(h2);
-    for (const auto& h2 : extra)
-        headers.add(h2);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
-    const CURLcode code = curl_easy_perform(h);
-    r = finish(h, code, error, sink.too_big, std::move(r));
-    m_pool->give_back(h);
-    return r;
+    for (const auto& h : m_options.headers)
+        headers.add(h);
+    for (const auto& h : extra)
+        headers.add(h);
+    CURLM* multi = m_pool->take_multi();
+    for (std::size_t i = 0; i < gets.size(); ++i) {
+        Transfer& t = transfers[i];
+        t.handle = m_pool->take();
+        if (!t.handle || !multi) {
+            out[i].problem = "cannot start a transfer";
+            continue;
+        }
+        out[i].problem = "the transfer did not finish";
+        t.sink = Sink{&out[i].body, gets[i].max_bytes};
+        setup(t.handle, gets[i].url);
+        curl_easy_setopt(t.handle, CURLOPT_ERRORBUFFER, t.error);
+        curl_easy_setopt(t.handle, CURLOPT_WRITEDATA, &t.sink);
+        curl_easy_setopt(t.handle, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(t.handle, CURLOPT_HTTPHEADER, headers.list);
+        curl_easy_setopt(t.handle, CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
+        curl_multi_add_handle(multi, t.handle);
+    }
+    int running = 1;
+    while (multi && running > 0) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK)
+            break;
+        if (running > 0 && curl_multi_poll(multi, nullptr, 0, 1000, nullptr) != CURLM_OK)
+            break;
+    }
+    int left = 0;
+    while (CURLMsg* message = multi ? curl_multi_info_read(multi, &left) : nullptr) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        char* index = nullptr;
+        curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &index);
+        const auto i = reinterpret_cast<std::size_t>(index);
+        out[i] = finish(message->easy_handle, message->data.result, transfers[i].error, transfers[i].sink.too_big,
+                        std::move(out[i]));
+    }
+    for (Transfer& t : transfers)
+        if (t.handle) {
+            if (multi)
+                curl_multi_remove_handle(multi, t.handle);
+            m_pool->give_back(t.handle);
+        }
+    if (multi)
+        m_pool->give_back_multi(multi);
+    return out;
 }
 
 HttpClient::Response HttpClient::put(const std::string& url, ByteView body, const std::vector<std::string>& extra) const

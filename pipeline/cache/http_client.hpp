@@ -38,6 +38,13 @@ public:
 
     // GET url; a body longer than max_bytes is refused (outcome failed, too_big).
     Response get(const std::string& url, std::uint64_t max_bytes, const std::vector<std::string>& headers = {}) const;
+    struct Get {
+        std::string url;
+        std::uint64_t max_bytes = 0;
+    };
+    // Several GETs at once (at most 8 connections to a host), each answered as get() would be;
+    // for the blobs of one job, which a far server would otherwise answer one round trip each.
+    std::vector<Response> get_all(const std::vector<Get>& gets, const std::vector<std::string>& headers = {}) const;
     // PUT url with body (Content-Length set, no Expect: 100-continue); extra headers added.
     Response put(const std::string& url, ByteView body, const std::vector<std::string>& headers = {}) const;
 

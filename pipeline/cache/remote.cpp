@@ -203,15 +203,8 @@ std::string status_problem(const char* method, long status)
 
 } // namespace
 
-std::optional<Bytes> RemoteCache::fetch(Space space, const std::string& name, std::uint64_t max_bytes) const
+std::optional<Bytes> RemoteCache::answer(const Server& server, HttpClient::Response r) const
 {
-    const Server& server = home(space, name);
-    if (server.off)
-        return std::nullopt;
-    std::vector<std::string> headers;
-    if (server.s3)
-        headers.push_back(std::string("x-amz-content-sha256: ") + k_empty_sha256);
-    HttpClient::Response r = server.client->get(url_of(server, space, name), max_bytes, headers);
     using Outcome = HttpClient::Response::Outcome;
     if (r.outcome != Outcome::answered) {
         turn_off(server, false, "GET failed: " + printable(r.problem), r.outcome == Outcome::timed_out);
@@ -220,10 +213,45 @@ std::optional<Bytes> RemoteCache::fetch(Space space, const std::string& name, st
     m_bytes_down += r.body.size();
     if (r.status == 200)
         return std::move(r.body);
-    if (r.status == 404)
-        return std::nullopt;
-    turn_off(server, false, status_problem("GET", r.status), false);
+    if (r.status != 404)
+        turn_off(server, false, status_problem("GET", r.status), false);
     return std::nullopt;
+}
+
+std::vector<std::string> RemoteCache::get_headers(const Server& server)
+{
+    if (!server.s3)
+        return {};
+    return {std::string("x-amz-content-sha256: ") + k_empty_sha256};
+}
+
+std::optional<Bytes> RemoteCache::fetch(Space space, const std::string& name, std::uint64_t max_bytes) const
+{
+    const Server& server = home(space, name);
+    if (server.off)
+        return std::nullopt;
+    return answer(server, server.client->get(url_of(server, space, name), max_bytes, get_headers(server)));
+}
+
+std::vector<std::optional<Bytes>>
+RemoteCache::fetch_blobs(const std::vector<std::pair<std::string, std::uint64_t>>& blobs) const
+{
+    std::vector<std::optional<Bytes>> out(blobs.size());
+    // One batch per server, each blob from its own.
+    std::map<const Server*, std::vector<std::size_t>> by_server;
+    for (std::size_t i = 0; i < blobs.size(); ++i)
+        by_server[&home(Space::cas, blobs[i].first)].push_back(i);
+    for (const auto& [server, indexes] : by_server) {
+        if (server->off)
+            continue;
+        std::vector<HttpClient::Get> gets;
+        for (const std::size_t i : indexes)
+            gets.push_back({url_of(*server, Space::cas, blobs[i].first), blobs[i].second});
+        auto responses = server->client->get_all(gets, get_headers(*server));
+        for (std::size_t k = 0; k < indexes.size(); ++k)
+            out[indexes[k]] = answer(*server, std::move(responses[k]));
+    }
+    return out;
 }
 
 bool RemoteCache::may_upload(Space space, const std::string& name) const

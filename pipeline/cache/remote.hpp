@@ -49,6 +49,9 @@ public:
     // The bytes under name, or nullopt: not there (404), or the server is off or failed now.
     // A body longer than max_bytes counts as an error.
     std::optional<Bytes> fetch(Space space, const std::string& name, std::uint64_t max_bytes) const;
+    // fetch() of several blobs at once: for each (sha256, size), its bytes or nullopt.
+    std::vector<std::optional<Bytes>>
+    fetch_blobs(const std::vector<std::pair<std::string, std::uint64_t>>& blobs) const;
     // Stores data under name; whether the server took it.
     bool upload(Space space, const std::string& name, ByteView data) const;
     // Whether an upload under name may be tried (read-only, or its server's writes are off).
@@ -68,6 +71,9 @@ private:
     const Server& home(Space space, const std::string& name) const;
     std::string url_of(const Server& server, Space space, const std::string& name) const;
     void turn_off(const Server& server, bool writes_only, const std::string& why, bool timed_out) const;
+    static std::vector<std::string> get_headers(const Server& server); // an S3 GET's payload digest
+    // What a GET's response means: the body, or nullopt (a miss, or the server turned off).
+    std::optional<Bytes> answer(const Server& server, HttpClient::Response r) const;
 
     std::vector<std::unique_ptr<Server>> m_servers;
     std::vector<std::pair<std::string, double>> m_scores; // each server's (shown URL, weight)

@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -264,6 +265,30 @@ def check_nginx(opts, work):
         fail.check(s5["remote_cache"]["hits"] > 0, f"with credentials: {s5['remote_cache']}")
         with open(os.path.join(nginx.work, "nginx-access.log")) as f:
             fail.check("cachet" in f.read(), "nginx logged no request from cachet")
+        # A watch session only reads the remote cache: GETs, never a PUT, whatever it builds.
+        watch_src = checkout(opts, work, "machine-w")
+        with open(os.path.join(watch_src, "css", "watch-only.css"), "w") as f:
+            f.write("body { color: #123456; }\n")  # a file no build uploaded: built, and not uploaded
+        access = os.path.join(nginx.work, "nginx-access.log")
+        seen = os.path.getsize(access)
+        watch = subprocess.Popen([opts.cachet, "watch", watch_src, "-o", os.path.join(work, "machine-w", "out"),
+                                  "--cache-dir", os.path.join(work, "machine-w", "cache"), "--remote-cache",
+                                  nginx.url()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            first = ""
+            while "built" not in first:  # "cachet watch: ...: N built, ..." ends the first build
+                first = watch.stderr.readline()
+                if not first:
+                    break
+        finally:
+            watch.send_signal(signal.SIGINT)
+            watch.communicate(timeout=60)
+        with open(access) as f:
+            f.seek(seen)
+            requests = f.read().splitlines()
+        fail.check("built" in first, f"cachet watch printed {first!r}")
+        fail.check(any('"GET /cache/' in r for r in requests), "cachet watch fetched nothing from the remote cache")
+        fail.check(not any('"PUT ' in r for r in requests), "cachet watch uploaded to the remote cache")
         # The server named by the environment, then by the configuration file.
         s6, _ = build(opts, second_src, os.path.join(work, "machine-6", "out"),
                       os.path.join(work, "machine-6", "cache"), env={"CACHET_REMOTE_CACHE": nginx.url()})
@@ -279,7 +304,7 @@ def check_nginx(opts, work):
         fail.check(s8["remote_cache"] is None, f"--no-remote-cache: {s8['remote_cache']}")
     finally:
         nginx.stop()
-    return fail.report("remote cache on nginx WebDAV", 18 + len(nginx.files("cas")))
+    return fail.report("remote cache on nginx WebDAV", 21 + len(nginx.files("cas")))
 
 
 # --- faults -----------------------------------------------------------------------------------
