@@ -167,6 +167,17 @@ async function visit(browser, base, name, file) {
       window.scrollTo(0, 0);
     });
     await page.waitForLoadState('networkidle');
+    // Some pages render in steps after the network is idle (Sphinx lists search results one
+    // by one on a timer): the screenshot waits until the DOM has been quiet for 500 ms (at
+    // most 10 s), so a loaded machine compares finished pages, not half-drawn ones.
+    await page.evaluate(() => new Promise((done) => {
+      let quiet;
+      const observer = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(finish, 500); });
+      const finish = () => { observer.disconnect(); done(); };
+      observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+      quiet = setTimeout(finish, 500);
+      setTimeout(finish, 10000);
+    }));
     r.broken_images = await page.evaluate(() => [...document.images]
       .filter((i) => i.complete && (i.currentSrc || i.src) && i.naturalWidth === 0 && !/^https?:\/\/(?!127\.0\.0\.1)/.test(i.currentSrc || i.src))
       .map((i) => new URL(i.currentSrc || i.src).pathname));
