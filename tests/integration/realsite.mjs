@@ -49,11 +49,20 @@ const features = {
   // and Bootstrap's ScrollSpy marks the section in view.
   async navbar_shrink(page) {
     await page.evaluate(() => window.scrollTo(0, 1200));
-    await page.waitForTimeout(500);
-    const shrunk = await page.locator('#mainNav.navbar-shrink').count();
-    const active = await page.locator('#mainNav .nav-link.active').count();
+    // ScrollSpy marks the link of the section in view from an IntersectionObserver: read until
+    // two looks 400 ms apart agree (at most 5 s), so a loaded machine reads the settled state.
+    const look = async () => (await page.locator('#mainNav.navbar-shrink').count()) * 10 +
+      (await page.locator('#mainNav .nav-link.active').count());
+    let value = await look();
+    for (let i = 0; i < 12; i++) {
+      await page.waitForTimeout(400);
+      const again = await look();
+      if (again === value)
+        break;
+      value = again;
+    }
     await page.evaluate(() => window.scrollTo(0, 0));
-    return shrunk * 10 + active;
+    return value;
   },
   // Sphinx's module index: a toggle image collapses its group (doctools.js slices its src).
   async sphinx_toggle(page) {
