@@ -170,7 +170,7 @@ TEST_CASE("cachet build: every output exists, decodes and matches its manifest e
                                       " of 12 images have AVIF or WebP, served at their fallback URLs"));
 
     const json manifest = test::read_json(out / "cachet-manifest.json");
-    CHECK(manifest["version"] == 1);
+    CHECK(manifest["version"] == 2);
     std::set<std::string> named{"cachet-manifest.json"};
     CHECK(manifest["assets"].size() == test::list_files(src).size());
 

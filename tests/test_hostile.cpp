@@ -158,7 +158,7 @@ TEST_CASE("cachet export: a manifest whose paths leave OUT or hold control chara
     for (const std::string bad : {"../victim.txt", "/etc/passwd", "a/../../b", "x\\ny", "a//b"}) {
         INFO(bad);
         std::string crafted = good;
-        const std::string from = "\"path\": \"index.html\"";
+        const std::string from = "\"path\":\"index.html\"";
         REQUIRE(crafted.find(from) != std::string::npos);
         crafted.replace(crafted.find(from), from.size(), "\"path\": \"" + bad + "\"");
         test::spit(dir / "crafted.json", crafted);
@@ -191,13 +191,13 @@ TEST_CASE("cachet export and picture: numbers, strings and the version of a mani
         test::spit(dir / "crafted.json", crafted);
     };
     const std::vector<std::pair<std::string, std::string>> lies = {
-        {"\"height\": ", "\"height\": 1e30, \"x\": "},
-        {"\"width\": ", "\"width\": -5, \"x\": "},
-        {"\"bytes\": ", "\"bytes\": -1, \"x\": "},
-        {"\"bytes\": ", "\"bytes\": 1.5, \"x\": "},
-        {"\"version\": ", "\"version\": 1.0, \"x\": "},
-        {"\"cache_control\": \"", "\"cache_control\": \"public\\r\\nX-Evil: 1"},
-        {"\"content_type\": \"", "\"content_type\": \"\\u001b[2J"},
+        {"\"height\":", "\"height\": 1e30, \"x\": "},
+        {"\"width\":", "\"width\": -5, \"x\": "},
+        {"\"bytes\":", "\"bytes\": -1, \"x\": "},
+        {"\"bytes\":", "\"bytes\": 1.5, \"x\": "},
+        {"\"version\":", "\"version\": 1.0, \"x\": "},
+        {"\"cache_control\":\"", "\"cache_control\": \"public\\r\\nX-Evil: 1"},
+        {"\"content_type\":\"", "\"content_type\": \"\\u001b[2J"},
     };
     for (const auto& [from, to] : lies) {
         INFO(to);
@@ -274,7 +274,7 @@ TEST_CASE("cachet clean and retention never delete through a symbolic link to a 
     // A crafted manifest whose earlier build names files behind the link: `cachet clean` with
     // keep 0 expires them all.
     std::string manifest(as_text(test::slurp(dir / "out/cachet-manifest.json")));
-    const std::string from = "\"generations\": []";
+    const std::string from = "\"generations\":[]";
     REQUIRE(manifest.find(from) != std::string::npos);
     manifest.replace(manifest.find(from), from.size(),
                      "\"generations\": [{\"build_id\": \"0123456789abcdef0123\", \"outputs\": [\"link/a.css\", "

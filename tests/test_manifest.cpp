@@ -2,6 +2,7 @@
 #include "pipeline/model/hash.hpp"
 #include "pipeline/publish/manifest.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -47,11 +48,14 @@ std::vector<AssetRecord> records()
 
 } // namespace
 
-TEST_CASE("render_manifest writes schema version 1 with sorted keys", "[manifest]")
+TEST_CASE("render_manifest writes schema version 2 with sorted keys, one line per asset", "[manifest]")
 {
     const std::string text = render_manifest(records(), load_preset("default"));
     const auto doc = nlohmann::json::parse(text);
-    CHECK(doc["version"] == 1);
+    CHECK(doc["version"] == 2);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 4); // "{"assets":{", two assets, the rest
+    CHECK(text.find("\n\"img/a.png\":{") != std::string::npos);
+    CHECK(text.find("  ") == std::string::npos); // compact
     CHECK(doc["preset"] == "default");
     CHECK(doc["assets"]["js/app.js"]["outputs"][0]["encodings"][0]["encoding"] == "br");
     CHECK(doc["assets"]["img/a.png"]["outputs"][0]["width"] == 3);
@@ -104,12 +108,43 @@ TEST_CASE("read_manifest reads back what render_manifest wrote", "[manifest]")
     CHECK(render_manifest(read, load_preset("default")) == text);
 }
 
+TEST_CASE("each asset's url is what a plain reference to it gets: base and the path, percent-encoded", "[manifest]")
+{
+    auto recs = records();
+    recs[0].outputs[0].path = "js/my app.0123456789.js";
+    Preset preset = load_preset("default");
+    preset.references.base = "/static";
+    const auto doc = nlohmann::json::parse(render_manifest(recs, preset));
+    CHECK(doc["assets"]["js/app.js"]["url"] == "/static/js/my%20app.0123456789.js");
+    // No PNG shipped: the widest output in the first format every browser shows, not the AVIF.
+    CHECK(doc["assets"]["img/a.png"]["url"] == "/static/img/a.0123456789.gif");
+    CHECK(nlohmann::json::parse(manifest_fragment(recs[0], "/"))["url"] == "/js/my%20app.0123456789.js");
+    CHECK_FALSE(nlohmann::json::parse(record_json(recs[0])).contains("url")); // a cache entry's record
+}
+
+TEST_CASE("read_manifest reads version 1 (indented, without url)", "[manifest]")
+{
+    test::TempDir dir;
+    nlohmann::json doc = nlohmann::json::parse(render_manifest(records(), load_preset("default")));
+    doc["version"] = 1;
+    for (auto& [source, asset] : doc["assets"].items())
+        asset.erase("url");
+    test::spit(dir / "v1.json", doc.dump(2) + "\n");
+    ManifestHead head;
+    const auto read = read_manifest(dir / "v1.json", &head);
+    CHECK(read == parse_manifest(render_manifest(records(), load_preset("default")), "v2"));
+    CHECK(head.build_id == doc["build_id"]);
+}
+
 TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file, naming the file", "[manifest]")
 {
     test::TempDir dir;
-    test::spit(dir / "v2.json", R"({"version": 2, "assets": {}})");
-    CHECK_THROWS_WITH(read_manifest(dir / "v2.json"),
-                      Catch::Contains("v2.json: manifest version 2 is not supported (this cachet reads version 1)"));
+    test::spit(dir / "v3.json", R"({"version": 3, "assets": {}})");
+    CHECK_THROWS_WITH(
+        read_manifest(dir / "v3.json"),
+        Catch::Contains("v3.json: manifest version 3 is not supported (this cachet reads versions 1 to 2)"));
+    test::spit(dir / "v0.json", R"({"version": 0, "assets": {}})");
+    CHECK_THROWS_AS(read_manifest(dir / "v0.json"), Error);
     test::spit(dir / "bad.json", R"({"version": 1, "assets": {"a": {"kind": "video"}}})");
     CHECK_THROWS_WITH(read_manifest(dir / "bad.json"), Catch::Contains("bad.json: not a valid cachet manifest"));
     test::spit(dir / "text.json", "not json");
@@ -117,7 +152,8 @@ TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file
     CHECK_THROWS_WITH(read_manifest(dir / "missing.json"), Catch::Contains("missing.json"));
 }
 
-TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's dump of the document", "[manifest]")
+TEST_CASE("render_manifest from stored fragments gives nlohmann::json's dump of the document, a line per asset",
+          "[manifest]")
 {
     std::vector<AssetRecord> recs = records();
     AssetRecord odd = recs.front();
@@ -128,17 +164,13 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
 
     nlohmann::json assets = nlohmann::json::object();
     for (const auto& r : recs)
-        assets[r.source] = nlohmann::json::parse(manifest_fragment(r));
+        assets[r.source] = nlohmann::json::parse(manifest_fragment(r, "/"));
     const std::vector<Generation> generations{{"0123456789abcdef0123", {"css/a.1.css", "js/b.2.js"}},
                                               {"unknown", {"x \"y\".txt"}}};
     // The build id: per asset (by source), its path, NUL, the SHA-256 of its value as written, newline.
     std::string lines;
-    for (const auto& [source, value] : assets.items()) {
-        std::string written = value.dump(2); // as pasted under "assets": four more spaces a line
-        for (std::size_t at = written.find('\n'); at != std::string::npos; at = written.find('\n', at + 5))
-            written.insert(at + 1, "    ");
-        lines += source + '\0' + sha256_hex(as_bytes(written)) + '\n';
-    }
+    for (const auto& [source, value] : assets.items())
+        lines += source + '\0' + sha256_hex(as_bytes(value.dump())) + '\n';
     const std::string id = sha256_hex(as_bytes(lines)).substr(0, 20);
     nlohmann::json doc = {{"version", k_manifest_version},
                           {"generator", "cachet " + cachet_version()},
@@ -148,14 +180,20 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
                           {"generations", nlohmann::json::array()}};
     for (const auto& g : generations)
         doc["generations"].push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
-    const std::string expected = doc.dump(2) + "\n";
+    // dump() with a line break before each asset and before the end of "assets".
+    std::string expected = doc.dump() + "\n";
+    for (const auto& [source, value] : assets.items()) {
+        const std::string key = nlohmann::json(source).dump() + ":";
+        expected.insert(expected.find(key), "\n");
+    }
+    expected.insert(expected.find(",\"build_id\":\"" + id) - 1, "\n"); // before the "}" that ends "assets"
     CHECK(doc["build_id"].get<std::string>().size() == 20);
     CHECK(render_manifest(recs, preset, generations) == expected);
 
     // Any order of fragments in, sorted out.
     std::vector<std::string> fragments;
     for (const auto& r : recs)
-        fragments.push_back(manifest_fragment(r));
+        fragments.push_back(manifest_fragment(r, "/"));
     std::vector<ManifestEntry> entries;
     for (std::size_t i = recs.size(); i-- > 0;)
         entries.push_back({recs[i].source, fragments[i], {}});
@@ -175,5 +213,5 @@ TEST_CASE("render_manifest from stored fragments gives exactly nlohmann::json's 
                                   {"assets", nlohmann::json::object()},
                                   {"build_id", sha256_hex(ByteView()).substr(0, 20)},
                                   {"generations", nlohmann::json::array()}};
-    CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump(2) + "\n");
+    CHECK(render_manifest(std::vector<AssetRecord>{}, preset) == empty.dump() + "\n");
 }

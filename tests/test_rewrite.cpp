@@ -115,12 +115,12 @@ TEST_CASE("rewrite_references: an image URL names the largest output in the sour
           "[rewrite]")
 {
     const Site site = sample_site();
-    CHECK(image_output_for_url(site.built.at("img/hero.jpg"))->path == "img/hero.ffffffffff.jpg");
-    CHECK(image_output_for_url(site.built.at("img/thumb.webp"))->path == "img/thumb.0000000000.webp");
+    CHECK(output_for_url(site.built.at("img/hero.jpg"))->path == "img/hero.ffffffffff.jpg");
+    CHECK(output_for_url(site.built.at("img/thumb.webp"))->path == "img/thumb.0000000000.webp");
     AssetRecord tiff = image("img/scan.tiff", {image_output("img/scan.1.webp", ImageFormat::webp, 10),
                                                image_output("img/scan.2.jpg", ImageFormat::jpeg, 10)});
-    CHECK(image_output_for_url(tiff)->path == "img/scan.2.jpg");
-    CHECK(image_output_for_url(image("x.png", {})) == nullptr);
+    CHECK(output_for_url(tiff)->path == "img/scan.2.jpg");
+    CHECK(output_for_url(image("x.png", {})) == nullptr);
 }
 
 TEST_CASE("rewrite_references: HTML srcset, preload, links, and what stays as written", "[rewrite]")

@@ -33,9 +33,9 @@ std::string digest_file(const Asset& asset)
     return "sha256-" + digest.finish().first;
 }
 
-void set_fragment(AssetState& state, const AssetRecord& record)
+void set_fragment(AssetState& state, const AssetRecord& record, std::string_view base)
 {
-    state.fragment = manifest_fragment(record);
+    state.fragment = manifest_fragment(record, base);
     state.fragment_digest = sha256_hex(as_bytes(state.fragment));
 }
 
@@ -152,7 +152,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
 void AssetBuilder::remember(AssetResult& result, AssetState& state) const
 {
     apply_headers(m_preset, result.record);
-    set_fragment(state, result.record);
+    set_fragment(state, result.record, m_preset.references.base);
     if (!m_cache)
         return;
     for (const auto& path : output_paths(result.record)) // (a staged file keeps its stat when renamed)
@@ -293,7 +293,7 @@ void AssetBuilder::take(IndexEntry& previous, AssetResult& result, AssetState& s
     previous.taken = true;
     state.same_entry = true;
     if (m_headers_changed && apply_headers(m_preset, result.record)) { // [[headers]] changed since
-        set_fragment(state, result.record);
+        set_fragment(state, result.record, m_preset.references.base);
         state.same_entry = false;
     }
 }
@@ -332,7 +332,7 @@ bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, Ass
     result.warnings = entry.warnings;
     state.blobs = entry.blobs;
     apply_headers(m_preset, result.record); // the entry may come from a build with other [[headers]]
-    set_fragment(state, result.record);
+    set_fragment(state, result.record, m_preset.references.base);
     return true;
 }
 

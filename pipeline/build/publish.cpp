@@ -20,17 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The build id in a manifest document render_manifest() wrote.
-std::string published_build_id(std::string_view document)
-{
-    constexpr std::string_view key = "\n  \"build_id\": \""; // top level: two spaces
-    const auto at = document.rfind(key);
-    if (at == std::string_view::npos)
-        return {};
-    const auto start = at + key.size();
-    return std::string(document.substr(start, document.find('"', start) - start));
-}
-
 // One build's publication.
 class Publication {
 public:
@@ -287,8 +276,7 @@ private:
         std::string rendered;
         std::string& document = m_memory ? m_memory->document : rendered;
         ManifestHead& last = m_session.last;
-        render_manifest(document, std::move(fragments), m_config.preset, last.generations);
-        last.build_id = published_build_id(document);
+        last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
         m_reporter.phase("manifest rendered");
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
         // well give the same manifest: then it is not written again.

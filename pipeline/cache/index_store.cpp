@@ -25,7 +25,7 @@ namespace {
 // An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
 constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 7\n";
+constexpr std::string_view k_index_magic = "cachet-index 8\n";
 
 // One source's entry, as the snapshot and the journal hold it.
 void write_entry(Writer& w, const std::string& path, const IndexEntry& e)

@@ -17,7 +17,7 @@ json entry_json(const CacheEntry& e)
 {
     return json{{"key", e.key},
                 {"source", e.record.source},
-                {"record", json::parse(manifest_fragment(e.record))},
+                {"record", json::parse(record_json(e.record))},
                 {"warnings", e.warnings},
                 {"blobs", e.blobs}};
 }

@@ -1,5 +1,9 @@
 #include "pipeline/model/record.hpp"
 
+#include "pipeline/model/content_type.hpp"
+
+#include <algorithm>
+
 namespace cachet {
 
 std::vector<std::string> output_paths(const AssetRecord& record)
@@ -9,6 +13,47 @@ std::vector<std::string> output_paths(const AssetRecord& record)
         out.push_back(o.path);
         for (const auto& e : o.encodings)
             out.push_back(e.path);
+    }
+    return out;
+}
+
+const OutputFile* output_for_url(const AssetRecord& record)
+{
+    if (record.kind != AssetKind::image)
+        return record.outputs.empty() ? nullptr : &record.outputs.front();
+    int widest = -1; // originals are only there for the source's own URL
+    for (const auto& o : record.outputs)
+        if (!o.original)
+            widest = std::max(widest, o.width);
+    auto at_widest = [&](ImageFormat f) -> const OutputFile* {
+        for (const auto& o : record.outputs)
+            if (o.format == f && o.width == widest && !o.original)
+                return &o;
+        return nullptr;
+    };
+    if (const auto own = image_format_of_extension(extension_of(record.source)))
+        if (const OutputFile* o = at_widest(*own))
+            return o;
+    for (const ImageFormat f : k_formats_for_img)
+        if (const OutputFile* o = at_widest(f))
+            return o;
+    return record.outputs.empty() ? nullptr : &record.outputs.front();
+}
+
+std::string percent_encoded(std::string_view path)
+{
+    static constexpr std::string_view k_hex = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(path.size());
+    for (const char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || std::string_view("\"'()#?%<>\\,").find(c) != std::string_view::npos) {
+            out += '%';
+            out += k_hex[u >> 4];
+            out += k_hex[u & 15];
+        } else {
+            out += c;
+        }
     }
     return out;
 }

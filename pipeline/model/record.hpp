@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,5 +69,16 @@ struct AssetRecord {
 
 // The output paths of record: each file, then its encoded variants.
 std::vector<std::string> output_paths(const AssetRecord& record);
+
+// The output a plain reference to record's source gets (a rewritten <img src>, url(), a
+// template helper reading the manifest's "url"): for an image, its widest output in the
+// source's own format, else in the first format every browser shows; for other sources their
+// first output. Originals are never chosen for an image (they only answer its old URL). Null
+// if record has no output.
+const OutputFile* output_for_url(const AssetRecord& record);
+
+// path with what cannot stand as is in a URL path (spaces, controls, quotes, brackets, '#',
+// '?', '%', '\\', ',') percent-encoded; '/' and other UTF-8 bytes are kept.
+std::string percent_encoded(std::string_view path);
 
 } // namespace cachet

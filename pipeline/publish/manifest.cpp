@@ -146,9 +146,10 @@ std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string
     try {
         const auto doc = nlohmann::json::parse(text.begin(), text.end());
         const auto version = integer(doc.at("version"), 0, 1 << 20); // 1.0 is not a version
-        if (version != k_manifest_version)
+        if (version < k_oldest_manifest_version || version > k_manifest_version)
             throw Error(ErrorKind::config, name + ": manifest version " + std::to_string(version) +
-                                               " is not supported (this cachet reads version " +
+                                               " is not supported (this cachet reads versions " +
+                                               std::to_string(k_oldest_manifest_version) + " to " +
                                                std::to_string(k_manifest_version) + ")");
         for (const auto& [source, asset] : doc.at("assets").items())
             records.push_back(record_from_json(source, asset));
@@ -232,17 +233,21 @@ AssetRecord parse_record(const std::string& source, std::string_view json_text)
     return record_from_json(source, nlohmann::json::parse(json_text));
 }
 
-std::string manifest_fragment(const AssetRecord& record)
+std::string manifest_fragment(const AssetRecord& record, std::string_view base)
 {
-    const std::string text = record_to_json(record).dump(2);
-    std::string out;
-    out.reserve(text.size() + text.size() / 8);
-    for (const char c : text) {
-        out += c;
-        if (c == '\n') // JSON strings never hold a raw newline: this is a line break of dump()
-            out += "    ";
+    nlohmann::json asset = record_to_json(record);
+    if (const OutputFile* o = output_for_url(record)) {
+        std::string url(base);
+        if (url.empty() || url.back() != '/')
+            url += '/';
+        asset["url"] = url + percent_encoded(o->path);
     }
-    return out;
+    return asset.dump();
+}
+
+std::string record_json(const AssetRecord& record)
+{
+    return record_to_json(record).dump();
 }
 
 std::string build_id_of(const std::vector<ManifestEntry>& entries)
@@ -267,7 +272,7 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
     std::vector<std::string> fragments;
     fragments.reserve(records.size());
     for (const auto& r : records)
-        fragments.push_back(manifest_fragment(r));
+        fragments.push_back(manifest_fragment(r, preset.references.base));
     std::vector<ManifestEntry> entries;
     for (std::size_t i = 0; i < records.size(); ++i)
         entries.push_back({records[i].source, fragments[i], {}});
@@ -282,58 +287,46 @@ std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& 
     return out;
 }
 
-void render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
-                     const std::vector<Generation>& generations)
+std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
+                            const std::vector<Generation>& generations)
 {
-    // What nlohmann::json's dump(2) of {"assets", "generator", "preset", "version"} gives, keys
-    // sorted byte-wise, with each asset's value pasted in; tests/test_manifest.cpp checks that.
+    // What nlohmann::json's dump() of {"assets", "build_id", "generations", "generator", "preset",
+    // "version"} gives, keys sorted byte-wise, with each asset's value pasted in on a line of its
+    // own; tests/test_manifest.cpp checks that.
     auto by_source = [](const ManifestEntry& a, const ManifestEntry& b) { return a.source < b.source; };
     if (!std::is_sorted(fragments.begin(), fragments.end(), by_source)) // run() gives them in SRC order
         std::sort(fragments.begin(), fragments.end(), by_source);
-    std::size_t size = 128;
+    std::size_t size = 256;
     for (const auto& f : fragments)
-        size += f.source.size() + f.fragment.size() + 16;
+        size += f.source.size() + f.fragment.size() + 8;
     out.clear();
     out.reserve(size);
-    out += "{\n  \"assets\": ";
-    if (fragments.empty()) {
-        out += "{}";
-    } else {
-        out += "{\n";
-        for (std::size_t i = 0; i < fragments.size(); ++i) {
-            out += "    ";
-            const std::string_view key = fragments[i].source;
-            if (std::all_of(key.begin(), key.end(),
-                            [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; })) {
-                out += '"'; // nothing to escape: what dump() would write
-                out += key;
-                out += '"';
-            } else {
-                out += nlohmann::json(std::string(key)).dump();
-            }
-            out += ": ";
-            out += fragments[i].fragment;
-            out += i + 1 < fragments.size() ? ",\n" : "\n";
+    out += "{\"assets\":{";
+    for (std::size_t i = 0; i < fragments.size(); ++i) {
+        out += i == 0 ? "\n" : ",\n";
+        const std::string_view key = fragments[i].source;
+        if (std::all_of(key.begin(), key.end(),
+                        [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; })) {
+            out += '"'; // nothing to escape: what dump() would write
+            out += key;
+            out += '"';
+        } else {
+            out += nlohmann::json(std::string(key)).dump();
         }
-        out += "  }";
+        out += ':';
+        out += fragments[i].fragment;
     }
-    out += ",\n  \"build_id\": \"" + build_id_of(fragments) + "\"";
-    out += ",\n  \"generations\": ";
-    if (generations.empty()) {
-        out += "[]";
-    } else {
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& g : generations)
-            list.push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
-        for (const char c : list.dump(2)) {
-            out += c;
-            if (c == '\n')
-                out += "  ";
-        }
-    }
-    out += ",\n  \"generator\": " + nlohmann::json("cachet " + cachet_version()).dump();
-    out += ",\n  \"preset\": " + nlohmann::json(preset.name).dump();
-    out += ",\n  \"version\": " + std::to_string(k_manifest_version) + "\n}\n";
+    out += fragments.empty() ? "}" : "\n}";
+    std::string build_id = build_id_of(fragments);
+    out += ",\"build_id\":\"" + build_id + "\"";
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& g : generations)
+        list.push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
+    out += ",\"generations\":" + list.dump();
+    out += ",\"generator\":" + nlohmann::json("cachet " + cachet_version()).dump();
+    out += ",\"preset\":" + nlohmann::json(preset.name).dump();
+    out += ",\"version\":" + std::to_string(k_manifest_version) + "}\n";
+    return build_id;
 }
 
 } // namespace cachet

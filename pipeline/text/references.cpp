@@ -1,6 +1,7 @@
 #include "pipeline/text/references.hpp"
 
 #include "pipeline/model/content_type.hpp"
+#include "pipeline/model/record.hpp"
 #include "pipeline/text/reading.hpp"
 
 #include <nlohmann/json.hpp>
@@ -99,23 +100,6 @@ std::string percent_decoded(std::string_view text)
             i += 2;
         } else {
             out += text[i];
-        }
-    }
-    return out;
-}
-
-std::string percent_encoded(std::string_view path)
-{
-    static constexpr std::string_view k_hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : path) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f || std::string_view("\"'()#?%<>\\,").find(c) != std::string_view::npos) {
-            out += '%';
-            out += k_hex[u >> 4];
-            out += k_hex[u & 15];
-        } else {
-            out += c;
         }
     }
     return out;

@@ -90,27 +90,6 @@ Dependencies dependencies_of(std::string_view path, const std::vector<Reference>
     return deps;
 }
 
-const OutputFile* image_output_for_url(const AssetRecord& image)
-{
-    int widest = -1; // originals are only there for the source's own URL
-    for (const auto& o : image.outputs)
-        if (!o.original)
-            widest = std::max(widest, o.width);
-    auto at_widest = [&](ImageFormat f) -> const OutputFile* {
-        for (const auto& o : image.outputs)
-            if (o.format == f && o.width == widest && !o.original)
-                return &o;
-        return nullptr;
-    };
-    if (const auto own = image_format_of_extension(extension_of(image.source)))
-        if (const OutputFile* o = at_widest(*own))
-            return o;
-    for (const ImageFormat f : k_formats_for_img)
-        if (const OutputFile* o = at_widest(f))
-            return o;
-    return image.outputs.empty() ? nullptr : &image.outputs.front();
-}
-
 Rewritten rewrite_references(std::string_view path, std::string_view text, const std::vector<Reference>& references,
                              const std::function<ReferenceTarget(const std::string&)>& target,
                              const RewriteOptions& options)
@@ -168,9 +147,7 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
                         break;
                     }
                 }
-            const OutputFile* o = record.kind == AssetKind::image ? image_output_for_url(record)
-                                  : record.outputs.empty()        ? nullptr
-                                                                  : &record.outputs.front();
+            const OutputFile* o = output_for_url(record);
             if (!o || o->path == *resolved)
                 break;
             edits.push_back({r.begin, r.end, reference_url(r.url, path, o->path, options.base)});

@@ -59,9 +59,4 @@ Rewritten rewrite_references(std::string_view path, std::string_view text, const
                              const std::function<ReferenceTarget(const std::string&)>& target,
                              const RewriteOptions& options);
 
-// The output a URL naming the image record should name: at its largest width, in the source's
-// own format if shipped, else the fallback (JPEG, PNG or GIF), else WebP, else AVIF. nullptr if
-// the image has no outputs.
-const OutputFile* image_output_for_url(const AssetRecord& image);
-
 } // namespace cachet
