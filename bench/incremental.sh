@@ -11,7 +11,7 @@
 #    The same with --remote-cache naming a server (docs/remote-cache.md): no request is made.
 # 4. One CSS file changed: RUNS times, a line appended to one stylesheet, then a build; timed
 #    from process start to the manifest's rename into OUT (seen through inotify), and to exit.
-# 5. Watch latency: `cachet watch` (its default preset, fast; debounce 50 ms) on the same tree,
+# 5. Watch latency: `cachet watch` (its default preset, fast; debounce 10 ms) on the same tree,
 #    once its first build is done; EDITS times a line is
 #    appended to one stylesheet and the time from the file's close to the new manifest on disk
 #    is taken (the manifest is polled every millisecond).

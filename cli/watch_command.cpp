@@ -11,7 +11,7 @@ namespace {
 
 struct WatchFlags {
     BuildFlags build;
-    unsigned debounce_ms = 50;
+    unsigned debounce_ms = 10;
     bool poll = false;
 };
 

@@ -1,5 +1,7 @@
 #include "pipeline/build/asset_builder.hpp"
 
+#include "pipeline/build/scheduler.hpp"
+
 #include "pipeline/build/versions.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/content_type.hpp"
@@ -41,6 +43,72 @@ void set_fragment(AssetState& state, const AssetRecord& record, std::string_view
 
 } // namespace
 
+namespace {
+
+// Whether every output of previous is as that build wrote it, by stat_of(path in OUT).
+template <typename StatOf>
+bool outputs_as_written(const IndexEntry& previous, StatOf&& stat_of)
+{
+    std::size_t n = 0;
+    for (const auto& o : previous.entry.record.outputs) {
+        for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
+            const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
+            if (n >= previous.outputs.size() || stat_of(path) != previous.outputs[n])
+                return false;
+            ++n;
+        }
+    }
+    return n == previous.outputs.size();
+}
+
+// The folders of OUT, one open at a time: a stat of a name in it walks one path component, not
+// all of them. (Sources sorted by path mostly write into the folder their neighbour did.)
+class FolderCursor {
+public:
+    explicit FolderCursor(std::filesystem::path out) : m_out(std::move(out)) {}
+
+    std::optional<FileStat> stat(const FileSystem& fs, const std::string& path)
+    {
+        const auto slash = path.rfind('/');
+        const std::string_view folder =
+            slash == std::string::npos ? std::string_view() : std::string_view(path).substr(0, slash);
+        if (!m_open || folder != m_folder) {
+            m_folder = folder;
+            m_open.emplace(m_folder.empty() ? m_out : m_out / m_folder); // not there: every stat fails
+        }
+        return fs.stat_in(*m_open, path.c_str() + (slash == std::string::npos ? 0 : slash + 1));
+    }
+
+private:
+    std::filesystem::path m_out;
+    std::string m_folder;
+    std::optional<OpenFolder> m_open;
+};
+
+} // namespace
+
+bool outputs_in_place(const IndexEntry& previous, const FileSystem& fs, const OpenFolder& out)
+{
+    return outputs_as_written(previous, [&](const std::string& path) { return fs.stat_in(out, path.c_str()); });
+}
+
+void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs)
+{
+    std::vector<IndexEntry*> entries; // by source path
+    entries.reserve(index.assets.size());
+    for (auto& [path, e] : index.assets)
+        if (e.source.mtime_ns != 0) // else never reused by its stat
+            entries.push_back(&e);
+    const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(jobs, entries.size()));
+    parallel_for(static_cast<unsigned>(parts), parts, [&](std::size_t part) {
+        FolderCursor folders(out);
+        for (std::size_t i = entries.size() * part / parts; i < entries.size() * (part + 1) / parts; ++i)
+            entries[i]->in_place =
+                outputs_as_written(*entries[i], [&](const std::string& path) { return folders.stat(fs, path); }) ? 1
+                                                                                                                 : 0;
+    });
+}
+
 AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,
                            BuildIndex* previous, bool trust_stats, const Targets& targets,
                            const std::string& codec_versions)
@@ -73,7 +141,8 @@ IndexEntry* AssetBuilder::reusable(const Asset& asset, Trust trust) const
     // Same path, same bytes (by the stat), same settings: the same key, without hashing it.
     if (previous.source.mtime_ns == 0 || previous.source != FileStat{asset.bytes, asset.mtime_ns, asset.inode})
         return nullptr;
-    return outputs_in_place(previous) ? &previous : nullptr;
+    const bool in_place = previous.in_place >= 0 ? previous.in_place == 1 : outputs_in_place(previous, m_fs, m_out);
+    return in_place ? &previous : nullptr;
 }
 
 std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& result, AssetState& state) const
@@ -137,7 +206,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
     if (asset.kind == AssetKind::image) {
         auto job =
             start_image_job(m_preset, asset, std::move(source), result, state, m_config.jobs, m_preset.build.memory);
-        job->keep_source = wants_original(asset) || m_writer.keeps_name(asset.path); // a stable name answers too
+        job->keep_source = wants_original(asset) || asset.stable; // a stable name answers too
         return job;
     }
     if (rewritten) {
@@ -182,7 +251,7 @@ std::string AssetBuilder::settings_id(const Asset& asset) const
     case AssetKind::text: id = m_text_prefix; break;
     default: id = m_passthrough_prefix; break;
     }
-    id += m_writer.keeps_name(asset.path) ? 's' : 'f';
+    id += asset.stable ? 's' : 'f';
     id += wants_original(asset) ? 'o' : '-';
     return id;
 }
@@ -197,7 +266,7 @@ bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings)
     if (prefix.empty())
         return settings == settings_id(asset);
     return settings.size() == prefix.size() + 2 && settings.compare(0, prefix.size(), prefix) == 0 &&
-           settings[prefix.size()] == (m_writer.keeps_name(asset.path) ? 's' : 'f');
+           settings[prefix.size()] == (asset.stable ? 's' : 'f');
 }
 
 bool AssetBuilder::same_originals(const Asset& asset, const IndexEntry& previous) const
@@ -210,7 +279,7 @@ bool AssetBuilder::same_originals(const Asset& asset, const IndexEntry& previous
 // has none: its output is there already.
 bool AssetBuilder::wants_original(const Asset& asset) const
 {
-    if (m_writer.keeps_name(asset.path))
+    if (asset.stable)
         return false;
     if (m_preset.output.originals)
         return true;
@@ -248,26 +317,11 @@ Rewritten AssetBuilder::rewrite(const Asset& asset, ByteView source, AssetState&
     return out;
 }
 
-// Whether every output file of the last build's entry is in OUT as that build wrote it.
-bool AssetBuilder::outputs_in_place(const IndexEntry& previous) const
-{
-    std::size_t n = 0;
-    for (const auto& o : previous.entry.record.outputs) {
-        for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
-            const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
-            if (n >= previous.outputs.size() || m_fs.stat_in(m_out, path.c_str()) != previous.outputs[n])
-                return false;
-            ++n;
-        }
-    }
-    return n == previous.outputs.size();
-}
-
 // Reuses what the last build published into OUT for this source, if every output file is
 // still there as that build wrote it.
 bool AssetBuilder::reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const
 {
-    if (!outputs_in_place(previous))
+    if (!outputs_in_place(previous, m_fs, m_out))
         return false;
     m_writer.claim_all(previous.entry.record, previous.entry.blobs);
     take(previous, result, state);

@@ -19,6 +19,14 @@ namespace cachet {
 // any file-system event about it since the last build.
 enum class Trust { stats, events };
 
+// Whether every output file of the last build's entry previous is in OUT (open as out) as that
+// build wrote it: one stat each, relative to OUT.
+bool outputs_in_place(const IndexEntry& previous, const FileSystem& fs, const OpenFolder& out);
+
+// Sets in_place on every entry of index whose source stat may be trusted, over jobs threads:
+// run while SRC is scanned, so that the stats of OUT and of SRC are taken side by side.
+void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs);
+
 // Builds one asset of a build, or finds it built: reuses what the last build into OUT
 // published, restores it from the cache, or makes its outputs (text and passthrough assets
 // outright, images through an ImageJob). Thread-safe for distinct assets.
@@ -48,7 +56,7 @@ public:
     // ship_image(). Throws Error for a failing asset.
     std::shared_ptr<ImageJob> start(const Asset& asset, AssetResult& result, AssetState& state) const;
     // Decodes a started image and plans its widths and formats (decode_image_job()).
-    void decode(ImageJob& job) const { decode_image_job(job, m_preset); }
+    void decode(ImageJob& job) const { decode_image_job(job); }
 
     // After an asset was built: notes what its outputs look like in OUT and keeps it in the
     // cache. Throws Error(io) if the cache cannot be written.
@@ -61,7 +69,6 @@ private:
     bool wants_original(const Asset& asset) const;
     void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const;
     Rewritten rewrite(const Asset& asset, ByteView source, AssetState& state) const;
-    bool outputs_in_place(const IndexEntry& previous) const;
     bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const;
     void take(IndexEntry& previous, AssetResult& result, AssetState& state) const;
     bool materialize(const CacheEntry& entry, AssetResult& result, AssetState& state, std::string& problem) const;

@@ -122,7 +122,7 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     return job;
 }
 
-void decode_image_job(ImageJob& job_ref, const Preset& preset)
+void decode_image_job(ImageJob& job_ref)
 {
     const ImageStack& stack = image_stack();
     ImageJob* job = &job_ref;
@@ -182,7 +182,7 @@ void decode_image_job(ImageJob& job_ref, const Preset& preset)
             job->stand_in = ImageJob::StandIn{*own, std::move(*bytes)};
     }
     const bool name_widths = !images.widths.empty();
-    job->stable = keeps_name(preset, asset.path);
+    job->stable = asset.stable;
     for (const int width : output_widths(images.widths, raster.width)) {
         auto w = std::make_unique<ImageJob::Width>();
         w->width = width;

@@ -102,7 +102,7 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
 // Decodes the image and plans its widths and formats (running quality = "auto" searches; a
 // width a format cannot hold is left out of it, with a warning); fills in the record's
 // placeholder and warnings. Throws Error for a failing asset.
-void decode_image_job(ImageJob& job, const Preset& preset);
+void decode_image_job(ImageJob& job);
 
 // Resizes one width of job (a task, run before that width's encodes).
 void resize_width(ImageJob& job, std::size_t width_index);

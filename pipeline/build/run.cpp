@@ -20,7 +20,8 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
                   const std::vector<std::string>* changed)
 {
     const auto start = std::chrono::steady_clock::now();
-    Session session(config, reporter, memory, changed);
+    const FileSystem& fs = options.file_system ? *options.file_system : real_file_system();
+    Session session(config, fs, reporter, memory, changed);
     const std::vector<Asset>& assets = session.scan.assets;
     Plan plan(assets);
     if (config.shard) // a shard builds its images only: the texts name them, so they come last
@@ -34,7 +35,6 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     const ReusedOutputs reused_outputs(assets, plan.reused, plan.results, plan.states);
     OutputNames names(reused_outputs);
     WrittenFiles written(config.output);
-    const FileSystem& fs = options.file_system ? *options.file_system : real_file_system();
     const OutputWriter writer(config, fs, names, written, session.cache ? &*session.cache : nullptr);
     Targets targets(config.preset, assets, plan.results);
     const AssetBuilder builder(config, fs, writer, session.cache ? &*session.cache : nullptr,

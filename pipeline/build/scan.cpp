@@ -1,5 +1,6 @@
 #include "pipeline/build/scan.hpp"
 
+#include "pipeline/build/outputs.hpp"
 #include "pipeline/fs/glob.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/model/error.hpp"
@@ -42,6 +43,7 @@ void add_asset(const Walk& w, std::string rel, fs::path absolute, const struct s
     Asset asset;
     asset.kind = classify(rel, w.preset);
     asset.path = std::move(rel);
+    asset.stable = keeps_name(w.preset, asset.path);
     asset.absolute = std::move(absolute);
     asset.bytes = static_cast<std::uint64_t>(st.st_size);
     asset.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;

@@ -1,5 +1,7 @@
 #include "pipeline/build/session.hpp"
 
+#include "pipeline/build/asset_builder.hpp"
+
 #include "pipeline/fs/rename_journal.hpp"
 #include "pipeline/model/error.hpp"
 
@@ -77,7 +79,7 @@ std::size_t remove_temporaries(const fs::path& out)
 
 Session::~Session() = default; // the lock's file goes: ended, well or not, but not killed
 
-Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
+Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter, BuildMemory::Kept* memory,
                  const std::vector<std::string>* changed)
 {
     Session& session = *this;
@@ -115,7 +117,8 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
     session.scan_time_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    // The last build's index is read while SRC is scanned: one is CPU, the other system calls.
+    // The last build's index is read, and the outputs it names are looked at in OUT, while SRC
+    // is scanned: all but the reading is system calls, on as many threads as -j.
     const bool remembered = memory && memory->valid && session.cache;
     session.incremental = remembered && changed;
     if (memory)
@@ -139,6 +142,10 @@ Session::Session(const Config& config, Reporter& reporter, BuildMemory::Kept* me
         } else if (session.cache) {
             session.previous = session.cache->load_index(config.output);
             reporter.phase("index of the last build read");
+        }
+        if (!session.previous.assets.empty()) {
+            check_outputs(session.previous, fs, config.output, config.jobs);
+            reporter.phase("outputs in OUT looked at");
         }
         scanner.join();
         if (scan_error)

@@ -5,6 +5,7 @@
 #include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
+#include "pipeline/fs/file_system.hpp"
 #include "pipeline/fs/folder_lock.hpp"
 #include "pipeline/publish/manifest.hpp"
 
@@ -20,8 +21,9 @@ namespace cachet {
 // What a build starts from: SRC as it is now, and what the last build into OUT left.
 struct Session {
     // Checks the folders, creates and locks OUT, opens the cache, and scans SRC while the last
-    // build's index is read (or takes both from memory). Throws Error as run() does.
-    Session(const Config& config, Reporter& reporter, BuildMemory::Kept* memory,
+    // build's index is read and the outputs it names are looked at in OUT (check_outputs()), or
+    // takes both from memory. Throws Error as run() does.
+    Session(const Config& config, const FileSystem& fs, Reporter& reporter, BuildMemory::Kept* memory,
             const std::vector<std::string>* changed);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

@@ -64,8 +64,7 @@ public:
     // (it keeps its name, or scripts name it).
     bool needs_build(std::size_t index) const
     {
-        return !named(index) &&
-               (m_assets[index].kind == AssetKind::image || !keeps_name(m_preset, m_assets[index].path));
+        return !named(index) && (m_assets[index].kind == AssetKind::image || !m_assets[index].stable);
     }
 
     // assets[index] is finished (its result final): files referring to it may read it.

@@ -43,6 +43,8 @@ struct IndexEntry {
                                            // because scripts name them (sorted)
     std::string fragment_digest;           // SHA-256 (hex) of fragment
     bool taken = false;                    // in memory only: this build reused (and moved out) the entry
+    // In memory only: whether this build found every output in OUT as written (-1: not looked yet).
+    signed char in_place = -1;
 };
 
 // Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.

@@ -29,6 +29,7 @@ struct Asset {
     std::uint64_t bytes = 0;
     std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
     std::uint64_t inode = 0;
+    bool stable = false; // its output keeps its name (keeps_name(), decided once, by the scan)
 };
 
 } // namespace cachet

@@ -10,8 +10,11 @@
 namespace cachet {
 
 struct WatchOptions {
-    std::chrono::milliseconds debounce{50}; // quiet time after the last event before a rebuild
-    bool poll = false;                      // poll instead of inotify
+    // Quiet time after the last event before a rebuild: enough for an editor's save (a temporary
+    // file renamed over the original) or a checkout to come as one burst; a file still open for
+    // writing is waited for besides (its close event, or settle).
+    std::chrono::milliseconds debounce{10};
+    bool poll = false; // poll instead of inotify
     std::chrono::milliseconds poll_interval{500};
     std::chrono::milliseconds settle{1000}; // a file written without being closed counts as done
                                             // once its size and mtime stay the same this long
