@@ -14,8 +14,12 @@ namespace {
 std::string version_text()
 {
     std::string out = "cachet " + cachet_version() + "\n";
-    for (const auto& [library, version] : library_versions())
-        out += "  " + library + " " + version + "\n";
+    try {
+        for (const auto& [library, version] : library_versions())
+            out += "  " + library + " " + version + "\n";
+    } catch (const Error& e) { // --version always answers: it is what one runs to see what is wrong
+        out += "  image libraries: not available: " + printable(e.what(), 2000) + "\n";
+    }
     out.pop_back();
     return out;
 }

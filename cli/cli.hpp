@@ -10,6 +10,7 @@ enum ExitCode : int {
     k_exit_io = 3,
     k_exit_over_budget = 4, // everything built and published, but a [[budgets]] limit is exceeded
     k_exit_internal = 70,
+    k_exit_install = 72,      // cachet's own files are missing or mismatched (sysexits' EX_OSFILE)
     k_exit_interrupted = 130, // SIGINT or SIGTERM: stopped cleanly, the previous manifest kept
 };
 

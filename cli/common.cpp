@@ -68,6 +68,7 @@ int exit_code_for(ErrorKind kind)
     case ErrorKind::asset: return k_exit_assets_failed;
     case ErrorKind::internal: return k_exit_internal;
     case ErrorKind::interrupted: return k_exit_interrupted;
+    case ErrorKind::install: return k_exit_install;
     }
     return k_exit_internal;
 }

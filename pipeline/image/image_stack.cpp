@@ -26,7 +26,7 @@ void check_versions()
         return;
     const std::string loaded = aom_version();
     if (loaded != built_for)
-        throw Error(ErrorKind::internal,
+        throw Error(ErrorKind::install,
                     "libaom " + (loaded.empty() ? std::string("(none)") : loaded) +
                         " is loaded, but this cachet was built for " + built_for +
                         " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");

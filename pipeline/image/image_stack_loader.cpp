@@ -1,5 +1,6 @@
 // image_stack() for the cachet executable: the image files are built into the module
-// cachet-images.so beside it, loaded the first time a build has an image to make.
+// cachet-images.so, beside it in a build tree or in <prefix>/lib/cachet once installed, loaded
+// the first time a build has an image to make.
 #include "pipeline/image/image_stack.hpp"
 
 #include "pipeline/fs/atomic_file.hpp"
@@ -10,10 +11,12 @@
 #include <link.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -25,19 +28,38 @@ constexpr std::string_view k_record_magic = "cachet-image-stack 1";
 
 std::atomic<const ImageStack*> g_loaded{nullptr};
 
-const ImageStack& load()
+// Where the module may be, in order: beside the executable (a build tree, or a copy made with
+// it), then <prefix>/lib/cachet for an executable in <prefix>/bin. /proc/self/exe is the real
+// path, so a symbolic link to the executable (on PATH, say) finds them too.
+std::vector<fs::path> module_places()
 {
     std::error_code ec;
     const fs::path executable = fs::read_symlink("/proc/self/exe", ec);
-    const fs::path path = (ec ? fs::current_path() : executable.parent_path()) / k_module;
+    const fs::path folder = ec ? fs::current_path() : executable.parent_path();
+    return {folder / k_module, folder.parent_path() / "lib" / "cachet" / k_module};
+}
+
+const ImageStack& load()
+{
+    const std::vector<fs::path> places = module_places();
+    const auto found = std::find_if(places.begin(), places.end(), [](const fs::path& p) {
+        std::error_code ec;
+        return fs::is_regular_file(p, ec);
+    });
+    if (found == places.end())
+        throw Error(ErrorKind::install,
+                    "cachet's image module " + std::string(k_module) + " is not installed (looked for " +
+                        places[0].string() + " and " + places[1].string() +
+                        "): install cachet with its module (cmake --install, or the .deb), or put " +
+                        std::string(k_module) + " beside the executable");
+    const fs::path& path = *found;
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle)
-        throw Error(ErrorKind::internal, "cannot load the image libraries: " + std::string(dlerror()) + " (" +
-                                             std::string(k_module) + " belongs beside the cachet executable)");
+        throw Error(ErrorKind::install, "cannot load cachet's image module: " + std::string(dlerror()));
     using Entry = const ImageStack* (*)();
     const auto entry = reinterpret_cast<Entry>(dlsym(handle, "cachet_image_stack_v1"));
     if (!entry)
-        throw Error(ErrorKind::internal, path.string() + " is not cachet's image module (no cachet_image_stack_v1)");
+        throw Error(ErrorKind::install, path.string() + " is not cachet's image module (no cachet_image_stack_v1)");
     const ImageStack& stack = *entry();
     stack.check_versions();
     g_loaded = &stack;

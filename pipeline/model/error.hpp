@@ -6,7 +6,8 @@
 namespace cachet {
 
 // What went wrong at run level; the CLI maps each to a documented exit code.
-enum class ErrorKind { usage, config, io, asset, internal, interrupted };
+// install: cachet's own files are missing or do not match (the image module, its libaom).
+enum class ErrorKind { usage, config, io, asset, internal, interrupted, install };
 
 // The one exception type of the library. The message names the path (and line) at fault.
 class Error : public std::runtime_error {
