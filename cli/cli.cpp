@@ -2,10 +2,12 @@
 
 #include "cli/common.hpp"
 #include "pipeline/build/versions.hpp"
+#include "pipeline/model/suggest.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace cachet::cli {
@@ -39,7 +41,8 @@ int main(int argc, char** argv)
 {
     CLI::App app{"cachet: turns a site's public/ tree into a deployable, fingerprinted, precompressed tree "
                  "with a manifest"};
-    app.set_version_flag("--version", version_text);
+    app.name("cachet"); // (CLI11 would print argv[0], the absolute path, in every Usage:)
+    app.set_version_flag("-V,--version", version_text);
     app.require_subcommand(1);
     std::vector<Command> commands{add_build_command(app), add_watch_command(app)};
     for (auto* group : {add_cache_commands, add_manifest_commands})
@@ -47,6 +50,32 @@ int main(int argc, char** argv)
             commands.push_back(std::move(c));
     commands.push_back(Command{app.add_subcommand("presets", "List the built-in presets"), list_presets});
 
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands({}))
+        names.push_back(sub->get_name());
+    names.emplace_back("help");
+    if (argc >= 2 && argv[1][0] != '-') {
+        const std::string word = argv[1];
+        if (word == "help") { // `cachet help`, `cachet help COMMAND`
+            if (argc == 2) {
+                std::fputs(app.help().c_str(), stdout);
+                return k_exit_ok;
+            }
+            for (CLI::App* sub : app.get_subcommands({}))
+                if (sub->get_name() == argv[2]) {
+                    std::fputs(sub->help("cachet").c_str(), stdout);
+                    return k_exit_ok;
+                }
+            std::fprintf(stderr, "cachet: error: no such command: %s%s\n", printable(argv[2], 200).c_str(),
+                         did_you_mean(argv[2], names).c_str());
+            return k_exit_usage;
+        }
+        if (std::find(names.begin(), names.end(), word) == names.end()) {
+            std::fprintf(stderr, "cachet: error: no such command: %s%s\n(cachet help lists them)\n",
+                         printable(word, 200).c_str(), did_you_mean(word, names).c_str());
+            return k_exit_usage;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/fields.hpp"
 #include "pipeline/model/hash.hpp"
+#include "pipeline/model/suggest.hpp"
 
 #include <toml++/toml.h>
 
@@ -230,10 +231,13 @@ Preset load_preset(std::string_view name_or_path)
         const auto* named = find_embedded(name_or_path);
         if (!named) {
             std::string names;
-            for (const auto& p : embedded_presets())
+            std::vector<std::string> candidates;
+            for (const auto& p : embedded_presets()) {
                 names += (names.empty() ? "" : ", ") + std::string(p.name);
-            throw Error(ErrorKind::config,
-                        "unknown preset \"" + std::string(name_or_path) + "\" (available: " + names + ")");
+                candidates.emplace_back(p.name);
+            }
+            throw Error(ErrorKind::config, "unknown preset \"" + std::string(name_or_path) + "\" (available: " + names +
+                                               ")" + did_you_mean(name_or_path, candidates));
         }
         apply_config_text(preset, named->text, "presets/" + std::string(named->name) + ".toml");
         preset.name = std::string(name_or_path);

@@ -1,6 +1,7 @@
 #include "pipeline/config/setters.hpp"
 
 #include "pipeline/fs/glob.hpp"
+#include "pipeline/model/suggest.hpp"
 
 namespace cachet::config_keys {
 
@@ -185,7 +186,14 @@ void apply_table(Preset& preset, const toml::table& table, const std::string& pr
                 continue;
             }
         }
-        Where{source, dotted, node}.fail("is not a known setting");
+        std::vector<std::string> known; // the settings of this table, and its sections
+        for (const auto& [name, setter] : table_setters)
+            if (prefix.empty() || name.rfind(prefix + ".", 0) == 0) {
+                known.push_back(name);
+                for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1))
+                    known.push_back(name.substr(0, dot));
+            }
+        Where{source, dotted, node}.fail("is not a known setting" + did_you_mean(dotted, known));
     }
 }
 

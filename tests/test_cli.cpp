@@ -1,0 +1,64 @@
+// The CLI's conventions, through the binary: help, -V, and "did you mean" for a mistyped
+// command, preset or setting (issue 20).
+#include "pipeline/model/suggest.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cachet;
+
+TEST_CASE("closest_to finds a typo within a third of the word, swaps included, and nothing far", "[cli]")
+{
+    const std::vector<std::string> commands{"build", "watch", "cache", "export", "picture", "clean", "presets"};
+    CHECK(closest_to("buidl", commands) == "build"); // a swap is one edit
+    CHECK(closest_to("bild", commands) == "build");
+    CHECK(closest_to("wtach", commands) == "watch");
+    CHECK(closest_to("preset", commands) == "presets");
+    CHECK(closest_to("xyz", commands).empty());
+    CHECK(closest_to("deploy", commands).empty());
+    CHECK(closest_to("build", commands).empty()); // the word itself is no suggestion
+    CHECK(closest_to(std::string(1000, 'a'), commands).empty());
+    CHECK(did_you_mean("imagez", {"images", "text"}) == "; did you mean images?");
+    CHECK(did_you_mean("zzz", {"images"}).empty());
+}
+
+TEST_CASE("cachet help, help COMMAND and -V work, and Usage names cachet, not a path", "[cli][e2e]")
+{
+    auto p = test::run_cachet({"help"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("Usage: cachet [OPTIONS] SUBCOMMAND") && Catch::Contains("build"));
+    p = test::run_cachet({"help", "build"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("Usage: cachet build [OPTIONS] SRC"));
+    p = test::run_cachet({"build", "--help"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("Usage: cachet build"));
+    CHECK(p.out.find("Usage: /") == std::string::npos);
+    p = test::run_cachet({"-V"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::StartsWith("cachet 0."));
+}
+
+TEST_CASE("a mistyped command, preset or setting gets a did-you-mean and exit 2", "[cli][e2e]")
+{
+    auto p = test::run_cachet({"buidl", "public", "-o", "dist"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("no such command: buidl; did you mean build?"));
+    p = test::run_cachet({"deploy"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("no such command: deploy") && !Catch::Contains("did you mean"));
+    p = test::run_cachet({"help", "wtch"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("no such command: wtch; did you mean watch?"));
+
+    test::TempDir dir;
+    test::spit(dir / "src/a.css", "a{}\n");
+    p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / "out").string(), "--preset", "fsat"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("unknown preset \"fsat\"") && Catch::Contains("did you mean fast?"));
+    test::spit(dir / "c.toml", "[images]\nwidth = [320]\n\n[imagez]\nx = 1\n");
+    p = test::run_cachet(
+        {"build", (dir / "src").string(), "-o", (dir / "out").string(), "--config", (dir / "c.toml").string()});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("c.toml:2: images.width is not a known setting; did you mean images.widths?"));
+}
