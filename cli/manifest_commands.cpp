@@ -16,6 +16,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::string_view k_manifest_name = "cachet-manifest.json";
+
+// The manifest --manifest names: a file, or an output folder holding cachet-manifest.json.
+// Throws Error(usage) saying what to do if there is none.
+std::string manifest_file(const std::string& given)
+{
+    std::error_code ec;
+    const bool folder = fs::is_directory(given, ec);
+    const std::string path = folder ? (fs::path(given) / k_manifest_name).string() : given;
+    if (!fs::exists(path, ec))
+        throw Error(ErrorKind::usage,
+                    "no manifest here: " + printable(path) +
+                        " does not exist; run cachet build SRC -o OUT first, or pass --manifest OUT (the output "
+                        "folder, or its manifest file)");
+    return path;
+}
+
 struct PictureFlags {
     std::string source;
     std::string manifest = "cachet-manifest.json";
@@ -24,12 +41,13 @@ struct PictureFlags {
 
 int picture(const PictureFlags& flags)
 {
-    for (const auto& record : read_manifest(flags.manifest))
+    const std::string manifest = manifest_file(flags.manifest);
+    for (const auto& record : read_manifest(manifest))
         if (record.source == flags.source) {
             std::fputs(picture_element(record, flags.options).c_str(), stdout);
             return k_exit_ok;
         }
-    throw Error(ErrorKind::usage, flags.manifest + " has no source \"" + flags.source + "\"");
+    throw Error(ErrorKind::usage, printable(manifest) + " has no source \"" + printable(flags.source) + "\"");
 }
 
 struct ExportFlags {
@@ -43,6 +61,11 @@ struct ExportFlags {
 int export_command(ExportFlags flags)
 {
     // OUT is the manifest's folder unless given; the manifest's own URL is its path in OUT.
+    {
+        std::error_code ec; // (a folder: before the journal check, which looks at OUT)
+        if (fs::is_directory(flags.manifest, ec))
+            flags.manifest = (fs::path(flags.manifest) / k_manifest_name).string();
+    }
     const fs::path manifest = fs::absolute(flags.manifest).lexically_normal();
     const fs::path out =
         flags.out_dir.empty() ? manifest.parent_path() : fs::absolute(flags.out_dir).lexically_normal();
@@ -51,7 +74,7 @@ int export_command(ExportFlags flags)
         throw Error(ErrorKind::config, printable(out.string()) +
                                            ": a build was stopped while it published this folder; run cachet build "
                                            "(or cachet clean) to finish it before exporting");
-    const auto records = read_manifest(flags.manifest);
+    const auto records = read_manifest(manifest_file(flags.manifest));
     const ExportFormat format = export_format_named(flags.format);
     const fs::path relative = manifest.lexically_relative(out);
     flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
@@ -94,7 +117,10 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
     auto picture_flags = std::make_shared<PictureFlags>();
     CLI::App* picture_cmd = app.add_subcommand("picture", "Print a <picture> element for a built image");
     picture_cmd->add_option("PATH", picture_flags->source, "Source path of the image, as in the manifest")->required();
-    picture_cmd->add_option("--manifest", picture_flags->manifest, "The manifest to read")->capture_default_str();
+    picture_cmd
+        ->add_option("--manifest", picture_flags->manifest,
+                     "The manifest to read, or the output folder holding it (cachet-manifest.json)")
+        ->capture_default_str();
     picture_cmd->add_option("--sizes", picture_flags->options.sizes, "The sizes attribute")->capture_default_str();
     picture_cmd->add_option("--alt", picture_flags->options.alt, "The alt text");
     picture_cmd->add_option("--class", picture_flags->options.css_class, "The class of the <img>");
@@ -106,7 +132,10 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
         "export", "Write server, CDN or uploader configuration from a manifest: headers (_headers for Netlify and "
                   "Cloudflare Pages), nginx, caddy, s3 (an aws CLI upload script), sw-precache (Workbox list)");
     export_cmd->add_option("FORMAT", export_flags->format, "headers, nginx, caddy, s3 or sw-precache")->required();
-    export_cmd->add_option("--manifest", export_flags->manifest, "The manifest to read")->capture_default_str();
+    export_cmd
+        ->add_option("--manifest", export_flags->manifest,
+                     "The manifest to read, or the output folder holding it (cachet-manifest.json)")
+        ->capture_default_str();
     export_cmd->add_option("-o,--output", export_flags->output, "File to write (default: standard output)");
     export_cmd->add_option("--out", export_flags->out_dir,
                            "The output folder the manifest describes (default: the "

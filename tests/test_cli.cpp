@@ -62,3 +62,27 @@ TEST_CASE("a mistyped command, preset or setting gets a did-you-mean and exit 2"
     CHECK(p.exit_code == 2);
     CHECK_THAT(p.err, Catch::Contains("c.toml:2: images.width is not a known setting; did you mean images.widths?"));
 }
+
+TEST_CASE("export and picture take the output folder as --manifest, and say what to do when there is none",
+          "[cli][e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "public/css/site.css", "body { color: red }\n");
+    REQUIRE(test::run_cachet({"build", (dir / "public").string(), "-o", (dir / "dist").string(), "-q"}).exit_code == 0);
+    const auto by_folder = test::run_cachet({"export", "headers", "--manifest", "dist"}, dir.path());
+    CHECK(by_folder.exit_code == 0);
+    const auto by_file = test::run_cachet({"export", "headers", "--manifest", "dist/cachet-manifest.json"}, dir.path());
+    CHECK(by_folder.out == by_file.out);
+    CHECK_THAT(by_folder.out, Catch::Contains("/css/site."));
+
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"export", "nginx"}, std::vector<std::string>{"picture", "a.png"},
+          std::vector<std::string>{"export", "s3", "--manifest", "public"}}) {
+        const auto p = test::run_cachet(args, dir.path());
+        INFO(args[0] << " " << args[1]);
+        CHECK(p.exit_code == 2);
+        CHECK_THAT(p.err, Catch::Contains("no manifest here: ") &&
+                              Catch::Contains("run cachet build SRC -o OUT first, or pass --manifest OUT"));
+        CHECK(p.out.empty());
+    }
+}
