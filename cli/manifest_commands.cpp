@@ -6,6 +6,8 @@
 #include "pipeline/publish/markup.hpp"
 #include "pipeline/publish/retention.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -94,6 +96,31 @@ int export_command(ExportFlags flags)
     return k_exit_ok;
 }
 
+struct ManifestFlags {
+    std::string manifest = "cachet-manifest.json";
+    std::string source;
+    bool pretty = false;
+};
+
+// Prints the manifest (or one source's entry), checked as cachet reads it, compact or indented.
+int manifest_command(const ManifestFlags& flags)
+{
+    const std::string path = manifest_file(flags.manifest);
+    const Bytes text = read_file(path);
+    parse_manifest(as_text(text), path); // a manifest cachet reads, or the error saying why not
+    const auto doc = nlohmann::json::parse(as_text(text));
+    const nlohmann::json* shown = &doc;
+    if (!flags.source.empty()) {
+        const auto& assets = doc.at("assets");
+        const auto it = assets.find(flags.source);
+        if (it == assets.end())
+            throw Error(ErrorKind::usage, printable(path) + " has no source \"" + printable(flags.source) + "\"");
+        shown = &*it;
+    }
+    std::fputs((shown->dump(flags.pretty ? 2 : -1) + "\n").c_str(), stdout);
+    return k_exit_ok;
+}
+
 struct CleanFlags {
     std::string output;
     std::string manifest = "cachet-manifest.json";
@@ -152,6 +179,16 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
                      "Globs of service worker scripts (never precached, uploaded after pages)")
         ->capture_default_str();
 
+    auto manifest_flags = std::make_shared<ManifestFlags>();
+    CLI::App* manifest_cmd = app.add_subcommand(
+        "manifest", "Print a manifest, or one source's entry, indented with --pretty (it is written compact)");
+    manifest_cmd
+        ->add_option("MANIFEST", manifest_flags->manifest,
+                     "The manifest, or the output folder holding it (cachet-manifest.json)")
+        ->capture_default_str();
+    manifest_cmd->add_option("--source", manifest_flags->source, "Print only this source's entry");
+    manifest_cmd->add_flag("--pretty", manifest_flags->pretty, "Indent by two spaces");
+
     auto clean_flags = std::make_shared<CleanFlags>();
     CLI::App* clean_cmd = app.add_subcommand(
         "clean",
@@ -166,7 +203,8 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
 
     return {Command{picture_cmd, [picture_flags] { return picture(*picture_flags); }},
             Command{export_cmd, [export_flags] { return export_command(*export_flags); }},
-            Command{clean_cmd, [clean_flags] { return clean(*clean_flags); }}};
+            Command{clean_cmd, [clean_flags] { return clean(*clean_flags); }},
+            Command{manifest_cmd, [manifest_flags] { return manifest_command(*manifest_flags); }}};
 }
 
 } // namespace cachet::cli

@@ -3,7 +3,9 @@
 #include "pipeline/model/suggest.hpp"
 #include "tests/test_support.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace cachet;
 
@@ -85,4 +87,29 @@ TEST_CASE("export and picture take the output folder as --manifest, and say what
                               Catch::Contains("run cachet build SRC -o OUT first, or pass --manifest OUT"));
         CHECK(p.out.empty());
     }
+}
+
+TEST_CASE("cachet manifest prints the compact manifest, or one source's entry, indented with --pretty", "[cli][e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "public/css/site.css", "body { color: red }\n");
+    test::spit(dir / "public/index.html", "<link rel=stylesheet href=/css/site.css>\n");
+    REQUIRE(test::run_cachet({"build", (dir / "public").string(), "-o", (dir / "dist").string(), "-q"}).exit_code == 0);
+    const auto whole = test::run_cachet({"manifest", (dir / "dist").string()});
+    CHECK(whole.exit_code == 0);
+    const auto doc = nlohmann::json::parse(whole.out);
+    CHECK(doc == test::read_json(dir / "dist/cachet-manifest.json"));
+    CHECK(std::count(whole.out.begin(), whole.out.end(), '\n') == 1);
+    const auto entry = test::run_cachet({"manifest", (dir / "dist").string(), "--source", "css/site.css", "--pretty"});
+    CHECK(entry.exit_code == 0);
+    CHECK(nlohmann::json::parse(entry.out) == doc["assets"]["css/site.css"]);
+    CHECK_THAT(entry.out, Catch::Contains("\n  \"kind\": \"text\""));
+    CHECK_THAT(entry.out, Catch::Contains("\"url\": \"/css/site."));
+    const auto none = test::run_cachet({"manifest", (dir / "dist").string(), "--source", "nope.css"});
+    CHECK(none.exit_code == 2);
+    CHECK_THAT(none.err, Catch::Contains("has no source \"nope.css\""));
+    test::spit(dir / "bad.json", "{\"version\": 9, \"assets\": {}}");
+    const auto bad = test::run_cachet({"manifest", (dir / "bad.json").string()});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("manifest version 9 is not supported"));
 }
