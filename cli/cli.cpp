@@ -35,6 +35,20 @@ int list_presets()
     return k_exit_ok;
 }
 
+// An error of the run itself: on stderr, and as JSON on stdout when --json was asked for (an
+// argument error too), so that a CI step parsing stdout always gets a document.
+int run_error(const std::string& message, int code, bool json)
+{
+    std::fprintf(stderr, "cachet: error: %s\n", message.c_str());
+    if (json)
+        std::fputs((nlohmann::json({{"status", "error"}, {"error", message}, {"exit_code", code}})
+                        .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                    "\n")
+                       .c_str(),
+                   stdout);
+    return code;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -50,6 +64,8 @@ int main(int argc, char** argv)
             commands.push_back(std::move(c));
     commands.push_back(Command{app.add_subcommand("presets", "List the built-in presets"), list_presets});
 
+    const bool json_asked =
+        std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "--json"; });
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands({}))
         names.push_back(sub->get_name());
@@ -66,19 +82,20 @@ int main(int argc, char** argv)
                     std::fputs(sub->help("cachet").c_str(), stdout);
                     return k_exit_ok;
                 }
-            std::fprintf(stderr, "cachet: error: no such command: %s%s\n", printable(argv[2], 200).c_str(),
-                         did_you_mean(argv[2], names).c_str());
-            return k_exit_usage;
+            return run_error("no such command: " + printable(argv[2], 200) + did_you_mean(argv[2], names), k_exit_usage,
+                             json_asked);
         }
         if (std::find(names.begin(), names.end(), word) == names.end()) {
-            std::fprintf(stderr, "cachet: error: no such command: %s%s\n(cachet help lists them)\n",
-                         printable(word, 200).c_str(), did_you_mean(word, names).c_str());
-            return k_exit_usage;
+            return run_error("no such command: " + printable(word, 200) + did_you_mean(word, names) +
+                                 " (cachet help lists them)",
+                             k_exit_usage, json_asked);
         }
     }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        if (json_asked && e.get_exit_code() != 0) // (--help and --version are not errors)
+            return run_error(printable(e.what(), 2000), k_exit_usage, true);
         const int code = app.exit(e);
         return code == 0 ? k_exit_ok : k_exit_usage;
     }
@@ -92,16 +109,7 @@ int main(int argc, char** argv)
         return given->run();
     } catch (const Error& e) {
         // (A message may quote a name or a URL from input: escaped, and capped.)
-        const std::string message = printable(e.what(), 2000);
-        std::fprintf(stderr, "cachet: error: %s\n", message.c_str());
-        const int code = exit_code_for(e.kind());
-        if (given->json && *given->json)
-            std::fputs((nlohmann::json({{"status", "error"}, {"error", message}, {"exit_code", code}})
-                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                        "\n")
-                           .c_str(),
-                       stdout);
-        return code;
+        return run_error(printable(e.what(), 2000), exit_code_for(e.kind()), given->json && *given->json);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cachet: internal error: %s\n", printable(e.what(), 2000).c_str());
         return k_exit_internal;

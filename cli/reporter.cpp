@@ -185,9 +185,13 @@ std::string summary_text(const Summary& summary)
             out += ", " + format + " " + std::to_string(f.files) + " = " + human_bytes(f.bytes);
         out += "\n";
     }
-    char head[160];
-    std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed, %s in, %.2f s\n", assets, failed,
-                  human_bytes(in).c_str(), summary.seconds);
+    const std::string warned = summary.warnings.empty() ? std::string()
+                               : summary.warnings.size() == 1
+                                   ? std::string(", 1 warning")
+                                   : ", " + std::to_string(summary.warnings.size()) + " warnings";
+    char head[192];
+    std::snprintf(head, sizeof head, "cachet: %" PRIu64 " assets, %" PRIu64 " failed%s, %s in, %.2f s\n", assets,
+                  failed, warned.c_str(), human_bytes(in).c_str(), summary.seconds);
     if (summary.cache) {
         const std::uint64_t ok = assets - failed;
         char line[96];
@@ -289,12 +293,16 @@ std::string summary_json(const Summary& summary)
     json failures = json::array();
     for (const auto& [path, message] : summary.failures) // (capped: a message may quote a 10 MB URL)
         failures.push_back({{"path", path}, {"message", printable(message)}});
+    json warnings = json::array();
+    for (const auto& [path, message] : summary.warnings)
+        warnings.push_back({{"path", path.empty() ? json(nullptr) : json(path)}, {"message", printable(message)}});
     const json doc = {
         {"status", failed == 0 ? "ok" : "failed"},
         {"assets", assets},
         {"failed", failed},
         {"kinds", kinds},
         {"failures", failures},
+        {"warnings", warnings},
         {"built", built},
         {"cached", cached},
         {"published", !summary.unpublished},

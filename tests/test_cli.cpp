@@ -113,3 +113,37 @@ TEST_CASE("cachet manifest prints the compact manifest, or one source's entry, i
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Catch::Contains("manifest version 9 is not supported"));
 }
+
+TEST_CASE("--json lists every warning, a reused source's too, and an argument error is JSON as well", "[cli][e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "src/index.html", "<img src=\"missing.png\"><link rel=stylesheet href=\"a.css\">\n");
+    test::spit(dir / "src/a.css", "a { background: url(nope.png) }\n");
+    const std::vector<std::string> build{"build",       (dir / "src").string(),   "-o",    (dir / "out").string(),
+                                         "--cache-dir", (dir / "cache").string(), "--json"};
+    for (const char* run : {"first", "reused"}) {
+        INFO(run);
+        const auto p = test::run_cachet(build);
+        REQUIRE(p.exit_code == 0);
+        const auto doc = nlohmann::json::parse(p.out);
+        REQUIRE(doc["warnings"].size() == 2);
+        CHECK(doc["warnings"][0]["path"] == "a.css");
+        CHECK_THAT(doc["warnings"][0]["message"].get<std::string>(), Catch::Contains("nope.png"));
+        CHECK(doc["warnings"][1]["path"] == "index.html");
+        CHECK_THAT(p.err, Catch::Contains("0 failed, 2 warnings,"));
+    }
+    CHECK(nlohmann::json::parse(test::run_cachet(build).out)["cached"] == 2);
+
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"build", (dir / "src").string(), "--json"},
+          std::vector<std::string>{"build", (dir / "src").string(), "-o", (dir / "o").string(), "-j", "0", "--json"},
+          std::vector<std::string>{"biuld", "--json"}}) {
+        const auto p = test::run_cachet(args);
+        INFO(p.out << p.err);
+        CHECK(p.exit_code == 2);
+        const auto doc = nlohmann::json::parse(p.out);
+        CHECK(doc["status"] == "error");
+        CHECK(doc["exit_code"] == 2);
+        CHECK_FALSE(doc["error"].get<std::string>().empty());
+    }
+}

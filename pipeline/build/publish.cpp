@@ -46,8 +46,10 @@ public:
             if (const RemoteCache* remote = m_session.cache->remote()) {
                 summary.remote = remote->stats();
                 summary.remote_servers = remote->describe();
-                for (const auto& problem : summary.remote->problems)
+                for (const auto& problem : summary.remote->problems) {
                     m_reporter.warning("remote cache: " + printable(problem));
+                    summary.warnings.emplace_back("", "remote cache: " + problem);
+                }
             }
             m_session.cache->save_last_build(last_build_json(summary));
             if (auto problem = m_session.cache->write_problem()) {
@@ -77,6 +79,8 @@ private:
             if (!m_plan.skipped[i])
                 totals.add(m_assets[i], m_plan.results[i], summary);
         totals.name(summary);
+        for (const auto& w : m_session.scan.warnings) // "path: skipped: ..."
+            summary.warnings.emplace_back("", w);
         summary.manifest = m_session.manifest.string();
         if (m_config.shard) {
             summary.shard = m_config.shard;

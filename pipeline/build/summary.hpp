@@ -34,7 +34,10 @@ struct KindTotals {
 struct Summary {
     std::map<std::string, KindTotals> kinds;                   // by AssetKind name
     std::vector<std::pair<std::string, std::string>> failures; // (source path, message), sorted by path
-    std::string manifest;                                      // path of the published manifest
+    // (source path, message) of every source's warnings (a broken reference...), reused sources'
+    // too, sorted by path; then the build's own, with path "" (a skipped link, the remote cache).
+    std::vector<std::pair<std::string, std::string>> warnings;
+    std::string manifest;      // path of the published manifest
     std::uint64_t removed = 0; // outputs of earlier builds deleted because no source makes them any more
     bool cache = false;        // whether a build cache was used
     std::string cache_problem; // why the cache could not be used (or written), if so: the build went on

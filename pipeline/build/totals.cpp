@@ -18,6 +18,8 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
         summary.failures.emplace_back(asset.path, result.message);
         return;
     }
+    for (const auto& w : result.warnings)
+        summary.warnings.emplace_back(asset.path, w);
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
     if (asset.kind == AssetKind::image) {
