@@ -18,8 +18,18 @@ const auto g_started = std::chrono::steady_clock::now();
 
 std::string default_cache_dir()
 {
-    const char* env = std::getenv("CACHET_CACHE_DIR");
-    return env && *env ? env : ".cachet-cache";
+    const auto variable = [](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string(value ? value : "");
+    };
+    if (std::string chosen = variable("CACHET_CACHE_DIR"); !chosen.empty())
+        return chosen;
+    // The XDG base directory convention: one cache per user, whatever the working directory.
+    if (const std::string xdg = variable("XDG_CACHE_HOME"); !xdg.empty() && xdg.front() == '/')
+        return xdg + "/cachet";
+    if (const std::string home = variable("HOME"); !home.empty() && home.front() == '/')
+        return home + "/.cache/cachet";
+    return ".cachet-cache"; // no home at all (a bare container): the working directory
 }
 
 void add_build_flags(CLI::App& command, BuildFlags& flags)
@@ -34,7 +44,8 @@ void add_build_flags(CLI::App& command, BuildFlags& flags)
         ->check(CLI::Range(1u, 1024u));
     command
         .add_option("--cache-dir", flags.cache_dir,
-                    "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR or .cachet-cache)")
+                    "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR, else "
+                    "$XDG_CACHE_HOME/cachet, else ~/.cache/cachet)")
         ->capture_default_str();
     command.add_option("--memory", flags.memory,
                        "Memory the images in flight may take at once: 512M, 2G... (default: [build] memory, 1G)");

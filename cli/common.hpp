@@ -26,7 +26,8 @@
 
 namespace cachet::cli {
 
-// $CACHET_CACHE_DIR, else .cachet-cache in the working directory.
+// $CACHET_CACHE_DIR, else $XDG_CACHE_HOME/cachet, else $HOME/.cache/cachet (else, with no home,
+// .cachet-cache in the working directory).
 std::string default_cache_dir();
 
 // A subcommand as main() runs it: its parser, and what runs when it was given.

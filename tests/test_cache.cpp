@@ -294,15 +294,44 @@ TEST_CASE("the cache folder is never deployed nor built as a source", "[cache][e
     CHECK(inside_out.exit_code == 2);
     CHECK_THAT(inside_out.err, Catch::Contains("inside output folder"));
 
-    // The default, .cachet-cache in the working directory, may well be inside SRC.
+    // The default, $XDG_CACHE_HOME/cachet, may well be inside SRC.
     const auto p =
-        test::run_program({test::cachet_binary(), "build", ".", "-o", (dir / "out").string(), "--json"}, src);
+        test::run_program({"/usr/bin/env", "-u", "CACHET_CACHE_DIR", "XDG_CACHE_HOME=" + (src / ".xdg").string(),
+                           test::cachet_binary(), "build", ".", "-o", (dir / "out").string(), "--json"},
+                          src);
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
-    CHECK(fs::is_directory(src / ".cachet-cache" / ("v" + std::to_string(k_cache_format))));
+    CHECK(fs::is_directory(src / ".xdg/cachet" / ("v" + std::to_string(k_cache_format))));
     const auto manifest = test::read_json(dir / "out/cachet-manifest.json"); // kept: items() refers into it
     for (const auto& [source, asset] : manifest["assets"].items())
-        CHECK(source.find(".cachet-cache") == std::string::npos);
+        CHECK(source.find(".xdg") == std::string::npos);
+}
+
+TEST_CASE("the default cache is the user's (XDG), so a build from another folder starts warm", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    fs::create_directories(dir / "here");
+    fs::create_directories(dir / "there");
+    const auto build = [&](const fs::path& cwd, const std::vector<std::string>& env) {
+        std::vector<std::string> argv{"/usr/bin/env", "-u", "CACHET_CACHE_DIR", "-u", "XDG_CACHE_HOME"};
+        argv.insert(argv.end(), env.begin(), env.end());
+        argv.insert(argv.end(), {test::cachet_binary(), "build", src.string(), "-o", (dir / "out").string(), "--json"});
+        const auto p = test::run_program(argv, cwd);
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        return nlohmann::json::parse(p.out);
+    };
+    const std::string home = "HOME=" + (dir / "home").string();
+    CHECK(build(dir / "here", {home})["cached"] == 0);
+    CHECK(fs::is_directory(dir / "home/.cache/cachet"));
+    const auto again = build(dir / "there", {home}); // another working directory, the same cache
+    CHECK(again["cached"] == again["assets"]);
+    CHECK_FALSE(fs::exists(dir / "here/.cachet-cache"));
+    CHECK_FALSE(fs::exists(dir / "there/.cachet-cache"));
+    // XDG_CACHE_HOME, when set, is where it goes.
+    build(dir / "here", {home, "XDG_CACHE_HOME=" + (dir / "xdg").string()});
+    CHECK(fs::is_directory(dir / "xdg/cachet"));
 }
 
 TEST_CASE("parse_size reads sizes with units", "[cache]")
