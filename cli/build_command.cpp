@@ -54,6 +54,10 @@ int build(const BuildFlags& flags, const std::string& shard_flag)
         std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);
         return k_exit_ok;
     }
+    if (!flags.quiet) // what this build is, before anything else it prints
+        std::fprintf(stderr, "cachet: building %s into %s, preset %s%s\n", printable(config.source.string()).c_str(),
+                     printable(config.output.string()).c_str(), printable(config.preset.name).c_str(),
+                     config.config_file.empty() ? "" : (", config " + printable(config.config_file.string())).c_str());
     limit_malloc_arenas();
     const Verbosity verbosity = flags.quiet             ? Verbosity::quiet
                                 : isatty(STDERR_FILENO) ? Verbosity::progress

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 namespace cachet::cli {
 namespace {
@@ -26,8 +27,21 @@ std::string version_text()
     return out;
 }
 
-int list_presets()
+// `cachet presets`: each preset and its description; `cachet presets NAME`: that preset's TOML
+// (on top of default's, which is printed whole).
+int list_presets(const std::string& name)
 {
+    if (!name.empty()) {
+        std::vector<std::string> names;
+        for (const auto& p : embedded_presets()) {
+            if (p.name == name) {
+                std::fputs(std::string(p.text).c_str(), stdout);
+                return k_exit_ok;
+            }
+            names.emplace_back(p.name);
+        }
+        throw Error(ErrorKind::usage, "unknown preset \"" + printable(name, 200) + "\"" + did_you_mean(name, names));
+    }
     for (const auto& p : embedded_presets()) {
         const Preset preset = load_preset(p.name);
         std::printf("%-14s %s\n", std::string(p.name).c_str(), preset.description.c_str());
@@ -62,7 +76,10 @@ int main(int argc, char** argv)
     for (auto* group : {add_cache_commands, add_manifest_commands})
         for (Command& c : group(app))
             commands.push_back(std::move(c));
-    commands.push_back(Command{app.add_subcommand("presets", "List the built-in presets"), list_presets});
+    auto preset_name = std::make_shared<std::string>();
+    CLI::App* presets = app.add_subcommand("presets", "List the built-in presets, or print one's TOML");
+    presets->add_option("NAME", *preset_name, "Print this preset's TOML (the others apply on top of default)");
+    commands.push_back(Command{presets, [preset_name] { return list_presets(*preset_name); }});
 
     const bool json_asked =
         std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "--json"; });

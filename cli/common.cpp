@@ -37,7 +37,8 @@ void add_build_flags(CLI::App& command, BuildFlags& flags)
     command.add_option("SRC", flags.source, "Source folder (the site's public/ tree)")->required();
     command.add_option("-o,--output", flags.output, "Output folder (must not be inside SRC)")->required();
     command.add_option("--preset", flags.preset, "Preset name (see `cachet presets`) or path to a TOML file")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each([&flags](const std::string&) { flags.preset_given = true; });
     command.add_option("--config", flags.config_file,
                        "TOML file whose keys override the preset (default: ./cachet.toml if present)");
     command.add_option("-j,--jobs", flags.jobs, "Parallel jobs, encoder threads included (default: cores)")
@@ -139,11 +140,17 @@ Config make_config(const BuildFlags& flags)
     config.missing_references = flags.strict ? MissingReferences::fail : MissingReferences::warn;
     if (!flags.no_cache)
         config.cache_dir = flags.cache_dir;
-    config.preset = load_preset(flags.preset);
     if (!flags.config_file.empty())
-        apply_config_file(config.preset, flags.config_file);
+        config.config_file = flags.config_file;
     else if (fs::is_regular_file("cachet.toml"))
-        apply_config_file(config.preset, "cachet.toml");
+        config.config_file = "cachet.toml";
+    // --preset, else the configuration file's `preset = "..."`, else the command's default.
+    std::optional<std::string> base;
+    if (!config.config_file.empty() && !flags.preset_given)
+        base = config_base_preset(config.config_file);
+    config.preset = load_preset(base ? *base : flags.preset);
+    if (!config.config_file.empty())
+        apply_config_file(config.preset, config.config_file);
     apply_remote_flags(flags, config.preset.cache);
     if (!flags.memory.empty()) {
         try {

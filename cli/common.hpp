@@ -94,6 +94,7 @@ struct BuildFlags {
     std::string source;
     std::string output;
     std::string preset = "default";
+    bool preset_given = false; // --preset was on the command line (it wins over cachet.toml's)
     std::string config_file;
     unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
     bool dry_run = false;

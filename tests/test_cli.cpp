@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 using namespace cachet;
 
@@ -146,4 +148,47 @@ TEST_CASE("--json lists every warning, a reused source's too, and an argument er
         CHECK(doc["exit_code"] == 2);
         CHECK_FALSE(doc["error"].get<std::string>().empty());
     }
+}
+
+TEST_CASE("cachet.toml may name its preset; build says its preset and config first; presets NAME prints TOML",
+          "[cli][e2e]")
+{
+    test::TempDir dir;
+    test::spit(dir / "public/a.css", "a { color: red }\n");
+    const std::vector<std::string> build{"build", "public", "-o", "dist", "--json"};
+    auto preset_of = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = build;
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto p = test::run_cachet(args, dir.path());
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        REQUIRE(std::filesystem::exists(dir / "dist/cachet-manifest.json"));
+        return std::make_pair(test::read_json(dir / "dist/cachet-manifest.json")["preset"].get<std::string>(), p.err);
+    };
+    auto [name, err] = preset_of({});
+    CHECK(name == "default");
+    CHECK_THAT(err, Catch::StartsWith("cachet: building public into dist, preset default\n"));
+    test::spit(dir / "cachet.toml", "preset = \"fast\"\n\n[text]\nencodings = [\"gzip\"]\n");
+    std::tie(name, err) = preset_of({});
+    CHECK(name == "fast");
+    CHECK_THAT(err, Catch::StartsWith("cachet: building public into dist, preset fast, config cachet.toml\n"));
+    std::tie(name, err) = preset_of({"--preset", "high-quality"}); // the command line wins
+    CHECK(name == "high-quality");
+
+    test::spit(dir / "cachet.toml", "\npreset = \"fsat\"\n");
+    auto p = test::run_cachet(build, dir.path());
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err,
+               Catch::Contains("cachet.toml:2: unknown preset \"fsat\"") && Catch::Contains("did you mean fast?"));
+    test::spit(dir / "cachet.toml", "preset = 3\n");
+    p = test::run_cachet(build, dir.path());
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("cachet.toml:1: preset must be a preset's name"));
+
+    p = test::run_cachet({"presets", "fast"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("[images.avif]") && Catch::Contains("description = \"Fast"));
+    p = test::run_cachet({"presets", "hihg-quality"});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Catch::Contains("did you mean high-quality?"));
 }

@@ -198,8 +198,44 @@ void apply_config_text(Preset& preset, std::string_view text, const std::string&
         out << source_name << ':' << e.source().begin.line << ": " << e.description();
         throw Error(ErrorKind::config, out.str());
     }
-    apply_table(preset, table, "", source_name);
+    apply_table(preset, table, "", source_name, "preset"); // (config_base_preset() reads that one)
     normalise(preset);
+}
+
+std::optional<std::string> config_base_preset(const fs::path& file)
+{
+    Bytes text;
+    try {
+        text = read_file(file);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::config, e.what());
+    }
+    toml::table table;
+    try {
+        table = toml::parse(as_text(text), file.string());
+    } catch (const toml::parse_error& e) {
+        std::ostringstream out;
+        out << file.string() << ':' << e.source().begin.line << ": " << e.description();
+        throw Error(ErrorKind::config, out.str());
+    }
+    const toml::node* node = table.get("preset");
+    if (!node)
+        return std::nullopt;
+    const auto line = std::to_string(node->source().begin.line);
+    const auto* name = node->as_string();
+    if (!name)
+        throw Error(ErrorKind::config, file.string() + ":" + line + ": preset must be a preset's name, as a string");
+    if (!find_embedded(name->get())) {
+        std::vector<std::string> candidates;
+        std::string names;
+        for (const auto& p : embedded_presets()) {
+            candidates.emplace_back(p.name);
+            names += (names.empty() ? "" : ", ") + std::string(p.name);
+        }
+        throw Error(ErrorKind::config, file.string() + ":" + line + ": unknown preset \"" + printable(name->get()) +
+                                           "\" (available: " + names + ")" + did_you_mean(name->get(), candidates));
+    }
+    return name->get();
 }
 
 void apply_config_file(Preset& preset, const fs::path& file)
@@ -225,6 +261,8 @@ Preset load_preset(std::string_view name_or_path)
     const bool is_path = name_or_path.find('/') != std::string_view::npos ||
                          (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
     if (is_path) {
+        if (const auto builds_on = config_base_preset(fs::path(name_or_path)))
+            preset = load_preset(*builds_on); // an embedded name: no deeper
         apply_config_file(preset, fs::path(name_or_path));
         preset.name = fs::path(name_or_path).stem().string();
     } else if (name_or_path != "default") {

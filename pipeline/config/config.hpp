@@ -196,6 +196,7 @@ struct Config {
     // partial manifest beside where the manifest goes (see shard_manifest_name()); a build
     // without it then finds them all done.
     std::optional<Shard> shard;
+    std::filesystem::path config_file; // the configuration file applied on top of the preset, if any
 };
 
 // Which shard of count the source at path belongs to (1..count): a stable hash of the path, so
@@ -251,8 +252,14 @@ std::string settings_key(const TextSettings& text);
 // The same for how references in text assets are rewritten.
 std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html);
 
-// Applies the keys of a TOML file on top of preset (an override such as cachet.toml).
+// Applies the keys of a TOML file on top of preset (an override such as cachet.toml). Its
+// top-level `preset` key is not applied: config_base_preset() reads it.
 void apply_config_file(Preset& preset, const std::filesystem::path& file);
+
+// The preset a configuration file builds on (its top-level `preset = "fast"`), if it names one.
+// Throws Error(config) naming file:line if the file cannot be read or parsed, if `preset` is not
+// a string, or if it names no embedded preset (a file's base is a name, not another file).
+std::optional<std::string> config_base_preset(const std::filesystem::path& file);
 
 // Applies TOML text on top of preset; source_name is used in error messages.
 void apply_config_text(Preset& preset, std::string_view text, const std::string& source_name);
