@@ -116,7 +116,8 @@ TEST_CASE("cachet manifest prints the compact manifest, or one source's entry, i
     CHECK_THAT(bad.err, Catch::Contains("manifest version 9 is not supported"));
 }
 
-TEST_CASE("--json lists every warning, a reused source's too, and an argument error is JSON as well", "[cli][e2e]")
+TEST_CASE("the --json summary lists every warning, a reused source's too, and an argument error is JSON as well",
+          "[cli][e2e]")
 {
     test::TempDir dir;
     test::spit(dir / "src/index.html", "<img src=\"missing.png\"><link rel=stylesheet href=\"a.css\">\n");
@@ -150,7 +151,7 @@ TEST_CASE("--json lists every warning, a reused source's too, and an argument er
     }
 }
 
-TEST_CASE("cachet.toml may name its preset; build says its preset and config first; presets NAME prints TOML",
+TEST_CASE("cachet.toml may name its preset, build says its preset and config first, presets NAME prints TOML",
           "[cli][e2e]")
 {
     test::TempDir dir;

@@ -79,11 +79,12 @@ TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
     SECTION("unknown key")
     {
         CHECK(config_error("[images.avif]\nqualty = 3\n") ==
-              "cachet.toml:2: images.avif.qualty is not a known setting");
+              "cachet.toml:2: images.avif.qualty is not a known setting; did you mean images.avif.quality?");
     }
     SECTION("unknown section")
     {
-        CHECK(config_error("\n\n[imagez]\nx = 1\n") == "cachet.toml:3: imagez is not a known setting");
+        CHECK(config_error("\n\n[imagez]\nx = 1\n") ==
+              "cachet.toml:3: imagez is not a known setting; did you mean images?");
     }
     SECTION("out of range")
     {
@@ -176,7 +177,7 @@ TEST_CASE("images.rules: errors name file:line", "[config]")
     CHECK(config_error("[[images.rules]]\nwidths = []\n") ==
           "cachet.toml:1: images.rules needs match = \"glob\" or a list of globs");
     CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\n\navif.qualty = 3\n") ==
-          "cachet.toml:4: images.avif.qualty is not a known setting");
+          "cachet.toml:4: images.avif.qualty is not a known setting; did you mean images.avif.quality?");
     CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nmax_pixels = 3\n") ==
           "cachet.toml:3: images.rules.max_pixels cannot be set per rule");
     CHECK(config_error("[[images.rules]]\nmatch = \"a/**\"\nwebp.quality = 300\n") ==
