@@ -26,7 +26,7 @@ std::string manifest_file(const std::string& given)
 {
     std::error_code ec;
     const bool folder = fs::is_directory(given, ec);
-    const std::string path = folder ? (fs::path(given) / k_manifest_name).string() : given;
+    std::string path = folder ? (fs::path(given) / k_manifest_name).string() : given;
     if (!fs::exists(path, ec))
         throw Error(ErrorKind::usage,
                     "no manifest here: " + printable(path) +
