@@ -4,7 +4,7 @@
 #   bash tools/build-aom.sh        prints the prefix (building it first if it is not cached)
 #
 # Why: Debian 12's libaom 3.6 makes AVIF about 40% bigger than libaom 3.14 with
-# tune=ssimulacra2 at the same Butteraugli distance (README, "Benchmarks"); tune=ssimulacra2
+# tune=ssimulacra2 at the same Butteraugli distance (docs/benchmarks.md); tune=ssimulacra2
 # does not exist before libaom 3.13. Debian testing (forky) and unstable (sid) ship 3.14.1
 # with the same soname (libaom.so.3), so Debian 12's own libavif 0.11 loads it unchanged when
 # the cachet binary carries an rpath to the private prefix. The system's libaom is untouched.
