@@ -10,6 +10,94 @@ namespace cachet::config_keys {
 #define FIELD(expr) [](Preset& p) -> auto& { return p.expr; } // NOLINT(bugprone-macro-parentheses)
 // clang-format on
 
+namespace {
+
+// output.keep_age: seconds, or a duration string ("30m", "1h", "2d").
+void set_keep_age(Preset& p, const Where& w)
+{
+    if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= 0) {
+        p.output.keep_age_s = *n;
+        return;
+    }
+    const auto text = w.node.value_exact<std::string>();
+    if (!text)
+        w.fail("must be a duration: seconds, or a string such as \"30m\", \"1h\", \"2d\"");
+    try {
+        p.output.keep_age_s = parse_duration(*text);
+    } catch (const Error& e) {
+        w.fail(std::string("is not a duration: ") + e.what());
+    }
+}
+
+// references.base: the URL path SRC is served at, ending in '/'.
+void set_base(Preset& p, const Where& w)
+{
+    const auto text = w.node.value_exact<std::string>();
+    if (!text || text->empty() || text->front() != '/' || text->find_first_of("?#\\ ") != std::string::npos ||
+        text->find("//") != std::string::npos)
+        w.fail("must be the URL path SRC is served at, such as \"/\" or \"/static/\"");
+    p.references.base = *text;
+    if (p.references.base.back() != '/')
+        p.references.base += '/';
+}
+
+// build.memory: bytes, or a size string ("512M", "2G"); at least 1 MiB.
+void set_memory(Preset& p, const Where& w)
+{
+    if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= (1 << 20)) {
+        p.build.memory = static_cast<std::uint64_t>(*n);
+        return;
+    }
+    const auto text = w.node.value_exact<std::string>();
+    if (!text)
+        w.fail("must be a size of at least 1 MiB: bytes, or a string such as \"512M\", \"2G\"");
+    try {
+        p.build.memory = parse_size(*text);
+    } catch (const Error& e) {
+        w.fail(std::string("is not a size: ") + e.what());
+    }
+    if (p.build.memory < (1 << 20))
+        w.fail("must be at least 1 MiB");
+}
+
+// cache.remote: one server URL, or a list of them.
+void set_remote_servers(Preset& p, const Where& w)
+{
+    if (const auto one = w.node.value_exact<std::string>())
+        p.cache.urls = {*one};
+    else
+        p.cache.urls = string_array(w);
+    for (const auto& url : p.cache.urls)
+        if (url.empty())
+            w.fail("must name servers (an empty string is no server)");
+}
+
+// images.avif.aom_options: a table of libaom options, as strings (threads are cachet's).
+void set_aom_options(Preset& p, const Where& w)
+{
+    const auto* given = w.node.as_table();
+    if (!given)
+        w.fail("must be a table of encoder options (aom_options = { tune = \"iq\" })");
+    std::map<std::string, std::string> out;
+    for (const auto& [key, value] : *given) {
+        const std::string name(key.str());
+        const Where at{w.source, w.key + "." + name, value};
+        if (name == "row-mt" || name == "threads")
+            at.fail("is set by cachet (one thread per encode keeps outputs independent of -j)");
+        if (const auto s = value.value_exact<std::string>())
+            out[name] = *s;
+        else if (const auto i = value.value_exact<std::int64_t>())
+            out[name] = std::to_string(*i);
+        else if (const auto b = value.value_exact<bool>())
+            out[name] = *b ? "1" : "0";
+        else
+            at.fail("must be a string, an integer or a boolean");
+    }
+    p.images.avif.aom_options = std::move(out);
+}
+
+} // namespace
+
 const std::map<std::string, Setter>& setters()
 {
     static const std::map<std::string, Setter> table = {
@@ -21,60 +109,12 @@ const std::map<std::string, Setter>& setters()
         {"output.ignore", strings(FIELD(output.ignore))},
         {"output.service_worker", strings(FIELD(output.service_worker))},
         {"output.keep", integer(FIELD(output.keep), 0, 1000)},
-        {"output.keep_age",
-         [](Preset& p, const Where& w) {
-             if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= 0) {
-                 p.output.keep_age_s = *n;
-                 return;
-             }
-             const auto text = w.node.value_exact<std::string>();
-             if (!text)
-                 w.fail("must be a duration: seconds, or a string such as \"30m\", \"1h\", \"2d\"");
-             try {
-                 p.output.keep_age_s = parse_duration(*text);
-             } catch (const Error& e) {
-                 w.fail(std::string("is not a duration: ") + e.what());
-             }
-         }},
+        {"output.keep_age", set_keep_age},
         {"references.rewrite", boolean(FIELD(references.rewrite))},
         {"references.trust_scripts", boolean(FIELD(references.trust_scripts))},
-        {"references.base",
-         [](Preset& p, const Where& w) {
-             const auto text = w.node.value_exact<std::string>();
-             if (!text || text->empty() || text->front() != '/' || text->find_first_of("?#\\ ") != std::string::npos ||
-                 text->find("//") != std::string::npos)
-                 w.fail("must be the URL path SRC is served at, such as \"/\" or \"/static/\"");
-             p.references.base = *text;
-             if (p.references.base.back() != '/')
-                 p.references.base += '/';
-         }},
-        {"build.memory",
-         [](Preset& p, const Where& w) {
-             if (const auto n = w.node.value_exact<std::int64_t>(); n && *n >= (1 << 20)) {
-                 p.build.memory = static_cast<std::uint64_t>(*n);
-                 return;
-             }
-             const auto text = w.node.value_exact<std::string>();
-             if (!text)
-                 w.fail("must be a size of at least 1 MiB: bytes, or a string such as \"512M\", \"2G\"");
-             try {
-                 p.build.memory = parse_size(*text);
-             } catch (const Error& e) {
-                 w.fail(std::string("is not a size: ") + e.what());
-             }
-             if (p.build.memory < (1 << 20))
-                 w.fail("must be at least 1 MiB");
-         }},
-        {"cache.remote",
-         [](Preset& p, const Where& w) {
-             if (const auto one = w.node.value_exact<std::string>())
-                 p.cache.urls = {*one};
-             else
-                 p.cache.urls = string_array(w);
-             for (const auto& url : p.cache.urls)
-                 if (url.empty())
-                     w.fail("must name servers (an empty string is no server)");
-         }},
+        {"references.base", set_base},
+        {"build.memory", set_memory},
+        {"cache.remote", set_remote_servers},
         {"cache.remote_read_only", boolean(FIELD(cache.read_only))},
         {"cache.remote_timeout", milliseconds(FIELD(cache.timeout_ms), 1, std::int64_t{3600} * 1000)},
         {"cache.remote_connect_timeout", milliseconds(FIELD(cache.connect_timeout_ms), 1, std::int64_t{60} * 1000)},
@@ -82,13 +122,13 @@ const std::map<std::string, Setter>& setters()
         {"html.integrity", boolean(FIELD(html.integrity))},
         {"headers", header_rules()},
         {"budgets", budgets()},
-        {"images.formats",
-         choices(FIELD(images.formats), [] { // the modern ones: the fallback is images.fallback
-             std::vector<std::pair<std::string, ImageFormat>> modern;
-             for (const ImageFormat f : k_modern_formats)
-                 modern.emplace_back(std::string(to_string(f)), f);
-             return modern;
-         }())},
+        {"images.formats", choices(FIELD(images.formats),
+                                   [] { // the modern ones: the fallback is images.fallback
+                                       std::vector<std::pair<std::string, ImageFormat>> modern;
+                                       for (const ImageFormat f : k_modern_formats)
+                                           modern.emplace_back(std::string(to_string(f)), f);
+                                       return modern;
+                                   }())},
         {"images.fallback", boolean(FIELD(images.fallback))},
         {"images.widths", widths(FIELD(images.widths))},
         {"images.rules", image_rules()},
@@ -117,31 +157,10 @@ const std::map<std::string, Setter>& setters()
          choice(FIELD(images.avif.chroma),
                 std::vector<std::pair<std::string, Chroma>>{{"420", Chroma::yuv420}, {"444", Chroma::yuv444}})},
         {"images.avif.codec",
-         choice(FIELD(images.avif.codec),
-                std::vector<std::pair<std::string, AvifCodec>>{
-                    {"aom", AvifCodec::aom}, {"svt", AvifCodec::svt}, {"rav1e", AvifCodec::rav1e}})},
-        {"images.avif.aom_options",
-         [](Preset& p, const Where& w) {
-             const auto* given = w.node.as_table();
-             if (!given)
-                 w.fail("must be a table of encoder options (aom_options = { tune = \"iq\" })");
-             std::map<std::string, std::string> out;
-             for (const auto& [key, value] : *given) {
-                 const std::string name(key.str());
-                 const Where at{w.source, w.key + "." + name, value};
-                 if (name == "row-mt" || name == "threads")
-                     at.fail("is set by cachet (one thread per encode keeps outputs independent of -j)");
-                 if (const auto s = value.value_exact<std::string>())
-                     out[name] = *s;
-                 else if (const auto i = value.value_exact<std::int64_t>())
-                     out[name] = std::to_string(*i);
-                 else if (const auto b = value.value_exact<bool>())
-                     out[name] = *b ? "1" : "0";
-                 else
-                     at.fail("must be a string, an integer or a boolean");
-             }
-             p.images.avif.aom_options = std::move(out);
-         }},
+         choice(FIELD(images.avif.codec), std::vector<std::pair<std::string, AvifCodec>>{{"aom", AvifCodec::aom},
+                                                                                         {"svt", AvifCodec::svt},
+                                                                                         {"rav1e", AvifCodec::rav1e}})},
+        {"images.avif.aom_options", set_aom_options},
         {"images.webp.quality", quality(FIELD(images.webp.quality), FIELD(images.webp.quality_mode))},
         {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
@@ -152,10 +171,9 @@ const std::map<std::string, Setter>& setters()
         {"text.extensions", strings(FIELD(text.extensions))},
         {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
         {"text.min_saving", number(FIELD(text.min_saving), 0, 1, true, "")},
-        {"text.encodings",
-         choices(FIELD(text.encodings),
-                 std::vector<std::pair<std::string, Encoding>>{
-                     {"zstd", Encoding::zstd}, {"br", Encoding::br}, {"gzip", Encoding::gzip}})},
+        {"text.encodings", choices(FIELD(text.encodings),
+                                   std::vector<std::pair<std::string, Encoding>>{
+                                       {"zstd", Encoding::zstd}, {"br", Encoding::br}, {"gzip", Encoding::gzip}})},
         {"text.zstd_level", integer(FIELD(text.zstd_level), 1, 22)},
         {"text.brotli_quality", integer(FIELD(text.brotli_quality), 0, 11)},
         {"text.gzip_level", integer(FIELD(text.gzip_level), 1, 12)},
