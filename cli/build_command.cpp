@@ -1,11 +1,11 @@
 #include "cli/common.hpp"
 #include "cli/reporter.hpp"
+#include "cli/terminal.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <unistd.h>
 
 namespace cachet::cli {
 namespace {
@@ -59,10 +59,11 @@ int build(const BuildFlags& flags, const std::string& shard_flag)
                      printable(config.output.string()).c_str(), printable(config.preset.name).c_str(),
                      config.config_file.empty() ? "" : (", config " + printable(config.config_file.string())).c_str());
     limit_malloc_arenas();
-    const Verbosity verbosity = flags.quiet             ? Verbosity::quiet
-                                : isatty(STDERR_FILENO) ? Verbosity::progress
-                                                        : Verbosity::lines;
-    ConsoleReporter reporter(verbosity, timings_since(flags));
+    const Verbosity verbosity = flags.quiet               ? Verbosity::quiet
+                                : terminal::interactive() ? Verbosity::progress
+                                                          : Verbosity::lines;
+    ConsoleReporter reporter(verbosity, timings_since(flags),
+                             flags.verbose && !flags.quiet ? ConsoleReporter::Table::yes : ConsoleReporter::Table::no);
     std::atomic<bool> cancel{false};
     RunOptions options = run_options();
     options.teardown = Teardown::leave; // cachet build exits right after run()
@@ -77,7 +78,7 @@ int build(const BuildFlags& flags, const std::string& shard_flag)
     if (flags.json)
         std::fputs(summary_json(summary).c_str(), stdout);
     if (!flags.quiet)
-        std::fputs(summary_text(summary).c_str(), stderr);
+        std::fputs(terminal::wrapped(summary_text(summary, flags.verbose), terminal::columns()).c_str(), stderr);
     if (!summary.failures.empty())
         return k_exit_assets_failed;
     const auto over =
@@ -102,6 +103,9 @@ Command add_build_command(CLI::App& app)
     command->add_flag("--dry-run", flags->dry_run, "Print the plan and write nothing");
     command->add_flag("--json", flags->json, "Print a machine-readable summary on stdout");
     command->add_flag("--no-cache", flags->no_cache, "Build everything and keep no cache");
+    command->add_flag("-v,--verbose", flags->verbose,
+                      "After the build, a table of every source (its size, what visitors download, its files) "
+                      "and the bytes written per format");
     command->add_option("--budgets", flags->budgets, "What an exceeded [[budgets]] limit does: error (exit 4) or warn")
         ->check(CLI::IsMember({"error", "warn"}))
         ->capture_default_str();

@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/common.hpp"
+#include "cli/terminal.hpp"
 #include "pipeline/build/versions.hpp"
 #include "pipeline/model/suggest.hpp"
 
@@ -53,7 +54,7 @@ int list_presets(const std::string& name)
 // argument error too), so that a CI step parsing stdout always gets a document.
 int run_error(const std::string& message, int code, bool json)
 {
-    std::fprintf(stderr, "cachet: error: %s\n", message.c_str());
+    std::fprintf(stderr, "%s %s\n", terminal::paint("cachet: error:", terminal::Tone::error).c_str(), message.c_str());
     if (json)
         std::fputs((nlohmann::json({{"status", "error"}, {"error", message}, {"exit_code", code}})
                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
@@ -72,6 +73,13 @@ int main(int argc, char** argv)
     app.name("cachet"); // (CLI11 would print argv[0], the absolute path, in every Usage:)
     app.set_version_flag("-V,--version", version_text);
     app.require_subcommand(1);
+    // --color anywhere on the line: before the command or after it (fallthrough).
+    std::string color = "auto";
+    app.add_option("--color", color, "Colour on stderr: auto (a terminal, and NO_COLOR unset), always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->option_text("<WHEN>");
+    app.fallthrough();
+    terminal::configure("auto");
     std::vector<Command> commands{add_build_command(app), add_watch_command(app)};
     for (auto* group : {add_cache_commands, add_manifest_commands})
         for (Command& c : group(app))
@@ -116,6 +124,7 @@ int main(int argc, char** argv)
         const int code = app.exit(e);
         return code == 0 ? k_exit_ok : k_exit_usage;
     }
+    terminal::configure(color);
     const Command* given = nullptr;
     for (const Command& c : commands)
         if (c.app->parsed())
@@ -128,7 +137,8 @@ int main(int argc, char** argv)
         // (A message may quote a name or a URL from input: escaped, and capped.)
         return run_error(printable(e.what(), 2000), exit_code_for(e.kind()), given->json && *given->json);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "cachet: internal error: %s\n", printable(e.what(), 2000).c_str());
+        std::fprintf(stderr, "%s %s\n", terminal::paint("cachet: internal error:", terminal::Tone::error).c_str(),
+                     printable(e.what(), 2000).c_str());
         return k_exit_internal;
     }
 }

@@ -100,6 +100,7 @@ struct BuildFlags {
     bool dry_run = false;
     bool json = false;
     bool quiet = false;
+    bool verbose = false; // build: the table of every source after the build
     bool timings = false;
     std::string budgets = "error";
     bool strict = false;

@@ -1,5 +1,6 @@
 #include "pipeline/build/image_job.hpp"
 #include "pipeline/build/run.hpp"
+#include "pipeline/build/totals.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,17 +17,112 @@ TEST_CASE("output_widths: configured widths below the source's, then its own, ne
     CHECK(output_widths(next, 1) == std::vector<int>{1});
 }
 
-TEST_CASE("transfer_bytes is the smallest thing a client can download", "[run]")
+namespace {
+
+OutputFile image_output(ImageFormat format, int width, std::uint64_t bytes, bool original = false)
+{
+    OutputFile o;
+    o.path = "img/a-" + std::to_string(width) + "." + std::string(file_extension(format));
+    o.format = format;
+    o.width = width;
+    o.bytes = bytes;
+    o.original = original;
+    return o;
+}
+
+AssetRecord photo(std::string source, std::uint64_t source_bytes, std::uint64_t avif, std::uint64_t jpeg)
 {
     AssetRecord r;
-    r.source_bytes = 1000;
-    OutputFile a;
-    a.bytes = 700;
-    a.encodings.push_back({Encoding::br, "x.br", 300, {}});
-    OutputFile b;
-    b.bytes = 500;
-    r.outputs = {a, b};
-    CHECK(transfer_bytes(r) == 300);
-    r.outputs.clear();
-    CHECK(transfer_bytes(r) == 1000);
+    r.source = std::move(source);
+    r.kind = AssetKind::image;
+    r.source_bytes = source_bytes;
+    // Thumbnails are smaller than anything at full size: they must not count.
+    r.outputs = {image_output(ImageFormat::avif, 640, 10),    image_output(ImageFormat::jpeg, 640, 20),
+                 image_output(ImageFormat::avif, 1200, avif), image_output(ImageFormat::webp, 1200, avif / 2),
+                 image_output(ImageFormat::jpeg, 1200, jpeg), image_output(ImageFormat::jpeg, 1200, 1, true)};
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("delivered: an image's most preferred format at full size, and what a plain <img> gets", "[run][report]")
+{
+    const AssetRecord r = photo("img/a.jpg", 5000, 800, 2000);
+    const Delivered d = delivered(r);
+    REQUIRE(d.file);
+    CHECK(d.bytes == 800); // AVIF, though the WebP is smaller: a browser that takes AVIF gets AVIF
+    CHECK(d.format == "avif");
+    CHECK(d.file->width == 1200);
+    CHECK(d.plain_bytes == 2000); // the JPEG at full size, not the original copy, not a thumbnail
+    CHECK(d.plain->format == ImageFormat::jpeg);
+
+    AssetRecord text;
+    text.source = "app.js";
+    text.kind = AssetKind::text;
+    text.source_bytes = 1000;
+    OutputFile js;
+    js.bytes = 990;
+    js.encodings = {{Encoding::zstd, "app.js.zst", 400, {}}, {Encoding::br, "app.js.br", 300, {}}};
+    text.outputs = {js};
+    CHECK(delivered(text).bytes == 300);
+    CHECK(delivered(text).format == "br");
+    CHECK(delivered(text).plain_bytes == 990);
+    text.outputs.clear();
+    CHECK(delivered(text).file == nullptr);
+    CHECK(delivered(text).bytes == 0);
+}
+
+TEST_CASE("the build report counts full-size downloads, the files that grew, the largest, and files over 500 KiB",
+          "[run][report]")
+{
+    Totals totals(k_large_file_bytes);
+    Summary summary;
+    const auto add = [&](const AssetRecord& record) {
+        Asset asset;
+        asset.path = record.source;
+        asset.kind = record.kind;
+        asset.bytes = record.source_bytes;
+        AssetResult result;
+        result.status = AssetResult::Status::built;
+        result.record = record;
+        totals.add(asset, result, summary);
+    };
+    add(photo("img/a.jpg", 5000, 800, 2000));
+    add(photo("img/b.jpg", 1000, 900, 1100)); // its fallback is heavier than its source
+    add(photo("img/c.jpg", 900'000, 600'000, 700'000));
+    for (int i = 0; i < 4; ++i)
+        add(photo("img/t" + std::to_string(i) + ".jpg", 100, 10 + i, 50));
+    totals.name(summary);
+    const KindTotals& images = summary.kinds.at("image");
+    CHECK(images.assets == 7);
+    CHECK(images.bytes_in == 906'400);
+    CHECK(images.delivered == 800 + 900 + 600'000 + 10 + 11 + 12 + 13);
+    CHECK(images.plain == 2000 + 1100 + 700'000 + 4 * 50);
+    CHECK(images.delivered_as == std::vector<std::string>{"avif"});
+    // The every-width totals stay for --json and -v: three AVIFs an image.
+    CHECK(images.outputs.at("avif").files == 14);
+    REQUIRE(summary.grown.size() == 1);
+    CHECK(summary.grown[0].path == "img/b.jpg");
+    REQUIRE(summary.largest.size() == 5);
+    CHECK(summary.largest[0].path == "img/c.jpg");
+    CHECK(summary.largest[1].path == "img/b.jpg");
+    CHECK(summary.largest[2].path == "img/a.jpg");
+    CHECK(summary.largest[3].path == "img/t3.jpg");
+    CHECK(summary.largest[4].path == "img/t2.jpg");
+    REQUIRE(summary.large.size() == 1); // 600,000 bytes of AVIF: over 500 KiB
+    CHECK(summary.large[0].path == "img/c.jpg");
+    REQUIRE(summary.warnings.size() == 1);
+    CHECK(summary.warnings[0].first == "img/c.jpg");
+    CHECK_THAT(summary.warnings[0].second, Catch::Contains("585.9 KiB as delivered (avif), over 500.0 KiB"));
+
+    Totals quiet(0); // [[budgets]] set: no default warning
+    Summary other;
+    Asset asset{};
+    asset.path = "img/c.jpg";
+    asset.kind = AssetKind::image;
+    AssetResult result;
+    result.record = photo("img/c.jpg", 900'000, 600'000, 700'000);
+    quiet.add(asset, result, other);
+    CHECK(other.large.empty());
+    CHECK(other.warnings.empty());
 }

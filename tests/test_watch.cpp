@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -194,6 +196,71 @@ TEST_CASE("cachet watch follows what editors and tools do to files", "[watch][e2
     CHECK_THAT(s.watcher->err(), Catch::Contains("changed (") && Catch::Contains("stopped"));
 }
 
+TEST_CASE("cachet watch stamps its lines, shows each warning once, and follows its configuration file",
+          "[watch][e2e][config]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const fs::path out = dir / "out";
+    const fs::path config = dir / "cachet.toml";
+    write(src / "broken.html", "<img src=\"img/missing.png\">\n");
+    write(config, "[images]\nwidths = [320]\n");
+    const auto start = [&] {
+        return std::make_unique<test::Background>(
+            std::vector<std::string>{test::cachet_binary(), "watch", src.string(), "-o", out.string(), "--cache-dir",
+                                     (dir / "cache").string(), "--config", config.string()});
+    };
+    const auto count = [](const std::string& text, std::string_view what) {
+        std::size_t n = 0;
+        for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    const auto widths = [&] {
+        std::set<int> out_widths;
+        try {
+            const auto manifest = test::read_json(out / "cachet-manifest.json");
+            for (const auto& o : manifest["assets"]["img/hero.jpg"]["outputs"])
+                if (!o.value("original", false))
+                    out_widths.insert(o["width"].get<int>());
+        } catch (const std::exception&) { // not written yet
+        }
+        return out_widths;
+    };
+    const std::string warning = "broken.html: \"img/missing.png\" names img/missing.png";
+    for (const bool warm : {false, true}) {
+        auto w = start();
+        REQUIRE(test::eventually([&] { return w->err().find("checked everything") != std::string::npos; }));
+        INFO(w->err());
+        // Every line of the session says when; the start of a build is a line too.
+        CHECK(std::regex_search(w->err(), std::regex("(^|\n)[0-9]{2}:[0-9]{2}:[0-9]{2} cachet watch: building")));
+        CHECK(std::regex_search(
+            w->err(), std::regex("\n[0-9]{2}:[0-9]{2}:[0-9]{2} cachet watch: checked everything: [0-9]+ built")));
+        // The broken reference is shown once, whether broken.html was built or reused (warm).
+        CHECK(count(w->err(), warning) == 1);
+        CHECK(widths() == std::set<int>{320, 480}); // (480: the image's own width)
+        if (warm) {
+            // Another file changes: the warning of the reused page is not repeated.
+            write(src / "css/later.css", ".later { color: red }\n");
+            REQUIRE(test::eventually([&] { return w->err().find("(css/later.css): 1 built") != std::string::npos; }));
+            CHECK(std::regex_search(w->err(), std::regex("[0-9]{2}:[0-9]{2}:[0-9]{2} cachet watch: rebuilding: 1 "
+                                                         "changed \\(css/later.css\\)")));
+            CHECK(count(w->err(), warning) == 1);
+            // An invalid configuration is reported at once, and the session keeps its settings.
+            write(config, "[images]\nwidth = [200]\n");
+            REQUIRE(test::eventually([&] { return w->err().find("did you mean images.widths") != std::string::npos; }));
+            CHECK_THAT(w->err(), Catch::Contains("keeps its previous settings"));
+            CHECK(widths() == std::set<int>{320, 480});
+            // A valid one is taken, and everything is built with it.
+            write(config, "[images]\nwidths = [200]\n");
+            REQUIRE(test::eventually([&] { return widths() == std::set<int>{200, 480}; }));
+            CHECK_THAT(w->err(), Catch::Contains("settings reloaded"));
+        }
+        w->signal(SIGINT);
+        CHECK(w->wait() == 130);
+    }
+}
+
 TEST_CASE("cachet watch never builds a file still being written", "[watch][e2e]")
 {
     Session s;
@@ -307,6 +374,7 @@ TEST_CASE("SIGINT stops cachet build cleanly and keeps the previous manifest", "
     build.signal(SIGINT);
     CHECK(build.wait() == 130);
     CHECK_THAT(build.err(), Catch::Contains("interrupted"));
+    CHECK_THAT(build.err(), !Catch::Contains("failed:")); // a file the signal stopped did not fail
     CHECK(test::slurp(out / "cachet-manifest.json") == before);
     for (const auto& f : test::list_files(out))
         CHECK(f.find(".cachet-tmp-") == std::string::npos);

@@ -139,6 +139,7 @@ private:
         if (!m_started[i]) // never started: the build stopped first
             return;
         AssetResult& result = m_plan.results[i];
+        bool stopped = false; // by the build stopping, not by a fault of its own: not reported
         if (const std::shared_ptr<ImageJob> job = std::move(m_jobs[i])) {
             if (outcome == Scheduler::Outcome::done && !m_scheduler.cancelled()) {
                 try {
@@ -149,7 +150,8 @@ private:
                 }
             } else {
                 result.status = AssetResult::Status::failed;
-                result.message = outcome == Scheduler::Outcome::failed ? failure(error) : "build stopped";
+                stopped = outcome != Scheduler::Outcome::failed;
+                result.message = stopped ? "build stopped" : failure(error);
             }
             job->release(); // the pixels are no longer needed
         }
@@ -163,7 +165,7 @@ private:
         }
         if (result.status == AssetResult::Status::failed)
             result.record.outputs.clear();
-        {
+        if (!stopped) {
             std::lock_guard lock(m_report_mutex);
             m_reporter.asset_finished(m_assets[i], result);
         }

@@ -79,17 +79,6 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
 
 } // namespace
 
-std::uint64_t transfer_bytes(const AssetRecord& record)
-{
-    std::uint64_t best = record.source_bytes;
-    for (const auto& o : record.outputs) {
-        best = std::min(best, o.bytes);
-        for (const auto& e : o.encodings)
-            best = std::min(best, e.bytes);
-    }
-    return best;
-}
-
 Summary run(const Config& config, Reporter& reporter, const RunOptions& options)
 {
     return run_build(config, reporter, options, nullptr, nullptr);

@@ -45,9 +45,6 @@ std::vector<std::string> folders_to_skip(const Config& config);
 // What a build of config would process, without writing anything.
 ScanResult plan_build(const Config& config);
 
-// Smallest number of bytes a client downloads for record: the smallest output or encoded variant.
-std::uint64_t transfer_bytes(const AssetRecord& record);
-
 // What a watch session keeps between builds: the last build's scan and index, in memory, so a
 // rebuild neither reads the index nor walks SRC again. Only run() looks inside.
 class BuildMemory {

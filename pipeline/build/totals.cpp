@@ -1,5 +1,6 @@
 #include "pipeline/build/totals.hpp"
 
+#include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,36 @@
 #include <algorithm>
 
 namespace cachet {
+namespace {
+
+constexpr std::size_t k_largest = 5;
+
+// The five largest stay in order, largest first; on a tie the one added first (the assets
+// come by path) stays ahead.
+void keep_largest(std::vector<FileReport>& largest, const FileReport& file)
+{
+    if (largest.size() == k_largest && file.bytes <= largest.back().bytes)
+        return;
+    auto at = std::upper_bound(largest.begin(), largest.end(), file.bytes,
+                               [](std::uint64_t bytes, const FileReport& f) { return bytes > f.bytes; });
+    largest.insert(at, file);
+    if (largest.size() > k_largest)
+        largest.pop_back();
+}
+
+bool modern_output(const AssetRecord& record)
+{
+    return std::any_of(record.outputs.begin(), record.outputs.end(),
+                       [](const OutputFile& o) { return o.format && info(*o.format).modern; });
+}
+
+} // namespace
+
+std::string large_file_message(const FileReport& file, std::uint64_t limit)
+{
+    return human_bytes(file.bytes) + " as delivered (" + file.format + "), over " + human_bytes(limit) +
+           ": visitors download all of it; make it smaller, or set [[budgets]] to choose your own limits";
+}
 
 void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary)
 {
@@ -22,11 +53,32 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
         summary.warnings.emplace_back(asset.path, w);
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
-    if (asset.kind == AssetKind::image) {
-        const bool modern = std::any_of(result.record.outputs.begin(), result.record.outputs.end(),
-                                        [](const OutputFile& o) { return o.format && info(*o.format).modern; });
-        ++(modern ? summary.images_modern : summary.images_not_modern);
+    if (asset.kind == AssetKind::image)
+        ++(modern_output(result.record) ? summary.images_modern : summary.images_not_modern);
+    const Delivered d = delivered(result.record);
+    if (d.file) {
+        kind.totals.delivered += d.bytes;
+        kind.totals.plain += d.plain_bytes;
+        std::size_t slot = k_identity;
+        if (asset.kind == AssetKind::image && d.file->format)
+            slot = static_cast<std::size_t>(*d.file->format);
+        for (std::size_t e = 0; e < k_encodings.size(); ++e)
+            if (d.format == to_string(k_encodings[e]))
+                slot = k_identity + 1 + e;
+        kind.delivered_as[slot] = true;
+        const FileReport file{
+            asset.path, std::string(to_string(asset.kind)), asset.bytes, d.bytes, std::string(d.format), d.plain_bytes};
+        keep_largest(summary.largest, file);
+        // (A text grows by its rewritten, longer URLs: expected, and compressed away.)
+        if (asset.kind != AssetKind::text && std::max(d.bytes, d.plain_bytes) > asset.bytes)
+            summary.grown.push_back(file);
+        if (m_large_bytes > 0 && asset.kind != AssetKind::passthrough && d.bytes > m_large_bytes) {
+            summary.large.push_back(file);
+            summary.warnings.emplace_back(asset.path, large_file_message(file, m_large_bytes));
+        }
     }
+    if (asset.kind == AssetKind::image && !modern_output(result.record))
+        summary.not_modern.push_back(asset.path);
     for (const auto& o : result.record.outputs) {
         if (o.original) {
             FormatTotals& f = kind.outputs[k_originals];
@@ -47,6 +99,14 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
     }
 }
 
+std::string_view Totals::slot_name(std::size_t slot)
+{
+    return slot < k_identity     ? to_string(static_cast<ImageFormat>(slot))
+           : slot == k_identity  ? std::string_view("identity")
+           : slot == k_originals ? std::string_view("originals")
+                                 : to_string(static_cast<Encoding>(slot - k_identity - 1));
+}
+
 void Totals::name(Summary& summary) const
 {
     for (std::size_t k = 0; k < m_kinds.size(); ++k) {
@@ -58,13 +118,11 @@ void Totals::name(Summary& summary) const
         for (std::size_t o = 0; o < kind.outputs.size(); ++o) {
             if (kind.outputs[o].files == 0)
                 continue;
-            const std::string_view output_name = o < k_identity    ? to_string(static_cast<ImageFormat>(o))
-                                                 : o == k_identity ? std::string_view("identity")
-                                                 : o == k_originals
-                                                     ? std::string_view("originals")
-                                                     : to_string(static_cast<Encoding>(o - k_identity - 1));
-            totals.outputs[std::string(output_name)] = kind.outputs[o];
+            totals.outputs[std::string(slot_name(o))] = kind.outputs[o];
         }
+        for (std::size_t o = 0; o < kind.delivered_as.size(); ++o)
+            if (kind.delivered_as[o])
+                totals.delivered_as.emplace_back(slot_name(o));
     }
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace cachet {
 
@@ -13,6 +14,9 @@ namespace cachet {
 // adds up 10,000s of assets) and named once at the end.
 class Totals {
 public:
+    // large_bytes: texts and images delivered bigger than this go to Summary::large and get a
+    // warning (0: none).
+    explicit Totals(std::uint64_t large_bytes = 0) : m_large_bytes(large_bytes) {}
     void add(const Asset& asset, const AssetResult& result, Summary& summary);
     void name(Summary& summary) const;
 
@@ -21,13 +25,19 @@ private:
     // encoding, then the originals (with their encoded variants).
     static constexpr std::size_t k_identity = k_image_format_count;
     static constexpr std::size_t k_originals = k_identity + 1 + k_encodings.size();
+    static std::string_view slot_name(std::size_t slot);
     static constexpr std::size_t k_kinds = static_cast<std::size_t>(AssetKind::unsupported) + 1;
     struct Kind {
         KindTotals totals;
         std::array<FormatTotals, k_originals + 1> outputs{};
+        std::array<bool, k_originals + 1> delivered_as{};
     };
+    std::uint64_t m_large_bytes;
     std::array<Kind, k_kinds> m_kinds{}; // by AssetKind
 };
+
+// The warning of a file delivered bigger than limit.
+std::string large_file_message(const FileReport& file, std::uint64_t limit);
 
 // The counts of a build, as JSON, for `cachet cache stats`.
 std::string last_build_json(const Summary& summary);

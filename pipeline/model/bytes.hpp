@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,5 +19,8 @@ inline std::string_view as_text(ByteView b)
 {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
+
+// bytes for people: "812 B", "1.5 MiB".
+std::string human_bytes(std::uint64_t bytes);
 
 } // namespace cachet

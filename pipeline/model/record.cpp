@@ -40,6 +40,33 @@ const OutputFile* output_for_url(const AssetRecord& record)
     return record.outputs.empty() ? nullptr : &record.outputs.front();
 }
 
+Delivered delivered(const AssetRecord& record)
+{
+    Delivered out;
+    out.plain = output_for_url(record);
+    if (!out.plain)
+        return out;
+    out.plain_bytes = out.plain->bytes;
+    out.file = out.plain;
+    if (record.kind == AssetKind::image && out.plain->format) {
+        for (const auto& o : record.outputs)
+            if (!o.original && o.format && o.width == out.plain->width &&
+                info(*o.format).preference > info(*out.file->format).preference)
+                out.file = &o;
+        out.bytes = out.file->bytes;
+        out.format = to_string(*out.file->format);
+        return out;
+    }
+    out.bytes = out.file->bytes;
+    out.format = "identity";
+    for (const auto& e : out.file->encodings)
+        if (e.bytes < out.bytes) {
+            out.bytes = e.bytes;
+            out.format = to_string(e.encoding);
+        }
+    return out;
+}
+
 std::string percent_encoded(std::string_view path)
 {
     static constexpr std::string_view k_hex = "0123456789ABCDEF";

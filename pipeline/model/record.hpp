@@ -77,6 +77,18 @@ std::vector<std::string> output_paths(const AssetRecord& record);
 // if record has no output.
 const OutputFile* output_for_url(const AssetRecord& record);
 
+// What a visitor's browser downloads for record's source shown at full size.
+struct Delivered {
+    // A current browser: for an image, its most preferred format at the widest width (what a
+    // <picture> or Accept negotiation gives); otherwise output_for_url(). Null if no output.
+    const OutputFile* file = nullptr;
+    std::uint64_t bytes = 0;           // ... as that browser gets it: its smallest encoded variant, if any
+    std::string_view format;           // ... named: "avif", "webp", "jpeg"..., or "br", "zstd", "gzip", "identity"
+    const OutputFile* plain = nullptr; // output_for_url(): what a plain <img> or link gets
+    std::uint64_t plain_bytes = 0;     // ... its bytes, not encoded
+};
+Delivered delivered(const AssetRecord& record);
+
 // path with what cannot stand as is in a URL path (spaces, controls, quotes, brackets, '#',
 // '?', '%', '\\', ',') percent-encoded; '/' and other UTF-8 bytes are kept.
 std::string percent_encoded(std::string_view path);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <poll.h>
 #include <set>
 #include <sys/eventfd.h>
@@ -155,16 +156,28 @@ public:
     WatchSession(const Config& config, const WatchOptions& options, const std::atomic<bool>& stop, int wake_fd,
                  Reporter& reporter, WatchEvents& events)
         : m_config(config), m_options(options), m_stop(stop), m_wake_fd(wake_fd), m_reporter(reporter),
-          m_events(events), m_polling(options.poll)
+          m_events(events), m_polling(options.poll), m_memory(std::make_unique<BuildMemory>())
     {
         check_folders(m_config);
         const std::vector<std::string> skipped = folders_to_skip(m_config);
         m_skip = skipped.empty() ? std::string() : skipped.front(); // the cache folder
+        if (m_options.reload)
+            m_config_file = fs::absolute(m_config.config_file.empty() ? fs::path("cachet.toml") : m_config.config_file);
     }
+
+    ~WatchSession()
+    {
+        if (m_config_watch >= 0)
+            close(m_config_watch);
+    }
+    WatchSession(const WatchSession&) = delete;
+    WatchSession& operator=(const WatchSession&) = delete;
 
     void run()
     {
         start_watching();
+        watch_config_file();
+        m_events.rebuilding({}, true);
         build({}, true);
         while (!m_stop) {
             if (m_polling) {
@@ -172,26 +185,37 @@ public:
                 ::poll(&p, 1, static_cast<int>(m_options.poll_interval.count()));
                 if (m_stop)
                     break;
+                if (!m_config_file.empty() && stat_file(m_config_file) != m_config_stat)
+                    reload();
                 build({}, true);
                 continue;
             }
             const int timeout = wait_before_build();
             if (timeout == 0) {
                 m_reporter.phase("quiet for the debounce");
+                if (m_reload) {
+                    reload();
+                    if (m_dirty.empty() && !m_rescan)
+                        continue; // an invalid configuration, and nothing else changed
+                }
                 std::vector<std::string> changed(m_dirty.begin(), m_dirty.end());
                 const bool lost = m_rescan;
                 m_dirty.clear();
                 m_rescan = false;
+                m_events.rebuilding(changed, lost);
                 build(std::move(changed), lost);
                 continue;
             }
-            pollfd fds[2] = {{m_wake_fd, POLLIN, 0}, {m_inotify->fd(), POLLIN, 0}};
-            if (::poll(fds, 2, timeout) < 0 && errno != EINTR)
+            pollfd fds[3] = {
+                {m_wake_fd, POLLIN, 0}, {m_inotify ? m_inotify->fd() : -1, POLLIN, 0}, {m_config_watch, POLLIN, 0}};
+            if (::poll(fds, 3, timeout) < 0 && errno != EINTR)
                 throw io_error(m_config.source.string(), "cannot wait for changes", errno);
             if (m_stop)
                 break;
             if (fds[1].revents & POLLIN)
                 read_events();
+            if (fds[2].revents & POLLIN)
+                read_config_events();
         }
     }
 
@@ -223,11 +247,79 @@ private:
                         " ms instead. To watch, raise it: sysctl fs.inotify.max_user_watches=524288");
     }
 
+    // An inotify watch on the configuration file's folder, for the file's name only.
+    void watch_config_file()
+    {
+        if (m_config_file.empty())
+            return;
+        m_config_stat = stat_file(m_config_file);
+        if (m_polling)
+            return;
+        m_config_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (m_config_watch >= 0 &&
+            inotify_add_watch(m_config_watch, m_config_file.parent_path().c_str(),
+                              IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR) < 0) {
+            close(m_config_watch);
+            m_config_watch = -1;
+        }
+    }
+
+    void read_config_events()
+    {
+        const std::string name = m_config_file.filename().string();
+        for (;;) {
+            const ssize_t n = read(m_config_watch, m_buffer, sizeof m_buffer);
+            if (n <= 0)
+                break;
+            for (char* p = m_buffer; p < m_buffer + n;) {
+                const auto* ev = reinterpret_cast<const inotify_event*>(p);
+                if (ev->len > 0 && name == ev->name) {
+                    m_reload = true;
+                    m_last_event = Clock::now(); // the debounce applies: an editor's save is a burst
+                }
+                p += sizeof(inotify_event) + ev->len;
+            }
+        }
+    }
+
+    // The configuration file changed: its settings, afresh, and everything looked at again;
+    // an invalid file is reported at once and the session keeps what it had.
+    void reload()
+    {
+        m_reload = false;
+        m_config_stat = stat_file(m_config_file);
+        try {
+            Config fresh = m_options.reload();
+            check_folders(fresh);
+            m_config = std::move(fresh);
+        } catch (const Error& e) {
+            m_events.build_error(std::string(e.what()) +
+                                 " (the watch keeps its previous settings until this is fixed)");
+            return;
+        }
+        m_events.notice("the configuration changed (" + m_config_file.string() +
+                        "): settings reloaded, every "
+                        "source looked at again");
+        m_memory = std::make_unique<BuildMemory>(); // what it kept was planned with the old settings
+        const std::vector<std::string> skipped = folders_to_skip(m_config);
+        m_skip = skipped.empty() ? std::string() : skipped.front();
+        if (m_inotify) { // the ignore globs may have changed
+            m_inotify.reset();
+            try {
+                m_inotify.emplace(m_config.source, m_config.preset, m_skip, m_options.inotify_limit);
+                m_inotify->add_tree("");
+            } catch (const WatchLimit&) {
+                fall_back_to_polling();
+            }
+        }
+        m_rescan = true;
+    }
+
     // One build; changed: what the events named (rescan: look at everything).
     void build(std::vector<std::string> changed, bool rescan)
     {
         try {
-            Summary summary = cachet::run(m_config, m_reporter, m_options.run, m_memory, rescan ? nullptr : &changed);
+            Summary summary = cachet::run(m_config, m_reporter, m_options.run, *m_memory, rescan ? nullptr : &changed);
             std::uint64_t built = 0;
             for (const auto& [kind, t] : summary.kinds)
                 built += t.built();
@@ -249,7 +341,7 @@ private:
     // build now.
     int wait_before_build()
     {
-        if (m_dirty.empty() && !m_rescan)
+        if (m_dirty.empty() && !m_rescan && !m_reload)
             return -1;
         const auto now = Clock::now();
         const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - m_last_event);
@@ -350,7 +442,7 @@ private:
         m_dirty.insert(folder);
     }
 
-    const Config& m_config;
+    Config m_config; // (a changed configuration file replaces it)
     const WatchOptions& m_options;
     const std::atomic<bool>& m_stop;
     int m_wake_fd;
@@ -359,7 +451,12 @@ private:
     std::string m_skip;
     bool m_polling;
     std::optional<Inotify> m_inotify;
-    BuildMemory m_memory; // the last build's scan and index, so a rebuild looks only at what changed
+    // The last build's scan and index, so a rebuild looks only at what changed.
+    std::unique_ptr<BuildMemory> m_memory;
+    fs::path m_config_file; // watched for changes, absolute; empty: not watched
+    std::optional<FileStat> m_config_stat;
+    int m_config_watch = -1; // an inotify descriptor for it
+    bool m_reload = false;   // it changed since the last build
     std::vector<std::pair<std::string, std::string>> m_last_failures;
     bool m_first = true;
     std::set<std::string> m_dirty;            // sources (or "a/b/" folders) named by events since the last build

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ struct WatchOptions {
                                             // once its size and mtime stay the same this long
     std::size_t inotify_limit = 0;          // at most this many inotify watches (0: the kernel's limit)
     RunOptions run;                         // how each build runs (its cancel flag is the session's)
+    // The configuration again, read afresh, when the configuration file (Config::config_file,
+    // else ./cachet.toml) is written, created or removed; null: the file is not watched. What
+    // it throws is reported by WatchEvents::build_error and the session keeps its settings.
+    std::function<Config()> reload;
 };
 
 // One rebuild of a watch session.
@@ -33,6 +38,8 @@ struct Rebuild {
 class WatchEvents {
 public:
     virtual ~WatchEvents() = default;
+    // A rebuild starts for these changes (not for a poll, which may find none).
+    virtual void rebuilding(const std::vector<std::string>& /*changed*/, bool /*rescan*/) {}
     virtual void rebuilt(const Rebuild& rebuild) = 0;
     // A build that could not run at all (bad folder, unwritable OUT...): the session goes on.
     virtual void build_error(std::string_view message) = 0;
