@@ -44,9 +44,10 @@ build() { # tree name, SRC, extra flags...
   # Every exporter, from the default build's manifest.
   mkdir -p "$WORK/exports"
   for format in headers nginx caddy s3 sw-precache; do
-    "$CACHET" export "$format" --manifest "$WORK/site-default/cachet-manifest.json" --out dist -o "$WORK/exports/$format"
+    # (From inside $WORK, with a relative OUT: the s3 script names it, and must not name $WORK.)
+    (cd "$WORK" && "$CACHET" export "$format" --manifest site-default -o site-default --file "exports/$format")
   done
-  "$CACHET" export nginx --negotiate --manifest "$WORK/site-default/cachet-manifest.json" -o "$WORK/exports/nginx-negotiate"
+  "$CACHET" export nginx --negotiate --manifest "$WORK/site-default/cachet-manifest.json" --file "$WORK/exports/nginx-negotiate"
   digests exports "$WORK/exports"
   if [ -z "${SKIP_CORPUS:-}" ] && [ -d "$CORPUS/site" ]; then
     build corpus "$CORPUS/site" --no-cache

@@ -108,11 +108,20 @@ Command add_build_command(CLI::App& app)
                       "and the bytes written per format");
     command->add_option("--budgets", flags->budgets, "What an exceeded [[budgets]] limit does: error (exit 4) or warn")
         ->check(CLI::IsMember({"error", "warn"}))
-        ->capture_default_str();
-    command->add_option("--shard", *shard,
-                        "Build only share i of N of the images (i/N, from 1) into the caches, with a partial "
-                        "manifest; a build without --shard then finds them done (also $CACHET_SHARD, or "
-                        "$JOB_COMPLETION_INDEX with $CACHET_SHARD_COUNT)");
+        ->capture_default_str()
+        ->option_text("<error|warn>");
+    command
+        ->add_option("--shard", *shard,
+                     "Build only share i of N of the images (i/N, from 1) into the caches, with a partial "
+                     "manifest; a build without --shard then finds them done (also $CACHET_SHARD, or "
+                     "$JOB_COMPLETION_INDEX with $CACHET_SHARD_COUNT)")
+        ->option_text("<i/N>");
+    command->footer("Examples:\n"
+                    "  cachet build public -o dist                    build with the default preset\n"
+                    "  cachet build public -o dist --preset fast -v   quicker encoders, a table of every file\n"
+                    "  cachet build public -o dist --json > report.json\n"
+                    "  cachet build public -o dist --remote-cache https://cache.example.com/cachet\n"
+                    "  cachet build public -o dist --dry-run          what would be built, nothing written");
     return Command{command, [flags, shard] { return build(*flags, *shard); }, &flags->json};
 }
 

@@ -67,6 +67,20 @@ int cache_gc(const CacheFlags& flags)
         throw Error(ErrorKind::usage, flags.cache_dir + ": no cache folder there");
     const Cache cache(flags.cache_dir);
     const GcResult r = cache.gc(max);
+    if (flags.json) {
+        std::fputs((nlohmann::json({{"status", "ok"},
+                                    {"bytes_before", r.bytes_before},
+                                    {"bytes_after", r.bytes_after},
+                                    {"max_bytes", max},
+                                    {"entries_removed", r.entries_removed},
+                                    {"blobs_removed", r.blobs_removed},
+                                    {"temporaries_removed", r.temporaries_removed}})
+                        .dump(2) +
+                    "\n")
+                       .c_str(),
+                   stdout);
+        return k_exit_ok;
+    }
     std::printf("cache gc: %s -> %s (limit %s); removed %llu entries, %llu blobs and %llu temporary files\n",
                 human_bytes(r.bytes_before).c_str(), human_bytes(r.bytes_after).c_str(), human_bytes(max).c_str(),
                 static_cast<unsigned long long>(r.entries_removed), static_cast<unsigned long long>(r.blobs_removed),
@@ -82,12 +96,24 @@ std::vector<Command> add_cache_commands(CLI::App& app)
     CLI::App* cache = app.add_subcommand("cache", "Inspect or trim the build cache");
     cache->require_subcommand(1);
     CLI::App* stats = cache->add_subcommand("stats", "Entries, size and the last build's hit rate");
-    stats->add_option("--cache-dir", flags->cache_dir, "Build cache folder")->capture_default_str();
-    stats->add_flag("--json", flags->json, "Print JSON");
+    stats->add_option("--cache-dir", flags->cache_dir, "Build cache folder")
+        ->capture_default_str()
+        ->option_text("<DIR>");
+    stats->add_flag("--json", flags->json, "Print JSON on stdout");
+    stats->footer("Examples:\n"
+                  "  cachet cache stats\n"
+                  "  cachet cache stats --cache-dir .cachet-cache --json");
     CLI::App* gc = cache->add_subcommand("gc", "Delete least recently used entries down to a size");
-    gc->add_option("--cache-dir", flags->cache_dir, "Build cache folder")->capture_default_str();
-    gc->add_option("--max-size", flags->max_size, "Size to trim to: 500M, 2G, 1048576...")->required();
-    return {Command{stats, [flags] { return cache_stats(*flags); }}, Command{gc, [flags] { return cache_gc(*flags); }}};
+    gc->add_option("--cache-dir", flags->cache_dir, "Build cache folder")->capture_default_str()->option_text("<DIR>");
+    gc->add_option("--max-size", flags->max_size, "Size to trim to: 500M, 2G, 1048576...")
+        ->required()
+        ->option_text("<SIZE>");
+    gc->add_flag("--json", flags->json, "Print what was removed as JSON on stdout");
+    gc->footer("Examples:\n"
+               "  cachet cache gc --max-size 2G\n"
+               "  cachet cache gc --max-size 500M --cache-dir .cachet-cache");
+    return {Command{stats, [flags] { return cache_stats(*flags); }, &flags->json},
+            Command{gc, [flags] { return cache_gc(*flags); }, &flags->json}};
 }
 
 } // namespace cachet::cli

@@ -28,28 +28,6 @@ std::string version_text()
     return out;
 }
 
-// `cachet presets`: each preset and its description; `cachet presets NAME`: that preset's TOML
-// (on top of default's, which is printed whole).
-int list_presets(const std::string& name)
-{
-    if (!name.empty()) {
-        std::vector<std::string> names;
-        for (const auto& p : embedded_presets()) {
-            if (p.name == name) {
-                std::fputs(std::string(p.text).c_str(), stdout);
-                return k_exit_ok;
-            }
-            names.emplace_back(p.name);
-        }
-        throw Error(ErrorKind::usage, "unknown preset \"" + printable(name, 200) + "\"" + did_you_mean(name, names));
-    }
-    for (const auto& p : embedded_presets()) {
-        const Preset preset = load_preset(p.name);
-        std::printf("%-14s %s\n", std::string(p.name).c_str(), preset.description.c_str());
-    }
-    return k_exit_ok;
-}
-
 // An error of the run itself: on stderr, and as JSON on stdout when --json was asked for (an
 // argument error too), so that a CI step parsing stdout always gets a document.
 int run_error(const std::string& message, int code, bool json)
@@ -64,13 +42,54 @@ int run_error(const std::string& message, int code, bool json)
     return code;
 }
 
+// --help as people write it (ripgrep, cargo): plain placeholders (<DIR>, <N>), set where each
+// option is declared, instead of CLI11's types and validators (UINT:UINT in [1 - 1024]); the
+// default and "required" said in words after the description.
+class HelpFormatter final : public CLI::Formatter {
+public:
+    std::string make_option_opts(const CLI::Option* option) const override
+    {
+        if (!option->nonpositional())
+            return ""; // a positional's name says it all
+        if (!option->get_option_text().empty())
+            return " " + option->get_option_text();
+        if (option->get_type_size() == 0 || option->get_type_name().empty())
+            return ""; // a flag
+        return option->get_expected_max() > 1 ? " <VALUE>..." : " <VALUE>";
+    }
+
+    std::string make_option_name(const CLI::Option* option, bool positional) const override
+    {
+        std::string name = CLI::Formatter::make_option_name(option, positional);
+        if (const auto brace = name.find('{'); brace != std::string::npos) // "--no-negotiate{false}"
+            name.erase(brace);
+        return name;
+    }
+
+    std::string make_option_desc(const CLI::Option* option) const override
+    {
+        std::string text = option->get_description();
+        if (option->nonpositional() && !option->get_default_str().empty() && text.find("default") == std::string::npos)
+            text += " (default: " + option->get_default_str() + ")";
+        if (option->nonpositional() && option->get_required())
+            text += " (required)";
+        return text;
+    }
+};
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"cachet: turns a site's public/ tree into a deployable, fingerprinted, precompressed tree "
                  "with a manifest"};
-    app.name("cachet"); // (CLI11 would print argv[0], the absolute path, in every Usage:)
+    app.name("cachet");                               // (CLI11 would print argv[0], the absolute path, in every Usage:)
+    app.formatter(std::make_shared<HelpFormatter>()); // (subcommands made after this share it)
+    app.footer("Examples:\n"
+               "  cachet build public -o dist                            build a site\n"
+               "  cachet watch public -o dist                            rebuild on every save\n"
+               "  cachet export nginx --manifest dist --file cachet.nginx\n"
+               "  cachet help build                                      one command's options");
     app.set_version_flag("-V,--version", version_text);
     app.require_subcommand(1);
     // --color anywhere on the line: before the command or after it (fallthrough).
@@ -81,13 +100,9 @@ int main(int argc, char** argv)
     app.fallthrough();
     terminal::configure("auto");
     std::vector<Command> commands{add_build_command(app), add_watch_command(app)};
-    for (auto* group : {add_cache_commands, add_manifest_commands})
+    for (auto* group : {add_cache_commands, add_manifest_commands, add_settings_commands})
         for (Command& c : group(app))
             commands.push_back(std::move(c));
-    auto preset_name = std::make_shared<std::string>();
-    CLI::App* presets = app.add_subcommand("presets", "List the built-in presets, or print one's TOML");
-    presets->add_option("NAME", *preset_name, "Print this preset's TOML (the others apply on top of default)");
-    commands.push_back(Command{presets, [preset_name] { return list_presets(*preset_name); }});
 
     const bool json_asked =
         std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "--json"; });

@@ -35,28 +35,40 @@ std::string default_cache_dir()
 void add_build_flags(CLI::App& command, BuildFlags& flags)
 {
     command.add_option("SRC", flags.source, "Source folder (the site's public/ tree)")->required();
-    command.add_option("-o,--output", flags.output, "Output folder (must not be inside SRC)")->required();
+    command.add_option("-o,--output", flags.output, "Output folder (must not be inside SRC)")
+        ->required()
+        ->option_text("<DIR>");
     command.add_option("--preset", flags.preset, "Preset name (see `cachet presets`) or path to a TOML file")
         ->capture_default_str()
-        ->each([&flags](const std::string&) { flags.preset_given = true; });
-    command.add_option("--config", flags.config_file,
-                       "TOML file whose keys override the preset (default: ./cachet.toml if present)");
+        ->each([&flags](const std::string&) { flags.preset_given = true; })
+        ->option_text("<NAME|FILE>");
+    command
+        .add_option("--config", flags.config_file,
+                    "TOML file whose keys override the preset (default: ./cachet.toml if present)")
+        ->option_text("<FILE>");
     command.add_option("-j,--jobs", flags.jobs, "Parallel jobs, encoder threads included (default: cores)")
-        ->check(CLI::Range(1u, 1024u));
+        ->check(CLI::Range(1u, 1024u))
+        ->option_text("<N>");
     command
         .add_option("--cache-dir", flags.cache_dir,
                     "Build cache folder; keep it between CI runs (default: $CACHET_CACHE_DIR, else "
                     "$XDG_CACHE_HOME/cachet, else ~/.cache/cachet)")
-        ->capture_default_str();
-    command.add_option("--memory", flags.memory,
-                       "Memory the images in flight may take at once: 512M, 2G... (default: [build] memory, 1G)");
-    command.add_option("--remote-cache", flags.remote_cache,
-                       "Shared cache server: http(s)://host/path (Bazel HTTP cache protocol) or s3://bucket/prefix; "
-                       "may be repeated (default: $CACHET_REMOTE_CACHE, then [cache] remote)");
+        ->option_text("<DIR>");
+    command
+        .add_option("--memory", flags.memory,
+                    "Memory the images in flight may take at once: 512M, 2G... (default: [build] memory, 1G)")
+        ->option_text("<SIZE>");
+    command
+        .add_option("--remote-cache", flags.remote_cache,
+                    "Shared cache server: http(s)://host/path (Bazel HTTP cache protocol) or s3://bucket/prefix; "
+                    "may be repeated (default: $CACHET_REMOTE_CACHE, then [cache] remote)")
+        ->option_text("<URL>...");
     command.add_flag("--remote-read-only", flags.remote_read_only,
                      "Fetch from the remote cache, never upload (also $CACHET_REMOTE_READ_ONLY=1)");
-    command.add_option("--remote-timeout", flags.remote_timeout,
-                       "Longest a remote cache request may take: 2s, 500ms... (default: [cache] remote_timeout, 10s)");
+    command
+        .add_option("--remote-timeout", flags.remote_timeout,
+                    "Longest a remote cache request may take: 2s, 500ms... (default: [cache] remote_timeout, 10s)")
+        ->option_text("<TIME>");
     command.add_flag("--no-remote-cache", flags.no_remote_cache, "Use no remote cache, whatever else says to");
     command.add_flag("-q,--quiet", flags.quiet, "Print errors only");
     command.add_flag("--timings", flags.timings, "Print when each step of a build ends, in ms since start");
@@ -104,20 +116,30 @@ bool env_true(const char* name)
 }
 
 // The remote cache as the flags, then the environment, then the configuration say.
-void apply_remote_flags(const BuildFlags& flags, RemoteCacheSettings& remote)
+void apply_remote_flags(const BuildFlags& flags, RemoteCacheSettings& remote,
+                        std::map<std::string, SettingOrigin>& origins)
 {
+    // (What `cachet config` shows of a server: where it came from, not the URL, which may hold
+    // credentials.)
     if (!flags.remote_cache.empty()) {
         remote.urls = flags.remote_cache;
+        origins["cache.remote"] = {"--remote-cache", "(" + std::to_string(remote.urls.size()) + " servers)"};
     } else if (const char* env = std::getenv("CACHET_REMOTE_CACHE"); env && *env) {
         remote.urls.clear();
         std::istringstream words{std::string(env)}; // several: separated by spaces
         for (std::string url; words >> url;)
             remote.urls.push_back(url);
+        origins["cache.remote"] = {"CACHET_REMOTE_CACHE", "(" + std::to_string(remote.urls.size()) + " servers)"};
     }
-    if (flags.no_remote_cache)
+    if (flags.no_remote_cache) {
         remote.urls.clear();
-    if (flags.remote_read_only || env_true("CACHET_REMOTE_READ_ONLY"))
+        origins["cache.remote"] = {"--no-remote-cache", "[]"};
+    }
+    if (flags.remote_read_only || env_true("CACHET_REMOTE_READ_ONLY")) {
         remote.read_only = true;
+        origins["cache.remote_read_only"] = {flags.remote_read_only ? "--remote-read-only" : "CACHET_REMOTE_READ_ONLY",
+                                             "true"};
+    }
     if (!flags.remote_timeout.empty()) {
         try {
             remote.timeout_ms = parse_milliseconds(flags.remote_timeout);
@@ -126,6 +148,7 @@ void apply_remote_flags(const BuildFlags& flags, RemoteCacheSettings& remote)
         }
         if (remote.timeout_ms < 1 || remote.timeout_ms > std::int64_t{3600} * 1000)
             throw Error(ErrorKind::usage, "--remote-timeout: must be between 1 ms and 3600 s");
+        origins["cache.remote_timeout"] = {"--remote-timeout", "\"" + flags.remote_timeout + "\""};
     }
 }
 
@@ -151,7 +174,7 @@ Config make_config(const BuildFlags& flags)
     config.preset = load_preset(base ? *base : flags.preset);
     if (!config.config_file.empty())
         apply_config_file(config.preset, config.config_file);
-    apply_remote_flags(flags, config.preset.cache);
+    apply_remote_flags(flags, config.preset.cache, config.preset.origins);
     if (!flags.memory.empty()) {
         try {
             config.preset.build.memory = parse_size(flags.memory);
@@ -160,6 +183,7 @@ Config make_config(const BuildFlags& flags)
         }
         if (config.preset.build.memory < (1 << 20))
             throw Error(ErrorKind::usage, "--memory: must be at least 1 MiB");
+        config.preset.origins["build.memory"] = {"--memory", "\"" + flags.memory + "\""};
     }
     return config;
 }

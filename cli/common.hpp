@@ -138,5 +138,6 @@ Command add_build_command(CLI::App& app);
 Command add_watch_command(CLI::App& app);
 std::vector<Command> add_cache_commands(CLI::App& app);
 std::vector<Command> add_manifest_commands(CLI::App& app); // picture, export, clean
+std::vector<Command> add_settings_commands(CLI::App& app); // presets, config
 
 } // namespace cachet::cli

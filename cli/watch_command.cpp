@@ -138,8 +138,13 @@ Command add_watch_command(CLI::App& app)
     add_build_flags(*command, flags->build);
     command->add_option("--debounce", flags->debounce_ms, "Milliseconds of quiet after a change before rebuilding")
         ->capture_default_str()
-        ->check(CLI::Range(0u, 60000u));
+        ->check(CLI::Range(0u, 60000u))
+        ->option_text("<MS>");
     command->add_flag("--poll", flags->poll, "Poll every 500 ms instead of using inotify");
+    command->footer("Examples:\n"
+                    "  cachet watch public -o dist                    rebuild on every save (preset fast)\n"
+                    "  cachet watch public -o dist --preset default   the production encoders\n"
+                    "  cachet watch public -o dist --poll             network and container file systems");
     return Command{command, [flags] { return watch(*flags); }};
 }
 

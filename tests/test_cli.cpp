@@ -193,3 +193,115 @@ TEST_CASE("cachet.toml may name its preset, build says its preset and config fir
     CHECK(p.exit_code == 2);
     CHECK_THAT(p.err, Catch::Contains("did you mean high-quality?"));
 }
+
+TEST_CASE("cachet config prints the settings a build would use, each with its origin, as TOML that reads back",
+          "[cli][e2e][config]")
+{
+    test::TempDir dir;
+    test::spit(dir / "cachet.toml", "preset = \"fast\"\n\n[images]\nwidths = [320]\n\n[cache]\n"
+                                    "remote = [\"https://user:secret@cache.example/cachet\"]\n\n"
+                                    "[[budgets]]\nmatch = \"*.js\"\nmax = \"100K\"\n");
+    const auto p = test::run_cachet({"config", "--memory", "2G"}, dir.path());
+    INFO(p.err << p.out);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("preset fast, then cachet.toml"));
+    CHECK_THAT(p.out, Catch::Matches(R"([\s\S]*\nwidths = \[320\] +# cachet\.toml:4\n[\s\S]*)"));
+    CHECK_THAT(p.out, Catch::Matches(R"([\s\S]*\nspeed = 10 +# presets/fast\.toml:[0-9]+\n[\s\S]*)"));
+    CHECK_THAT(p.out,
+               Catch::Matches(R"([\s\S]*\nformats = \["avif", "webp"\] +# presets/default\.toml:[0-9]+\n[\s\S]*)"));
+    CHECK_THAT(p.out, Catch::Matches(R"([\s\S]*\nmemory = "2G" +# --memory\n[\s\S]*)"));
+    CHECK_THAT(p.out, Catch::Contains("budgets = [{ match = \"*.js\", max = \"100K\" }]"));
+    CHECK_THAT(p.out, Catch::Contains("https://***@cache.example/cachet"));
+    CHECK(p.out.find("secret") == std::string::npos);
+
+    // What it prints is a configuration: read back over the default preset, it gives the same
+    // values (the remote server aside, whose credentials it hides).
+    const auto json = test::run_cachet({"config", "--json", "--memory", "2G"}, dir.path());
+    REQUIRE(json.exit_code == 0);
+    const auto settings = nlohmann::json::parse(json.out)["settings"];
+    test::spit(dir / "printed.toml", p.out);
+    const auto again =
+        test::run_cachet({"config", "--json", "--preset", "default", "--config", "printed.toml"}, dir.path());
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    const auto reread = nlohmann::json::parse(again.out)["settings"];
+    CHECK(settings.size() >= 40);
+    for (const auto& [key, entry] : settings.items()) {
+        INFO(key);
+        CHECK(reread[key]["value"] == entry["value"]);
+        CHECK(reread[key]["from"].get<std::string>().rfind("printed.toml:", 0) == 0);
+    }
+
+    // A bad configuration is the same error as for build; presets have --json too.
+    test::spit(dir / "bad.toml", "[images]\nwidth = [1]\n");
+    const auto bad = test::run_cachet({"config", "--config", "bad.toml", "--json"}, dir.path());
+    CHECK(bad.exit_code == 2);
+    CHECK(nlohmann::json::parse(bad.out)["error"] ==
+          "bad.toml:2: images.width is not a known setting; did you mean images.widths?");
+    const auto presets = test::run_cachet({"presets", "--json"});
+    REQUIRE(presets.exit_code == 0);
+    CHECK(nlohmann::json::parse(presets.out).size() == 3);
+    CHECK(nlohmann::json::parse(test::run_cachet({"presets", "fast", "--json"}).out)["toml"].get<std::string>().find(
+              "speed = 10") != std::string::npos);
+}
+
+TEST_CASE("picture, export, clean, cache and presets answer --json, and --manifest is a path for every command",
+          "[cli][e2e]")
+{
+    test::TempDir dir;
+    const auto build = test::run_cachet({"build", (test::fixtures() / "site").string(), "-o", (dir / "out").string(),
+                                         "--cache-dir", (dir / "cache").string()});
+    REQUIRE(build.exit_code == 0);
+    const auto picture = test::run_cachet({"picture", "img/hero.jpg", "--manifest", "out", "--json"}, dir.path());
+    REQUIRE(picture.exit_code == 0);
+    CHECK_THAT(nlohmann::json::parse(picture.out)["html"].get<std::string>(), Catch::StartsWith("<picture>"));
+    const auto missing = test::run_cachet({"picture", "img/nope.jpg", "--manifest", "out", "--json"}, dir.path());
+    CHECK(missing.exit_code == 2);
+    CHECK(nlohmann::json::parse(missing.out)["status"] == "error");
+
+    // clean: --manifest is a path, as for export and picture; a bare name in OUT (what it was
+    // once) is refused with the path to use.
+    const auto clean =
+        test::run_cachet({"clean", "out", "--manifest", "out/cachet-manifest.json", "--json"}, dir.path());
+    INFO(clean.err);
+    REQUIRE(clean.exit_code == 0);
+    CHECK(nlohmann::json::parse(clean.out)["removed"] == 0);
+    const auto folder = test::run_cachet({"clean", "out", "--manifest", "out"}, dir.path());
+    CHECK(folder.exit_code == 0);
+    const auto old = test::run_cachet({"clean", "out", "--manifest", "cachet-manifest.json"}, dir.path());
+    CHECK(old.exit_code == 2);
+    CHECK_THAT(old.err, Catch::Contains("did you mean out/cachet-manifest.json?"));
+    test::spit(dir / "elsewhere.json", "{}");
+    const auto outside = test::run_cachet({"clean", "out", "--manifest", "elsewhere.json"}, dir.path());
+    CHECK(outside.exit_code == 2);
+    CHECK_THAT(outside.err, Catch::Contains("is not in out"));
+
+    const auto gc =
+        test::run_cachet({"cache", "gc", "--max-size", "1G", "--cache-dir", (dir / "cache").string(), "--json"});
+    REQUIRE(gc.exit_code == 0);
+    CHECK(nlohmann::json::parse(gc.out)["entries_removed"] == 0);
+    const auto no_cache = test::run_cachet({"cache", "stats", "--cache-dir", (dir / "nothing").string(), "--json"});
+    CHECK(nlohmann::json::parse(no_cache.out).contains("status"));
+
+    // Every --help has examples and plain placeholders, none of CLI11's type names.
+    for (const std::vector<std::string>& command : {std::vector<std::string>{"build"},
+                                                    {"watch"},
+                                                    {"export"},
+                                                    {"picture"},
+                                                    {"clean"},
+                                                    {"manifest"},
+                                                    {"config"},
+                                                    {"presets"},
+                                                    {"cache", "stats"},
+                                                    {"cache", "gc"},
+                                                    {}}) {
+        std::vector<std::string> args = command;
+        args.emplace_back("--help");
+        const auto help = test::run_cachet(args);
+        INFO(help.out);
+        CHECK(help.exit_code == 0);
+        CHECK_THAT(help.out, Catch::Contains("Examples:\n  cachet "));
+        for (const char* noise : {"TEXT", "UINT", "INT:", "REQUIRED", "{false}", "<VALUE>", "Usage: /"})
+            CHECK(help.out.find(noise) == std::string::npos);
+    }
+}

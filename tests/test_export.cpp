@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fnmatch.h>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 
 using namespace cachet;
@@ -132,9 +134,59 @@ TEST_CASE("export headers fails clearly over Cloudflare's 100 rules", "[export]"
                       Catch::Contains("need 151 rules") && Catch::Contains("limit of 100"));
 }
 
-TEST_CASE("export s3: fingerprinted objects first, then other files, pages, service workers, the manifest", "[export]")
+namespace {
+
+// The commands of an S3 plan: each `aws s3 cp`'s include filters (or its one key) and the
+// options S3 stores.
+struct S3Command {
+    std::vector<std::string> filters; // per object: the key itself
+    std::string stored;               // " --content-type ... --cache-control ..."
+};
+
+std::vector<S3Command> s3_commands(const std::string& plan)
 {
-    const std::string text = export_manifest(ExportFormat::s3, site(), ExportOptions{});
+    std::vector<S3Command> out;
+    std::string joined; // continuation lines joined
+    for (std::size_t at = 0; at < plan.size();) {
+        auto end = plan.find('\n', at);
+        if (end == std::string::npos)
+            end = plan.size();
+        std::string line = plan.substr(at, end - at);
+        at = end + 1;
+        if (!line.empty() && line.back() == '\\') {
+            joined += line.substr(0, line.size() - 1);
+            continue;
+        }
+        line = joined + line;
+        joined.clear();
+        if (line.rfind("$aws s3 cp", 0) != 0)
+            continue;
+        S3Command c;
+        const std::regex quoted(R"(--include '([^']*)')");
+        for (std::sregex_iterator it(line.begin(), line.end(), quoted), last; it != last; ++it)
+            c.filters.push_back((*it)[1]);
+        if (c.filters.empty()) { // per object: "$out"/'key'
+            const auto key = line.find("\"$out\"/'") + 8;
+            c.filters.push_back(line.substr(key, line.find('\'', key) - key));
+        }
+        const auto stored = line.find(" --content-type ");
+        c.stored = line.substr(stored, line.rfind(" \"$@\"") - stored);
+        while (c.stored.find("  ") != std::string::npos)
+            c.stored.erase(c.stored.find("  "), 1);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("export s3: fingerprinted objects first, then other files, pages, service workers, the manifest; grouped "
+          "or per object, the same objects with the same headers",
+          "[export]")
+{
+    ExportOptions per_object;
+    per_object.s3_per_object = true;
+    const std::string text = export_manifest(ExportFormat::s3, site(), per_object);
     auto at = [&](const std::string& key) {
         const auto p = text.find("\"$out\"/'" + key + "'");
         INFO(key);
@@ -152,6 +204,55 @@ TEST_CASE("export s3: fingerprinted objects first, then other files, pages, serv
     CHECK_THAT(text, Catch::Contains("--content-disposition 'inline'"));
     CHECK_THAT(text,
                Catch::Contains("# S3 cannot store these headers; set them at the CDN: Access-Control-Allow-Origin"));
+
+    // The grouped plan uploads each of those objects exactly once (by the aws CLI's fnmatch
+    // filters), with the same stored headers, in an order that keeps the one above; on a
+    // site with many files of a kind, in far fewer commands. (Names with fnmatch's special
+    // characters match only themselves.)
+    auto big = site();
+    for (int i = 0; i < 60; ++i) {
+        AssetRecord module{"js/m" + std::to_string(i) + ".js", AssetKind::text, 10, "sha256-5", {}, {}};
+        module.outputs.push_back(output("js/m" + std::to_string(i) + ".0123456789.js", "text/javascript; charset=utf-8",
+                                        "public, max-age=31536000, immutable", true));
+        module.outputs[0].encodings.push_back({Encoding::br, module.outputs[0].path + ".br", 5, "\"e\""});
+        big.push_back(module);
+    }
+    AssetRecord odd{"js/we[ir]d*?.js", AssetKind::text, 10, "sha256-6", {}, {}};
+    odd.outputs.push_back(output("js/we[ir]d*?.js", "text/javascript; charset=utf-8", "no-cache", false));
+    big.push_back(odd);
+    for (const auto& records : {site(), big}) {
+        const auto objects = s3_commands(export_manifest(ExportFormat::s3, records, per_object));
+        const auto groups = s3_commands(export_manifest(ExportFormat::s3, records, ExportOptions{}));
+        INFO(objects.size() << " objects, " << groups.size() << " commands");
+        CHECK(groups.size() <= objects.size());
+        if (records.size() > 60)
+            CHECK(groups.size() * 10 < objects.size());
+        std::map<std::string, std::size_t> command_of;
+        for (const auto& object : objects) {
+            const std::string& key = object.filters[0];
+            INFO(key);
+            std::vector<std::size_t> matched;
+            for (std::size_t g = 0; g < groups.size(); ++g)
+                for (const auto& filter : groups[g].filters)
+                    if (fnmatch(filter.c_str(), key.c_str(), 0) == 0) {
+                        matched.push_back(g);
+                        break;
+                    }
+            REQUIRE(matched.size() == 1);
+            CHECK(groups[matched[0]].stored == object.stored);
+            command_of[key] = matched[0];
+        }
+        // The order: a variant before its file; fingerprinted, other files, pages, workers, manifest.
+        for (const auto& [key, command] : command_of)
+            if (command_of.count(key + ".br"))
+                CHECK(command_of[key + ".br"] <= command);
+        for (const auto& [key, command] : command_of)
+            if (key.find(".0123456789.") != std::string::npos)
+                CHECK(command < command_of["robots.txt"]);
+        CHECK(command_of["robots.txt"] < command_of["index.html.br"]);
+        CHECK(command_of["index.html"] < command_of["sw.js"]);
+        CHECK(command_of["cachet-manifest.json"] == groups.size() - 1);
+    }
 }
 
 TEST_CASE("export sw-precache: fingerprinted URLs without a revision, others revisioned by their bytes", "[export]")
@@ -215,7 +316,9 @@ TEST_CASE("export nginx and caddy negotiate by default: per fallback image, AVIF
     CHECK(export_manifest(ExportFormat::caddy, {photo}, options).find("rewrite") == std::string::npos);
 }
 
-TEST_CASE("cachet export: through the binary, -o writes the file, a bad format is a usage error", "[export][e2e]")
+TEST_CASE("cachet export: through the binary, --file writes the file, -o is OUT as for build, a bad format is a "
+          "usage error",
+          "[export][e2e]")
 {
     test::TempDir dir;
     const auto build = test::run_cachet({"build", (test::fixtures() / "site").string(), "-o", (dir / "out").string()});
@@ -225,16 +328,30 @@ TEST_CASE("cachet export: through the binary, -o writes the file, a bad format i
     REQUIRE(to_stdout.exit_code == 0);
     CHECK_THAT(to_stdout.out, Catch::Contains("/cachet-manifest.json\n  Cache-Control: no-cache"));
     const auto to_file = test::run_cachet({"export", "s3", "--manifest", (dir / "out/cachet-manifest.json").string(),
-                                           "-o", (dir / "upload.sh").string()});
+                                           "--file", (dir / "upload.sh").string()});
     REQUIRE(to_file.exit_code == 0);
     CHECK((fs::status(dir / "upload.sh").permissions() & fs::perms::owner_exec) != fs::perms::none);
     // A bare file name is in the working folder (the README's own example).
     const auto bare = test::run_cachet(
-        {"export", "nginx", "--manifest", (dir / "out/cachet-manifest.json").string(), "-o", "cachet.nginx"},
+        {"export", "nginx", "--manifest", (dir / "out/cachet-manifest.json").string(), "--file", "cachet.nginx"},
         dir.path());
     INFO(bare.err);
     CHECK(bare.exit_code == 0);
     CHECK(fs::is_regular_file(dir / "cachet.nginx"));
+    // -o means what it means for build: the output folder. A file name there (what -o meant for
+    // export once) is refused with the flag to use, never taken as a folder.
+    const auto old = test::run_cachet({"export", "nginx", "--manifest", "out", "-o", "old.nginx"}, dir.path());
+    CHECK(old.exit_code == 2);
+    CHECK_THAT(old.err, Catch::Contains("use --file old.nginx"));
+    CHECK(!fs::exists(dir / "old.nginx"));
+    const auto with_out =
+        test::run_cachet({"export", "s3", "--manifest", "out", "-o", "out", "--file", "up2.sh", "--json"}, dir.path());
+    REQUIRE(with_out.exit_code == 0);
+    const auto doc = nlohmann::json::parse(with_out.out);
+    CHECK(doc["file"] == "up2.sh");
+    CHECK(doc["bytes"] == fs::file_size(dir / "up2.sh"));
+    CHECK(doc["text"].is_null());
+    CHECK_THAT(std::string(as_text(test::slurp(dir / "up2.sh"))), Catch::Contains("out=${CACHET_OUT:-'out'}"));
     const auto bad = test::run_cachet({"export", "apache", "--manifest", (dir / "out/cachet-manifest.json").string()});
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Catch::Contains("unknown export format \"apache\""));

@@ -164,6 +164,13 @@ struct Budget {
 };
 
 // Everything a preset file can set.
+// Where a setting's value came from, for `cachet config`.
+struct SettingOrigin {
+    std::string from;  // "presets/default.toml:41", "cachet.toml:2", "--memory", "CACHET_REMOTE_CACHE"
+    std::string value; // as TOML: "[320, 640]", "\"auto\""
+    bool operator==(const SettingOrigin&) const = default;
+};
+
 struct Preset {
     std::string name;
     std::string description;
@@ -176,6 +183,9 @@ struct Preset {
     RemoteCacheSettings cache;
     std::vector<HeaderRule> headers; // tried in order (see headers.hpp)
     std::vector<Budget> budgets;
+    // Every setting a TOML layer (a preset, the configuration file) or a flag set, by dotted
+    // key ("images.widths"): the last one to set it. Not part of any settings key.
+    std::map<std::string, SettingOrigin> origins;
 };
 
 // One of N builds that share a site's images out between them (cachet build --shard i/N).

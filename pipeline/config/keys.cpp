@@ -3,6 +3,9 @@
 #include "pipeline/fs/glob.hpp"
 #include "pipeline/model/suggest.hpp"
 
+#include <charconv>
+#include <cstdio>
+
 namespace cachet::config_keys {
 
 // The member of a Preset a key sets (expr is a member path: it cannot be parenthesised).
@@ -183,6 +186,64 @@ const std::map<std::string, Setter>& setters()
 
 #undef FIELD
 
+namespace {
+
+// s as a TOML basic string.
+std::string toml_quoted(std::string_view s)
+{
+    std::string out = "\"";
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u == 0x7f) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", u);
+            out += buffer;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+std::string toml_text(const toml::node& node)
+{
+    std::string out;
+    if (const auto* array = node.as_array()) {
+        out = "[";
+        for (const auto& item : *array)
+            out += (out.size() > 1 ? ", " : "") + toml_text(item);
+        return out + "]";
+    }
+    if (const auto* table = node.as_table()) {
+        out = "{";
+        for (const auto& [key, value] : *table) {
+            const bool bare =
+                !key.str().empty() &&
+                key.str().find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+                    std::string_view::npos;
+            out += (out.size() > 1 ? ", " : " ") + (bare ? std::string(key.str()) : toml_quoted(key.str())) + " = " +
+                   toml_text(value);
+        }
+        return out + (out.size() > 1 ? " }" : "}");
+    }
+    if (const auto* text = node.as_string())
+        return toml_quoted(text->get());
+    if (const auto* number = node.as_floating_point()) {
+        char buffer[64];
+        const auto end = std::to_chars(buffer, buffer + sizeof buffer, number->get()).ptr;
+        std::string v(buffer, end);
+        return v.find_first_of(".einf") == std::string::npos ? v + ".0" : v;
+    }
+    std::ostringstream value; // integers, booleans, dates
+    node.visit([&](const auto& n) { value << n; });
+    return value.str();
+}
+
 void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
                  std::string_view skip)
 {
@@ -193,6 +254,7 @@ void apply_table(Preset& preset, const toml::table& table, const std::string& pr
         const auto& table_setters = setters();
         if (const auto it = table_setters.find(dotted); it != table_setters.end()) {
             it->second(preset, Where{source, dotted, node});
+            preset.origins[dotted] = {source + ":" + std::to_string(node.source().begin.line), toml_text(node)};
             continue;
         }
         if (const auto* sub = node.as_table()) {

@@ -227,6 +227,9 @@ const std::map<std::string, Setter>& setters();
 
 // Applies the keys of table (at prefix) to preset; source names the file in messages. Throws
 // Error(config) for an unknown key or a bad value.
+// node as TOML on one line: "[640, 750]", "{ tune = \"ssim\" }", "\"1G\"", "0.1".
+std::string toml_text(const toml::node& node);
+
 void apply_table(Preset& preset, const toml::table& table, const std::string& prefix, const std::string& source,
                  std::string_view skip = {});
 

@@ -24,6 +24,9 @@ struct ExportOptions {
     // nginx, caddy: the fallback image URLs (an image's original URL among them) serve the AVIF
     // or WebP of the same size to browsers whose Accept header names it (with Vary: Accept).
     bool negotiate = true;
+    // s3: one `aws s3 cp` per object instead of one `--recursive` copy per group of objects
+    // with the same stored headers.
+    bool s3_per_object = false;
 };
 
 // The text of format for the outputs of records (as read_manifest() gives them):
@@ -34,8 +37,9 @@ struct ExportOptions {
 //   brotli_static, headers per location);
 // - caddy: a Caddyfile snippet for a site block whose root is OUT (file_server with
 //   precompressed zstd br gzip, Content-Type and headers per matcher);
-// - s3: a POSIX shell script of `aws s3 cp` commands, one object per line, fingerprinted
-//   outputs first, then the other files, HTML and service workers, and the manifest last;
+// - s3: a POSIX shell script of `aws s3 cp` commands, one per group of objects stored with the
+//   same headers (include filters) or one per object, fingerprinted outputs first, then the
+//   other files, HTML and service workers, and the manifest last;
 // - sw-precache: a Workbox precache list [{url, revision, integrity}] as JSON.
 // The same records and options always give the same bytes.
 std::string export_manifest(ExportFormat format, const std::vector<AssetRecord>& records, const ExportOptions& options);

@@ -2,15 +2,60 @@
 
 #include "pipeline/fs/glob.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace cachet::exporting {
+namespace {
+
+// One object of the plan: a file or an encoded variant, and everything S3 stores with it.
+struct Upload {
+    std::string path;
+    int rank = 0; // the order of upload: see export_s3()
+    std::string content_type;
+    std::string encoding; // "" for the identity file
+    const Served* served = nullptr;
+};
+
+// The headers S3 stores beside Content-Type and Content-Encoding, as aws s3 cp options;
+// the others go to unsupported.
+std::string header_options(const Served& f, std::set<std::string>& unsupported)
+{
+    std::string out = " --cache-control " + shell_quote(f.headers.cache_control);
+    for (const auto& [name, value] : f.headers.extra) {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (lower == "content-disposition" || lower == "content-language" || lower == "expires")
+            out += " --" + lower + " " + shell_quote(value);
+        else
+            unsupported.insert(name);
+    }
+    return out;
+}
+
+// text as an aws CLI filter that matches only itself (fnmatch: '*', '?' and '[' are special).
+std::string literal_filter(std::string_view text)
+{
+    std::string out;
+    for (const char c : text) {
+        if (c == '*' || c == '?' || c == '[')
+            out += std::string("[") + c + "]";
+        else
+            out += c;
+    }
+    return out;
+}
+
+} // namespace
 
 std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptions& options)
 {
     const auto files = served_files(records, options);
     // Readers must never see a reference to an object not there yet: what is named by its
-    // hash first, then other files, then HTML, then service workers, then the manifest.
+    // hash first, then other files, then HTML, then service workers, then the manifest; a
+    // file's encoded variants before it.
     auto rank = [&](const Served& f) {
         if (!f.output)
             return 4;
@@ -22,14 +67,18 @@ std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptio
             return 2;
         return 1;
     };
-    std::vector<const Served*> order;
-    for (const auto& f : files)
-        order.push_back(&f);
-    std::stable_sort(order.begin(), order.end(), [&](const Served* a, const Served* b) { return rank(*a) < rank(*b); });
-
+    std::vector<Upload> uploads;
+    for (const auto& f : files) {
+        if (f.output)
+            for (const auto& e : f.output->encodings)
+                uploads.push_back({e.path, rank(f), f.content_type, std::string(to_string(e.encoding)), &f});
+        uploads.push_back({f.path, rank(f), f.content_type, "", &f});
+    }
+    std::set<std::string> unsupported;
     std::string out = "#!/bin/sh\n"
-                      "# S3 upload plan written by `cachet export s3`: one `aws s3 cp` per object, with its\n"
-                      "# Content-Type, Content-Encoding and Cache-Control from the manifest.\n"
+                      "# S3 upload plan written by `cachet export s3`, for the aws CLI: each group of objects\n"
+                      "# that S3 stores with the same Content-Type, Content-Encoding and Cache-Control goes up\n"
+                      "# in one `aws s3 cp --recursive` with include filters (--per-object: one command each).\n"
                       "#\n"
                       "#   sh upload.sh s3://BUCKET[/PREFIX] [more aws s3 cp options, e.g. --endpoint-url URL]\n"
                       "#\n"
@@ -46,30 +95,57 @@ std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptio
                       "out=${CACHET_OUT:-" +
                       shell_quote(options.out_dir) +
                       "}\n"
-                      "aws=${AWS:-aws}\n";
-    std::set<std::string> unsupported;
-    auto line = [&](const std::string& path, const Served& f, std::string_view encoding) {
-        out += "$aws s3 cp --only-show-errors \"$out\"/" + shell_quote(path) + " \"$dest\"/" + shell_quote(path) +
-               " --content-type " + shell_quote(f.content_type);
-        if (!encoding.empty())
-            out += " --content-encoding " + std::string(encoding);
-        out += " --cache-control " + shell_quote(f.headers.cache_control);
-        for (const auto& [name, value] : f.headers.extra) {
-            std::string lower = name;
-            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-            if (lower == "content-disposition" || lower == "content-language" || lower == "expires")
-                out += " --" + lower + " " + shell_quote(value);
-            else
-                unsupported.insert(name);
-        }
-        out += " \"$@\"\n";
+                      "aws=${AWS:-aws}\n\n";
+    const auto options_of = [&](const Upload& u) {
+        std::string text = " --content-type " + shell_quote(u.content_type);
+        if (!u.encoding.empty())
+            text += " --content-encoding " + u.encoding;
+        return text + header_options(*u.served, unsupported);
     };
-    out += "\n";
-    for (const Served* f : order) {
-        if (f->output)
-            for (const auto& e : f->output->encodings)
-                line(e.path, *f, to_string(e.encoding));
-        line(f->path, *f, "");
+    if (options.s3_per_object) {
+        std::stable_sort(uploads.begin(), uploads.end(),
+                         [](const Upload& a, const Upload& b) { return a.rank < b.rank; });
+        for (const auto& u : uploads)
+            out += "$aws s3 cp --only-show-errors \"$out\"/" + shell_quote(u.path) + " \"$dest\"/" +
+                   shell_quote(u.path) + options_of(u) + " \"$@\"\n";
+    } else {
+        // Groups by (rank, variants before files, the options S3 stores); each group's files as
+        // the fewest filters that match them and no other object of the plan: a folder, a
+        // folder's files of one extension, or the file itself (as _headers rules are chosen).
+        using Key = std::tuple<int, bool, std::string>;
+        std::map<Key, std::size_t> ids;
+        std::vector<Key> keys;
+        std::vector<std::pair<std::string, std::size_t>> urls;
+        for (const auto& u : uploads) {
+            const Key key{u.rank, u.encoding.empty(), options_of(u)};
+            const auto [it, inserted] = ids.try_emplace(key, keys.size());
+            if (inserted)
+                keys.push_back(key);
+            urls.emplace_back("/" + u.path, it->second);
+        }
+        std::set<std::string> paths;
+        for (const auto& [url, group] : urls)
+            paths.insert(url);
+        std::vector<std::vector<std::string>> filters(keys.size());
+        for (const auto& [pattern, group] : disjoint_patterns(urls)) {
+            if (paths.count(pattern)) {
+                filters[group].push_back(literal_filter(pattern.substr(1)));
+                continue;
+            }
+            const auto star = pattern.rfind('/') + 1; // a folder's "*" or "*.ext": the one wildcard
+            filters[group].push_back(literal_filter(pattern.substr(1, star - 1)) + "*" +
+                                     literal_filter(pattern.substr(star + 1)));
+        }
+        std::vector<std::size_t> order(keys.size());
+        for (std::size_t i = 0; i < order.size(); ++i)
+            order[i] = i;
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+        for (const std::size_t g : order) {
+            out += "$aws s3 cp --only-show-errors --recursive \"$out\" \"$dest\" --exclude '*'";
+            for (const auto& filter : filters[g])
+                out += " \\\n    --include " + shell_quote(filter);
+            out += " \\\n   " + std::get<2>(keys[g]) + " \"$@\"\n";
+        }
     }
     if (!unsupported.empty()) {
         std::string names;

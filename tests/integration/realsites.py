@@ -251,10 +251,10 @@ def check_site(name, opts, work, pins, report):
         os.makedirs(os.path.join(serve, sub), exist_ok=True)
     with open(os.path.join(serve, "original", "original.nginx"), "w") as f:
         f.write("include /etc/nginx/mime.types;\ndefault_type application/octet-stream;\n")  # as Debian's nginx.conf
-    run([opts.cachet, "export", "nginx", "--manifest", manifest_path, "-o", os.path.join(serve, "nginx", "cachet.nginx")])
+    run([opts.cachet, "export", "nginx", "--manifest", manifest_path, "--file", os.path.join(serve, "nginx", "cachet.nginx")])
     run([opts.cachet, "export", "nginx", "--no-negotiate", "--manifest", manifest_path,
-         "-o", os.path.join(serve, "plain", "cachet.nginx")])
-    run([opts.cachet, "export", "caddy", "--manifest", manifest_path, "-o", os.path.join(serve, "caddy", "cachet.caddy")])
+         "--file", os.path.join(serve, "plain", "cachet.nginx")])
+    run([opts.cachet, "export", "caddy", "--manifest", manifest_path, "--file", os.path.join(serve, "caddy", "cachet.caddy")])
     ports = {s: free_port() for s in ("original", "nginx", "plain", "caddy")}
     processes = []
     try:

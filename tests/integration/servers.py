@@ -118,7 +118,7 @@ def build_site(opts, work, extra_files=None):
 
 
 def export(opts, out, fmt, target):
-    run([opts.cachet, "export", fmt, "--manifest", os.path.join(out, "cachet-manifest.json"), "-o", target])
+    run([opts.cachet, "export", fmt, "--manifest", os.path.join(out, "cachet-manifest.json"), "--file", target])
 
 
 def served(manifest):
@@ -270,7 +270,7 @@ def check_nginx(opts, work):
     # Negotiation is on by default; --no-negotiate is the plain include.
     export(opts, out, "nginx", os.path.join(work, "cachet-negotiate.nginx"))
     run([opts.cachet, "export", "nginx", "--no-negotiate", "--manifest", os.path.join(out, "cachet-manifest.json"),
-         "-o", os.path.join(work, "cachet.nginx")])
+         "--file", os.path.join(work, "cachet.nginx")])
     fail = Failures()
     checked = 0
     for include in ("cachet.nginx", "cachet-negotiate.nginx"):
@@ -416,6 +416,17 @@ def check_s3(opts, work):
                    AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "aws-credentials"), AWS_EC2_METADATA_DISABLED="true",
                    AWS_PAGER="")
         run(["sh", plan, "s3://site/", "--endpoint-url", f"http://127.0.0.1:{port}"], env=env)
+        # The grouped plan (include filters) uploads exactly the manifest's objects: no more.
+        listing = subprocess.run([opts.aws, "s3", "ls", "--recursive", "s3://site/", "--endpoint-url",
+                                  f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True)
+        stored = {line.split(None, 3)[3] for line in listing.stdout.splitlines() if line.strip()}
+        expected = set()
+        for url, o in served(manifest):
+            expected.add(url.lstrip("/"))
+            expected.update(e["path"] for e in (o or {}).get("encodings", []))
+        checked += 1
+        fail.check(stored == expected, f"the bucket holds {sorted(stored - expected)[:5]} more and "
+                                       f"{sorted(expected - stored)[:5]} fewer objects than the manifest names")
         for url, o in served(manifest):
             objects = [(url, o["content_type"] if o else "application/json; charset=utf-8", None)]
             for e in (o or {}).get("encodings", []):
