@@ -51,7 +51,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && brea
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_PAGER= \
     AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=$WORK/none AWS_SHARED_CREDENTIALS_FILE=$WORK/none
 # The per-object plan: its header, then its first SAMPLE commands.
-{ sed -n '/^\$aws s3 cp/q;p' "$WORK/per-object.sh"; grep '^\$aws s3 cp' "$WORK/per-object.sh" | head -n "$SAMPLE"; } \
+{ sed -n '/^\$aws s3 cp/q;p' "$WORK/per-object.sh"; grep '^\$aws s3 cp' "$WORK/per-object.sh" | sed -n "1,${SAMPLE}p"; } \
     >"$WORK/per-object-sample.sh"
 sampled=$(grep -c '^\$aws s3 cp' "$WORK/per-object-sample.sh")
 seconds() { python3 -c "print(f'{$2 - $1:.1f}')"; }

@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 #include "pipeline/export/export.hpp"
+#include "pipeline/export/report.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/fs/rename_journal.hpp"
 #include "pipeline/publish/manifest.hpp"
@@ -118,6 +119,37 @@ int export_command(ExportFlags flags)
                     {"text", to_stdout ? nlohmann::json(text) : nlohmann::json(nullptr)}});
     else if (to_stdout)
         std::fputs(text.c_str(), stdout);
+    return k_exit_ok;
+}
+
+struct ReportFlags {
+    std::string output; // OUT
+    std::string source; // SRC, for distances
+    std::string manifest;
+    std::string file; // "" or "-": standard output
+    bool json = false;
+};
+
+// `cachet report OUT`: the HTML page of what the build in OUT made (export/report.hpp).
+int report(const ReportFlags& flags)
+{
+    if (!fs::is_directory(flags.output))
+        throw Error(ErrorKind::usage, printable(flags.output) + " is not a folder (cachet report OUT: the output "
+                                                                "folder of a build)");
+    const std::string manifest = manifest_file(flags.manifest.empty() ? flags.output : flags.manifest);
+    ReportOptions options;
+    options.out_dir = flags.output;
+    options.source_dir = flags.source;
+    const std::string html = report_html(read_manifest(manifest), options);
+    const bool to_stdout = flags.file.empty() || flags.file == "-";
+    if (to_stdout && !flags.json)
+        std::fputs(html.c_str(), stdout);
+    else if (!to_stdout)
+        write_file_atomic(flags.file, as_bytes(html));
+    if (flags.json)
+        print_json({{"status", "ok"},
+                    {"file", to_stdout ? nlohmann::json(nullptr) : nlohmann::json(flags.file)},
+                    {"bytes", html.size()}});
     return k_exit_ok;
 }
 
@@ -252,6 +284,22 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
         "  cachet export headers --manifest dist --file dist/_headers  Netlify, Cloudflare Pages\n"
         "  cachet export s3 --manifest dist --file upload.sh           then: sh upload.sh s3://bucket/site");
 
+    auto report_flags = std::make_shared<ReportFlags>();
+    CLI::App* report_cmd = app.add_subcommand(
+        "report", "Write a self-contained HTML page of what a build made: each image's formats beside its source, "
+                  "with bytes and Butteraugli distances, and the texts' savings");
+    report_cmd->add_option("OUT", report_flags->output, "The output folder of a build")->required();
+    report_cmd->add_option("--src", report_flags->source, "SRC, to compare each image with its source (Butteraugli)")
+        ->option_text("<DIR>");
+    report_cmd->add_option("-f,--file", report_flags->file, "File to write, atomically (default: standard output)")
+        ->option_text("<FILE>");
+    report_cmd->add_option("--manifest", report_flags->manifest, "The manifest, if not OUT's cachet-manifest.json")
+        ->option_text("<FILE|DIR>");
+    report_cmd->add_flag("--json", report_flags->json, "Print {\"file\", \"bytes\"} as JSON on stdout");
+    report_cmd->footer("Examples:\n"
+                       "  cachet report dist --src public --file report.html\n"
+                       "  cachet report dist > report.html             without distances (no SRC)");
+
     auto manifest_flags = std::make_shared<ManifestFlags>();
     CLI::App* manifest_cmd = app.add_subcommand(
         "manifest", "Print a manifest, or one source's entry, indented with --pretty (it is written compact)");
@@ -291,6 +339,7 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
     return {Command{picture_cmd, [picture_flags] { return picture(*picture_flags); }, &picture_flags->json},
             Command{export_cmd, [export_flags] { return export_command(*export_flags); }, &export_flags->json},
             Command{clean_cmd, [clean_flags] { return clean(*clean_flags); }, &clean_flags->json},
+            Command{report_cmd, [report_flags] { return report(*report_flags); }, &report_flags->json},
             Command{manifest_cmd, [manifest_flags] { return manifest_command(*manifest_flags); }}};
 }
 

@@ -213,3 +213,35 @@ TEST_CASE("the progress line fits a 60 or 120 column terminal and leaves no stal
     CHECK_THAT(after.err, Catch::Contains("\x1b[33mcachet: warning:"));
     CHECK(count(after.err, "broken.html: \"img/missing.png\"") == 1);
 }
+
+TEST_CASE("cachet report escapes every name, says when a source changed, and holds no external reference",
+          "[report][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    fs::create_directories(src / "img");
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "img/<b>x&y'.png");
+    fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "img/hero.jpg");
+    test::spit(src / "app.js", std::string(3000, 'a'));
+    REQUIRE(test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--no-cache", "-q"}).exit_code == 0);
+    // The photo changes after the build: it gets no distance, and the page says why.
+    fs::copy_file(test::fixtures() / "site/img/greyscale.jpg", src / "img/hero.jpg",
+                  fs::copy_options::overwrite_existing);
+    const auto p = test::run_cachet({"report", (dir / "out").string(), "--src", src.string()});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    CHECK_THAT(p.out, Catch::Contains("<h2>img/&lt;b&gt;x&amp;y&#39;.png</h2>") ||
+                          Catch::Contains("<h2>img/&lt;b&gt;x&amp;y&apos;.png</h2>"));
+    CHECK(p.out.find("<b>x&") == std::string::npos);
+    CHECK_THAT(p.out, Catch::Contains("the source changed since the build: no distances"));
+    CHECK(count(p.out, "class=\"distance\"") >= 2); // the PNG's formats still have theirs
+    // Nothing but data: URIs: no src, href or url() that names anything else.
+    for (const char* attribute : {"src=\"", "href=\"", "url("}) {
+        INFO(attribute);
+        for (auto at = p.out.find(attribute); at != std::string::npos; at = p.out.find(attribute, at + 1))
+            CHECK(p.out.compare(at + std::string_view(attribute).size(), 5, "data:") == 0);
+    }
+    CHECK_THAT(p.out, Catch::Contains("<tr><td>app.js</td>"));
+    const auto none = test::run_cachet({"report", (dir / "nothing").string()});
+    CHECK(none.exit_code == 2);
+}

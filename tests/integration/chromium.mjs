@@ -13,7 +13,11 @@
 //   img/hero.jpg by URLs it builds), the `.card > img` rule still matches, every image decoded,
 //   and the images came as AVIF where cachet made one.
 //
-//   node chromium.mjs URL PROFILE_DIR NODE_MODULES [test-page|site|fixture]
+// - report: the page `cachet report` writes: one request (the page: its images are data: URIs),
+//   every image decoded, a section per image with its figures, the totals and the texts'
+//   table shown; a screenshot of the whole page goes to $REPORT_SCREENSHOT.
+//
+//   node chromium.mjs URL PROFILE_DIR NODE_MODULES [test-page|site|fixture|report]
 import { createRequire } from 'node:module';
 
 const [url, profile, nodeModules, mode = 'test-page'] = process.argv.slice(2);
@@ -62,7 +66,31 @@ try {
     types.set(t, (types.get(t) ?? 0) + 1);
   });
 
-  if (mode === 'fixture') {
+  const requests = [];
+  page.on('request', (r) => { if (!r.url().startsWith('data:')) requests.push(r.url()); });
+  if (mode === 'report') {
+    await page.goto(url, { waitUntil: 'load' });
+    const shown = await page.evaluate(() => ({
+      images: [...document.images].map((img) => ({ alt: img.alt, width: img.naturalWidth, complete: img.complete })),
+      sections: document.querySelectorAll('section.image').length,
+      distances: [...document.querySelectorAll('.distance')].map((d) => Number(d.textContent)),
+      totals: document.querySelector('#totals')?.textContent ?? '',
+      texts: document.querySelectorAll('#texts tr').length - 1,
+      visible: document.body.getBoundingClientRect().height,
+    }));
+    for (const img of shown.images)
+      if (!img.complete || img.width === 0)
+        failures.push(`image "${img.alt}" not decoded`);
+    if (requests.length !== 1)
+      failures.push(`${requests.length} requests, not 1 (the page is not self-contained): ${requests.slice(0, 5)}`);
+    if (shown.distances.some((d) => !Number.isFinite(d)))
+      failures.push('a Butteraugli distance is not a number');
+    if (process.env.REPORT_SCREENSHOT)
+      await page.screenshot({ path: process.env.REPORT_SCREENSHOT, fullPage: true });
+    console.log(JSON.stringify(shown.images.length ? { ...shown, images: shown.images.length } : shown));
+    report(`${url}: `, `${shown.images.length} images decoded in ${shown.sections} sections, ` +
+                       `${shown.distances.length} distances, ${shown.texts} texts, ${Math.round(shown.visible)} px tall`);
+  } else if (mode === 'fixture') {
     await page.goto(url, { waitUntil: 'networkidle' });
     try {
       await page.waitForFunction(() => document.documentElement.dataset.app === 'ran', null, { timeout: 15000 });

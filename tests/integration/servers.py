@@ -476,6 +476,49 @@ def chromium(opts, work, url, profile, mode="test-page"):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+def check_report(opts, work):
+    """cachet report on the fixture site, loaded in Chromium from a plain HTTP server on 127.0.0.1."""
+    out = os.path.join(work, "out")
+    run([opts.cachet, "build", os.path.join(opts.fixtures, "site"), "-o", out, "--no-cache", "-q"])
+    page = os.path.join(work, "page")
+    os.makedirs(page)
+    run([opts.cachet, "report", out, "--src", os.path.join(opts.fixtures, "site"), "--file",
+         os.path.join(page, "report.html")])
+    port = free_port()
+    log = os.path.join(work, "http.log")
+    process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                "--directory", page], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    screenshot = os.path.join(tempfile.gettempdir(), "cachet-report-screenshot.png")
+    try:
+        wait_for_port(port, process, log)
+        driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium.mjs")
+        env = dict(os.environ, NODE_PATH=opts.node_modules, HOME=work, REPORT_SCREENSHOT=screenshot)
+        result = subprocess.run(["node", driver, f"http://127.0.0.1:{port}/report.html",
+                                 os.path.join(work, "report-profile"), opts.node_modules, "report"],
+                                capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        stop(process)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        return 1
+    shown = json.loads(result.stdout.splitlines()[0])
+    fail = Failures()
+    manifest = json.load(open(os.path.join(out, "cachet-manifest.json")))
+    images = [s for s, a in manifest["assets"].items() if a["kind"] == "image"]
+    fail.check(shown["sections"] == len(images), f"{shown['sections']} sections for {len(images)} images")
+    fail.check(shown["images"] >= 3 * len(images), f"{shown['images']} pictures for {len(images)} images")
+    fail.check(len(shown["distances"]) >= 2 * len(images) - 2, f"only {len(shown['distances'])} distances")
+    fail.check(0 < sorted(shown["distances"])[len(shown["distances"]) // 2] < 4,
+               f"the median distance {sorted(shown['distances'])[len(shown['distances']) // 2]} is not plausible")
+    fail.check(shown["texts"] == sum(1 for a in manifest["assets"].values() if a["kind"] == "text"),
+               f"{shown['texts']} rows of texts")
+    fail.check(shown["totals"].startswith(f"{len(images)} images: "), f"totals: {shown['totals']!r}")
+    fail.check(os.path.getsize(screenshot) > 10000, "the screenshot is empty")
+    print(f"report: screenshot of the page in {screenshot} ({os.path.getsize(screenshot)} bytes)")
+    return fail.report("report", 7)
+
+
 def check_chromium(opts, work):
     out, manifest = build_site(opts, work, {"js/check.js": CHECK_JS, "css/check.css": CHECK_CSS})
     export(opts, out, "nginx", os.path.join(work, "cachet.nginx"))
@@ -596,7 +639,7 @@ def check_chromium_site(opts, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("program", choices=["nginx", "caddy", "s3", "chromium", "deploy"])
+    parser.add_argument("program", choices=["nginx", "caddy", "s3", "chromium", "deploy", "report"])
     parser.add_argument("--cachet", required=True)
     parser.add_argument("--fixtures", required=True)
     parser.add_argument("--node-modules", required=True)
@@ -606,7 +649,7 @@ def main():
     opts.node_modules = os.path.abspath(opts.node_modules)
     work = tempfile.mkdtemp(prefix=f"cachet-{opts.program}-")
     try:
-        checks = {"nginx": check_nginx, "caddy": check_caddy, "s3": check_s3, "chromium": check_chromium,
+        checks = {"nginx": check_nginx, "caddy": check_caddy, "s3": check_s3, "chromium": check_chromium, "report": check_report,
                   "deploy": check_deploy}
         return checks[opts.program](opts, work)
     finally:
