@@ -64,7 +64,9 @@ printf 'per-object %6d objects  %5d aws commands  %7s s for %d of them: %s s for
 start=$(date +%s.%N)
 (cd "$WORK" && sh grouped.sh s3://grouped --endpoint-url "http://127.0.0.1:$PORT")
 end=$(date +%s.%N)
-aws s3 ls --recursive s3://grouped --endpoint-url "http://127.0.0.1:$PORT" | awk '{print $4}' | sort >"$WORK/grouped.keys"
+# (The keys as s3rver stores them: its ListObjectsV2 fails on a bucket this large.)
+(cd "$WORK/store/grouped" && find . -name '*._S3rver_object' | sed 's|^\./||; s|\._S3rver_object$||' | sort) \
+    >"$WORK/grouped.keys"
 printf 'grouped    %6d objects  %5d aws commands  %7s s\n' "$(wc -l <"$WORK/grouped.keys")" "$commands" \
     "$(seconds "$start" "$end")"
 grep '^\$aws s3 cp' "$WORK/per-object.sh" | sed "s|.*\"\$dest\"/'\([^']*\)'.*|\1|" | sort >"$WORK/expected.keys"

@@ -110,6 +110,10 @@ int main(int argc, char** argv)
     for (const CLI::App* sub : app.get_subcommands({}))
         names.push_back(sub->get_name());
     names.emplace_back("help");
+    if (argc == 1) { // what cachet is and how to start, rather than "a subcommand is required"
+        std::fputs(app.help().c_str(), stderr);
+        return k_exit_usage;
+    }
     if (argc >= 2 && argv[1][0] != '-') {
         const std::string word = argv[1];
         if (word == "help") { // `cachet help`, `cachet help COMMAND`

@@ -28,6 +28,12 @@ TEST_CASE("closest_to finds a typo within a third of the word, swaps included, a
 
 TEST_CASE("cachet help, help COMMAND and -V work, and Usage names cachet, not a path", "[cli][e2e]")
 {
+    // No argument at all: what cachet is and how to start, and a usage exit code.
+    const auto bare = test::run_cachet({});
+    CHECK(bare.exit_code == 2);
+    CHECK_THAT(bare.err,
+               Catch::Contains("Subcommands:") && Catch::Contains("Examples:\n  cachet build public -o dist"));
+
     auto p = test::run_cachet({"help"});
     CHECK(p.exit_code == 0);
     CHECK_THAT(p.out, Catch::Contains("Usage: cachet [OPTIONS] SUBCOMMAND") && Catch::Contains("build"));

@@ -57,23 +57,6 @@ std::vector<std::size_t> group_by_headers(const std::vector<Served>& files, std:
     return groups;
 }
 
-namespace {
-
-// The extension a pattern names a file by: its last, or its last two when the last is an
-// encoded variant's ("css.br": the S3 plan lists variants, whose content types differ).
-std::optional<std::string> pattern_extension(std::string_view url)
-{
-    auto ext = url_extension(url);
-    if (ext && (*ext == "zst" || *ext == "br" || *ext == "gz")) {
-        const std::string_view rest = url.substr(0, url.size() - ext->size() - 1);
-        if (const auto before = url_extension(rest)) // (in the same last segment)
-            return *before + "." + *ext;
-    }
-    return ext;
-}
-
-} // namespace
-
 // disjoint_patterns() over the sorted urls [lo, hi), all starting with prefix (a folder URL).
 void cover(const std::vector<std::pair<std::string, std::size_t>>& urls, std::vector<char>& covered,
            const std::string& prefix, std::size_t lo, std::size_t hi,
@@ -102,7 +85,7 @@ void cover(const std::vector<std::pair<std::string, std::size_t>>& urls, std::ve
     // prefix*.ext for each extension whose URLs here are all open and in one group.
     std::map<std::string, std::pair<bool, std::set<std::size_t>>> by_extension; // ext -> (all open, groups)
     for (std::size_t i = lo; i < hi; ++i)
-        if (const auto ext = pattern_extension(urls[i].first)) {
+        if (const auto ext = url_extension(urls[i].first)) {
             auto& [open, groups] = by_extension[*ext];
             if (groups.empty())
                 open = true;
@@ -114,7 +97,7 @@ void cover(const std::vector<std::pair<std::string, std::size_t>>& urls, std::ve
             const std::string suffix = "." + ext;
             const std::string& extension = ext; // a lambda captures no structured binding (clang 14)
             mark(prefix + "*" + suffix, *facts.second.begin(), [&](const std::string& url) {
-                return url.size() >= suffix.size() && pattern_extension(url) == extension;
+                return url.size() >= suffix.size() && url_extension(url) == extension;
             });
         }
     // What is directly in this folder by its own URL; each subfolder in turn.

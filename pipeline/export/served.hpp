@@ -57,6 +57,19 @@ void cover(const std::vector<std::pair<std::string, std::size_t>>& urls, std::ve
            const std::string& prefix, std::size_t lo, std::size_t hi,
            std::vector<std::pair<std::string, std::size_t>>& out);
 
+// One aws CLI filter of an S3 upload command.
+struct S3Filter {
+    bool include = true; // --include, else --exclude
+    std::string pattern; // Python fnmatch: '*' matches '/' too
+};
+
+// For objects (key, group of 0..groups-1): each group's filters, to follow --exclude '*',
+// that make the aws CLI take that group's keys and no other key of objects: a folder, a
+// folder's files of one extension, with or without a fingerprint before it, or the key itself.
+// Checked by simulating the aws CLI on every key before they are returned.
+std::vector<std::vector<S3Filter>> s3_filters(const std::vector<std::pair<std::string, std::size_t>>& objects,
+                                              std::size_t groups);
+
 // text in single quotes for a POSIX shell.
 std::string shell_quote(std::string_view text);
 // text in double quotes for nginx: '"' and '\' escaped.
