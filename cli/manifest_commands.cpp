@@ -224,6 +224,13 @@ void add_manifest_flag(CLI::App& command, std::string& manifest)
         ->option_text("<FILE|DIR>");
 }
 
+// -f/--file: where export and report write what they make ("" or "-": standard output).
+void add_file_flag(CLI::App& command, std::string& file)
+{
+    command.add_option("-f,--file", file, "File to write, atomically (default: standard output)")
+        ->option_text("<FILE>");
+}
+
 } // namespace
 
 std::vector<Command> add_manifest_commands(CLI::App& app)
@@ -253,8 +260,7 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
                   "Cloudflare Pages), nginx, caddy, s3 (an aws CLI upload script), sw-precache (Workbox list)");
     export_cmd->add_option("FORMAT", export_flags->format, "headers, nginx, caddy, s3 or sw-precache")->required();
     add_manifest_flag(*export_cmd, export_flags->manifest);
-    export_cmd->add_option("-f,--file", export_flags->file, "File to write, atomically (default: standard output)")
-        ->option_text("<FILE>");
+    add_file_flag(*export_cmd, export_flags->file);
     export_cmd
         ->add_option("-o,--output", export_flags->out_dir,
                      "The output folder the manifest describes, as for build (default: the manifest's folder)")
@@ -291,8 +297,7 @@ std::vector<Command> add_manifest_commands(CLI::App& app)
     report_cmd->add_option("OUT", report_flags->output, "The output folder of a build")->required();
     report_cmd->add_option("--src", report_flags->source, "SRC, to compare each image with its source (Butteraugli)")
         ->option_text("<DIR>");
-    report_cmd->add_option("-f,--file", report_flags->file, "File to write, atomically (default: standard output)")
-        ->option_text("<FILE>");
+    add_file_flag(*report_cmd, report_flags->file);
     report_cmd->add_option("--manifest", report_flags->manifest, "The manifest, if not OUT's cachet-manifest.json")
         ->option_text("<FILE|DIR>");
     report_cmd->add_flag("--json", report_flags->json, "Print {\"file\", \"bytes\"} as JSON on stdout");
