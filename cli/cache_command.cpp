@@ -95,6 +95,9 @@ std::vector<Command> add_cache_commands(CLI::App& app)
     auto flags = std::make_shared<CacheFlags>();
     CLI::App* cache = app.add_subcommand("cache", "Inspect or trim the build cache");
     cache->require_subcommand(1);
+    cache->footer("Examples:\n"
+                  "  cachet cache stats                 entries, size, the last build's hit rate\n"
+                  "  cachet cache gc --max-size 2G      trim it, least recently used first");
     CLI::App* stats = cache->add_subcommand("stats", "Entries, size and the last build's hit rate");
     stats->add_option("--cache-dir", flags->cache_dir, "Build cache folder")
         ->capture_default_str()

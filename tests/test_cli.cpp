@@ -298,15 +298,21 @@ TEST_CASE("picture, export, clean, cache and presets answer --json, and --manife
                                                     {"manifest"},
                                                     {"config"},
                                                     {"presets"},
+                                                    {"cache"},
                                                     {"cache", "stats"},
                                                     {"cache", "gc"},
+                                                    {"report"},
                                                     {}}) {
         std::vector<std::string> args = command;
         args.emplace_back("--help");
         const auto help = test::run_cachet(args);
         INFO(help.out);
         CHECK(help.exit_code == 0);
-        CHECK_THAT(help.out, Catch::Contains("Examples:\n  cachet "));
+        // (its own examples, not the top level's, which a subcommand inherits unless it has some)
+        std::string words = command.empty() ? "build" : command[0];
+        for (std::size_t i = 1; i < command.size(); ++i)
+            words += " " + command[i];
+        CHECK_THAT(help.out, Catch::Contains("Examples:\n  cachet " + words));
         for (const char* noise : {"TEXT", "UINT", "INT:", "REQUIRED", "{false}", "<VALUE>", "Usage: /"})
             CHECK(help.out.find(noise) == std::string::npos);
     }
