@@ -47,18 +47,6 @@ std::string planned_outputs(const Asset& asset, const Config& config)
     return out;
 }
 
-// "-82%", "+4%", "0%": the change from before to after.
-std::string change(std::uint64_t before, std::uint64_t after)
-{
-    if (before == 0)
-        return "";
-    const double percent =
-        100.0 * (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(before);
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%+.0f%%", percent);
-    return std::string_view(buffer) == "+0%" || std::string_view(buffer) == "-0%" ? "0%" : buffer;
-}
-
 } // namespace
 
 std::string table_text(const std::vector<TableRow>& rows, int columns)
@@ -72,7 +60,7 @@ std::string table_text(const std::vector<TableRow>& rows, int columns)
         const bool failed = r.status == "failed";
         cells.push_back({printable(r.file.path), std::string(r.status), human_bytes(r.file.source_bytes),
                          failed ? "" : human_bytes(r.file.bytes), failed ? "" : r.file.format,
-                         failed ? "" : change(r.file.source_bytes, r.file.bytes),
+                         failed ? "" : percent_change(r.file.source_bytes, r.file.bytes),
                          failed || r.file.kind != "image" ? "" : human_bytes(r.file.plain_bytes),
                          std::to_string(r.outputs)});
     }
@@ -134,10 +122,10 @@ std::string kind_text(const std::string& kind, const KindTotals& t, std::size_t 
     std::string out = "  " + kind + ":" + std::string(name_width - kind.size(), ' ') + " " + std::to_string(t.assets) +
                       (t.assets == 1 ? " file, " : " files, ") + human_bytes(t.bytes_in);
     if (t.assets > t.failed) {
-        out += " -> " + human_bytes(t.delivered) + " (" + change(t.bytes_in, t.delivered) + ")";
+        out += " -> " + human_bytes(t.delivered) + " (" + percent_change(t.bytes_in, t.delivered) + ")";
         if (kind == "image")
             out += " at full size as " + as + "; a plain <img> gets " + human_bytes(t.plain) + " (" +
-                   change(t.bytes_in, t.plain) + ")";
+                   percent_change(t.bytes_in, t.plain) + ")";
         else if (kind == "text")
             out += " as " + as;
     }
@@ -178,7 +166,7 @@ std::string summary_text(const Summary& summary, bool verbose)
     if (!summary.grown.empty()) {
         std::vector<std::string> names;
         for (const auto& f : summary.grown)
-            names.push_back(f.path + " " + change(f.source_bytes, std::max(f.bytes, f.plain_bytes)));
+            names.push_back(f.path + " " + percent_change(f.source_bytes, std::max(f.bytes, f.plain_bytes)));
         out += "  " + terminal::paint("bigger than the source", terminal::Tone::warning) + ": " +
                std::to_string(names.size()) + (names.size() == 1 ? " file: " : " files: ") + some_of(names) + "\n";
     }

@@ -25,12 +25,6 @@ void keep_largest(std::vector<FileReport>& largest, const FileReport& file)
         largest.pop_back();
 }
 
-bool modern_output(const AssetRecord& record)
-{
-    return std::any_of(record.outputs.begin(), record.outputs.end(),
-                       [](const OutputFile& o) { return o.format && info(*o.format).modern; });
-}
-
 } // namespace
 
 std::string large_file_message(const FileReport& file, std::uint64_t limit)
@@ -54,7 +48,7 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
     if (asset.kind == AssetKind::image)
-        ++(modern_output(result.record) ? summary.images_modern : summary.images_not_modern);
+        ++(has_modern_format(result.record) ? summary.images_modern : summary.images_not_modern);
     const Delivered d = delivered(result.record);
     if (d.file) {
         kind.totals.delivered += d.bytes;
@@ -77,7 +71,7 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
             summary.warnings.emplace_back(asset.path, large_file_message(file, m_large_bytes));
         }
     }
-    if (asset.kind == AssetKind::image && !modern_output(result.record))
+    if (asset.kind == AssetKind::image && !has_modern_format(result.record))
         summary.not_modern.push_back(asset.path);
     for (const auto& o : result.record.outputs) {
         if (o.original) {

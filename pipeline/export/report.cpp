@@ -18,17 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "-82%", "+4%": after against before.
-std::string change(std::uint64_t before, std::uint64_t after)
-{
-    if (before == 0)
-        return "";
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%+.0f%%",
-                  100.0 * (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(before));
-    return buffer;
-}
-
 // What the page says about one picture: an <img> (if within the budget) and its figures.
 struct Shown {
     std::string label;
@@ -99,9 +88,7 @@ public:
         }
         if (d.plain_bytes > record.source_bytes || d.bytes > record.source_bytes)
             flags.push_back("delivered bigger than its source");
-        const bool modern = std::any_of(record.outputs.begin(), record.outputs.end(),
-                                        [](const OutputFile& o) { return o.format && info(*o.format).modern; });
-        if (!modern)
+        if (!has_modern_format(record))
             flags.push_back("not delivered in a modern format: no AVIF or WebP came out smaller");
         ++m_images;
         m_source_bytes += record.source_bytes;
@@ -112,8 +99,8 @@ public:
         std::string card = "<section class=\"image" + std::string(flags.empty() ? "" : " flagged") + "\"><h2>" +
                            html_escape(record.source) + "</h2><p class=\"facts\">" + human_bytes(record.source_bytes) +
                            " source; a current browser gets " + human_bytes(d.bytes) + " (" + std::string(d.format) +
-                           ", " + change(record.source_bytes, d.bytes) + "), a plain &lt;img&gt; " +
-                           human_bytes(d.plain_bytes) + " (" + change(record.source_bytes, d.plain_bytes) + ")";
+                           ", " + percent_change(record.source_bytes, d.bytes) + "), a plain &lt;img&gt; " +
+                           human_bytes(d.plain_bytes) + " (" + percent_change(record.source_bytes, d.plain_bytes) + ")";
         if (!note.empty())
             card += "; " + html_escape(note);
         card += "</p>";
@@ -132,7 +119,8 @@ public:
             return;
         m_text_rows += "<tr><td>" + html_escape(record.source) + "</td><td>" + human_bytes(record.source_bytes) +
                        "</td><td>" + human_bytes(d.plain_bytes) + "</td><td>" + human_bytes(d.bytes) + " (" +
-                       std::string(d.format) + ")</td><td>" + change(record.source_bytes, d.bytes) + "</td></tr>\n";
+                       std::string(d.format) + ")</td><td>" + percent_change(record.source_bytes, d.bytes) +
+                       "</td></tr>\n";
         m_text_source += record.source_bytes;
         m_text_delivered += d.bytes;
         ++m_texts;
@@ -155,10 +143,11 @@ public:
             "</style></head><body>\n<h1>cachet report</h1>\n<p id=\"totals\">" +
             std::to_string(m_images) + " images: " + human_bytes(m_source_bytes) +
             " of sources; a current browser gets " + human_bytes(m_delivered) + " (" +
-            change(m_source_bytes, m_delivered) + ") at full size, a plain &lt;img&gt; " + human_bytes(m_plain) + " (" +
-            change(m_source_bytes, m_plain) + "); " + std::to_string(m_flagged) + " flagged. " +
-            std::to_string(m_texts) + " texts: " + human_bytes(m_text_source) + " → " + human_bytes(m_text_delivered) +
-            " (" + change(m_text_source, m_text_delivered) + ") compressed.</p>\n";
+            percent_change(m_source_bytes, m_delivered) + ") at full size, a plain &lt;img&gt; " +
+            human_bytes(m_plain) + " (" + percent_change(m_source_bytes, m_plain) + "); " + std::to_string(m_flagged) +
+            " flagged. " + std::to_string(m_texts) + " texts: " + human_bytes(m_text_source) + " → " +
+            human_bytes(m_text_delivered) + " (" + percent_change(m_text_source, m_text_delivered) +
+            ") compressed.</p>\n";
         if (m_omitted > 0)
             out += "<p>" + std::to_string(m_omitted) + " pictures are not shown: the page holds at most " +
                    human_bytes(m_options.embed_budget) + " of them.</p>\n";
@@ -204,7 +193,7 @@ private:
         out += "<figcaption><b>" + html_escape(s.label) + "</b><br>" +
                human_bytes(is_source ? source_bytes : s.bytes.size());
         if (!is_source) {
-            out += " (" + change(source_bytes, s.bytes.size()) + ")";
+            out += " (" + percent_change(source_bytes, s.bytes.size()) + ")";
             if (s.distance) {
                 char buffer[64];
                 std::snprintf(buffer, sizeof buffer, "<br>Butteraugli <span class=\"distance\">%.2f</span>",

@@ -23,4 +23,7 @@ inline std::string_view as_text(ByteView b)
 // bytes for people: "812 B", "1.5 MiB".
 std::string human_bytes(std::uint64_t bytes);
 
+// after against before for people: "-82%", "+4%", "0%"; "" when before is 0.
+std::string percent_change(std::uint64_t before, std::uint64_t after);
+
 } // namespace cachet

@@ -40,6 +40,12 @@ const OutputFile* output_for_url(const AssetRecord& record)
     return record.outputs.empty() ? nullptr : &record.outputs.front();
 }
 
+bool has_modern_format(const AssetRecord& record)
+{
+    return std::any_of(record.outputs.begin(), record.outputs.end(),
+                       [](const OutputFile& o) { return o.format && info(*o.format).modern; });
+}
+
 Delivered delivered(const AssetRecord& record)
 {
     Delivered out;

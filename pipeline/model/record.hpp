@@ -77,6 +77,9 @@ std::vector<std::string> output_paths(const AssetRecord& record);
 // if record has no output.
 const OutputFile* output_for_url(const AssetRecord& record);
 
+// Whether record has an output in a modern format (AVIF, WebP) for browsers that take one.
+bool has_modern_format(const AssetRecord& record);
+
 // What a visitor's browser downloads for record's source shown at full size.
 struct Delivered {
     // A current browser: for an image, its most preferred format at the widest width (what a
