@@ -141,13 +141,17 @@ public:
             "figcaption{font-size:12px}.big{color:#a40}table{border-collapse:collapse}"
             "td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:right}td:first-child{text-align:left}"
             "</style></head><body>\n<h1>cachet report</h1>\n<p id=\"totals\">" +
-            std::to_string(m_images) + " images: " + human_bytes(m_source_bytes) +
-            " of sources; a current browser gets " + human_bytes(m_delivered) + " (" +
-            percent_change(m_source_bytes, m_delivered) + ") at full size, a plain &lt;img&gt; " +
-            human_bytes(m_plain) + " (" + percent_change(m_source_bytes, m_plain) + "); " + std::to_string(m_flagged) +
-            " flagged. " + std::to_string(m_texts) + " texts: " + human_bytes(m_text_source) + " → " +
-            human_bytes(m_text_delivered) + " (" + percent_change(m_text_source, m_text_delivered) +
-            ") compressed.</p>\n";
+            std::to_string(m_images) + " images";
+        if (m_images > 0) // (a site without images, or without texts, has no percentages to give)
+            out += ": " + human_bytes(m_source_bytes) + " of sources; a current browser gets " +
+                   human_bytes(m_delivered) + " (" + percent_change(m_source_bytes, m_delivered) +
+                   ") at full size, a plain &lt;img&gt; " + human_bytes(m_plain) + " (" +
+                   percent_change(m_source_bytes, m_plain) + "); " + std::to_string(m_flagged) + " flagged";
+        out += ". " + std::to_string(m_texts) + " texts";
+        if (m_texts > 0)
+            out += ": " + human_bytes(m_text_source) + " → " + human_bytes(m_text_delivered) + " (" +
+                   percent_change(m_text_source, m_text_delivered) + ") compressed";
+        out += ".</p>\n";
         if (m_omitted > 0)
             out += "<p>" + std::to_string(m_omitted) + " pictures are not shown: the page holds at most " +
                    human_bytes(m_options.embed_budget) + " of them.</p>\n";
