@@ -9,7 +9,7 @@
 # with the same soname (libaom.so.3), so Debian 12's own libavif 0.11 loads it unchanged when
 # the cachet binary carries an rpath to the private prefix. The system's libaom is untouched.
 #
-# Only Debian is contacted: the source package comes through apt with a private configuration
+# Only Debian is contacted (tools/debian-source.sh): the source package comes through apt with a private configuration
 # that knows only the source indexes of $SUITES (the system's sources list is left alone), and
 # the tarballs are checked against the SHA-256 sums of those signed indexes. The pinned
 # upstream version is required; another Debian revision of it is accepted (with a note) when
@@ -56,58 +56,18 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/cachet-aom.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# A private apt configuration that knows only the source indexes of $SUITES.
-apt_dir="$work/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/parts"
-for suite in $SUITES; do
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
-done >"$apt_dir/sources.list"
-apt_opts=(
-  -o "Dir::Etc::SourceList=$apt_dir/sources.list"
-  -o "Dir::Etc::SourceParts=$apt_dir/parts"
-  -o "Dir::State::Lists=$apt_dir/lists"
-  -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-  -o "APT::Sandbox::User=root" # the private lists belong to root
-)
+DEBIAN_SOURCE_TAG=build-aom
+. "$(dirname "$0")/debian-source.sh"
+debian_sources_init "$work" "$SUITES"
+AOM_VERSION="$(debian_pick_version aom "$AOM_VERSION")"
 log "fetching aom $AOM_VERSION source from Debian ($SUITES)"
-apt-get "${apt_opts[@]}" update -q >&2
-available="$(apt-cache "${apt_opts[@]}" showsrc aom | sed -n 's/^Version: //p' | sort -uV)"
-if ! grep -qxF "$AOM_VERSION" <<<"$available"; then
-  other="$(grep -E "^${UPSTREAM//./\\.}-" <<<"$available" | tail -n 1 || true)"
-  if [ -z "$other" ]; then
-    log "aom $UPSTREAM is no longer in Debian $SUITES (available: $(echo $available)); update AOM_VERSION in $0"
-    exit 1
-  fi
-  log "note: aom $AOM_VERSION has left the archive; building $other (same upstream version)"
-  AOM_VERSION="$other"
-fi
-# The tarballs are fetched by apt's own helper and checked against the SHA-256 sums of the
-# signed source index. The .dsc is skipped on purpose: some mirrors do not serve it for
-# stable updates, and it adds nothing once the two tarballs are verified.
-apt-get "${apt_opts[@]}" source --print-uris -qq "aom=$AOM_VERSION" >"$work/uris"
-mkdir -p "$work/dl"
-while read -r url file _size hash; do
-  case "$file" in *.dsc) continue ;; esac
-  /usr/lib/apt/apt-helper download-file "${url//\'/}" "$work/dl/$file" "$hash" >&2
-done <"$work/uris"
-# Unpack as dpkg-source would for a "3.0 (quilt)" package: upstream tarball (with or without
-# a top-level folder), debian/, then the patches in series order.
-mkdir -p "$work/orig" "$work/src"
-tar -xf "$(ls "$work"/dl/aom_*.orig.tar.*)" -C "$work/orig"
-top=("$work"/orig/*)
-if [ ${#top[@]} -eq 1 ] && [ -d "${top[0]}" ]; then
-  mv "${top[0]}"/* "${top[0]}"/.[!.]* "$work/src/" 2>/dev/null || true
-else
-  mv "$work"/orig/* "$work"/orig/.[!.]* "$work/src/" 2>/dev/null || true
-fi
+debian_fetch aom "$AOM_VERSION" "$work/dl"
+# Unpacked as dpkg-source would for a "3.0 (quilt)" package: upstream tarball, debian/, then
+# the patches in series order.
+debian_unpack "$(ls "$work"/dl/aom_*.orig.tar.*)" "$work/src"
 [ -f "$work/src/CMakeLists.txt" ] || { log "unexpected source layout"; exit 1; }
 tar -xJf "$work/dl/aom_$AOM_VERSION.debian.tar.xz" -C "$work/src"
-if [ -f "$work/src/debian/patches/series" ]; then
-  mapfile -t patches < <(grep -v '^[[:space:]]*\(#\|$\)' "$work/src/debian/patches/series" | cut -d' ' -f1)
-  for p in "${patches[@]}"; do
-    patch -d "$work/src" -p1 -s --batch --forward --no-backup-if-mismatch <"$work/src/debian/patches/$p" >&2
-  done
-fi
+debian_patch "$work/src"
 
 log "building (about 4 minutes on 2 cores)"
 cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_INSTALL_PREFIX="$prefix.partial" \
