@@ -16,7 +16,7 @@ for p in time zstd brotli; do
   command -v "$p" >/dev/null || apt-get install -y -q --no-install-recommends "$p" >/dev/null
 done
 [ -d "$CORPUS/site" ] || bash ../shared/corpus/make-corpus.sh "$CORPUS" >&2
-[ -x build/cachet ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_AOM_PREFIX="$(bash tools/build-aom.sh)" >/dev/null && cmake --build build >/dev/null; }
+[ -x build/cachet ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_AOM_PREFIX="$(bash tools/build-aom.sh)" -DCACHET_JPEGLI_PREFIX="$(bash tools/build-jpegli.sh)" >/dev/null && cmake --build build >/dev/null; }
 
 OUT=$(mktemp -d /tmp/cachet-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT

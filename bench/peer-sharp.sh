@@ -11,10 +11,12 @@
 #    other under /usr/bin/time: wall, CPU, peak RSS. sharp's run (12 minutes here) is kept in
 #    ~/.cache/cachet-bench and reused while sharp's version, the widths and JOBS stay the
 #    same; CACHET_PEER_FRESH=1 runs it again.
-# 4. Measures the Butteraugli 3-norm distance of every AVIF and WebP output of both tools
-#    whose width is at most MAX_DISTANCE_WIDTH with build/cachet-distance (same decoder,
-#    same reference for both), and prints bytes and mean distance per format: over all
-#    outputs, and over the (source, width) pairs both tools shipped.
+# 4. Measures the Butteraugli 3-norm distance of every AVIF, WebP, JPEG and PNG output of both
+#    tools whose width is at most MAX_DISTANCE_WIDTH with build/cachet-distance (same decoder,
+#    same reference for both), and prints, per format, for the tuning half, the checking half
+#    (bench/halves.py) and all images: bytes and mean distance over the (source, width) pairs
+#    both tools shipped, then image by image: how many images cachet made smaller at a mean
+#    distance no worse than sharp's, the median byte ratio, and the worst image's distance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${1:-$(nproc)}
@@ -32,7 +34,7 @@ if ! node -e "process.exit(require('$SHARP_DIR/node_modules/sharp/package.json')
 fi
 [ -d "$CORPUS/site" ] || bash ../shared/corpus/make-corpus.sh "$CORPUS" >&2
 if [ ! -x build/cachet ] || [ ! -x build/cachet-distance ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_AOM_PREFIX="$(bash tools/build-aom.sh)" >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_AOM_PREFIX="$(bash tools/build-aom.sh)" -DCACHET_JPEGLI_PREFIX="$(bash tools/build-jpegli.sh)" >/dev/null
   cmake --build build --target cachet cachet-distance >/dev/null
 fi
 
@@ -65,29 +67,33 @@ fi
 ln -s "$SHARP_RUN" "$WORK/sharp"
 cp "$SHARP_RUN/sharp.time" "$WORK/sharp.time"
 
-# Pairs for the distance tool: AVIF and WebP outputs of both tools up to MAXW wide.
+# Pairs for the distance tool: every output of both tools up to MAXW wide but GIFs (AVIF,
+# WebP and the JPEG or PNG fallback; cachet's copies at the source's own name are the same
+# bytes as a fingerprinted output, and left out).
 /usr/bin/python3 - "$WORK" "$MAXW" "$SRC" > "$WORK/pairs" <<'PY'
 import json, sys
 work, maxw, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 m = json.load(open(f"{work}/cachet/cachet-manifest.json"))
 for source, a in m["assets"].items():
     for o in a["outputs"]:
-        if o.get("format") in ("avif", "webp") and o["width"] <= maxw:
+        if o.get("format") in ("avif", "webp", "jpeg", "png") and o["width"] <= maxw and not o.get("original"):
             print(f"{src}/{source}\t{work}/cachet/{o['path']}")
 for r in json.load(open(f"{work}/sharp/sharp-manifest.json")):
-    if r["format"] in ("avif", "webp") and r["width"] <= maxw:
+    if r["format"] in ("avif", "webp", "jpeg", "png") and r["width"] <= maxw:
         print(f"{r['source']}\t{work}/sharp/{r['path']}")
 PY
 echo "measuring Butteraugli on $(wc -l < "$WORK/pairs") outputs..." >&2
 ./build/cachet-distance "$JOBS" < "$WORK/pairs" > "$WORK/distances"
+sed "s|^|$SRC/|" "$WORK/images" | /usr/bin/python3 bench/halves.py > "$WORK/halves"
 
 /usr/bin/python3 - "$WORK" "$MAXW" "$SRC" <<'PY'
-import json, sys
+import json, statistics, sys
 work, maxw, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 dist = {}
 for line in open(f"{work}/distances"):
     p, d = line.rstrip("\n").split("\t")
     dist[p] = float(d)
+half = dict(reversed(line.rstrip("\n").split("\t")) for line in open(f"{work}/halves"))
 def times(tool):
     wall, user, sysc, rss = open(f"{work}/{tool}.time").read().split()
     return float(wall), float(user) + float(sysc), int(rss) / 1024
@@ -95,7 +101,8 @@ rows = {"cachet": {}, "sharp": {}}
 m = json.load(open(f"{work}/cachet/cachet-manifest.json"))
 for source, a in m["assets"].items():
     for o in a["outputs"]:
-        rows["cachet"][(f"{src}/{source}", o["width"], o["format"])] = (o["bytes"], dist.get(f"{work}/cachet/{o['path']}"))
+        if not o.get("original"):
+            rows["cachet"][(f"{src}/{source}", o["width"], o["format"])] = (o["bytes"], dist.get(f"{work}/cachet/{o['path']}"))
 for r in json.load(open(f"{work}/sharp/sharp-manifest.json")):
     rows["sharp"][(r["source"], r["width"], r["format"])] = (r["bytes"], dist.get(f"{work}/sharp/{r['path']}"))
 summary = json.load(open(f"{work}/cachet.json"))
@@ -104,20 +111,39 @@ for tool in ("cachet", "sharp"):
     wall, cpu, rss = times(tool)
     print(f"{tool:7s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  peak RSS {rss:6.0f} MiB")
 mib = lambda b: f"{b / 1048576:7.2f} MiB"
-def line(label, keys, tool, fmt):
-    sel = [rows[tool][k] for k in keys if k[2] == fmt]
-    ds = [d for b, d in sel if d is not None]
-    mean = sum(ds) / len(ds) if ds else float("nan")
-    return f"  {label:22s} {tool:7s} {fmt:5s} {len(sel):4d} files {mib(sum(b for b, d in sel))}  mean 3-norm {mean:.3f} ({len(ds)} measured, width <= {maxw})"
-for fmt in ("avif", "webp"):
-    for tool in ("cachet", "sharp"):
-        print(line("all outputs", rows[tool].keys(), tool, fmt))
-    both = [k for k in rows["cachet"] if k in rows["sharp"]]
-    for tool in ("cachet", "sharp"):
-        print(line("pairs both shipped", both, tool, fmt))
+mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
+# Per format and half: bytes and distances over the (source, width) pairs both tools shipped,
+# then image by image (each image's pairs summed): how many images cachet made smaller at no
+# worse a mean distance, the median byte ratio, and the worst image's mean distance.
+print(f"pairs both tools shipped, distances measured up to {maxw} px wide (mean Butteraugli 3-norm):")
+print(f"  {'half':6s} {'format':6s} {'pairs':>5s} {'cachet':>11s} {'sharp':>11s} {'bytes':>7s} {'dist c':>7s} {'dist s':>7s}"
+      f" {'images':>6s} {'better':>6s} {'median':>7s} {'worst c':>7s} {'worst s':>7s}")
+for h in ("tune", "check", "all"):
+    for fmt in ("avif", "webp", "jpeg", "png"):
+        keys = [k for k in rows["cachet"] if k[2] == fmt and k in rows["sharp"] and (h == "all" or half.get(k[0]) == h)]
+        if not keys:
+            continue
+        c = [rows["cachet"][k] for k in keys]
+        s = [rows["sharp"][k] for k in keys]
+        cb, sb = sum(b for b, _ in c), sum(b for b, _ in s)
+        per = {}
+        for k in keys:
+            cd, sd = rows["cachet"][k][1], rows["sharp"][k][1]
+            e = per.setdefault(k[0], [0, 0, [], []])
+            e[0] += rows["cachet"][k][0]
+            e[1] += rows["sharp"][k][0]
+            if cd is not None and sd is not None:
+                e[2].append(cd)
+                e[3].append(sd)
+        images = [(e[0] / e[1], mean(e[2]), mean(e[3])) for e in per.values() if e[2]]
+        better = sum(1 for r, cd, sd in images if r < 1 and cd <= sd)
+        print(f"  {h:6s} {fmt:6s} {len(keys):5d} {mib(cb)} {mib(sb)} {100 * (cb / sb - 1):+6.1f}%"
+              f" {mean([d for _, d in c if d is not None]):7.3f} {mean([d for _, d in s if d is not None]):7.3f}"
+              f" {len(images):6d} {better:6d} {statistics.median(r for r, _, _ in images) if images else float('nan'):7.3f}"
+              f" {max((cd for _, cd, _ in images), default=float('nan')):7.3f} {max((sd for _, _, sd in images), default=float('nan')):7.3f}")
 for fmt in ("jpeg", "png", "gif"):
     for tool in ("cachet", "sharp"):
         sel = [b for k, (b, d) in rows[tool].items() if k[2] == fmt]
         if sel:
-            print(f"  {'fallback':22s} {tool:7s} {fmt:5s} {len(sel):4d} files {mib(sum(sel))}")
+            print(f"  all outputs, {tool:7s} {fmt:5s} {len(sel):4d} files {mib(sum(sel))}")
 PY

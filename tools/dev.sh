@@ -13,6 +13,7 @@ PACKAGES=(
   libvips-dev libwebp-dev libavif-dev liblcms2-dev  # images (libavif brings aom, rav1e, svt-av1)
   libexif-dev                                       # EXIF fields kept by images.keep_metadata
   libjxl-dev                                        # Butteraugli, for quality = "auto"
+  libjpeg-dev                                       # libjpeg-turbo: libvips' JPEG codec; tests decode jpegli's JPEGs with it
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
   libcurl4-openssl-dev                              # the remote cache (Bazel HTTP cache, S3)
@@ -62,11 +63,13 @@ install_node_packages() {
 }
 
 build() {
-  # libaom 3.12 from Debian 13's source package, built once into ~/.cache (see the script).
-  local aom_prefix
+  # libaom 3.14 and jpegli from Debian's source packages, built once into ~/.cache (see the
+  # scripts).
+  local aom_prefix jpegli_prefix
   aom_prefix="$(bash tools/build-aom.sh)"
+  jpegli_prefix="$(bash tools/build-jpegli.sh)"
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_WARNINGS_AS_ERRORS=ON \
-    -DCACHET_AOM_PREFIX="$aom_prefix"
+    -DCACHET_AOM_PREFIX="$aom_prefix" -DCACHET_JPEGLI_PREFIX="$jpegli_prefix"
   cmake --build build
 }
 

@@ -15,10 +15,11 @@ seconds="${1:-20}"
 targets=(css html js sourcemap webmanifest srcset config manifest glob action_result)
 
 aom_prefix="$(bash tools/build-aom.sh)"
+jpegli_prefix="$(bash tools/build-jpegli.sh)"
 # -O1 and line tables only: the sanitizers' advice, and half the compile time of -O2 -g.
 CC=clang CXX=clang++ cmake -S . -B build-harden -G Ninja -DCMAKE_BUILD_TYPE=None \
   -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCACHET_FUZZ=ON -DCACHET_WARNINGS_AS_ERRORS=ON \
-  -DCACHET_AOM_PREFIX="$aom_prefix" >/dev/null
+  -DCACHET_AOM_PREFIX="$aom_prefix" -DCACHET_JPEGLI_PREFIX="$jpegli_prefix" >/dev/null
 cmake --build build-harden --target cachet cachet-images $(printf 'fuzz_%s ' "${targets[@]}")
 
 # libvips and GLib keep what they allocate for the life of the process: no leak checking for

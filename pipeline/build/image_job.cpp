@@ -34,7 +34,7 @@ std::uint64_t encode_per_pixel(ImageFormat format)
     case ImageFormat::avif: return 34; // libaom's frame buffers and coefficients
     case ImageFormat::webp: return 16;
     case ImageFormat::png: return 8;
-    case ImageFormat::jpeg:
+    case ImageFormat::jpeg: return 9; // jpegli keeps the whole image's coefficients
     case ImageFormat::gif: return 6;
     }
     return 34;

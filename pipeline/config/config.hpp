@@ -47,8 +47,13 @@ struct WebpOptions {
     int alpha_quality = 90; // 0..100
 };
 
+enum class JpegEncoder { jpegli, libjpeg };
+
 struct JpegOptions {
-    int quality = 80;
+    JpegEncoder encoder = JpegEncoder::jpegli;
+    double distance = 1.8;          // jpegli: the Butteraugli distance it aims at
+    Chroma chroma = Chroma::yuv420; // jpegli (libjpeg follows libvips: 4:2:0 below quality 90)
+    int quality = 80;               // libjpeg
     bool progressive = true;
 };
 

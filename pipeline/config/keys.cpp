@@ -168,6 +168,13 @@ const std::map<std::string, Setter>& setters()
         {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
         {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
+        {"images.jpeg.encoder", choice(FIELD(images.jpeg.encoder),
+                                       std::vector<std::pair<std::string, JpegEncoder>>{
+                                           {"jpegli", JpegEncoder::jpegli}, {"libjpeg", JpegEncoder::libjpeg}})},
+        {"images.jpeg.distance", number(FIELD(images.jpeg.distance), 0.1, 25, false, " (a Butteraugli distance)")},
+        {"images.jpeg.chroma",
+         choice(FIELD(images.jpeg.chroma),
+                std::vector<std::pair<std::string, Chroma>>{{"420", Chroma::yuv420}, {"444", Chroma::yuv444}})},
         {"images.jpeg.quality", integer(FIELD(images.jpeg.quality), 1, 100)},
         {"images.jpeg.progressive", boolean(FIELD(images.jpeg.progressive))},
         {"images.png.compression", integer(FIELD(images.png.compression), 0, 9)},

@@ -1,6 +1,7 @@
 #include "pipeline/image/encoder.hpp"
 
 #include "pipeline/image/avif.hpp"
+#include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/webp.hpp"
 
 namespace cachet {
@@ -9,6 +10,11 @@ namespace {
 Bytes jpeg(const Raster& raster, const EncodeOptions& options)
 {
     return encode_jpeg(raster, options.images.jpeg);
+}
+
+std::string jpeg_version()
+{
+    return libvips_version() + ", jpegli " + (jpegli_version().empty() ? "none" : jpegli_version());
 }
 
 Bytes png(const Raster& raster, const EncodeOptions& options)
@@ -29,7 +35,7 @@ Bytes gif_animation(const Animation& animation, const EncodeOptions&)
 const Encoder k_encoders[] = {
     {ImageFormat::avif, encode_avif, encode_avif_animation, avif_version},
     {ImageFormat::webp, encode_webp, encode_webp_animation, webp_version},
-    {ImageFormat::jpeg, jpeg, nullptr, libvips_version},
+    {ImageFormat::jpeg, jpeg, nullptr, jpeg_version},
     {ImageFormat::png, png, nullptr, libvips_version},
     {ImageFormat::gif, gif, gif_animation, libvips_version},
 };

@@ -1,6 +1,7 @@
 #include "pipeline/image/image.hpp"
 
 #include "pipeline/image/gamut.hpp"
+#include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/metadata.hpp"
 #include "pipeline/model/error.hpp"
 
@@ -434,6 +435,8 @@ std::string dominant_colour(const Raster& raster)
 
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
 {
+    if (options.encoder == JpegEncoder::jpegli)
+        return encode_jpegli(raster, options);
     init_image_library();
     return run_vips("cannot encode JPEG", [&] {
         VImage image = from_raster(raster, Profile::attach);

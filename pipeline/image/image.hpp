@@ -104,8 +104,8 @@ Raster resize_raster(const Raster& raster, int width, int max_height = k_any_hei
 // channel reported at the bin's centre, as sharp does; "#rrggbb".
 std::string dominant_colour(const Raster& raster);
 
-// Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white). JPEG and PNG
-// carry the raster's ICC profile and EXIF.
+// Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white), by jpegli or
+// libjpeg (libvips) as options say. JPEG and PNG carry the raster's ICC profile and EXIF.
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);
 
 // Lossless PNG of a raster.
