@@ -1,3 +1,4 @@
+#include "pipeline/image/palette.hpp"
 #include "pipeline/image/placeholder.hpp"
 
 #include "tests/test_support.hpp"

@@ -59,6 +59,7 @@ struct JpegOptions {
 
 struct PngOptions {
     int compression = 9; // zlib level 0..9
+    bool palette = true; // at most 256 colours: an indexed PNG, when it is exact
 };
 
 struct ImageSettings;

@@ -178,6 +178,7 @@ const std::map<std::string, Setter>& setters()
         {"images.jpeg.quality", integer(FIELD(images.jpeg.quality), 1, 100)},
         {"images.jpeg.progressive", boolean(FIELD(images.jpeg.progressive))},
         {"images.png.compression", integer(FIELD(images.png.compression), 0, 9)},
+        {"images.png.palette", boolean(FIELD(images.png.palette))},
         {"text.extensions", strings(FIELD(text.extensions))},
         {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
         {"text.min_saving", number(FIELD(text.min_saving), 0, 1, true, "")},

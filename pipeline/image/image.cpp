@@ -3,6 +3,7 @@
 #include "pipeline/image/gamut.hpp"
 #include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/metadata.hpp"
+#include "pipeline/image/palette.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <vips/vips8>
@@ -414,25 +415,6 @@ Raster to_srgb(const Raster& raster)
     });
 }
 
-std::string dominant_colour(const Raster& raster)
-{
-    std::vector<std::uint32_t> bins(std::size_t{16} * 16 * 16, 0);
-    const std::size_t pixels = static_cast<std::size_t>(raster.width) * static_cast<std::size_t>(raster.height);
-    const auto bands = static_cast<std::size_t>(raster.bands);
-    for (std::size_t i = 0; i < pixels; ++i) {
-        const std::uint8_t* p = &raster.pixels[i * bands];
-        if (bands == 4 && p[3] < 128)
-            continue;
-        ++bins[(std::size_t{p[0]} >> 4) << 8 | (std::size_t{p[1]} >> 4) << 4 | (std::size_t{p[2]} >> 4)];
-    }
-    // The first bin with the highest count wins ties, so the answer is deterministic.
-    const std::size_t best = static_cast<std::size_t>(std::max_element(bins.begin(), bins.end()) - bins.begin());
-    char out[8];
-    std::snprintf(out, sizeof out, "#%02x%02x%02x", static_cast<unsigned>((best >> 8) * 16 + 8),
-                  static_cast<unsigned>(((best >> 4) & 15) * 16 + 8), static_cast<unsigned>((best & 15) * 16 + 8));
-    return out;
-}
-
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
 {
     if (options.encoder == JpegEncoder::jpegli)
@@ -455,11 +437,26 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
 {
     init_image_library();
     return run_vips("cannot encode PNG", [&] {
-        const Bytes png = blob_bytes(from_raster(raster, Profile::attach)
-                                         .pngsave_buffer(VImage::option()
-                                                             ->set("compression", options.compression)
-                                                             ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
-                                                             ->set("strip", raster.icc.empty())));
+        const VImage image = from_raster(raster, Profile::attach);
+        Bytes png = blob_bytes(image.pngsave_buffer(VImage::option()
+                                                        ->set("compression", options.compression)
+                                                        ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
+                                                        ->set("strip", raster.icc.empty())));
+        // At most 256 colours: an indexed PNG at the smallest bit depth too (libimagequant makes
+        // the palette), kept if it is smaller and decodes to exactly the same pixels.
+        if (const int colours = options.palette && raster.bands >= 3 ? distinct_colours(raster, 256) : 257;
+            colours <= 256) {
+            Bytes indexed = blob_bytes(image.pngsave_buffer(VImage::option()
+                                                                ->set("compression", options.compression)
+                                                                ->set("palette", true)
+                                                                ->set("Q", 100)
+                                                                ->set("dither", 0.0)
+                                                                ->set("bitdepth", palette_bit_depth(colours))
+                                                                ->set("strip", raster.icc.empty())));
+            if (indexed.size() < png.size() &&
+                same_pixels(raster, raster_from(VImage::new_from_buffer(indexed.data(), indexed.size(), ""), raster)))
+                png = std::move(indexed);
+        }
         return raster.exif.empty() ? png : png_with_exif(png, raster.exif);
     });
 }

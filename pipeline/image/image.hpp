@@ -100,10 +100,6 @@ inline constexpr int k_any_height = 10000000;
 // resampling on premultiplied alpha; never scaled up. With no max_height, exactly width wide.
 Raster resize_raster(const Raster& raster, int width, int max_height = k_any_height);
 
-// The most common colour of raster's visible pixels (alpha >= 128), sRGB, in 16 levels per
-// channel reported at the bin's centre, as sharp does; "#rrggbb".
-std::string dominant_colour(const Raster& raster);
-
 // Optimized JPEG of an opaque raster (alpha, if any, is flattened onto white), by jpegli or
 // libjpeg (libvips) as options say. JPEG and PNG carry the raster's ICC profile and EXIF.
 Bytes encode_jpeg(const Raster& raster, const JpegOptions& options);

@@ -1,5 +1,6 @@
 #include "pipeline/image/placeholder.hpp"
 
+#include "pipeline/image/palette.hpp"
 #include "pipeline/image/webp.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
