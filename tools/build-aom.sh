@@ -42,22 +42,13 @@ fi
 
 log() { echo "== build-aom: $*" >&2; }
 
-need=()
-for p in patch xz-utils cmake ninja-build yasm g++ libyuv-dev; do  # build-deps of Debian's aom
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+DEBIAN_SOURCE_TAG=build-aom
+. "$(dirname "$0")/debian-source.sh"
+debian_build_deps patch xz-utils cmake ninja-build yasm g++ libyuv-dev  # build-deps of Debian's aom
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/cachet-aom.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-DEBIAN_SOURCE_TAG=build-aom
-. "$(dirname "$0")/debian-source.sh"
 debian_sources_init "$work" "$SUITES"
 AOM_VERSION="$(debian_pick_version aom "$AOM_VERSION")"
 log "fetching aom $AOM_VERSION source from Debian ($SUITES)"

@@ -52,22 +52,13 @@ fi
 
 log() { echo "== build-jpegli: $*" >&2; }
 
-need=()
-for p in cmake ninja-build g++ libbrotli-dev liblcms2-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+DEBIAN_SOURCE_TAG=build-jpegli
+. "$(dirname "$0")/debian-source.sh"
+debian_build_deps cmake ninja-build g++ libbrotli-dev liblcms2-dev
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/cachet-jpegli.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-DEBIAN_SOURCE_TAG=build-jpegli
-. "$(dirname "$0")/debian-source.sh"
 debian_sources_init "$work" "$SUITES"
 JPEGXL_VERSION="$(debian_pick_version jpeg-xl "$JPEGXL_VERSION")"
 TURBO_VERSION="$(debian_pick_version libjpeg-turbo "$TURBO_VERSION")"

@@ -1,6 +1,7 @@
 # tools/debian-source.sh - fetch Debian source packages, checked; sourced by tools/build-*.sh.
 #
 #   . tools/debian-source.sh
+#   debian_build_deps PKG...                   installs those binary packages if missing
 #   debian_sources_init WORK "forky sid"      a private apt that knows only those source indexes
 #   v=$(debian_pick_version PKG VERSION)       the pinned version, or another Debian revision of
 #                                              the same upstream version when it left the archive
@@ -14,6 +15,17 @@
 # the tarballs are verified.
 
 debian_log() { echo "== ${DEBIAN_SOURCE_TAG:-debian-source}: $*" >&2; }
+
+debian_build_deps() {
+  local need=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+  done
+  [ ${#need[@]} -gt 0 ] || return 0
+  debian_log "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+}
 
 debian_sources_init() {
   local work="$1" suites="$2" suite
