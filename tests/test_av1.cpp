@@ -3,7 +3,6 @@
 // (Debian's libavif with dav1d, and libvips through libheif), and AVIF bytes do not change
 // between two builds.
 #include "cachet_version.hpp"
-#include "pipeline/model/hash.hpp"
 #include "tests/test_support.hpp"
 
 #include <avif/avif.h>
@@ -46,15 +45,6 @@ Decoded decode_with_dav1d(const Bytes& data)
     CHECK(result == AVIF_RESULT_NO_IMAGES_REMAINING);
     CHECK(out.frames == d->imageCount);
     return out;
-}
-
-std::map<std::string, std::string> avif_digests(const fs::path& out)
-{
-    std::map<std::string, std::string> digests;
-    for (const auto& f : test::list_files(out))
-        if (fs::path(f).extension() == ".avif")
-            digests[f] = sha256_hex(test::slurp(out / f));
-    return digests;
 }
 
 // "  libaom 3.12.1 (private, ...)" from `cachet --version`.
@@ -153,7 +143,7 @@ TEST_CASE("AVIF bytes are the ones recorded for this libaom, on any machine and 
             {"hero.fd1c71a7a9.avif", "fd1c71a7a95495ce99f0d1de84b6a90ca9a457448d7138f923d7af158be72986"},
             {"logo.818fb1cbb0.avif", "818fb1cbb0bd5f053624528f8634317817d4bcdb814a81debcaeec5aa396b866"},
         };
-        CHECK(avif_digests(out) == expected);
+        CHECK(test::file_digests(out, ".avif") == expected);
     }
 }
 
@@ -177,8 +167,8 @@ TEST_CASE("aom_options reach libaom: a tuning changes the bytes, an unknown opti
     INFO(tuned.err << plain.err);
     REQUIRE(tuned.exit_code == 0); // the animation is encoded without the still-image tuning
     REQUIRE(plain.exit_code == 0);
-    const auto a = avif_digests(dir / "tuned");
-    const auto b = avif_digests(dir / "plain");
+    const auto a = test::file_digests(dir / "tuned", ".avif");
+    const auto b = test::file_digests(dir / "plain", ".avif");
     REQUIRE(a.size() == 2);
     REQUIRE(b.size() == 2);
     CHECK(a.begin()->second != b.begin()->second);                       // hero: tuning applied
@@ -203,7 +193,7 @@ TEST_CASE("an animated AVIF does not depend on the time it was encoded at", "[e2
         const auto p = test::run_cachet(
             {"build", src.string(), "-o", (dir / name).string(), "--config", (dir / "cachet.toml").string()});
         REQUIRE(p.exit_code == 0);
-        const auto digests = avif_digests(dir / name);
+        const auto digests = test::file_digests(dir / name, ".avif");
         REQUIRE(digests.size() == 1);
         if (first.empty()) {
             first = digests;

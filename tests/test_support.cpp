@@ -1,5 +1,6 @@
 #include "tests/test_support.hpp"
 #include "pipeline/model/error.hpp"
+#include "pipeline/model/hash.hpp"
 
 #include <avif/avif.h>
 #include <brotli/decode.h>
@@ -202,6 +203,15 @@ std::vector<std::string> list_files(const fs::path& root)
             out.push_back(fs::relative(e.path(), root).generic_string());
     std::sort(out.begin(), out.end());
     return out;
+}
+
+std::map<std::string, std::string> file_digests(const fs::path& root, std::string_view extension)
+{
+    std::map<std::string, std::string> digests;
+    for (const auto& f : list_files(root))
+        if (fs::path(f).extension() == extension)
+            digests[f] = sha256_hex(slurp(root / f));
+    return digests;
 }
 
 AvifTags avif_tags(ByteView data)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ std::filesystem::path copy_site(const TempDir& dir, std::string_view name = "sit
 
 // Every regular file under root, relative and sorted.
 std::vector<std::string> list_files(const std::filesystem::path& root);
+
+// The SHA-256 (hex) of every file under root whose name ends in extension (".avif"), by its
+// path relative to root.
+std::map<std::string, std::string> file_digests(const std::filesystem::path& root, std::string_view extension);
 
 } // namespace cachet::test
 
