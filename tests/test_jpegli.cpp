@@ -83,7 +83,7 @@ Decoded decode(const Bytes& data)
 
 fs::path source_with(const test::TempDir& dir, const std::vector<std::string>& images)
 {
-    const fs::path src = dir / "src";
+    fs::path src = dir / "src";
     fs::create_directories(src);
     for (const auto& name : images)
         fs::copy_file(test::fixtures() / "site/img" / name, src / name);
