@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build pkg-config                  # toolchain
   libvips-dev libwebp-dev libavif-dev liblcms2-dev  # images (libavif brings aom, rav1e, svt-av1)
+  libimagequant-dev                                 # PNG palettes (libvips quantizes with it; cachet names its version)
   libexif-dev                                       # EXIF fields kept by images.keep_metadata
   libjxl-dev                                        # Butteraugli, for quality = "auto"
   libjpeg-dev                                       # libjpeg-turbo: libvips' JPEG codec; tests decode jpegli's JPEGs with it

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-targets=(css html js sourcemap webmanifest srcset config manifest glob action_result)
+targets=(css html js sourcemap webmanifest srcset config manifest glob action_result png)
 
 aom_prefix="$(bash tools/build-aom.sh)"
 jpegli_prefix="$(bash tools/build-jpegli.sh)"
@@ -41,6 +41,7 @@ declare -A fixture_seeds=(
   [sourcemap]="fixtures/site/js/app.js.map fixtures/refs/js/app.js.map"
   [webmanifest]="fixtures/site/site.webmanifest fixtures/refs/site.webmanifest"
   [config]="presets/default.toml presets/fast.toml presets/high-quality.toml"
+  [png]="fixtures/images/palette-trns.png fixtures/images/grey-alpha.png fixtures/images/upright.png fixtures/site/img/logo.png"
 )
 total=0
 for t in "${targets[@]}"; do

@@ -162,6 +162,14 @@ void decode_image_job(ImageJob& job_ref)
                                                                                         : ImageFormat::jpeg;
         job->formats.push_back(*job->fallback);
     }
+    // images.png.lossy_distance: the PNG fallback is a quantized palette if that stays as close
+    // to the source at the reference width (one trial per image, used at every width).
+    if (job->fallback == ImageFormat::png && images.png.lossy_distance > 0)
+        if (const auto distance = stack.palette_distance(raster, images);
+            distance && *distance <= images.png.lossy_distance) {
+            images.png.quantize = true;
+            job->chosen[ImageFormat::png] = QualityChoice{0, *distance};
+        }
     // Never heavier than the source: its own bytes may stand in for the fallback at its width.
     // Not when EXIF turns it or holds fields to keep, nor with a profile converted away.
     const std::optional<ImageFormat> own = image_format_of_extension(extension_of(asset.path));
@@ -292,6 +300,12 @@ std::pair<const Bytes*, std::size_t> ship_width(const ImageJob& job, const Image
         out.width = w.shape.width;
         out.height = w.shape.height;
         out.frames = w.shape.frames;
+        // What quality = "auto" chose, or the lossy palette's distance (a PNG has no quality).
+        if (const auto it = job.chosen.find(format); it != job.chosen.end() && !stands_in(i)) {
+            if (format != ImageFormat::png)
+                out.quality = it->second.quality;
+            out.butteraugli = it->second.distance;
+        }
         if (own_width && format == own_format)
             own = {&bytes, record.outputs.size()};
         record.outputs.push_back(std::move(out));
@@ -340,11 +354,6 @@ void ship_image(ImageJob& job, const OutputWriter& writer)
                 writer.write_original(job.asset->path, like, stripped ? *stripped : job.source, *job.state));
         }
     }
-    for (auto& out : job.result->record.outputs)
-        if (const auto it = job.chosen.find(*out.format); it != job.chosen.end()) {
-            out.quality = it->second.quality;
-            out.butteraugli = it->second.distance;
-        }
 }
 
 } // namespace cachet

@@ -45,7 +45,7 @@ struct ImageJob {
     DecodedImage decoded;
     std::vector<ImageFormat> formats; // the modern formats, then the fallback if any
     std::optional<ImageFormat> fallback;
-    std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results
+    std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results, and a lossy palette PNG's
     std::vector<std::unique_ptr<Width>> widths;
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.

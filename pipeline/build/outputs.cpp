@@ -249,6 +249,10 @@ OutputFile OutputWriter::write_original(const std::string& source, const OutputF
     out.width = like.width;
     out.height = like.height;
     out.frames = like.frames;
+    if (out.etag == like.etag) { // the same bytes: what chose them too
+        out.quality = like.quality;
+        out.butteraugli = like.butteraugli;
+    }
     m_names.claim(out.path, sha256, source);
     write_file(out.path, data, false);
     keep_blob(out.path, sha256, data, state);

@@ -137,7 +137,7 @@ std::string settings_key(const ImageSettings& i)
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
     static_assert(field_count<ImageSettings>() == 17 && field_count<AvifOptions>() == 7 &&
                       field_count<WebpOptions>() == 5 && field_count<JpegOptions>() == 5 &&
-                      field_count<PngOptions>() == 2,
+                      field_count<PngOptions>() == 5,
                   "update settings_key(ImageSettings) for the new field");
     std::ostringstream out;
     out.imbue(std::locale::classic());
@@ -164,7 +164,8 @@ std::string settings_key(const ImageSettings& i)
         << ' ' << w.alpha_quality;
     out << "\njpeg " << static_cast<int>(i.jpeg.encoder) << ' ' << i.jpeg.distance << ' '
         << static_cast<int>(i.jpeg.chroma) << ' ' << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng "
-        << i.png.compression << ' ' << i.png.palette << '\n';
+        << i.png.compression << ' ' << i.png.palette << ' ' << i.png.lossy_distance << ' ' << i.png.deflate << ' '
+        << i.png.quantize << '\n';
     return out.str();
 }
 

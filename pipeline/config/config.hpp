@@ -58,8 +58,13 @@ struct JpegOptions {
 };
 
 struct PngOptions {
-    int compression = 9; // zlib level 0..9
+    int compression = 9; // zlib level 0..9 (libvips' encoder)
     bool palette = true; // at most 256 colours: an indexed PNG, when it is exact
+    // The largest Butteraugli 3-norm distance, at images.auto_reference_width, at which an image
+    // is written as a quantized palette PNG (libimagequant); 0 = lossless only.
+    double lossy_distance = 0;
+    int deflate = 0;       // libdeflate level 1..12 the image data is compressed again at; 0 = zlib's only
+    bool quantize = false; // per image, from lossy_distance (not a key): write the quantized palette
 };
 
 struct ImageSettings;

@@ -4,6 +4,9 @@
 #include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/webp.hpp"
 
+#include <libdeflate.h>
+#include <libimagequant.h>
+
 namespace cachet {
 namespace {
 
@@ -22,6 +25,12 @@ Bytes png(const Raster& raster, const EncodeOptions& options)
     return encode_png(raster, options.images.png);
 }
 
+// libvips writes the PNG (libimagequant makes a lossy palette); libdeflate compresses it again.
+std::string png_version()
+{
+    return libvips_version() + ", libimagequant " LIQ_VERSION_STRING ", libdeflate " LIBDEFLATE_VERSION_STRING;
+}
+
 Bytes gif(const Raster& raster, const EncodeOptions&)
 {
     return encode_gif(raster);
@@ -36,7 +45,7 @@ const Encoder k_encoders[] = {
     {ImageFormat::avif, encode_avif, encode_avif_animation, avif_version},
     {ImageFormat::webp, encode_webp, encode_webp_animation, webp_version},
     {ImageFormat::jpeg, jpeg, nullptr, jpeg_version},
-    {ImageFormat::png, png, nullptr, libvips_version},
+    {ImageFormat::png, png, nullptr, png_version},
     {ImageFormat::gif, gif, gif_animation, libvips_version},
 };
 

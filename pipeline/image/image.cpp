@@ -3,7 +3,7 @@
 #include "pipeline/image/gamut.hpp"
 #include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/metadata.hpp"
-#include "pipeline/image/palette.hpp"
+#include "pipeline/image/vips_support.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <vips/vips8>
@@ -21,66 +21,9 @@
 namespace cachet {
 namespace {
 
+using namespace libvips;
 using vips::VError;
 using vips::VImage;
-
-std::string tidy(std::string message)
-{
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    return message;
-}
-
-// libvips keeps one error buffer for the whole process, and a VError's text is that buffer
-// when it was thrown: at -j 2 it may hold another file's message, or one left behind by an
-// operation that recovered. So every libvips operation runs under a shared lock, and one that
-// fails (or wants to quote libvips in a warning) runs again alone, under the exclusive lock,
-// with the buffer cleared first: its message is then its own, the same at any -j.
-std::shared_mutex g_vips_gate;
-thread_local bool t_alone = false;
-struct RunAlone {}; // thrown by an operation that needs the buffer to itself
-
-[[noreturn]] void rethrow_vips(const VError& e, std::string_view what)
-{
-    std::string message = tidy(e.what());
-    vips_error_clear();
-    throw Error(ErrorKind::asset, std::string(what) + (message.empty() ? "" : ": " + message));
-}
-
-// op() under the gate; op builds its whole result, so that it can run twice. Never nested.
-template <class Op>
-auto run_vips(std::string_view what, Op&& op) -> decltype(op())
-{
-    {
-        const std::shared_lock shared(g_vips_gate);
-        try {
-            return op();
-        } catch (const VError&) {
-        } catch (const RunAlone&) {
-        }
-    }
-    const std::unique_lock alone(g_vips_gate);
-    struct Alone {
-        Alone()
-        {
-            vips_error_clear();
-            t_alone = true;
-        }
-        ~Alone()
-        {
-            t_alone = false;
-            vips_error_clear();
-        }
-        Alone(const Alone&) = delete;
-        Alone& operator=(const Alone&) = delete;
-    } const scope;
-    try {
-        return op();
-    } catch (const VError& e) {
-        rethrow_vips(e, what);
-    }
-}
 
 // libvips names loaders by class: these read the input formats cachet supports.
 constexpr std::string_view k_allowed_loaders[] = {"VipsForeignLoadJpegBuffer",  "VipsForeignLoadPngBuffer",
@@ -141,51 +84,12 @@ void remove_alpha(Raster& raster)
     raster.bands = 3;
 }
 
-// The raster as a libvips image; with Profile::attach its ICC profile rides along.
-enum class Profile { attach, omit };
-
-VImage from_raster(const Raster& raster, Profile profile = Profile::omit)
-{
-    VImage image = VImage::new_from_memory(const_cast<std::uint8_t*>(raster.pixels.data()), raster.pixels.size(),
-                                           raster.width, raster.height, raster.bands, VIPS_FORMAT_UCHAR);
-    image = image.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
-    if (profile == Profile::attach && !raster.icc.empty())
-        vips_image_set_blob_copy(image.get_image(), VIPS_META_ICC_NAME, raster.icc.data(), raster.icc.size());
-    return image;
-}
-
-Raster raster_from(const VImage& image, const Raster& like)
-{
-    std::size_t size = 0;
-    void* memory = image.write_to_memory(&size);
-    Raster out;
-    out.width = image.width();
-    out.height = image.height();
-    out.bands = image.bands();
-    const auto* bytes = static_cast<const std::uint8_t*>(memory);
-    out.pixels.assign(bytes, bytes + size);
-    g_free(memory);
-    out.gamut = like.gamut;
-    out.icc = like.icc;
-    out.exif = like.exif;
-    return out;
-}
-
 // What the image's embedded RGB profile describes (gamut_of_icc()).
 Gamut gamut_of_profile(const VImage& image)
 {
     std::size_t size = 0;
     const void* data = image.get_blob(VIPS_META_ICC_NAME, &size);
     return gamut_of_icc(data, size);
-}
-
-Bytes blob_bytes(VipsBlob* blob)
-{
-    std::size_t size = 0;
-    const auto* data = static_cast<const std::uint8_t*>(vips_blob_get(blob, &size));
-    Bytes out(data, data + size);
-    vips_area_unref(VIPS_AREA(blob));
-    return out;
 }
 
 [[noreturn]] void over_limit(const std::string& what, std::uint64_t limit, const char* key)
@@ -430,34 +334,6 @@ Bytes encode_jpeg(const Raster& raster, const JpegOptions& options)
                                                                 ->set("interlace", options.progressive)
                                                                 ->set("strip", raster.icc.empty())));
         return raster.exif.empty() ? jpeg : jpeg_with_exif(jpeg, raster.exif);
-    });
-}
-
-Bytes encode_png(const Raster& raster, const PngOptions& options)
-{
-    init_image_library();
-    return run_vips("cannot encode PNG", [&] {
-        const VImage image = from_raster(raster, Profile::attach);
-        Bytes png = blob_bytes(image.pngsave_buffer(VImage::option()
-                                                        ->set("compression", options.compression)
-                                                        ->set("filter", VIPS_FOREIGN_PNG_FILTER_ALL)
-                                                        ->set("strip", raster.icc.empty())));
-        // At most 256 colours: an indexed PNG at the smallest bit depth too (libimagequant makes
-        // the palette), kept if it is smaller and decodes to exactly the same pixels.
-        if (const int colours = options.palette && raster.bands >= 3 ? distinct_colours(raster, 256) : 257;
-            colours <= 256) {
-            Bytes indexed = blob_bytes(image.pngsave_buffer(VImage::option()
-                                                                ->set("compression", options.compression)
-                                                                ->set("palette", true)
-                                                                ->set("Q", 100)
-                                                                ->set("dither", 0.0)
-                                                                ->set("bitdepth", palette_bit_depth(colours))
-                                                                ->set("strip", raster.icc.empty())));
-            if (indexed.size() < png.size() &&
-                same_pixels(raster, raster_from(VImage::new_from_buffer(indexed.data(), indexed.size(), ""), raster)))
-                png = std::move(indexed);
-        }
-        return raster.exif.empty() ? png : png_with_exif(png, raster.exif);
     });
 }
 

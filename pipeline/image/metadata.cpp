@@ -34,20 +34,6 @@ struct EntryDeleter {
     void operator()(ExifEntry* e) const { exif_entry_unref(e); }
 };
 
-// Appends bytes one by one (vector::insert of a brace list trips GCC 12's -Warray-bounds).
-void append(Bytes& out, ByteView bytes)
-{
-    out.reserve(out.size() + bytes.size());
-    for (const std::uint8_t b : bytes)
-        out.push_back(b);
-}
-
-void put_be32(Bytes& out, std::size_t value)
-{
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(static_cast<std::uint8_t>(value >> shift));
-}
-
 } // namespace
 
 Bytes kept_exif(ByteView exif, const std::vector<MetadataField>& keep)

@@ -44,6 +44,15 @@ int distinct_colours(const Raster& raster, int limit)
     return static_cast<int>(seen.size());
 }
 
+bool is_grey(const Raster& raster)
+{
+    const std::size_t pixels = pixel_count(raster);
+    for (std::size_t i = 0; i < pixels && raster.bands >= 3; ++i)
+        if (const auto c = rgba(raster, i); c[0] != c[1] || c[1] != c[2])
+            return false;
+    return true;
+}
+
 int palette_bit_depth(int colours)
 {
     return colours <= 2 ? 1 : colours <= 4 ? 2 : colours <= 16 ? 4 : 8;

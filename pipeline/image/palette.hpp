@@ -7,6 +7,9 @@ namespace cachet {
 // over limit means "more than limit".
 int distinct_colours(const Raster& raster, int limit);
 
+// True if every pixel of raster is grey (R = G = B; a raster of 1 or 2 bands always is).
+bool is_grey(const Raster& raster);
+
 // The smallest PNG palette bit depth (1, 2, 4 or 8) that holds `colours` entries.
 int palette_bit_depth(int colours);
 

@@ -18,4 +18,10 @@ enum class SourceExif { refuse, drop };
 // (an orientation may depend on it) unless exif is drop, or an ICC profile when profile is refuse.
 std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, SourceExif exif = SourceExif::refuse);
 
+// The PNG file png with its image data (the IDAT chunks, inflated) deflated again by libdeflate
+// at level (1..12) into one IDAT chunk, every other chunk byte for byte: the same pixels, and
+// the same filters. Nullopt when png is not well formed (as above), its image data does not
+// inflate to exactly the size its header gives, or the result is not smaller.
+std::optional<Bytes> png_recompressed(ByteView png, int level);
+
 } // namespace cachet

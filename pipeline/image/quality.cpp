@@ -1,6 +1,7 @@
 #include "pipeline/image/quality.hpp"
 
 #include "pipeline/image/encoder.hpp"
+#include "pipeline/image/palette.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <jxl/butteraugli.h>
@@ -29,10 +30,30 @@ double butteraugli_distance(const Raster& original, const Raster& distorted)
     return JxlButteraugliResultGetDistance(result.get(), 3.0f);
 }
 
+namespace {
+
+Raster reference_raster(const Raster& source, const ImageSettings& images)
+{
+    return source.width > images.auto_reference_width ? resize_raster(source, images.auto_reference_width) : source;
+}
+
+} // namespace
+
+std::optional<double> palette_distance(const Raster& source, const ImageSettings& images)
+{
+    if (source.bands < 3 || (source.icc.empty() && is_grey(source)) || distinct_colours(source, 256) <= 256)
+        return std::nullopt;
+    const Raster reference = reference_raster(source, images);
+    PngOptions png = images.png;
+    png.quantize = true;
+    png.deflate = 0; // (the same pixels either way)
+    const Bytes encoded = encode_png(reference, png);
+    return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+}
+
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads)
 {
-    const Raster reference =
-        source.width > images.auto_reference_width ? resize_raster(source, images.auto_reference_width) : source;
+    const Raster reference = reference_raster(source, images);
     auto measure = [&](int quality) {
         ImageSettings trial = images;
         trial.avif.quality = trial.webp.quality = quality;

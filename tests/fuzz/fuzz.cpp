@@ -5,6 +5,7 @@
 #include "pipeline/cache/action_result.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/glob.hpp"
+#include "pipeline/image/png_chunks.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/publish/manifest.hpp"
 #include "pipeline/text/reading.hpp"
@@ -78,6 +79,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (!again || !(*again == *result))
                 __builtin_trap(); // what was read must survive a round trip
         }
+    } else if (k_target == "png") { // a source PNG, read chunk by chunk
+        const ByteView png(data, size);
+        for (const auto profile : {PngProfile::keep, PngProfile::refuse})
+            for (const auto exif : {SourceExif::refuse, SourceExif::drop})
+                (void)png_without_metadata(png, profile, exif);
+        if (const auto again = png_recompressed(png, 1))
+            if (again->size() >= size || !png_without_metadata(*again, PngProfile::keep, SourceExif::drop))
+                __builtin_trap(); // smaller, and as well formed as what it came from
     } else if (k_target == "glob") {
         const std::size_t split = text.find('\n');
         if (split != std::string_view::npos)
