@@ -43,21 +43,6 @@ PngHeader header_of(const Bytes& png)
     return {png[24], png[25]}; // IHDR, the first chunk, after the 8-byte signature
 }
 
-Raster decoded(const Bytes& png)
-{
-    const VImage image = VImage::new_from_buffer(png.data(), png.size(), "");
-    Raster r;
-    r.width = image.width();
-    r.height = image.height();
-    r.bands = image.bands();
-    std::size_t size = 0;
-    void* memory = image.write_to_memory(&size);
-    const auto* bytes = static_cast<const std::uint8_t*>(memory);
-    r.pixels.assign(bytes, bytes + size);
-    g_free(memory);
-    return r;
-}
-
 } // namespace
 
 TEST_CASE("distinct_colours counts colours with their alpha, up to the limit and one more", "[palette]")
@@ -102,7 +87,7 @@ TEST_CASE("a PNG of at most 256 colours is written indexed at the smallest bit d
         const Bytes png = encode_png(r, PngOptions{});
         CHECK(header_of(png).colour_type == 3);
         CHECK(header_of(png).bit_depth == palette_bit_depth(colours));
-        CHECK(same_pixels(r, decoded(png)));
+        CHECK(same_pixels(r, test::raster_of(png)));
         const Bytes rgb = encode_png(r, PngOptions{9, false});
         CHECK(header_of(rgb).colour_type == 6);
         CHECK(png.size() < rgb.size());
@@ -112,11 +97,11 @@ TEST_CASE("a PNG of at most 256 colours is written indexed at the smallest bit d
         flat.pixels[i] = flat.pixels[i % (200 * 4)];
     const Bytes runs = encode_png(flat, PngOptions{});
     CHECK(runs.size() <= encode_png(flat, PngOptions{9, false}).size());
-    CHECK(same_pixels(flat, decoded(runs)));
+    CHECK(same_pixels(flat, test::raster_of(runs)));
     const Raster many = stripes(64, 48, 300);
     const Bytes png = encode_png(many, PngOptions{});
     CHECK(header_of(png).colour_type == 6);
-    CHECK(same_pixels(many, decoded(png)));
+    CHECK(same_pixels(many, test::raster_of(png)));
 }
 
 TEST_CASE("cachet build keeps a few-colour graphic indexed in its PNG fallbacks", "[e2e][palette]")

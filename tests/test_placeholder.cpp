@@ -34,6 +34,23 @@ VImage load_image(const std::filesystem::path& path)
     return VImage::new_from_file(path.c_str());
 }
 
+Raster raster_of(const Bytes& encoded)
+{
+    if (vips_init("cachet-tests") != 0)
+        throw std::runtime_error("vips_init failed");
+    const VImage image = VImage::new_from_buffer(encoded.data(), encoded.size(), "");
+    Raster r;
+    r.width = image.width();
+    r.height = image.height();
+    r.bands = image.bands();
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
+    const auto* bytes = static_cast<const std::uint8_t*>(memory);
+    r.pixels.assign(bytes, bytes + size);
+    g_free(memory);
+    return r;
+}
+
 // Decodes a data:image/webp;base64 URI with OpenSSL and libvips.
 VImage decode_data_uri(const std::string& uri)
 {

@@ -78,21 +78,6 @@ Raster discs(double shade)
     return r;
 }
 
-Raster decoded(const Bytes& png)
-{
-    const VImage image = VImage::new_from_buffer(png.data(), png.size(), "");
-    Raster r;
-    r.width = image.width();
-    r.height = image.height();
-    r.bands = image.bands();
-    std::size_t size = 0;
-    void* memory = image.write_to_memory(&size);
-    const auto* bytes = static_cast<const std::uint8_t*>(memory);
-    r.pixels.assign(bytes, bytes + size);
-    g_free(memory);
-    return r;
-}
-
 int colour_type(const Bytes& png)
 {
     REQUIRE(png.size() > 26);
@@ -140,7 +125,7 @@ TEST_CASE("png_recompressed deflates the image data again: the same pixels, fewe
         const auto again = png_recompressed(png, 12);
         REQUIRE(again);
         CHECK(again->size() < png.size());
-        CHECK(same_pixels(r, decoded(*again))); // libvips checks every CRC on the way
+        CHECK(same_pixels(r, test::raster_of(*again))); // libvips checks every CRC on the way
         CHECK(colour_type(*again) == 6);
         CHECK(png_without_metadata(*again, PngProfile::keep)); // well formed, chunk by chunk
     }
@@ -178,7 +163,7 @@ TEST_CASE("a quantized palette PNG stays close to a logo and is far from gradien
     deflated.deflate = 12;
     const Bytes again = encode_png(logo, deflated);
     CHECK(again.size() < png.size());
-    CHECK(same_pixels(decoded(png), decoded(again)));
+    CHECK(same_pixels(test::raster_of(png), test::raster_of(again)));
 }
 
 TEST_CASE("cachet build writes a quantized palette where it stays within images.png.lossy_distance", "[e2e][png]")
@@ -244,7 +229,7 @@ TEST_CASE("a grey image stays grey in its PNG, exactly, and gets no palette", "[
         lossy.quantize = true;
         const Bytes png = encode_png(r, lossy);
         CHECK(colour_type(png) == (alpha ? 4 : 0));
-        CHECK(same_pixels(r, decoded(png)));
+        CHECK(same_pixels(r, test::raster_of(png)));
         ImageSettings images;
         CHECK_FALSE(palette_distance(r, images));
         r.pixels[1] ^= 1; // one pixel not quite grey

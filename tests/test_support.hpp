@@ -95,6 +95,9 @@ std::map<std::string, std::string> file_digests(const std::filesystem::path& roo
 namespace vips {
 class VImage;
 }
+namespace cachet {
+struct Raster;
+}
 
 namespace cachet::test {
 
@@ -103,6 +106,9 @@ vips::VImage decode_data_uri(const std::string& uri);
 
 // The image file at path, decoded by libvips (started on first use).
 vips::VImage load_image(const std::filesystem::path& path);
+
+// An encoded image's pixels, decoded by libvips, in the bands it was written with.
+Raster raster_of(const Bytes& encoded);
 
 // The colour tags of an AVIF file, read by libavif's parser.
 struct AvifTags {
