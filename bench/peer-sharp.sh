@@ -10,7 +10,8 @@
 #    settings, the same widths, AVIF + WebP + fallback, JOBS images at a time) one after the
 #    other under /usr/bin/time: wall, CPU, peak RSS. sharp's run (12 minutes here) is kept in
 #    ~/.cache/cachet-bench and reused while sharp's version, the widths and JOBS stay the
-#    same; CACHET_PEER_FRESH=1 runs it again.
+#    same; CACHET_PEER_FRESH=1 runs it again. CACHET_PEER_CONFIG=FILE builds cachet with that
+#    TOML on top of the default preset (to measure a setting before it becomes the default).
 # 4. Measures the Butteraugli 3-norm distance of every AVIF, WebP, JPEG and PNG output of both
 #    tools whose width is at most MAX_DISTANCE_WIDTH with build/cachet-distance (same decoder,
 #    same reference for both), and prints, per format, for the tuning half, the checking half
@@ -55,7 +56,8 @@ SHARP_RUN=$HOME/.cache/cachet-bench/sharp-run-$SHARP_VERSION-j$JOBS-$(echo "$WID
 
 echo "images: $(wc -l < "$WORK/images"), widths $WIDTHS, -j $JOBS; sharp $SHARP_VERSION: $(node -e "console.log(JSON.stringify(require('$SHARP_DIR/node_modules/sharp').versions))")" >&2
 /usr/bin/time -f '%e %U %S %M' -o "$WORK/cachet.time" \
-  ./build/cachet build "$SRC" -o "$WORK/cachet" -j "$JOBS" --no-cache --json --quiet > "$WORK/cachet.json" || true
+  ./build/cachet build "$SRC" -o "$WORK/cachet" -j "$JOBS" --no-cache --json --quiet \
+  ${CACHET_PEER_CONFIG:+--config "$CACHET_PEER_CONFIG"} > "$WORK/cachet.json" || true
 if [ "${CACHET_PEER_FRESH:-0}" = 1 ] || [ ! -f "$SHARP_RUN/sharp.time" ]; then
   rm -rf "$SHARP_RUN"
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/sharp.time" \
