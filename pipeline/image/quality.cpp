@@ -46,7 +46,8 @@ std::optional<double> palette_distance(const Raster& source, const ImageSettings
     const Raster reference = reference_raster(source, images);
     PngOptions png = images.png;
     png.quantize = true;
-    png.deflate = 0; // (the same pixels either way)
+    png.deflate = 0; // (the same pixels at any compression)
+    png.compression = 1;
     const Bytes encoded = encode_png(reference, png);
     return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
 }
