@@ -14,19 +14,6 @@ using vips::VImage;
 
 namespace {
 
-Raster raster_of(VImage image)
-{
-    std::size_t size = 0;
-    void* memory = image.write_to_memory(&size);
-    Raster r;
-    r.width = image.width();
-    r.height = image.height();
-    r.bands = image.bands();
-    r.pixels.assign(static_cast<std::uint8_t*>(memory), static_cast<std::uint8_t*>(memory) + size);
-    g_free(memory);
-    return r;
-}
-
 // Mean absolute difference per sample over the colour bands both rasters share.
 double mean_difference(const Raster& a, const Raster& b)
 {
@@ -90,7 +77,7 @@ TEST_CASE("decode_image applies all 8 EXIF orientations", "[image]")
         CHECK(mean_difference(r, upright) < 4.0); // JPEG noise; a wrong turn is > 60
     }
     // The test can fail: a raw decode of orientation 3 (rotated 180 degrees) is far off.
-    const Raster raw = raster_of(VImage::new_from_file((test::fixtures() / "images/orientation-3.jpg").c_str()));
+    const Raster raw = test::raster_of(VImage::new_from_file((test::fixtures() / "images/orientation-3.jpg").c_str()));
     CHECK(mean_difference(raw, upright) > 40.0);
 }
 
@@ -100,8 +87,8 @@ TEST_CASE("decode_image converts ICC-tagged input to sRGB with colour = srgb", "
     const std::string path = (test::fixtures() / "site/img/display-p3.jpg").string();
     const VImage source = VImage::new_from_file(path.c_str());
     REQUIRE(source.get_typeof(VIPS_META_ICC_NAME) != 0);
-    const Raster reference = raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
-    const Raster ignored_profile = raster_of(source);
+    const Raster reference = test::raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
+    const Raster ignored_profile = test::raster_of(source);
     const Raster decoded =
         decode_image(test::slurp(test::fixtures() / "site/img/display-p3.jpg"), 1 << 30, Colour::srgb).raster;
     CHECK(decoded.gamut == Gamut::srgb);
@@ -119,7 +106,8 @@ TEST_CASE("decode_image keeps wide-gamut pixels and their profile by default", "
         const Raster r = decode_fixture("site/img/display-p3.jpg");
         CHECK(r.gamut == Gamut::display_p3);
         CHECK_FALSE(r.icc.empty());
-        const Raster raw = raster_of(VImage::new_from_file((test::fixtures() / "site/img/display-p3.jpg").c_str()));
+        const Raster raw =
+            test::raster_of(VImage::new_from_file((test::fixtures() / "site/img/display-p3.jpg").c_str()));
         CHECK(mean_difference(r, raw) < 0.01); // values untouched
     }
     SECTION("Adobe RGB")
@@ -248,12 +236,12 @@ TEST_CASE("encode_jpeg and encode_png round-trip through libvips", "[image]")
     init_image_library();
     const Raster logo = decode_fixture("site/img/logo.png");
     const Bytes png = encode_png(logo, PngOptions{});
-    const Raster back = raster_of(VImage::new_from_buffer(png.data(), png.size(), ""));
+    const Raster back = test::raster_of(VImage::new_from_buffer(png.data(), png.size(), ""));
     CHECK(back.pixels == logo.pixels); // lossless
     const Raster hero = decode_fixture("site/img/hero.jpg");
     const Bytes jpeg = encode_jpeg(hero, JpegOptions{});
     CHECK(jpeg.size() < test::slurp(test::fixtures() / "site/img/hero.jpg").size());
-    CHECK(mean_difference(raster_of(VImage::new_from_buffer(jpeg.data(), jpeg.size(), "")), hero) < 4.0);
+    CHECK(mean_difference(test::raster_of(VImage::new_from_buffer(jpeg.data(), jpeg.size(), "")), hero) < 4.0);
 }
 
 TEST_CASE("resize_raster hits the width exactly and keeps proportions", "[image]")
@@ -297,7 +285,7 @@ TEST_CASE("decode_image converts CMYK to sRGB through its profile", "[image]")
     REQUIRE(source.interpretation() == VIPS_INTERPRETATION_CMYK);
     const Raster r = decode_fixture("images/cmyk.jpg");
     CHECK(r.bands == 3);
-    const Raster reference = raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
+    const Raster reference = test::raster_of(source.icc_transform("srgb", VImage::option()->set("embedded", true)));
     CHECK(mean_difference(r, reference) < 1.0);
 }
 

@@ -34,21 +34,25 @@ VImage load_image(const std::filesystem::path& path)
     return VImage::new_from_file(path.c_str());
 }
 
-Raster raster_of(const Bytes& encoded)
+Raster raster_of(const VImage& image)
 {
-    if (vips_init("cachet-tests") != 0)
-        throw std::runtime_error("vips_init failed");
-    const VImage image = VImage::new_from_buffer(encoded.data(), encoded.size(), "");
+    std::size_t size = 0;
+    void* memory = image.write_to_memory(&size);
     Raster r;
     r.width = image.width();
     r.height = image.height();
     r.bands = image.bands();
-    std::size_t size = 0;
-    void* memory = image.write_to_memory(&size);
     const auto* bytes = static_cast<const std::uint8_t*>(memory);
     r.pixels.assign(bytes, bytes + size);
     g_free(memory);
     return r;
+}
+
+Raster raster_of(const Bytes& encoded)
+{
+    if (vips_init("cachet-tests") != 0)
+        throw std::runtime_error("vips_init failed");
+    return raster_of(VImage::new_from_buffer(encoded.data(), encoded.size(), ""));
 }
 
 // Decodes a data:image/webp;base64 URI with OpenSSL and libvips.

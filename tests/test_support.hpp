@@ -107,7 +107,8 @@ vips::VImage decode_data_uri(const std::string& uri);
 // The image file at path, decoded by libvips (started on first use).
 vips::VImage load_image(const std::filesystem::path& path);
 
-// An encoded image's pixels, decoded by libvips, in the bands it was written with.
+// An image's pixels as a Raster, in its own bands; of an encoded image, decoded by libvips.
+Raster raster_of(const vips::VImage& image);
 Raster raster_of(const Bytes& encoded);
 
 // The colour tags of an AVIF file, read by libavif's parser.
