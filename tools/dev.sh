@@ -18,6 +18,7 @@ PACKAGES=(
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
   libcurl4-openssl-dev                              # the remote cache (Bazel HTTP cache, S3)
+  esbuild                                           # text.minify: scripts and stylesheets (a Go binary)
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev catch2
   libvips-tools python3 python3-jsonschema          # tests and benchmarks
 )

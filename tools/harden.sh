@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-targets=(css html js sourcemap webmanifest srcset config manifest glob action_result png)
+targets=(css html js sourcemap webmanifest srcset config manifest glob action_result png esbuild_packet)
 
 aom_prefix="$(bash tools/build-aom.sh)"
 jpegli_prefix="$(bash tools/build-jpegli.sh)"

@@ -111,15 +111,17 @@ void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesyste
 
 AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,
                            BuildIndex* previous, bool trust_stats, const Targets& targets,
-                           const std::string& codec_versions)
+                           const std::string& codec_versions, const Minifier* minifier)
     : m_config(config), m_fs(fs), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
       m_trust_stats(trust_stats), m_headers_changed(previous && previous->headers != headers_key(config.preset)),
-      m_targets(targets), m_out(config.output), m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions)
-                                                               : std::string()) // reads no library when kept
+      m_targets(targets), m_minifier(minifier), m_out(config.output),
+      m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions)
+                     : std::string()) // reads no library when kept
 {
     if (m_cache) {
-        m_text_prefix = settings_prefix(AssetKind::text,
-                                        settings_key(m_preset.text) + settings_key(m_preset.references, m_preset.html));
+        m_text_prefix = settings_prefix(AssetKind::text, settings_key(m_preset.text) +
+                                                             settings_key(m_preset.references, m_preset.html) +
+                                                             (m_minifier ? m_minifier->identity() + "\n" : ""));
         m_passthrough_prefix = settings_prefix(AssetKind::passthrough, "");
         if (m_preset.images.rules.empty())
             m_image_prefix = settings_prefix(AssetKind::image, settings_key(image_settings_for(m_preset, "")));
@@ -209,13 +211,23 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
         job->keep_source = wants_original(asset) || asset.stable; // a stable name answers too
         return job;
     }
-    if (rewritten) {
+    if (rewritten)
         result.warnings = std::move(rewritten->warnings);
-        build_text(asset, as_bytes(rewritten->text), record, state);
-    } else {
-        build_text(asset, source, record, state);
-    }
+    const ByteView text = rewritten ? as_bytes(rewritten->text) : ByteView(source);
+    if (const auto smaller = minified(asset, text))
+        build_text(asset, *smaller, record, state);
+    else
+        build_text(asset, text, record, state);
     return nullptr;
+}
+
+// text minified, if it is a script or stylesheet that may be and esbuild makes it smaller.
+std::optional<Bytes> AssetBuilder::minified(const Asset& asset, ByteView text) const
+{
+    const Minifiable kind = m_minifier ? minifiable(asset.path) : Minifiable::no;
+    if (kind == Minifiable::no || !left_as_is(as_text(text)).empty())
+        return std::nullopt;
+    return m_minifier->minify(kind, text).bytes;
 }
 
 void AssetBuilder::remember(AssetResult& result, AssetState& state) const

@@ -8,6 +8,7 @@
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 #include "pipeline/fs/file_stat.hpp"
+#include "pipeline/text/minify.hpp"
 #include "pipeline/text/rewrite.hpp"
 
 #include <memory>
@@ -34,9 +35,10 @@ class AssetBuilder {
 public:
     // cache and previous may be null (no cache, or no earlier build into OUT); the previous
     // build's source stats are trusted only if trust_stats. codec_versions: see
-    // RunOptions::codec_versions.
+    // RunOptions::codec_versions. minifier is null unless text.minify.
     AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,
-                 BuildIndex* previous, bool trust_stats, const Targets& targets, const std::string& codec_versions);
+                 BuildIndex* previous, bool trust_stats, const Targets& targets, const std::string& codec_versions,
+                 const Minifier* minifier);
 
     // The last build's entry of asset, if its source and every output file in OUT are as that
     // build left them, so that reuse() can take it as it is (unless a file it refers to
@@ -73,6 +75,7 @@ private:
     void take(IndexEntry& previous, AssetResult& result, AssetState& state) const;
     bool materialize(const CacheEntry& entry, AssetResult& result, AssetState& state, std::string& problem) const;
     void build_text(const Asset& asset, ByteView source, AssetRecord& record, AssetState& state) const;
+    std::optional<Bytes> minified(const Asset& asset, ByteView text) const;
 
     const Config& m_config;
     const FileSystem& m_fs;
@@ -83,6 +86,7 @@ private:
     bool m_trust_stats;
     bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
     const Targets& m_targets;
+    const Minifier* m_minifier;
     OpenFolder m_out;                 // OUT, for stats relative to it
     std::string m_codecs;             // codec_fingerprint(), with a cache only
     std::string m_text_prefix;        // settings_prefix() of text assets

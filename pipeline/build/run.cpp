@@ -37,9 +37,13 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     WrittenFiles written(config.output);
     const OutputWriter writer(config, fs, names, written, session.cache ? &*session.cache : nullptr);
     Targets targets(config.preset, assets, plan.results);
+    std::optional<Minifier> minifier; // esbuild is found (not run) here: its version is part of keys
+    if (config.preset.text.minify)
+        minifier.emplace(config.preset.text.esbuild, config.cache_dir);
     const AssetBuilder builder(config, fs, writer, session.cache ? &*session.cache : nullptr,
                                session.cache ? &session.previous : nullptr,
-                               session.previous.source_root == session.source_root, targets, options.codec_versions);
+                               session.previous.source_root == session.source_root, targets, options.codec_versions,
+                               minifier ? &*minifier : nullptr);
 
     plan_unchanged(config, session, builder, changed, plan);
     plan_script_names(config, fs, session, targets, plan);
@@ -66,6 +70,11 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     if (std::any_of(plan.order.begin(), plan.order.end(),
                     [&](std::size_t i) { return assets[i].kind == AssetKind::image; }))
         image_stack();
+    // The same for esbuild, when a script or stylesheet is to be built.
+    if (minifier && std::any_of(plan.order.begin(), plan.order.end(), [&](std::size_t i) {
+            return assets[i].kind == AssetKind::text && minifiable(assets[i].path) != Minifiable::no;
+        }))
+        minifier->check();
 
     for (const std::size_t i : plan_order(config, fs, session, targets, plan)) { // those in a cycle failed
         reporter.asset_finished(assets[i], plan.results[i]);

@@ -171,7 +171,7 @@ std::string settings_key(const ImageSettings& i)
 
 std::string settings_key(const TextSettings& t)
 {
-    static_assert(field_count<TextSettings>() == 7, "update settings_key(TextSettings) for the new field");
+    static_assert(field_count<TextSettings>() == 9, "update settings_key(TextSettings) for the new field");
     std::ostringstream out;
     out.imbue(std::locale::classic());
     out.precision(17);
@@ -179,7 +179,11 @@ std::string settings_key(const TextSettings& t)
     for (const auto e : t.encodings)
         out << ' ' << to_string(e);
     out << "\nzstd " << t.zstd_level << "\nbrotli " << t.brotli_quality << "\ngzip " << t.gzip_level << '\n';
-    return out.str(); // extensions only decide which files are text, already part of the key's kind
+    if (t.minify)
+        out << "minify\n";
+    // extensions only decide which files are text, already part of the key's kind; esbuild's
+    // version, not its path, is in the key (AssetBuilder)
+    return out.str();
 }
 
 std::string settings_key(const ReferenceSettings& references, const HtmlSettings& html)

@@ -104,6 +104,9 @@ struct TextSettings {
     int zstd_level = 19;
     int brotli_quality = 11;
     int gzip_level = 12;
+    // Scripts and stylesheets not minified already go through esbuild (text/minify.hpp).
+    bool minify = true;
+    std::string esbuild = "esbuild"; // a path, or a name looked up on PATH
 };
 
 struct OutputSettings {

@@ -191,6 +191,8 @@ const std::map<std::string, Setter>& setters()
         {"text.zstd_level", integer(FIELD(text.zstd_level), 1, 22)},
         {"text.brotli_quality", integer(FIELD(text.brotli_quality), 0, 11)},
         {"text.gzip_level", integer(FIELD(text.gzip_level), 1, 12)},
+        {"text.minify", boolean(FIELD(text.minify))},
+        {"text.esbuild", string(FIELD(text.esbuild))},
     };
     return table;
 }

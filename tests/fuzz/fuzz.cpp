@@ -8,6 +8,7 @@
 #include "pipeline/image/png_chunks.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/publish/manifest.hpp"
+#include "pipeline/text/esbuild.hpp"
 #include "pipeline/text/reading.hpp"
 #include "pipeline/text/references.hpp"
 #include "pipeline/text/script_names.hpp"
@@ -87,6 +88,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto again = png_recompressed(png, 1))
             if (again->size() >= size || !png_without_metadata(*again, PngProfile::keep, SourceExif::drop))
                 __builtin_trap(); // smaller, and as well formed as what it came from
+    } else if (k_target == "esbuild_packet") { // what esbuild's service answers
+        if (const auto packet = decode_esbuild_packet(ByteView(data, size))) {
+            const Bytes bytes = encode_esbuild_packet(*packet);
+            const auto again = decode_esbuild_packet(ByteView(bytes).subspan(4));
+            if (!again || encode_esbuild_packet(*again) != bytes)
+                __builtin_trap(); // what was read must survive a round trip
+        }
     } else if (k_target == "glob") {
         const std::size_t split = text.find('\n');
         if (split != std::string_view::npos)

@@ -17,6 +17,7 @@ bytes transferred with negotiation (never more). Every URL of the original site 
 from OUT with the same kind of content. Exits 0 when all of that holds; prints a report.
 """
 import argparse
+import gzip
 import hashlib
 import http.client
 import json
@@ -235,6 +236,29 @@ def compare(name, results, failures):
     return totals
 
 
+def minified_totals(src, out, manifest):
+    """What minification saved: the scripts and stylesheets cachet minified (its identity output
+    smaller than the source by more than rewritten references explain), their bytes before and
+    after, and the same gzipped at level 9 on both sides (what a visitor would be sent)."""
+    t = {"files": 0, "minified": 0, "before": 0, "after": 0, "gzip_before": 0, "gzip_after": 0}
+    for source, a in manifest["assets"].items():
+        if a["kind"] != "text" or not source.endswith((".js", ".mjs", ".cjs", ".css")):
+            continue
+        t["files"] += 1
+        with open(os.path.join(src, source), "rb") as f:
+            before = f.read()
+        with open(os.path.join(out, a["outputs"][0]["path"]), "rb") as f:
+            after = f.read()
+        if len(after) >= len(before) * 0.98:
+            continue
+        t["minified"] += 1
+        t["before"] += len(before)
+        t["after"] += len(after)
+        t["gzip_before"] += len(gzip.compress(before, 9, mtime=0))
+        t["gzip_after"] += len(gzip.compress(after, 9, mtime=0))
+    return t
+
+
 def check_site(name, opts, work, pins, report):
     failures = []
     site = SITES[name]
@@ -296,6 +320,7 @@ def check_site(name, opts, work, pins, report):
     rewritten_pages = sum(1 for s_, a in manifest["assets"].items() if s_.endswith(".html") and
                           a["outputs"][0]["bytes"] != a["source"]["bytes"])
     report.append({
+        "minified": minified_totals(src, out, manifest),
         "site": name, "generator": site["generator"], "pages": len(results["pages"]), "urls": urls,
         "files": len(manifest["assets"]), "images": images, "src_bytes": src_bytes,
         "images_modern": summary.get("images_modern", 0), "rewritten_pages": rewritten_pages,
@@ -342,6 +367,11 @@ def main():
               f"WebP; {r['rewritten_pages']} of {r['html_pages']} pages rewritten); transferred {b.get('original', 0):,} B originally, {b.get('plain', 0):,} B "
               f"plain, {b.get('nginx', 0):,} B negotiating ({saved:.0%} less), Caddy {b.get('caddy', 0):,} B; "
               f"features {r['features']}")
+        m = r["minified"]
+        if m["before"]:
+            print(f"{'':9} minified {m['minified']} of {m['files']} scripts and stylesheets: {m['before']:,} B to "
+                  f"{m['after']:,} B ({m['after'] / m['before'] - 1:.0%}), gzipped {m['gzip_before']:,} B to "
+                  f"{m['gzip_after']:,} B ({m['gzip_after'] / m['gzip_before'] - 1:.0%})")
     if opts.report:
         with open(opts.report, "w") as f:
             json.dump(report, f, indent=1)
