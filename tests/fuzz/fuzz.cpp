@@ -88,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto again = png_recompressed(png, 1))
             if (again->size() >= size || !png_without_metadata(*again, PngProfile::keep, SourceExif::drop))
                 __builtin_trap(); // smaller, and as well formed as what it came from
-    } else if (k_target == "esbuild_packet") { // what esbuild's service answers
+    } else if (k_target == "esbuild_packet") {
+        // What esbuild's service answers.
         if (const auto packet = decode_esbuild_packet(ByteView(data, size))) {
             const Bytes bytes = encode_esbuild_packet(*packet);
             const auto again = decode_esbuild_packet(ByteView(bytes).subspan(4));
