@@ -2,7 +2,9 @@
 #include "pipeline/build/run.hpp"
 #include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
+#include "pipeline/text/minify.hpp"
 
+#include <memory>
 #include <string>
 
 namespace cachet {
@@ -12,6 +14,10 @@ struct BuildMemory::Kept {
     ScanResult scan;
     BuildIndex index;
     std::string document; // the memory the manifest is rendered into, kept for the next build
+    // esbuild's services, kept running between the builds of a watch session (minifier_for:
+    // the text.esbuild and cache folder it was made for).
+    std::shared_ptr<const Minifier> minifier;
+    std::string minifier_for;
 };
 
 } // namespace cachet

@@ -37,13 +37,22 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     WrittenFiles written(config.output);
     const OutputWriter writer(config, fs, names, written, session.cache ? &*session.cache : nullptr);
     Targets targets(config.preset, assets, plan.results);
-    std::optional<Minifier> minifier; // esbuild is found (not run) here: its version is part of keys
-    if (config.preset.text.minify)
-        minifier.emplace(config.preset.text.esbuild, config.cache_dir);
-    const AssetBuilder builder(config, fs, writer, session.cache ? &*session.cache : nullptr,
-                               session.cache ? &session.previous : nullptr,
-                               session.previous.source_root == session.source_root, targets, options.codec_versions,
-                               minifier ? &*minifier : nullptr);
+    // esbuild is found (not run) here: its version is part of keys. A watch session keeps it.
+    std::shared_ptr<const Minifier> minifier;
+    if (config.preset.text.minify) {
+        const std::string wanted = config.preset.text.esbuild + "\n" + config.cache_dir.string();
+        if (memory && memory->minifier && memory->minifier_for == wanted && memory->minifier->unchanged())
+            minifier = memory->minifier;
+        else
+            minifier = std::make_shared<const Minifier>(config.preset.text.esbuild, config.cache_dir);
+        if (memory) {
+            memory->minifier = minifier;
+            memory->minifier_for = wanted;
+        }
+    }
+    const AssetBuilder builder(
+        config, fs, writer, session.cache ? &*session.cache : nullptr, session.cache ? &session.previous : nullptr,
+        session.previous.source_root == session.source_root, targets, options.codec_versions, minifier.get());
 
     plan_unchanged(config, session, builder, changed, plan);
     plan_script_names(config, fs, session, targets, plan);

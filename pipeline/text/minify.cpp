@@ -120,12 +120,18 @@ Minifier::Minifier(const std::string& program, const std::filesystem::path& cach
 {
     const auto found = find_program(program);
     m_program = found.value_or(program);
+    m_stat = stat_line(m_program);
     if (found)
         m_version = version_of(*found, cache_dir);
     m_identity = m_version ? "esbuild " + *m_version : "esbuild not found";
 }
 
 Minifier::~Minifier() = default;
+
+bool Minifier::unchanged() const
+{
+    return find_program(m_program) == m_program && stat_line(m_program) == m_stat;
+}
 
 void Minifier::check() const
 {

@@ -46,6 +46,8 @@ public:
     const std::string& identity() const { return m_identity; }
     // Throws Error(install), saying how to get esbuild, unless it was found.
     void check() const;
+    // Whether esbuild's file is as it was when this was made (else make another).
+    bool unchanged() const;
 
     struct Outcome {
         std::optional<Bytes> bytes; // the minified text, if esbuild made it and it is smaller
@@ -60,6 +62,7 @@ private:
     void give_back(std::unique_ptr<EsbuildService> service) const;
 
     std::string m_program; // the path found, or the setting if none was
+    std::string m_stat;    // of that file, when this was made
     std::optional<std::string> m_version;
     std::string m_identity;
     mutable std::mutex m_mutex;
