@@ -170,7 +170,8 @@ TEST_CASE("minify leaves stylesheets in the syntax old browsers read, and hacks 
     CHECK_FALSE(hack.refused.empty());
 }
 
-TEST_CASE("a script that ends esbuild fails its asset with a message, and the next one is minified", "[minify]")
+TEST_CASE("a script that ends esbuild fails its asset with a message; the next one, and one of 8 MiB, are minified",
+          "[minify]")
 {
     const test::TempDir dir;
     const Minifier m("esbuild", dir.path());
@@ -184,6 +185,15 @@ TEST_CASE("a script that ends esbuild fails its asset with a message, and the ne
         CHECK_THAT(e.what(), Catch::Contains("esbuild") && Catch::Contains("text.minify = false"));
     }
     CHECK(minified_text(m, Minifiable::script, k_es5).size() < k_es5.size());
+    // A script just under the 8 MiB bound fits in esbuild's address space.
+    std::string large;
+    for (int i = 0; large.size() < (8u << 20) - 200; ++i) {
+        const std::string n = std::to_string(i);
+        large += "function f" + n + "(a, b) { var local" + n + " = a + b * " + n + "; if (local" + n + " > " + n +
+                 ") { return [local" + n + ", 'text " + n + "']; } return { key" + n + ": local" + n + " }; }\n";
+    }
+    REQUIRE(left_as_is(large).empty());
+    CHECK(minified_text(m, Minifiable::script, large).size() < large.size() * 3 / 4);
 }
 
 TEST_CASE("cachet build minifies scripts and stylesheets, leaves the minified and mapped ones, and caches",
