@@ -137,6 +137,25 @@ TEST_CASE("minify never raises the syntax a script needs, and keeps legal commen
     // Top-level names of a classic script are globals: never renamed.
     CHECK(minified_text(m, Minifiable::script, "function pickOne(list) { var chosen = list[0]; return chosen; }\n")
               .find("function pickOne(") != std::string::npos);
+    // Scripts that read their own functions' source keep every name: RequireJS' sugared
+    // define() and AngularJS' injection by parameter name.
+    const std::string amd = "define(function (require, exports) {\n  var helper = require('./helper');\n"
+                            "  exports.run = function (value) { return helper(value * 2); };\n});\n";
+    CHECK(reads_own_source(amd));
+    const std::string amd_out = minified_text(m, Minifiable::script, amd);
+    CHECK(amd_out.find("function(require,exports)") != std::string::npos);
+    CHECK(amd_out.find("require(\"./helper\")") != std::string::npos);
+    const std::string ng =
+        "angular.module('app').controller('Main', function ($scope, $http) {\n"
+        "  $http.get('items.json').then(function (response) { $scope.items = response.data; });\n});\n";
+    CHECK(reads_own_source(ng));
+    const std::string ng_out = minified_text(m, Minifiable::script, ng);
+    CHECK(ng_out.find("function($scope,$http)") != std::string::npos);
+    CHECK(ng_out.size() < ng.size());
+    CHECK_FALSE(reads_own_source(k_es5));
+    CHECK(reads_own_source("define('named', function( require ) { return require('x'); });"));
+    CHECK_FALSE(reads_own_source("define(['a'], factory);"));
+    CHECK_FALSE(reads_own_source("var f = function (requirements) { return requirements; };"));
     // A script esbuild cannot read is refused, with its reason.
     const auto broken = m.minify(Minifiable::script, as_bytes("function (] {\n"));
     CHECK_FALSE(broken.bytes);

@@ -8,6 +8,7 @@
 #include "pipeline/text/esbuild.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace cachet {
@@ -100,9 +101,37 @@ std::string_view left_as_is(std::string_view text)
     return "";
 }
 
-std::vector<std::string> minify_flags(Minifiable kind, bool uses_object_extensions)
+bool reads_own_source(std::string_view text)
 {
-    std::vector<std::string> flags{"--minify", "--legal-comments=inline", "--log-level=silent"};
+    auto space = [&](std::size_t i) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+            ++i;
+        return i;
+    };
+    // function (require ...: a CommonJS-style factory, found by RequireJS in its source
+    for (std::size_t at = text.find("function"); at != std::string_view::npos; at = text.find("function", at + 1)) {
+        std::size_t i = space(at + 8);
+        if (i >= text.size() || text[i] != '(')
+            continue;
+        i = space(i + 1);
+        if (text.substr(i, 7) != "require")
+            continue;
+        const char next = i + 7 < text.size() ? text[i + 7] : ')';
+        if (!std::isalnum(static_cast<unsigned char>(next)) && next != '_' && next != '$')
+            return true;
+    }
+    return text.find("angular.module(") != std::string_view::npos || text.find("$inject") != std::string_view::npos;
+}
+
+std::vector<std::string> minify_flags(Minifiable kind, bool uses_object_extensions, bool keep_names)
+{
+    std::vector<std::string> flags{"--legal-comments=inline", "--log-level=silent"};
+    if (keep_names) {
+        flags.emplace_back("--minify-whitespace");
+        flags.emplace_back("--minify-syntax");
+    } else {
+        flags.emplace_back("--minify");
+    }
     if (kind == Minifiable::stylesheet) {
         for (const char* f : {"--loader=css", "--supported:hex-rgba=false", "--supported:inset-property=false",
                               "--supported:modern-rgb-hsl=false"})
@@ -169,10 +198,11 @@ Minifier::Outcome Minifier::minify(Minifiable kind, ByteView text) const
     Outcome out;
     if (kind == Minifiable::no)
         return out;
+    const bool keep_names = kind == Minifiable::script && reads_own_source(as_text(text));
     auto service = take();
-    EsbuildResult result = service->transform(minify_flags(kind, false), text, k_timeout);
+    EsbuildResult result = service->transform(minify_flags(kind, false, keep_names), text, k_timeout);
     if (!result.code && kind == Minifiable::script) // it uses object literal extensions (or is no script)
-        result = service->transform(minify_flags(kind, true), text, k_timeout);
+        result = service->transform(minify_flags(kind, true, keep_names), text, k_timeout);
     give_back(std::move(service)); // (not when transform threw: a broken service is dropped)
     if (!result.code) {
         out.refused = result.errors.empty() ? "esbuild gave no code" : result.errors.front();

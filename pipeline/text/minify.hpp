@@ -29,7 +29,15 @@ std::string_view left_as_is(std::string_view text);
 // without a binding nor typeof x<"u" that the file did not have (esbuild writes those out in
 // ES5 where the file had them); for stylesheets, no #rrggbbaa colours, inset or space-separated
 // rgb(). Legal comments (/*! ... */, @license, @preserve) stay.
-std::vector<std::string> minify_flags(Minifiable kind, bool uses_object_extensions);
+//
+// keep_names keeps every identifier as written (whitespace and syntax are still minified): for
+// scripts that read their own functions' source (reads_own_source()).
+std::vector<std::string> minify_flags(Minifiable kind, bool uses_object_extensions, bool keep_names = false);
+
+// Whether a script reads the text of its own functions, where renaming a parameter breaks it:
+// RequireJS finds the dependencies of a factory written function (require, ...) { require('x') }
+// in its source, and AngularJS 1.x injects services by parameter name ($scope, $http).
+bool reads_own_source(std::string_view text);
 
 // Minifies scripts and stylesheets through esbuild (text.esbuild: a path, or a name on PATH), run
 // as services started when first needed, one per thread that minifies at once. Thread safe.
