@@ -189,7 +189,7 @@ TEST_CASE("minify leaves stylesheets in the syntax old browsers read, and hacks 
     CHECK_FALSE(hack.refused.empty());
 }
 
-TEST_CASE("a script that ends esbuild fails its asset with a message; the next one, and one of 8 MiB, are minified",
+TEST_CASE("a script that ends esbuild fails its asset with a message, and the next one and one of 8 MiB are minified",
           "[minify]")
 {
     const test::TempDir dir;
