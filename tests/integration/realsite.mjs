@@ -50,15 +50,16 @@ const features = {
   async navbar_shrink(page) {
     await page.evaluate(() => window.scrollTo(0, 1200));
     // ScrollSpy marks the link of the section in view from an IntersectionObserver: read until
-    // two looks 400 ms apart agree (at most 5 s), so a loaded machine reads the settled state.
+    // three looks 500 ms apart agree (at most 10 s), so a loaded machine reads the settled state
+    // (two looks 400 ms apart once read a link not yet marked while clang-tidy shared the CPU).
     const look = async () => (await page.locator('#mainNav.navbar-shrink').count()) * 10 +
       (await page.locator('#mainNav .nav-link.active').count());
     let value = await look();
-    for (let i = 0; i < 12; i++) {
-      await page.waitForTimeout(400);
+    let same = 0;
+    for (let i = 0; i < 20 && same < 2; i++) {
+      await page.waitForTimeout(500);
       const again = await look();
-      if (again === value)
-        break;
+      same = again === value ? same + 1 : 0;
       value = again;
     }
     await page.evaluate(() => window.scrollTo(0, 0));
