@@ -17,6 +17,8 @@
 #    is taken (the manifest is polled every millisecond).
 # Prints p50 / p95 / max in milliseconds, and the --timings of one no-op and one one-CSS build
 # (where the time goes). Run it on an idle machine.
+# PARTS=N: every build and the watch with output.manifest_parts = N (a manifest in parts of
+# about N sources each, docs/manifest.md), instead of one manifest file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=${1:-10000}
@@ -31,11 +33,16 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cp -a "$TREE" "$WORK/site"
 touch -d '1 hour ago' $(find "$WORK/site" -type f) 2>/dev/null || find "$WORK/site" -type f -exec touch -d '1 hour ago' {} +
 
-/usr/bin/python3 - "$BUILD/cachet" "$WORK" "$RUNS" "$EDITS" <<'PY'
+/usr/bin/python3 - "$BUILD/cachet" "$WORK" "$RUNS" "$EDITS" "${PARTS:-0}" <<'PY'
 import ctypes, os, statistics, struct, subprocess, sys, threading, time
-cachet, work, runs, edits = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+cachet, work, runs, edits, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 site, out, cache = f"{work}/site", f"{work}/out", f"{work}/cache"
-build = [cachet, "build", site, "-o", out, "--cache-dir", cache, "-q"]
+config = []
+if parts:
+    with open(f"{work}/parts.toml", "w") as f:
+        f.write(f"[output]\nmanifest_parts = {parts}\n")
+    config = ["--config", f"{work}/parts.toml"]
+build = [cachet, "build", site, "-o", out, "--cache-dir", cache, "-q"] + config
 css = sorted(os.path.join(d, f) for d, _, fs in os.walk(site) for f in fs if f.endswith(".css"))[0]
 
 def timed(cmd):
@@ -79,7 +86,8 @@ def show(name, samples):
     p95 = s[min(len(s) - 1, int(round(0.95 * len(s))) - 1)]
     print(f"{name:<28} p50 {statistics.median(s):7.1f} ms   p95 {p95:7.1f} ms   max {s[-1]:7.1f} ms   ({len(s)} runs)")
 
-print(f"tree: {sum(len(f) for _, _, f in os.walk(site))} files; {cachet}")
+print(f"tree: {sum(len(f) for _, _, f in os.walk(site))} files; {cachet}" +
+      (f"; manifest in parts of about {parts} sources" if parts else ""))
 print(f"{'full build (empty cache)':<28} {timed(build) / 1000:7.1f} s")
 time.sleep(1.1)
 timed(build)
@@ -106,7 +114,7 @@ for name, change in (("no-op", False), ("one CSS", True)):
 
 manifest = f"{out}/cachet-manifest.json"
 log = open(f"{work}/watch.log", "w")
-watcher = subprocess.Popen([cachet, "watch", site, "-o", out, "--cache-dir", cache],  # its default preset: fast
+watcher = subprocess.Popen([cachet, "watch", site, "-o", out, "--cache-dir", cache] + config,  # its default preset: fast
                            stderr=log)
 deadline = time.time() + 600
 while "checked everything" not in open(f"{work}/watch.log").read():

@@ -95,11 +95,15 @@ int export_command(ExportFlags flags)
         throw Error(ErrorKind::config, printable(out.string()) +
                                            ": a build was stopped while it published this folder; run cachet build "
                                            "(or cachet clean) to finish it before exporting");
-    const auto records = read_manifest(manifest_file(flags.manifest));
+    ManifestHead head;
+    const auto records = read_manifest(manifest_file(flags.manifest), &head);
     const ExportFormat format = export_format_named(flags.format);
     const fs::path relative = manifest.lexically_relative(out);
     flags.options.manifest_path = relative.empty() || *relative.begin() == ".." ? manifest.filename().generic_string()
                                                                                 : relative.generic_string();
+    for (const auto& part : head.parts) // beside the manifest
+        flags.options.manifest_parts.push_back(
+            (fs::path(flags.options.manifest_path).parent_path() / part.path).generic_string());
     flags.options.out_dir = flags.out_dir.empty() ? fs::path(flags.manifest).parent_path().string() : flags.out_dir;
     if (flags.options.out_dir.empty())
         flags.options.out_dir = ".";
@@ -160,15 +164,24 @@ struct ManifestFlags {
 };
 
 // Prints the manifest (or one source's entry), checked as cachet reads it, compact or indented.
+// Of a manifest in parts, its top (or the entry, from the part that holds it).
 int manifest_command(const ManifestFlags& flags)
 {
     const std::string path = manifest_file(flags.manifest);
     const Bytes text = read_file(path);
-    parse_manifest(as_text(text), path); // a manifest cachet reads, or the error saying why not
+    ManifestHead head;
+    read_manifest(path, &head); // a manifest cachet reads (parts and all), or the error saying why not
     const auto doc = nlohmann::json::parse(as_text(text));
     const nlohmann::json* shown = &doc;
+    nlohmann::json part; // the part that holds the source, of a manifest in parts
+    const nlohmann::json none = nlohmann::json::object();
     if (!flags.source.empty()) {
-        const auto& assets = doc.at("assets");
+        for (const auto& p : head.parts)
+            if (p.first <= flags.source && flags.source <= p.last)
+                part = nlohmann::json::parse(as_text(read_file(fs::path(path).parent_path() / p.path)));
+        const nlohmann::json& assets = head.parts.empty() ? doc.at("assets")
+                                       : part.is_object() ? part.at("assets")
+                                                          : none;
         const auto it = assets.find(flags.source);
         if (it == assets.end())
             throw Error(ErrorKind::usage, printable(path) + " has no source \"" + printable(flags.source) + "\"");

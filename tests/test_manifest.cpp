@@ -139,10 +139,10 @@ TEST_CASE("read_manifest reads version 1 (indented, without url)", "[manifest]")
 TEST_CASE("read_manifest rejects an unknown version, bad JSON and a missing file, naming the file", "[manifest]")
 {
     test::TempDir dir;
-    test::spit(dir / "v3.json", R"({"version": 3, "assets": {}})");
+    test::spit(dir / "v4.json", R"({"version": 4, "assets": {}})");
     CHECK_THROWS_WITH(
-        read_manifest(dir / "v3.json"),
-        Catch::Contains("v3.json: manifest version 3 is not supported (this cachet reads versions 1 to 2)"));
+        read_manifest(dir / "v4.json"),
+        Catch::Contains("v4.json: manifest version 4 is not supported (this cachet reads versions 1 to 3)"));
     test::spit(dir / "v0.json", R"({"version": 0, "assets": {}})");
     CHECK_THROWS_AS(read_manifest(dir / "v0.json"), Error);
     test::spit(dir / "bad.json", R"({"version": 1, "assets": {"a": {"kind": "video"}}})");

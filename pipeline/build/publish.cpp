@@ -5,8 +5,10 @@
 #include "pipeline/build/totals.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
+#include "pipeline/model/hash.hpp"
 #include "pipeline/publish/budget.hpp"
 #include "pipeline/publish/headers.hpp"
+#include "pipeline/publish/manifest_parts.hpp"
 #include "pipeline/publish/retention.hpp"
 #include "pipeline/text/fingerprint.hpp"
 
@@ -19,6 +21,16 @@ namespace cachet {
 namespace {
 
 namespace fs = std::filesystem;
+
+// What the published manifest depends on beyond the records: the headers' settings, and
+// whether it is in parts (and of what size).
+std::string published_key(const Preset& preset)
+{
+    std::string key = headers_key(preset);
+    if (preset.output.manifest_parts > 0)
+        key += "manifest_parts " + std::to_string(preset.output.manifest_parts) + "\n";
+    return key;
+}
 
 // One build's publication.
 class Publication {
@@ -107,14 +119,27 @@ private:
         if (m_config.shard)
             return false;
         if (!(m_session.cache && previous.source_root == m_session.source_root &&
-              previous.headers == headers_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
+              previous.headers == published_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
               previous.manifest.mtime_ns != 0 && m_fs.stat(m_session.manifest) == previous.manifest))
             return false;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
             if (failed(i) || !m_plan.states[i].reused ||
                 *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
                 return false;
+        if (m_config.preset.output.manifest_parts > 0) { // and its parts are as it left them
+            const ManifestParts on_disk = manifest_parts();
+            const auto parts = on_disk.trusted();
+            return parts &&
+                   std::all_of(parts->begin(), parts->end(), [&](const auto& p) { return on_disk.intact(p.second); });
+        }
         return true;
+    }
+
+    // The manifest in parts in OUT, as the last build left it (if the index trusts its top).
+    ManifestParts manifest_parts() const
+    {
+        return ManifestParts(m_fs, m_config.output, m_session.manifest,
+                             m_session.cache ? m_session.previous.manifest : FileStat{});
     }
 
     enum class Fragments { copy, move };
@@ -123,7 +148,7 @@ private:
     void fill_index(Fragments fragments)
     {
         m_index.source_root = m_session.source_root;
-        m_index.headers = headers_key(m_config.preset);
+        m_index.headers = published_key(m_config.preset);
         m_index.generations = m_session.last.generations; // this build's, once computed
         // Once nothing reads the last build's index any more, its nodes are reused for the
         // sources that are still there (a watch rebuild, mostly: 10,000s of nodes).
@@ -284,8 +309,26 @@ private:
         std::string rendered;
         std::string& document = m_memory ? m_memory->document : rendered;
         ManifestHead& last = m_session.last;
-        last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
-        m_reporter.phase("manifest rendered");
+        // In parts: the parts that changed are written now, named by their content, and the
+        // top naming them all is what is published below.
+        std::vector<ManifestPart> parts;
+        const bool sync = m_options.sync == SyncWrites::yes;
+        const bool in_parts = m_config.preset.output.manifest_parts > 0 && !shard;
+        const ManifestParts on_disk = manifest_parts();
+        const auto parts_before = in_parts || on_disk.any()
+                                      ? on_disk.trusted().value_or(std::map<std::string, ManifestPart>())
+                                      : std::map<std::string, ManifestPart>();
+        bool wrote_parts = false;
+        if (in_parts) {
+            parts = on_disk.write(fragments, static_cast<std::size_t>(m_config.preset.output.manifest_parts),
+                                  parts_before, sync ? Durability::flushed : Durability::cache, wrote_parts);
+            last.build_id = build_id_of(fragments);
+            document = render_manifest_top(parts, last.build_id, m_config.preset, last.generations);
+            m_reporter.phase("manifest parts written");
+        } else {
+            last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
+            m_reporter.phase("manifest rendered");
+        }
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
         // well give the same manifest: then it is not written again.
         bool same = false;
@@ -294,14 +337,13 @@ private:
         });
         try {
             std::error_code ec;
-            same = !built_any && fs::file_size(m_session.manifest, ec) == document.size() &&
+            same = !built_any && !wrote_parts && fs::file_size(m_session.manifest, ec) == document.size() &&
                    as_text(m_fs.read(m_session.manifest)) == document;
         } catch (const Error&) {
         }
         // The outputs at names the last manifest may describe, and the manifest, go into place
         // only now, together: through a journal that the next build finishes if this one is
         // killed half way (RenameJournal), so a published manifest never describes other bytes.
-        const bool sync = m_options.sync == SyncWrites::yes;
         RenameJournal::Renames renames = m_written.staged_renames();
         if (!same) {
             const std::string name = m_session.manifest.lexically_relative(m_config.output).generic_string();
@@ -319,6 +361,8 @@ private:
         m_written.staged_committed();
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
+        if (!shard)
+            on_disk.remove_old(parts, parts_before, [this](std::string_view p) { return published(p); });
         if (!m_session.cache || shard)
             return;
         indexer.join();
@@ -327,7 +371,7 @@ private:
         if (journal) {
             BuildIndex head;
             head.source_root = m_session.source_root;
-            head.headers = headers_key(m_config.preset);
+            head.headers = published_key(m_config.preset);
             head.generations = last.generations;
             head.manifest = published_manifest;
             head.build_id = last.build_id;
@@ -373,8 +417,10 @@ private:
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
-    BuildIndex m_index;       // the next build's
-    IndexFiles m_index_files; // where it stands on disk
+    BuildIndex m_index;         // the next build's
+    IndexFiles m_index_files;   // where it stands on disk
+    fs::path m_manifest_folder; // where the manifest is (in OUT)
+    std::string m_parts_folder; // its parts' folder, relative to that
 };
 
 } // namespace

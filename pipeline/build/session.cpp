@@ -151,7 +151,7 @@ Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter,
         if (scan_error)
             std::rethrow_exception(scan_error);
     }
-    session.last = ManifestHead{config.preset.name, session.previous.build_id, session.previous.generations};
+    session.last = ManifestHead{config.preset.name, session.previous.build_id, session.previous.generations, {}};
     if (session.previous.assets.empty()) { // no cache, or none of this OUT: the manifest there says
         try {
             if (fs::exists(session.manifest, ec))

@@ -5,6 +5,7 @@
 #include "pipeline/cache/record_codec.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
+#include "pipeline/model/hash.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -116,16 +117,6 @@ std::vector<Generation> read_generations(Reader& r)
 // torn append): what came before still holds, as every reuse is checked against the files.
 constexpr std::string_view k_journal_magic = "cachet-index-journal 1";
 constexpr std::size_t k_frame_header = 16;
-
-std::uint64_t fnv1a(std::string_view data)
-{
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char c : data) {
-        h ^= static_cast<std::uint8_t>(c);
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 void append_frame(std::string& out, std::string_view payload)
 {

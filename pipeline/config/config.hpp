@@ -111,6 +111,9 @@ struct TextSettings {
 
 struct OutputSettings {
     std::string manifest = "cachet-manifest.json";
+    // 0: the manifest is one file. N: a top file naming parts of about N sources each (beside
+    // it in "<name>.parts/"), so that a build that changed a few sources writes a few parts.
+    int manifest_parts = 0;
     int hash_length = 10;
     std::vector<std::string> stable; // globs of outputs kept at their source name
     // Every source's own URL keeps answering: beside its fingerprinted outputs, a copy of what

@@ -106,6 +106,7 @@ const std::map<std::string, Setter>& setters()
     static const std::map<std::string, Setter> table = {
         {"description", string(FIELD(description))},
         {"output.manifest", string(FIELD(output.manifest))},
+        {"output.manifest_parts", integer(FIELD(output.manifest_parts), 0, 1000000)},
         {"output.hash_length", integer(FIELD(output.hash_length), 6, 64)},
         {"output.stable", strings(FIELD(output.stable))},
         {"output.originals", boolean(FIELD(output.originals))},

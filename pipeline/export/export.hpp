@@ -16,6 +16,7 @@ ExportFormat export_format_named(std::string_view name);
 
 struct ExportOptions {
     std::string manifest_path = "cachet-manifest.json"; // the manifest's own path in OUT
+    std::vector<std::string> manifest_parts;            // a manifest in parts': their paths in OUT
     std::string out_dir = "out";                        // s3: where the upload script finds OUT
     std::string base = "/";                             // headers, sw-precache: the URL OUT is served at
     std::vector<std::string> precache{"*.js", "*.mjs", "*.css", "*.html"}; // sw-precache: output globs

@@ -189,11 +189,11 @@ std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptio
 {
     const auto files = served_files(records, options);
     // Readers must never see a reference to an object not there yet: what is named by its
-    // hash first, then other files, then HTML, then service workers, then the manifest; a
-    // file's encoded variants before it.
+    // hash first, then other files, then HTML, then service workers, then the manifest's parts,
+    // then the manifest; a file's encoded variants before it.
     auto rank = [&](const Served& f) {
         if (!f.output)
-            return 4;
+            return f.path == options.manifest_path ? 5 : 4;
         if (f.output->fingerprinted)
             return 0;
         if (glob_match_any(options.service_worker, f.path))
@@ -218,7 +218,8 @@ std::string export_s3(const std::vector<AssetRecord>& records, const ExportOptio
                       "#   sh upload.sh s3://BUCKET[/PREFIX] [more aws s3 cp options, e.g. --endpoint-url URL]\n"
                       "#\n"
                       "# Order: fingerprinted files first, then the other files, then HTML, then service workers,\n"
-                      "# then the manifest, so that no reader ever sees a reference to a missing object.\n"
+                      "# then the manifest's parts if it has any, then the manifest, so that no reader ever sees a\n"
+                      "# reference to a missing object.\n"
                       "# S3 does not negotiate encodings: each encoded variant is its own object at the file's\n"
                       "# key plus .zst, .br or .gz, stored with Content-Encoding and the file's Content-Type, and\n"
                       "# the CDN in front picks the key from the request's Accept-Encoding. $CACHET_OUT overrides\n"

@@ -7,7 +7,8 @@
 
 namespace cachet::exporting {
 
-// Every output of records, then the manifest itself, sorted by path.
+// Every output of records, then the manifest itself and its parts (named by their content, so
+// cached for good), sorted by path.
 std::vector<Served> served_files(const std::vector<AssetRecord>& records, const ExportOptions& options)
 {
     std::vector<Served> out;
@@ -19,6 +20,12 @@ std::vector<Served> served_files(const std::vector<AssetRecord>& records, const 
                    {"no-cache", "", {}},
                    nullptr,
                    nullptr});
+    for (const auto& part : options.manifest_parts)
+        out.push_back({part,
+                       std::string(content_type_for(part)),
+                       {"public, max-age=31536000, immutable", "", {}},
+                       nullptr,
+                       nullptr});
     std::sort(out.begin(), out.end(), [](const Served& a, const Served& b) { return a.path < b.path; });
     return out;
 }

@@ -55,6 +55,16 @@ std::string one_shot(const EVP_MD* md, ByteView data, std::string (*format)(cons
 
 } // namespace
 
+std::uint64_t fnv1a(std::string_view data)
+{
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char c : data) {
+        h ^= static_cast<std::uint8_t>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 std::string base64(ByteView data)
 {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');

@@ -1,7 +1,9 @@
 #pragma once
 #include "pipeline/model/bytes.hpp"
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace cachet {
@@ -11,6 +13,9 @@ std::string sha256_hex(ByteView data);
 
 // Subresource-integrity value of data: "sha384-" followed by the base64 digest.
 std::string sri_sha384(ByteView data);
+
+// FNV-1a 64 of data: a cheap checksum and spreading hash (not for anything an attacker picks).
+std::uint64_t fnv1a(std::string_view data);
 
 // Standard base64 (RFC 4648, with padding) of data.
 std::string base64(ByteView data);

@@ -137,7 +137,44 @@ std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, Manife
     } catch (const Error& e) {
         throw Error(ErrorKind::config, e.what());
     }
-    return parse_manifest(as_text(text), path.string(), head);
+    ManifestHead own;
+    ManifestHead& top = head ? *head : own;
+    std::vector<AssetRecord> records = parse_manifest(as_text(text), path.string(), &top);
+    if (top.parts.empty())
+        return records;
+    // A manifest in parts: each part whole, as the top describes it, in source order.
+    const std::filesystem::path folder = path.parent_path();
+    const std::string name = path.string();
+    for (std::size_t i = 0; i < top.parts.size(); ++i) {
+        const ManifestPart& part = top.parts[i];
+        const std::string part_name = (folder / part.path).string();
+        auto wrong = [&](const std::string& why) {
+            return Error(ErrorKind::config, name + ": its part " + printable(part_name) + " " + why);
+        };
+        Bytes bytes;
+        try {
+            bytes = read_file(folder / part.path);
+        } catch (const Error& e) {
+            throw wrong("cannot be read: " + std::string(e.what()));
+        }
+        if (bytes.size() != part.bytes)
+            throw wrong("is " + std::to_string(bytes.size()) + " bytes, not the " + std::to_string(part.bytes) +
+                        " the manifest says");
+        if (sri_sha384(bytes) != part.integrity)
+            throw wrong("does not match its integrity in the manifest");
+        ManifestHead inner;
+        std::vector<AssetRecord> held = parse_manifest(as_text(bytes), part_name, &inner);
+        if (!inner.parts.empty())
+            throw wrong("names parts itself");
+        if (held.size() != part.sources || held.empty() || held.front().source != part.first ||
+            held.back().source != part.last)
+            throw wrong("does not hold the sources the manifest says (" + std::to_string(part.sources) + ", from \"" +
+                        printable(part.first, 80) + "\" to \"" + printable(part.last, 80) + "\")");
+        if (!records.empty() && !(records.back().source < held.front().source))
+            throw wrong("is out of source order");
+        records.insert(records.end(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+    }
+    return records;
 }
 
 std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string& name, ManifestHead* head)
@@ -146,13 +183,25 @@ std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string
     try {
         const auto doc = nlohmann::json::parse(text.begin(), text.end());
         const auto version = integer(doc.at("version"), 0, 1 << 20); // 1.0 is not a version
-        if (version < k_oldest_manifest_version || version > k_manifest_version)
+        if (version < k_oldest_manifest_version || version > k_newest_manifest_version)
             throw Error(ErrorKind::config, name + ": manifest version " + std::to_string(version) +
                                                " is not supported (this cachet reads versions " +
                                                std::to_string(k_oldest_manifest_version) + " to " +
-                                               std::to_string(k_manifest_version) + ")");
-        for (const auto& [source, asset] : doc.at("assets").items())
-            records.push_back(record_from_json(source, asset));
+                                               std::to_string(k_newest_manifest_version) + ")");
+        std::vector<ManifestPart> parts;
+        if (version == k_manifest_parts_version && doc.contains("parts")) { // the top of a manifest in parts
+            if (doc.contains("assets"))
+                throw std::invalid_argument("it has both \"assets\" and \"parts\"");
+            for (const auto& p : doc.at("parts"))
+                parts.push_back(ManifestPart{checked_path(p.at("path").get<std::string>()), byte_count(p.at("bytes")),
+                                             string_of(p.at("integrity")),
+                                             checked_path(p.at("first").get<std::string>()),
+                                             checked_path(p.at("last").get<std::string>()),
+                                             integer<std::uint64_t>(p.at("sources"), 1, k_max_bytes)});
+        } else {
+            for (const auto& [source, asset] : doc.at("assets").items())
+                records.push_back(record_from_json(source, asset));
+        }
         if (head) {
             head->preset = doc.contains("preset") ? string_of(doc.at("preset")) : std::string("default");
             head->build_id = doc.contains("build_id") ? string_of(doc.at("build_id"))
@@ -164,6 +213,7 @@ std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string
                     generation.outputs.push_back(checked_path(output.get<std::string>()));
                 head->generations.push_back(std::move(generation));
             }
+            head->parts = std::move(parts);
         }
     } catch (const Error&) {
         throw;
@@ -287,24 +337,15 @@ std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& 
     return out;
 }
 
-std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
-                            const std::vector<Generation>& generations)
+namespace {
+
+// The document's opening and its "assets" member, one line per asset: '{"assets":{...}'.
+void append_assets(std::string& out, const ManifestEntry* begin, const ManifestEntry* end)
 {
-    // What nlohmann::json's dump() of {"assets", "build_id", "generations", "generator", "preset",
-    // "version"} gives, keys sorted byte-wise, with each asset's value pasted in on a line of its
-    // own; tests/test_manifest.cpp checks that.
-    auto by_source = [](const ManifestEntry& a, const ManifestEntry& b) { return a.source < b.source; };
-    if (!std::is_sorted(fragments.begin(), fragments.end(), by_source)) // run() gives them in SRC order
-        std::sort(fragments.begin(), fragments.end(), by_source);
-    std::size_t size = 256;
-    for (const auto& f : fragments)
-        size += f.source.size() + f.fragment.size() + 8;
-    out.clear();
-    out.reserve(size);
     out += "{\"assets\":{";
-    for (std::size_t i = 0; i < fragments.size(); ++i) {
-        out += i == 0 ? "\n" : ",\n";
-        const std::string_view key = fragments[i].source;
+    for (const ManifestEntry* e = begin; e != end; ++e) {
+        out += e == begin ? "\n" : ",\n";
+        const std::string_view key = e->source;
         if (std::all_of(key.begin(), key.end(),
                         [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; })) {
             out += '"'; // nothing to escape: what dump() would write
@@ -314,19 +355,107 @@ std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragmen
             out += nlohmann::json(std::string(key)).dump();
         }
         out += ':';
-        out += fragments[i].fragment;
+        out += e->fragment;
     }
-    out += fragments.empty() ? "}" : "\n}";
-    std::string build_id = build_id_of(fragments);
-    out += ",\"build_id\":\"" + build_id + "\"";
+    out += begin == end ? "}" : "\n}";
+}
+
+std::size_t rendered_size(const ManifestEntry* begin, const ManifestEntry* end)
+{
+    std::size_t size = 256;
+    for (const ManifestEntry* e = begin; e != end; ++e)
+        size += e->source.size() + e->fragment.size() + 8;
+    return size;
+}
+
+// The members after "assets"/"parts": generations, generator, preset, version.
+void append_tail(std::string& out, const Preset& preset, const std::vector<Generation>& generations, int version)
+{
     nlohmann::json list = nlohmann::json::array();
     for (const auto& g : generations)
         list.push_back({{"build_id", g.build_id}, {"outputs", g.outputs}});
     out += ",\"generations\":" + list.dump();
     out += ",\"generator\":" + nlohmann::json("cachet " + cachet_version()).dump();
     out += ",\"preset\":" + nlohmann::json(preset.name).dump();
-    out += ",\"version\":" + std::to_string(k_manifest_version) + "}\n";
+    out += ",\"version\":" + std::to_string(version) + "}\n";
+}
+
+} // namespace
+
+std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
+                            const std::vector<Generation>& generations)
+{
+    // What nlohmann::json's dump() of {"assets", "build_id", "generations", "generator", "preset",
+    // "version"} gives, keys sorted byte-wise, with each asset's value pasted in on a line of its
+    // own; tests/test_manifest.cpp checks that.
+    auto by_source = [](const ManifestEntry& a, const ManifestEntry& b) { return a.source < b.source; };
+    if (!std::is_sorted(fragments.begin(), fragments.end(), by_source)) // run() gives them in SRC order
+        std::sort(fragments.begin(), fragments.end(), by_source);
+    const ManifestEntry* begin = fragments.data();
+    const ManifestEntry* end = begin + fragments.size();
+    out.clear();
+    out.reserve(rendered_size(begin, end));
+    append_assets(out, begin, end);
+    std::string build_id = build_id_of(fragments);
+    out += ",\"build_id\":\"" + build_id + "\"";
+    append_tail(out, preset, generations, k_manifest_version);
     return build_id;
+}
+
+std::string manifest_parts_folder(std::string_view manifest_name)
+{
+    std::string folder(manifest_name);
+    const std::size_t slash = folder.rfind('/');
+    if (folder.ends_with(".json") && folder.size() - 5 > (slash == std::string::npos ? 0 : slash + 1))
+        folder.resize(folder.size() - 5);
+    folder = slash == std::string::npos ? folder : folder.substr(slash + 1);
+    return folder + ".parts";
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std::vector<ManifestEntry>& entries,
+                                                                      std::size_t mean)
+{
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        if (i + 1 == entries.size() || (mean != 0 && fnv1a(entries[i].source) % mean == 0)) {
+            ranges.emplace_back(begin, i + 1);
+            begin = i + 1;
+        }
+    return ranges;
+}
+
+std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end)
+{
+    return build_id_of(std::vector<ManifestEntry>(begin, end)) + ".json";
+}
+
+void render_manifest_part(std::string& out, const ManifestEntry* begin, const ManifestEntry* end)
+{
+    out.clear();
+    out.reserve(rendered_size(begin, end));
+    append_assets(out, begin, end);
+    out += ",\"version\":" + std::to_string(k_manifest_parts_version) + "}\n";
+}
+
+std::string render_manifest_top(const std::vector<ManifestPart>& parts, const std::string& build_id,
+                                const Preset& preset, const std::vector<Generation>& generations)
+{
+    std::string out = "{\"build_id\":\"" + build_id + "\"";
+    std::string list;
+    for (const ManifestPart& p : parts)
+        list += (list.empty() ? "\n" : ",\n") + nlohmann::json{{"bytes", p.bytes},         {"first", p.first},
+                                                               {"integrity", p.integrity}, {"last", p.last},
+                                                               {"path", p.path},           {"sources", p.sources}}
+                                                    .dump();
+    // generations, generator, then parts, preset, version: byte-wise key order, as dump() sorts
+    std::string tail;
+    append_tail(tail, preset, generations, k_manifest_parts_version);
+    const std::size_t preset_at = tail.find(",\"preset\":");
+    out += tail.substr(0, preset_at);
+    out += ",\"parts\":[" + list + (list.empty() ? "]" : "\n]");
+    out += tail.substr(preset_at);
+    return out;
 }
 
 } // namespace cachet

@@ -12,8 +12,25 @@
 namespace cachet {
 
 inline constexpr int k_manifest_version = 2;
-// Versions read_manifest() accepts: 1 (indented, no "url"), k_manifest_version.
+// A manifest in parts (output.manifest_parts): a top document naming part files that hold the
+// assets (docs/manifest.md).
+inline constexpr int k_manifest_parts_version = 3;
+// Versions read_manifest() accepts: 1 (indented, no "url"), k_manifest_version and
+// k_manifest_parts_version.
 inline constexpr int k_oldest_manifest_version = 1;
+inline constexpr int k_newest_manifest_version = k_manifest_parts_version;
+
+// One part of a manifest in parts: a file holding the assets from first to last (in source
+// order), named by their content.
+struct ManifestPart {
+    std::string path; // relative to the manifest's folder: "<manifest_parts_folder()>/<id>.json"
+    std::uint64_t bytes = 0;
+    std::string integrity; // "sha384-<base64>" of its bytes
+    std::string first;     // its first source
+    std::string last;      // its last source
+    std::uint64_t sources = 0;
+    bool operator==(const ManifestPart&) const = default;
+};
 
 // A previous build whose outputs OUT still keeps (for pages of that build still open), with
 // those of its outputs that no newer build kept in OUT names.
@@ -28,6 +45,7 @@ struct ManifestHead {
     std::string preset;                  // the preset it was built with
     std::string build_id;                // derived from the "assets" value, never from the clock
     std::vector<Generation> generations; // newest first
+    std::vector<ManifestPart> parts;     // a manifest in parts': in source order (else empty)
 };
 
 // One asset as the manifest holds it: its source path, its manifest_fragment(), and the
@@ -69,12 +87,36 @@ std::string render_manifest(std::vector<ManifestEntry> entries, const Preset& pr
 std::string render_manifest(std::string& out, std::vector<ManifestEntry> entries, const Preset& preset,
                             const std::vector<Generation>& generations);
 
+// Where a manifest's parts go, beside it: "cachet-manifest.json" -> "cachet-manifest.parts"
+// (relative to the manifest's folder, as ManifestPart::path).
+std::string manifest_parts_folder(std::string_view manifest_name);
+
+// entries (sorted by source) cut into parts of about `mean` sources each: a part ends after a
+// source whose path hashes to 0 modulo mean, so that adding or changing one source changes one
+// part (two at most) and every other part keeps its bytes and its name. Returns each part's
+// [begin, end) in entries. mean 0: one part.
+std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std::vector<ManifestEntry>& entries,
+                                                                      std::size_t mean);
+
+// A part's name in the parts folder, from its entries (their build_id_of()): "<20 hex>.json".
+std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end);
+
+// A part's document into out (cleared first): {"assets":{...},"version":3} with one line per
+// asset, as render_manifest() writes them.
+void render_manifest_part(std::string& out, const ManifestEntry* begin, const ManifestEntry* end);
+
+// The top document of a manifest in parts (keys sorted, one line per part).
+std::string render_manifest_top(const std::vector<ManifestPart>& parts, const std::string& build_id,
+                                const Preset& preset, const std::vector<Generation>& generations);
+
 // The records of the manifest file at path, sorted by source (and, if head, its build id and
 // generations; a manifest from before build ids gets the digest of its bytes as its id). Throws Error(config) naming
 // the file if it cannot be read, is not JSON, does not have the schema's shape, or has a version cachet does not read
-// (k_oldest_manifest_version to k_manifest_version).
+// (k_oldest_manifest_version to k_newest_manifest_version). A manifest in parts is read whole:
+// each part is checked against its size and integrity, and must hold the sources the top says.
 std::vector<AssetRecord> read_manifest(const std::filesystem::path& path, ManifestHead* head = nullptr);
-// The same for the manifest's text; name is what messages call it.
+// The same for the manifest's text; name is what messages call it. The top of a manifest in
+// parts gives no records (its parts are files: read_manifest() reads them), only head->parts.
 std::vector<AssetRecord> parse_manifest(std::string_view text, const std::string& name, ManifestHead* head = nullptr);
 
 } // namespace cachet

@@ -87,7 +87,10 @@ CleanResult clean_output(const fs::path& out, const std::string& manifest_name, 
         return result; // nothing expired and nothing vanished: the manifest stays as it is
     Preset preset;
     preset.name = head.preset;
-    write_file_atomic(manifest, as_bytes(render_manifest(records, preset, retention.kept)));
+    // A manifest in parts keeps its parts (they hold the records); only its top names fewer builds.
+    write_file_atomic(manifest, as_bytes(head.parts.empty()
+                                             ? render_manifest(records, preset, retention.kept)
+                                             : render_manifest_top(head.parts, head.build_id, preset, retention.kept)));
     result.removed = remove_outputs(out, retention.expired);
     return result;
 }
