@@ -99,6 +99,17 @@ TEST_CASE("manifest parts: one changed or added source changes one or two parts,
     CHECK(before.size() > 20);
     CHECK(before.size() < 80);
     CHECK(part_names(e.entries(), 0).size() == 1);
+    // cut_manifest(): the same cuts and names in one pass, and the build id of the whole.
+    const auto entries = e.entries();
+    std::string id;
+    const auto cuts = cut_manifest(entries, 50, id);
+    const auto ranges = manifest_part_ranges(entries, 50);
+    REQUIRE(cuts.size() == ranges.size());
+    for (std::size_t i = 0; i < cuts.size(); ++i) {
+        CHECK(std::make_pair(cuts[i].begin, cuts[i].end) == ranges[i]);
+        CHECK(cuts[i].file == manifest_part_file(entries.data() + cuts[i].begin, entries.data() + cuts[i].end));
+    }
+    CHECK(id == build_id_of(entries));
     CHECK(manifest_part_ranges({}, 50).empty());
 
     Entries changed = e;
@@ -255,6 +266,14 @@ TEST_CASE("cachet build with output.manifest_parts publishes a top and its parts
         assets.update(part["assets"]);
     }
     CHECK(assets == one["assets"]);
+    // The schema (docs/manifest.schema.json) describes the top and the parts.
+    for (const std::string& doc :
+         {std::string("cachet-manifest.json"), first.top["parts"][0]["path"].get<std::string>()}) {
+        const auto valid = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                              CACHET_SCHEMA, (out / doc).string()});
+        INFO(valid.out << valid.err);
+        CHECK(valid.exit_code == 0);
+    }
     // What reads a manifest reads it whole: an export, an entry, a picture of the site.
     const auto entry = test::run_cachet({"manifest", out.string(), "--source", "d3/f13.txt"});
     CHECK(entry.exit_code == 0);

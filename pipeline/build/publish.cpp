@@ -320,9 +320,9 @@ private:
                                       : std::map<std::string, ManifestPart>();
         bool wrote_parts = false;
         if (in_parts) {
-            parts = on_disk.write(fragments, static_cast<std::size_t>(m_config.preset.output.manifest_parts),
-                                  parts_before, sync ? Durability::flushed : Durability::cache, wrote_parts);
-            last.build_id = build_id_of(fragments);
+            parts =
+                on_disk.write(fragments, static_cast<std::size_t>(m_config.preset.output.manifest_parts), parts_before,
+                              sync ? Durability::flushed : Durability::cache, last.build_id, wrote_parts);
             document = render_manifest_top(parts, last.build_id, m_config.preset, last.generations);
             m_reporter.phase("manifest parts written");
         } else {

@@ -300,20 +300,41 @@ std::string record_json(const AssetRecord& record)
     return record_to_json(record).dump();
 }
 
-std::string build_id_of(const std::vector<ManifestEntry>& entries)
+namespace {
+
+// What build_id_of() hashes, per entry: its source, a NUL, the SHA-256 (hex) of its fragment,
+// a newline. ends, if given, gets where each entry's line ends.
+std::string id_lines(const ManifestEntry* begin, const ManifestEntry* end, std::vector<std::size_t>* ends)
 {
     std::string lines;
     std::size_t size = 0;
-    for (const auto& e : entries)
-        size += e.source.size() + 66;
+    for (const ManifestEntry* e = begin; e != end; ++e)
+        size += e->source.size() + 66;
     lines.reserve(size);
-    for (const auto& e : entries) {
-        lines += e.source;
+    for (const ManifestEntry* e = begin; e != end; ++e) {
+        lines += e->source;
         lines += '\0';
-        lines += e.digest.empty() ? sha256_hex(as_bytes(e.fragment)) : std::string(e.digest);
+        if (e->digest.empty())
+            lines += sha256_hex(as_bytes(e->fragment));
+        else
+            lines += e->digest;
         lines += '\n';
+        if (ends)
+            ends->push_back(lines.size());
     }
+    return lines;
+}
+
+std::string id_of(std::string_view lines)
+{
     return sha256_hex(as_bytes(lines)).substr(0, k_build_id_length);
+}
+
+} // namespace
+
+std::string build_id_of(const std::vector<ManifestEntry>& entries)
+{
+    return id_of(id_lines(entries.data(), entries.data() + entries.size(), nullptr));
 }
 
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset,
@@ -427,7 +448,21 @@ std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std:
 
 std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end)
 {
-    return build_id_of(std::vector<ManifestEntry>(begin, end)) + ".json";
+    return id_of(id_lines(begin, end, nullptr)) + ".json";
+}
+
+std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean,
+                                      std::string& build_id)
+{
+    std::vector<std::size_t> ends;
+    const std::string lines = id_lines(entries.data(), entries.data() + entries.size(), &ends);
+    build_id = id_of(lines);
+    std::vector<ManifestCut> cuts;
+    for (const auto& [b, e] : manifest_part_ranges(entries, mean)) {
+        const std::size_t from = b == 0 ? 0 : ends[b - 1];
+        cuts.push_back({b, e, id_of(std::string_view(lines).substr(from, ends[e - 1] - from)) + ".json"});
+    }
+    return cuts;
 }
 
 void render_manifest_part(std::string& out, const ManifestEntry* begin, const ManifestEntry* end)

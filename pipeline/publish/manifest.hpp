@@ -101,6 +101,16 @@ std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std:
 // A part's name in the parts folder, from its entries (their build_id_of()): "<20 hex>.json".
 std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end);
 
+// entries cut as manifest_part_ranges() does, each part with its manifest_part_file(), and
+// the build id of them all (build_id_of()), in one pass.
+struct ManifestCut {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::string file;
+};
+std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean,
+                                      std::string& build_id);
+
 // A part's document into out (cleared first): {"assets":{...},"version":3} with one line per
 // asset, as render_manifest() writes them.
 void render_manifest_part(std::string& out, const ManifestEntry* begin, const ManifestEntry* end);

@@ -63,20 +63,16 @@ bool ManifestParts::intact(const ManifestPart& part) const
 
 std::vector<ManifestPart> ManifestParts::write(const std::vector<ManifestEntry>& entries, std::size_t mean,
                                                const std::map<std::string, ManifestPart>& before, Durability durability,
-                                               bool& wrote) const
+                                               std::string& build_id, bool& wrote) const
 {
     wrote = false;
     std::vector<ManifestPart> parts;
     std::string text;
-    for (const auto& [b, e] : manifest_part_ranges(entries, mean)) {
-        const ManifestEntry* begin = entries.data() + b;
-        const ManifestEntry* end = entries.data() + e;
-        ManifestPart part{m_parts + "/" + manifest_part_file(begin, end),
-                          0,
-                          {},
-                          std::string(begin->source),
-                          std::string((end - 1)->source),
-                          e - b};
+    for (const ManifestCut& cut : cut_manifest(entries, mean, build_id)) {
+        const ManifestEntry* begin = entries.data() + cut.begin;
+        const ManifestEntry* end = entries.data() + cut.end;
+        ManifestPart part{m_parts + "/" + cut.file, 0, {}, std::string(begin->source), std::string((end - 1)->source),
+                          cut.end - cut.begin};
         if (const auto kept = before.find(part.path); kept != before.end() && intact(kept->second)) {
             part.bytes = kept->second.bytes;
             part.integrity = kept->second.integrity;

@@ -34,10 +34,11 @@ public:
 
     // This build's parts of about `mean` sources (entries sorted by source): those `before`
     // names that are intact are kept, the others written (durability: before the top names
-    // them). Returns them; wrote says whether any was written.
+    // them). Returns them; build_id gets the build id of entries, wrote whether any part was
+    // written.
     std::vector<ManifestPart> write(const std::vector<ManifestEntry>& entries, std::size_t mean,
                                     const std::map<std::string, ManifestPart>& before, Durability durability,
-                                    bool& wrote) const;
+                                    std::string& build_id, bool& wrote) const;
 
     // Once the top is published: the part files named by neither it (parts) nor the top it
     // replaced (before; it may still be being read) go, unless published (a path in OUT) says
