@@ -339,3 +339,30 @@ TEST_CASE("cachet build with output.manifest_parts publishes a top and its parts
     build(out, false);
     CHECK_FALSE(fs::exists(out / "cachet-manifest.parts"));
 }
+
+TEST_CASE("without a cache, a build in parts still leaves the parts of the top it replaced for one build",
+          "[manifest][parts][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = text_site(dir, 60);
+    const fs::path out = dir / "out";
+    test::spit(dir / "parts.toml", "[output]\nmanifest_parts = 8\n");
+    auto build = [&] {
+        const auto p = test::run_cachet(
+            {"build", src.string(), "-o", out.string(), "--no-cache", "-q", "--config", (dir / "parts.toml").string()});
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        return named(test::read_json(out / "cachet-manifest.json"));
+    };
+    const auto first = build();
+    test::spit(src / "d3" / "f13.txt", "changed\n");
+    const auto second = build();
+    CHECK(second != first);
+    for (const auto& name : first) // the first top's parts: one build more
+        CHECK(fs::exists(out / "cachet-manifest.parts" / name));
+    test::spit(src / "d3" / "f13.txt", "changed again\n");
+    const auto third = build();
+    std::set<std::string> expected = second;
+    expected.insert(third.begin(), third.end());
+    CHECK(look(out).parts.size() == expected.size()); // the first top's own parts are gone
+}

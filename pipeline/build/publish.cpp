@@ -5,7 +5,6 @@
 #include "pipeline/build/totals.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
-#include "pipeline/model/hash.hpp"
 #include "pipeline/publish/budget.hpp"
 #include "pipeline/publish/headers.hpp"
 #include "pipeline/publish/manifest_parts.hpp"
@@ -315,9 +314,13 @@ private:
         const bool sync = m_options.sync == SyncWrites::yes;
         const bool in_parts = m_config.preset.output.manifest_parts > 0 && !shard;
         const ManifestParts on_disk = manifest_parts();
-        const auto parts_before = in_parts || on_disk.any()
-                                      ? on_disk.trusted().value_or(std::map<std::string, ManifestPart>())
-                                      : std::map<std::string, ManifestPart>();
+        // The parts the last top names: kept if intact (when the index trusts that top), and
+        // left in OUT one build more either way (a reader of that top may still want them).
+        std::map<std::string, ManifestPart> parts_before, parts_listed;
+        if (in_parts || on_disk.any()) {
+            parts_before = on_disk.trusted().value_or(std::map<std::string, ManifestPart>());
+            parts_listed = parts_before.empty() ? on_disk.listed() : parts_before;
+        }
         bool wrote_parts = false;
         if (in_parts) {
             parts =
@@ -362,7 +365,7 @@ private:
         m_reporter.phase(same ? "manifest unchanged" : "manifest published");
         summary.removed = remove_outputs(m_config.output, expired); // only now that the manifest is out
         if (!shard)
-            on_disk.remove_old(parts, parts_before, [this](std::string_view p) { return published(p); });
+            on_disk.remove_old(parts, parts_listed, [this](std::string_view p) { return published(p); });
         if (!m_session.cache || shard)
             return;
         indexer.join();
@@ -417,10 +420,8 @@ private:
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
-    BuildIndex m_index;         // the next build's
-    IndexFiles m_index_files;   // where it stands on disk
-    fs::path m_manifest_folder; // where the manifest is (in OUT)
-    std::string m_parts_folder; // its parts' folder, relative to that
+    BuildIndex m_index;       // the next build's
+    IndexFiles m_index_files; // where it stands on disk
 };
 
 } // namespace

@@ -31,9 +31,22 @@ ManifestParts::ManifestParts(const FileSystem& fs, fs::path out, const fs::path&
 
 std::optional<std::map<std::string, ManifestPart>> ManifestParts::trusted() const
 {
-    if (m_recorded.mtime_ns == 0 || m_fs.stat(m_manifest) != m_recorded || m_recorded.size > k_largest_top)
+    if (m_recorded.mtime_ns == 0 || m_fs.stat(m_manifest) != m_recorded)
         return std::nullopt;
+    return parts_of_top();
+}
+
+std::map<std::string, ManifestPart> ManifestParts::listed() const
+{
+    return parts_of_top().value_or(std::map<std::string, ManifestPart>());
+}
+
+std::optional<std::map<std::string, ManifestPart>> ManifestParts::parts_of_top() const
+{
     try {
+        const auto st = m_fs.stat(m_manifest);
+        if (!st || st->size > k_largest_top)
+            return std::nullopt;
         const Bytes text = m_fs.read(m_manifest);
         if (!as_text(text).starts_with("{\"build_id\":")) // a manifest in one file begins with its assets
             return std::nullopt;

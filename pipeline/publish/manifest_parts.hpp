@@ -25,6 +25,9 @@ public:
     // and is in parts; nullopt otherwise.
     std::optional<std::map<std::string, ManifestPart>> trusted() const;
 
+    // The parts the top in OUT names now, trusted or not (empty if it is not a top).
+    std::map<std::string, ManifestPart> listed() const;
+
     // Whether the parts' folder is there (a manifest in parts now, or until lately).
     bool any() const;
 
@@ -47,6 +50,9 @@ public:
                     const std::function<bool(std::string_view)>& published) const;
 
 private:
+    // The parts of the top at m_manifest, if it is one (small, beginning with its build id).
+    std::optional<std::map<std::string, ManifestPart>> parts_of_top() const;
+
     const FileSystem& m_fs;
     std::filesystem::path m_out;
     std::filesystem::path m_manifest;
