@@ -48,21 +48,36 @@ const features = {
   // Start Bootstrap templates: scripts.js shrinks the navigation bar once the page scrolls,
   // and Bootstrap's ScrollSpy marks the section in view.
   async navbar_shrink(page) {
-    await page.evaluate(() => window.scrollTo(0, 1200));
-    // ScrollSpy marks the link of the section in view from an IntersectionObserver: read until
-    // three looks 500 ms apart agree (at most 10 s), so a loaded machine reads the settled state
-    // (two looks 400 ms apart once read a link not yet marked while clang-tidy shared the CPU).
-    const look = async () => (await page.locator('#mainNav.navbar-shrink').count()) * 10 +
-      (await page.locator('#mainNav .nav-link.active').count());
+    // Scroll the section the first in-page menu link names to the top (again before each look:
+    // images loading above it move it): the template's script shrinks the menu, and its
+    // Bootstrap ScrollSpy is there. (Which link ScrollSpy marks was read before: a fixed offset
+    // of 1200 px landed between sections on one load and inside one on the next, as images
+    // above it loaded sooner or later.) Read until three looks 500 ms apart agree (at most 10 s).
+    const target = await page.evaluate(() => {
+      const link = document.querySelector('#mainNav .nav-link[href^="#"]');
+      return link ? link.getAttribute('href') : null;
+    });
+    const look = async () => {
+      await page.evaluate((t) => {
+        const section = t && document.querySelector(t);
+        if (section)
+          section.scrollIntoView({ block: 'start', behavior: 'instant' });
+        else
+          window.scrollTo({ top: 1200, behavior: 'instant' });
+      }, target);
+      await page.waitForTimeout(500);
+      const spy = await page.evaluate(() =>
+        typeof bootstrap !== 'undefined' && bootstrap.ScrollSpy.getInstance(document.body) !== null);
+      return (await page.locator('#mainNav.navbar-shrink').count()) * 10 + (spy ? 1 : 0);
+    };
     let value = await look();
     let same = 0;
     for (let i = 0; i < 20 && same < 2; i++) {
-      await page.waitForTimeout(500);
       const again = await look();
       same = again === value ? same + 1 : 0;
       value = again;
     }
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
     return value;
   },
   // Sphinx's module index: a toggle image collapses its group (doctools.js slices its src).
