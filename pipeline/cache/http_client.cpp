@@ -1,10 +1,84 @@
 #include "pipeline/cache/http_client.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <mutex>
 
 namespace cachet {
+namespace {
+
+// libcurl, loaded the first time a client is made rather than linked: it and the ~25 libraries
+// it needs (TLS, Kerberos, LDAP, SSH...) cost every cachet process about 8 ms of dynamic linking
+// at start, and only a build with a remote cache talks HTTP.
+struct Curl {
+    decltype(&curl_global_init) global_init = nullptr;
+    decltype(&curl_easy_init) easy_init = nullptr;
+    decltype(&curl_easy_reset) easy_reset = nullptr;
+    decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+    decltype(&curl_easy_setopt) easy_setopt = nullptr;
+    decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+    decltype(&curl_easy_perform) easy_perform = nullptr;
+    decltype(&curl_easy_strerror) easy_strerror = nullptr;
+    decltype(&curl_multi_init) multi_init = nullptr;
+    decltype(&curl_multi_setopt) multi_setopt = nullptr;
+    decltype(&curl_multi_add_handle) multi_add_handle = nullptr;
+    decltype(&curl_multi_remove_handle) multi_remove_handle = nullptr;
+    decltype(&curl_multi_perform) multi_perform = nullptr;
+    decltype(&curl_multi_poll) multi_poll = nullptr;
+    decltype(&curl_multi_info_read) multi_info_read = nullptr;
+    decltype(&curl_multi_cleanup) multi_cleanup = nullptr;
+    decltype(&curl_slist_append) slist_append = nullptr;
+    decltype(&curl_slist_free_all) slist_free_all = nullptr;
+    std::string problem; // why it could not be loaded (then the functions are null)
+};
+
+template <typename F>
+bool bind(void* library, F& function, const char* name)
+{
+    function = reinterpret_cast<F>(dlsym(library, name));
+    return function != nullptr;
+}
+
+Curl load_curl()
+{
+    Curl c;
+    void* library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        const char* why = dlerror();
+        c.problem = "libcurl cannot be loaded (" + std::string(why ? why : "libcurl.so.4") +
+                    "): install libcurl4 for the remote cache";
+        return c;
+    }
+    const bool complete =
+        bind(library, c.global_init, "curl_global_init") && bind(library, c.easy_init, "curl_easy_init") &&
+        bind(library, c.easy_reset, "curl_easy_reset") && bind(library, c.easy_cleanup, "curl_easy_cleanup") &&
+        bind(library, c.easy_setopt, "curl_easy_setopt") && bind(library, c.easy_getinfo, "curl_easy_getinfo") &&
+        bind(library, c.easy_perform, "curl_easy_perform") && bind(library, c.easy_strerror, "curl_easy_strerror") &&
+        bind(library, c.multi_init, "curl_multi_init") && bind(library, c.multi_setopt, "curl_multi_setopt") &&
+        bind(library, c.multi_add_handle, "curl_multi_add_handle") &&
+        bind(library, c.multi_remove_handle, "curl_multi_remove_handle") &&
+        bind(library, c.multi_perform, "curl_multi_perform") && bind(library, c.multi_poll, "curl_multi_poll") &&
+        bind(library, c.multi_info_read, "curl_multi_info_read") &&
+        bind(library, c.multi_cleanup, "curl_multi_cleanup") && bind(library, c.slist_append, "curl_slist_append") &&
+        bind(library, c.slist_free_all, "curl_slist_free_all");
+    if (!complete) {
+        c = Curl{};
+        c.problem = "the libcurl.so.4 loaded is older than cachet needs (it lacks functions of 7.66)";
+        return c;
+    }
+    c.global_init(CURL_GLOBAL_DEFAULT);
+    return c;
+}
+
+// Loaded and set up once (curl_global_init is not thread-safe); never unloaded.
+const Curl& curl()
+{
+    static const Curl loaded = load_curl();
+    return loaded;
+}
+
+} // namespace
 
 struct HttpClient::Pool {
     std::mutex mutex;
@@ -17,11 +91,11 @@ struct HttpClient::Pool {
             if (!idle.empty()) {
                 CURL* h = idle.back();
                 idle.pop_back();
-                curl_easy_reset(h); // keeps its live connections
+                curl().easy_reset(h); // keeps its live connections
                 return h;
             }
         }
-        return curl_easy_init();
+        return curl().easy_init ? curl().easy_init() : nullptr;
     }
     void give_back(CURL* h)
     {
@@ -40,9 +114,9 @@ struct HttpClient::Pool {
                 return m;
             }
         }
-        CURLM* m = curl_multi_init();
+        CURLM* m = curl().multi_init ? curl().multi_init() : nullptr;
         if (m)
-            curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+            curl().multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
         return m;
     }
     void give_back_multi(CURLM* m)
@@ -53,9 +127,9 @@ struct HttpClient::Pool {
     ~Pool()
     {
         for (CURLM* m : idle_multi)
-            curl_multi_cleanup(m);
+            curl().multi_cleanup(m);
         for (CURL* h : idle)
-            curl_easy_cleanup(h);
+            curl().easy_cleanup(h);
     }
     Pool() = default;
     Pool(const Pool&) = delete;
@@ -83,17 +157,24 @@ std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user)
     return n;
 }
 
-// libcurl's global state, set up once (curl_global_init is not thread-safe).
-void init_curl()
+// Why a transfer could not start.
+std::string no_transfer()
 {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    return curl().problem.empty() ? "cannot start a transfer" : curl().problem;
 }
 
 struct Headers {
     curl_slist* list = nullptr;
-    void add(const std::string& h) { list = curl_slist_append(list, h.c_str()); }
-    ~Headers() { curl_slist_free_all(list); }
+    void add(const std::string& h)
+    {
+        if (curl().slist_append)
+            list = curl().slist_append(list, h.c_str());
+    }
+    ~Headers()
+    {
+        if (list)
+            curl().slist_free_all(list);
+    }
     Headers() = default;
     Headers(const Headers&) = delete;
     Headers& operator=(const Headers&) = delete;
@@ -103,7 +184,7 @@ struct Headers {
 
 HttpClient::HttpClient(Options options) : m_options(std::move(options)), m_pool(std::make_unique<Pool>())
 {
-    init_curl();
+    curl();
 }
 
 HttpClient::~HttpClient() = default;
@@ -111,17 +192,17 @@ HttpClient::~HttpClient() = default;
 void HttpClient::setup(void* handle, const std::string& url) const
 {
     CURL* h = static_cast<CURL*>(handle);
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); // threads
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_options.connect_timeout_ms));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(m_options.timeout_ms));
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "cachet");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl().easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L); // threads
+    curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_options.connect_timeout_ms));
+    curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(m_options.timeout_ms));
+    curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl().easy_setopt(h, CURLOPT_USERAGENT, "cachet");
+    curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     if (!m_options.aws_sigv4.empty()) {
-        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, m_options.aws_sigv4.c_str());
-        curl_easy_setopt(h, CURLOPT_USERPWD, m_options.aws_user_password.c_str());
+        curl().easy_setopt(h, CURLOPT_AWS_SIGV4, m_options.aws_sigv4.c_str());
+        curl().easy_setopt(h, CURLOPT_USERPWD, m_options.aws_user_password.c_str());
     }
 }
 
@@ -132,14 +213,14 @@ HttpClient::Response finish(CURL* h, CURLcode code, const char* error, bool too_
     if (code == CURLE_OK) {
         r.outcome = HttpClient::Response::Outcome::answered;
         r.problem.clear();
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+        curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
         return r;
     }
     r.body.clear();
     r.too_big = too_big;
     r.outcome = code == CURLE_OPERATION_TIMEDOUT ? HttpClient::Response::Outcome::timed_out
                                                  : HttpClient::Response::Outcome::failed;
-    r.problem = too_big ? "the answer is longer than expected" : *error ? error : curl_easy_strerror(code);
+    r.problem = too_big ? "the answer is longer than expected" : *error ? error : curl().easy_strerror(code);
     return r;
 }
 
@@ -173,32 +254,32 @@ std::vector<HttpClient::Response> HttpClient::get_all(const std::vector<Get>& ge
         Transfer& t = transfers[i];
         t.handle = m_pool->take();
         if (!t.handle || !multi) {
-            out[i].problem = "cannot start a transfer";
+            out[i].problem = no_transfer();
             continue;
         }
         out[i].problem = "the transfer did not finish";
         t.sink = Sink{&out[i].body, gets[i].max_bytes};
         setup(t.handle, gets[i].url);
-        curl_easy_setopt(t.handle, CURLOPT_ERRORBUFFER, t.error);
-        curl_easy_setopt(t.handle, CURLOPT_WRITEDATA, &t.sink);
-        curl_easy_setopt(t.handle, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(t.handle, CURLOPT_HTTPHEADER, headers.list);
-        curl_easy_setopt(t.handle, CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
-        curl_multi_add_handle(multi, t.handle);
+        curl().easy_setopt(t.handle, CURLOPT_ERRORBUFFER, t.error);
+        curl().easy_setopt(t.handle, CURLOPT_WRITEDATA, &t.sink);
+        curl().easy_setopt(t.handle, CURLOPT_HTTPGET, 1L);
+        curl().easy_setopt(t.handle, CURLOPT_HTTPHEADER, headers.list);
+        curl().easy_setopt(t.handle, CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
+        curl().multi_add_handle(multi, t.handle);
     }
     int running = 1;
     while (multi && running > 0) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK)
+        if (curl().multi_perform(multi, &running) != CURLM_OK)
             break;
-        if (running > 0 && curl_multi_poll(multi, nullptr, 0, 1000, nullptr) != CURLM_OK)
+        if (running > 0 && curl().multi_poll(multi, nullptr, 0, 1000, nullptr) != CURLM_OK)
             break;
     }
     int left = 0;
-    while (CURLMsg* message = multi ? curl_multi_info_read(multi, &left) : nullptr) {
+    while (CURLMsg* message = multi ? curl().multi_info_read(multi, &left) : nullptr) {
         if (message->msg != CURLMSG_DONE)
             continue;
         char* index = nullptr;
-        curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &index);
+        curl().easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &index);
         const auto i = reinterpret_cast<std::size_t>(index);
         out[i] = finish(message->easy_handle, message->data.result, transfers[i].error, transfers[i].sink.too_big,
                         std::move(out[i]));
@@ -206,7 +287,7 @@ std::vector<HttpClient::Response> HttpClient::get_all(const std::vector<Get>& ge
     for (Transfer& t : transfers)
         if (t.handle) {
             if (multi)
-                curl_multi_remove_handle(multi, t.handle);
+                curl().multi_remove_handle(multi, t.handle);
             m_pool->give_back(t.handle);
         }
     if (multi)
@@ -218,18 +299,18 @@ HttpClient::Response HttpClient::put(const std::string& url, ByteView body, cons
 {
     CURL* h = m_pool->take();
     if (!h)
-        return Response{Response::Outcome::failed, 0, {}, "cannot start a transfer", false};
+        return Response{Response::Outcome::failed, 0, {}, no_transfer(), false};
     Response r;
     Sink sink{&r.body, 1 << 16}; // an answer to a PUT is short
     char error[CURL_ERROR_SIZE] = {};
     setup(h, url);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl().easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     // The body from memory, as a POST's would be (so that a SigV4 signature covers it), sent
     // with the PUT method; libcurl sets Content-Length.
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.empty() ? "" : reinterpret_cast<const char*>(body.data()));
+    curl().easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl().easy_setopt(h, CURLOPT_POSTFIELDS, body.empty() ? "" : reinterpret_cast<const char*>(body.data()));
     Headers headers;
     headers.add("Content-Type: application/octet-stream");
     headers.add("Expect:");
@@ -239,8 +320,8 @@ HttpClient::Response HttpClient::put(const std::string& url, ByteView body, cons
         headers.add(h2);
     for (const auto& h2 : extra)
         headers.add(h2);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
-    const CURLcode code = curl_easy_perform(h);
+    curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
+    const CURLcode code = curl().easy_perform(h);
     r = finish(h, code, error, false, std::move(r));
     m_pool->give_back(h);
     return r;
