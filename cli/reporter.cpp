@@ -63,8 +63,11 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
     ++m_done;
     const bool failed = result.status == AssetResult::Status::failed;
     const bool built = result.status == AssetResult::Status::built;
-    const Delivered d = delivered(result.record);
-    if (!failed)
+    const bool listed = m_verbosity == Verbosity::lines && built && m_table == Table::no;
+    // (A no-op build of a large tree calls this for every source: only what is shown is worked out.)
+    const bool weighed = m_verbosity == Verbosity::progress || m_table == Table::yes || listed;
+    const Delivered d = weighed ? delivered(result.record) : Delivered{};
+    if (!failed && weighed)
         m_saved += asset.bytes - std::min(asset.bytes, d.bytes);
     if (m_table == Table::yes)
         m_rows.push_back({FileReport{asset.path, std::string(to_string(asset.kind)), asset.bytes, d.bytes,
@@ -73,7 +76,9 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
                           failed  ? "failed"
                           : built ? "built"
                                   : "cached"});
-    const std::string path = printable(asset.path);
+    const bool says = failed || (m_verbosity != Verbosity::quiet &&
+                                 (listed || !result.cache_problem.empty() || !result.warnings.empty()));
+    const std::string path = says ? printable(asset.path) : std::string();
     if (failed) {
         clear_progress();
         std::fprintf(stderr, "%s %s: %s\n", terminal::paint("cachet: failed:", terminal::Tone::error).c_str(),
@@ -85,7 +90,7 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
         for (const auto& w : result.warnings)
             print_warning(path + ": " + printable(w), m_verbosity == Verbosity::watch && !built);
         // Unchanged assets are not listed: a no-op build of a large tree prints its summary only.
-        if (m_verbosity == Verbosity::lines && built && m_table == Table::no) {
+        if (listed) {
             clear_progress();
             std::fprintf(stderr, "built %s (%s, %s -> %s %s)\n", path.c_str(),
                          std::string(to_string(asset.kind)).c_str(), human_bytes(asset.bytes).c_str(),

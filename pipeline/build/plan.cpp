@@ -17,6 +17,10 @@ Plan::Plan(const std::vector<Asset>& assets)
 {
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
+}
+
+void Plan::sort_order(const std::vector<Asset>& assets)
+{
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         const Asset& x = assets[a];
         const Asset& y = assets[b];
@@ -83,6 +87,61 @@ void plan_script_names(const Config& config, const FileSystem& fs, const Session
     targets.set_named(std::move(named));
 }
 
+namespace {
+
+// Leaves in reusable only the files whose references are settled: each names a source that
+// is reused as it was (or, with missing references allowed, one that is not in SRC and was
+// not last time either), and what scripts made it keep as written is still exactly that. A
+// file that is not reused unsettles the files that refer to it, and so on: one walk over the
+// references, then over who refers to what was dropped.
+void keep_settled(const Config& config, const Session& session, const Targets& targets,
+                  std::vector<IndexEntry*>& reusable)
+{
+    const std::size_t n = reusable.size();
+    std::vector<std::size_t> dropped;
+    std::vector<std::pair<std::size_t, std::size_t>> refers; // (source named, file naming it)
+    for (std::size_t i = 0; i < n; ++i) {
+        const IndexEntry* e = reusable[i];
+        if (!e) {
+            dropped.push_back(i);
+            continue;
+        }
+        bool settled = targets.kept(e->loads, e->back) == e->kept;
+        for (const auto* paths : {&e->loads, &e->back})
+            for (const auto& path : *paths) {
+                if (const std::size_t t = targets.find(path); t != Targets::k_none)
+                    refers.emplace_back(t, i);
+                else if (config.missing_references != MissingReferences::warn ||
+                         session.previous.assets.count(path) != 0)
+                    settled = false;
+            }
+        if (!settled) {
+            reusable[i] = nullptr;
+            dropped.push_back(i);
+        }
+    }
+    // Who refers to each source, as one array in the sources' order (counted, then placed).
+    std::vector<std::size_t> first(n + 1, 0), by(refers.size());
+    for (const auto& r : refers)
+        ++first[r.first + 1];
+    for (std::size_t t = 0; t < n; ++t)
+        first[t + 1] += first[t];
+    std::vector<std::size_t> next(first.begin(), first.end() - 1);
+    for (const auto& r : refers)
+        by[next[r.first]++] = r.second;
+    while (!dropped.empty()) {
+        const std::size_t t = dropped.back();
+        dropped.pop_back();
+        for (std::size_t k = first[t]; k < first[t + 1]; ++k)
+            if (reusable[by[k]]) {
+                reusable[by[k]] = nullptr;
+                dropped.push_back(by[k]);
+            }
+    }
+}
+
+} // namespace
+
 void plan_reuse(const Config& config, const Session& session, const AssetBuilder& builder, const Targets& targets,
                 Plan& plan)
 {
@@ -101,25 +160,8 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
     for (std::size_t i = 0; i < assets.size(); ++i)
         if (reusable[i] && (!builder.same_originals(assets[i], *reusable[i]) || sidecar_taken(*reusable[i])))
             reusable[i] = nullptr;
-    auto settled = [&](const std::string& path) {
-        const std::size_t t = targets.find(path);
-        if (t == Targets::k_none)
-            return config.missing_references == MissingReferences::warn && session.previous.assets.count(path) == 0;
-        return reusable[t] != nullptr;
-    };
-    // What a file left as written because scripts name it must still be exactly that.
-    auto same_kept = [&](const IndexEntry& e) { return targets.kept(e.loads, e.back) == e.kept; };
-    for (bool again = config.preset.references.rewrite; again;) {
-        again = false;
-        for (std::size_t i = 0; i < assets.size(); ++i) {
-            const IndexEntry* e = reusable[i];
-            if (e && (!std::all_of(e->loads.begin(), e->loads.end(), settled) ||
-                      !std::all_of(e->back.begin(), e->back.end(), settled) || !same_kept(*e))) {
-                reusable[i] = nullptr;
-                again = true;
-            }
-        }
-    }
+    if (config.preset.references.rewrite)
+        keep_settled(config, session, targets, reusable);
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (reusable[i]) {
             builder.reuse(*reusable[i], plan.results[i], plan.states[i]);

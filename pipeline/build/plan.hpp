@@ -21,9 +21,12 @@ struct Plan {
     std::vector<std::size_t> order;                  // what to build, big images first
     std::vector<std::vector<std::size_t>> waits_for; // what each must wait for (dependency order)
 
-    // Everything to build, in order: big images first, so that the slowest jobs do not start
-    // last (results do not depend on the order).
+    // Everything to build, in SRC order until sort_order().
     explicit Plan(const std::vector<Asset>& assets);
+    // Puts what is left to build in order: big images first, so that the slowest jobs do not
+    // start last (results do not depend on the order). Once the reused ones left: a rebuild of a
+    // large tree sorts a few.
+    void sort_order(const std::vector<Asset>& assets);
 };
 
 // First the sources the last build into OUT already published, unchanged: a few stats each,

@@ -73,6 +73,7 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
             targets.mark_done(i);
         }
     std::erase_if(plan.order, [&](std::size_t i) { return plan.reused[i] != 0 || plan.skipped[i] != 0; });
+    plan.sort_order(assets);
     // The image libraries are loaded, and their libaom checked, before any work starts, and
     // only when an image is to be looked at again (new, changed, or its stats untrusted); a
     // failure stops the build here, with the previous manifest in place.
