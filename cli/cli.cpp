@@ -1,4 +1,5 @@
 #include "cli/cli.hpp"
+#include "cli/huge_pages.hpp"
 
 #include "cli/common.hpp"
 #include "cli/terminal.hpp"
@@ -81,6 +82,7 @@ public:
 
 int main(int argc, char** argv)
 {
+    remember_arguments(argv);
     CLI::App app{"cachet: turns a site's public/ tree into a deployable, fingerprinted, precompressed tree "
                  "with a manifest"};
     app.name("cachet");                               // (CLI11 would print argv[0], the absolute path, in every Usage:)

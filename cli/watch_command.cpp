@@ -1,4 +1,5 @@
 #include "cli/common.hpp"
+#include "cli/huge_pages.hpp"
 #include "cli/reporter.hpp"
 #include "cli/terminal.hpp"
 #include "pipeline/watch/watch.hpp"
@@ -104,6 +105,7 @@ Config watch_config(const WatchFlags& flags)
 int watch(const WatchFlags& flags)
 {
     Config config = watch_config(flags); // (an invalid configuration stops the session before it starts)
+    use_huge_pages(config);              // (returns only if it does not start cachet again)
     WatchOptions options;
     options.reload = [&flags] { return watch_config(flags); };
     options.run = run_options();

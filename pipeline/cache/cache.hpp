@@ -116,6 +116,9 @@ public:
     // The index of the last build into out (empty if none or unreadable): its snapshot with its
     // journal applied.
     BuildIndex load_index(const std::filesystem::path& out) const;
+    // The size of that index's snapshot in the cache folder dir (0: none), without opening the
+    // cache: how much the next build into out will read.
+    static std::uint64_t index_bytes(const std::filesystem::path& dir, const std::filesystem::path& out);
     // Writes a new snapshot of the whole index (and drops the journal).
     IndexFiles save_index(const std::filesystem::path& out, const BuildIndex& index) const;
     // save_index() in two steps, so that the slow first one can run beside other work: the

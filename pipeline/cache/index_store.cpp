@@ -244,6 +244,14 @@ BuildIndex Cache::load_index(const fs::path& out) const
     return read_index(m_root / "index" / (index_name(out) + ".bin"));
 }
 
+std::uint64_t Cache::index_bytes(const fs::path& dir, const fs::path& out)
+{
+    std::error_code ec;
+    const std::uintmax_t bytes =
+        fs::file_size(dir / ("v" + std::to_string(k_cache_format)) / "index" / (index_name(out) + ".bin"), ec);
+    return ec ? 0 : static_cast<std::uint64_t>(bytes);
+}
+
 IndexFiles Cache::save_index(const fs::path& out, const BuildIndex& index) const
 {
     return save_index(out, encode_index(index), index.manifest, index.build_id);

@@ -1,0 +1,52 @@
+#include "cli/huge_pages.hpp"
+
+#include "pipeline/cache/cache.hpp"
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace cachet::cli {
+namespace {
+
+char** g_arguments = nullptr;
+
+std::optional<std::string> environment(const char* name)
+{
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+} // namespace
+
+void remember_arguments(char** argv)
+{
+    g_arguments = argv;
+}
+
+void use_huge_pages(const Config& config)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)config;
+#else
+    const std::optional<std::string> before = environment("GLIBC_TUNABLES");
+    const std::optional<std::string> asked = environment("CACHET_HUGE_PAGES");
+    if (!g_arguments || asked == "0" || before.value_or("").find("glibc.malloc.hugetlb") != std::string::npos ||
+        environment("LD_PRELOAD").value_or("").find("vgpreload") != std::string::npos)
+        return;
+    if (asked != "1" &&
+        (config.cache_dir.empty() || Cache::index_bytes(config.cache_dir, config.output) < k_huge_pages_index_bytes))
+        return;
+    const std::string wanted = (before && !before->empty() ? *before + ":" : "") + "glibc.malloc.hugetlb=1";
+    if (setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0)
+        return;
+    execv("/proc/self/exe", g_arguments);
+    if (before) // it failed: the environment as it was
+        setenv("GLIBC_TUNABLES", before->c_str(), 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+#endif
+}
+
+} // namespace cachet::cli

@@ -1,0 +1,103 @@
+#include "cli/huge_pages.hpp"
+#include "pipeline/cache/cache.hpp"
+#include "tests/test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+using namespace cachet;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The environment process pid runs with: the one its last exec gave it, a line per variable.
+std::string environment_of(int pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : text)
+        if (c == '\0')
+            c = '\n';
+    return "\n" + text;
+}
+
+void set_environment(const char* name, const std::optional<std::string>& value)
+{
+    if (value)
+        setenv(name, value->c_str(), 1);
+    else
+        unsetenv(name);
+}
+
+} // namespace
+
+// [rss]: not in the sanitizer run (tools/harden.sh), whose allocator has no use for the tunable.
+TEST_CASE("cachet starts again in glibc's huge pages when the last build's index is big and keeps the user's tunables",
+          "[cli][huge_pages][rss]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "site";
+    const fs::path out = dir / "out";
+    const fs::path cache = dir / "cache";
+    test::spit(src / "css/site.css", "body { color: #123456 }\n");
+    test::spit(src / "js/app.js", "console.log('cachet');\n");
+    // What a watch session on the site runs with, once its first build is done.
+    const auto watch_environment = [&](std::optional<std::string> huge, std::optional<std::string> tunables) {
+        set_environment("CACHET_HUGE_PAGES", huge);
+        set_environment("GLIBC_TUNABLES", tunables);
+        test::Background watch(
+            {test::cachet_binary(), "watch", src.string(), "-o", out.string(), "--cache-dir", cache.string()});
+        set_environment("CACHET_HUGE_PAGES", std::nullopt);
+        set_environment("GLIBC_TUNABLES", std::nullopt);
+        REQUIRE(test::eventually([&] { return watch.err().find("checked everything") != std::string::npos; }));
+        const std::string environment = environment_of(watch.pid());
+        watch.signal(SIGINT);
+        CHECK(watch.wait() == 130);
+        return environment;
+    };
+    const std::string ours = "glibc.malloc.hugetlb=1";
+
+    // No index yet, then a small one: nothing to gain, so cachet runs as it was started.
+    CHECK(watch_environment(std::nullopt, std::nullopt).find("GLIBC_TUNABLES") == std::string::npos);
+    const std::uint64_t small = Cache::index_bytes(cache, out);
+    CHECK(small > 0);
+    CHECK(small < cli::k_huge_pages_index_bytes);
+    CHECK(watch_environment(std::nullopt, std::nullopt).find("GLIBC_TUNABLES") == std::string::npos);
+
+    // Asked for: started again with the tunable, after the user's own tunables.
+    // (The dynamic loader rewrites the variable where it lies as it reads it: ':' may read as
+    // a line break here.)
+    CHECK_THAT(watch_environment("1", "glibc.malloc.arena_max=2"),
+               Catch::Contains("GLIBC_TUNABLES=glibc.malloc.arena_max=2") && Catch::Contains(ours));
+    CHECK_THAT(watch_environment("1", std::nullopt), Catch::Contains("GLIBC_TUNABLES=" + ours));
+    // The user's own hugetlb setting is theirs; CACHET_HUGE_PAGES=0 says never.
+    const std::string theirs = watch_environment("1", "glibc.malloc.hugetlb=0");
+    CHECK_THAT(theirs, Catch::Contains("GLIBC_TUNABLES=glibc.malloc.hugetlb=0"));
+    CHECK(theirs.find(ours) == std::string::npos);
+
+    // An index as big as a site of thousands of files leaves (padded here: then unreadable,
+    // so the build reads none and builds the two files again): started again by itself.
+    fs::path index;
+    for (const auto& e : fs::directory_iterator(cache / ("v" + std::to_string(k_cache_format)) / "index"))
+        if (e.path().extension() == ".bin")
+            index = e.path();
+    REQUIRE(!index.empty());
+    std::ofstream(index, std::ios::binary | std::ios::app) << std::string(cli::k_huge_pages_index_bytes, '\0');
+    REQUIRE(Cache::index_bytes(cache, out) >= cli::k_huge_pages_index_bytes);
+    CHECK_THAT(watch_environment(std::nullopt, std::nullopt), Catch::Contains("GLIBC_TUNABLES=" + ours));
+    std::ofstream(index, std::ios::binary | std::ios::app) << std::string(cli::k_huge_pages_index_bytes, '\0');
+    CHECK(watch_environment("0", std::nullopt).find("GLIBC_TUNABLES") == std::string::npos);
+
+    // The build command does the same: its output is the site's all the same.
+    std::ofstream(index, std::ios::binary | std::ios::app) << std::string(cli::k_huge_pages_index_bytes, '\0');
+    const test::Process built =
+        test::run_cachet({"build", src.string(), "-o", out.string(), "--cache-dir", cache.string()});
+    INFO(built.err);
+    CHECK(built.exit_code == 0);
+    CHECK(test::read_json(out / "cachet-manifest.json")["assets"].contains("css/site.css"));
+}
