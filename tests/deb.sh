@@ -61,3 +61,11 @@ in_root sh -c 'cd /tmp/elsewhere && cachet build ../site -o ../out --cache-dir /
 grep -q '"img/hero.jpg":{' "$root/tmp/out/cachet-manifest.json" || fail "the manifest does not name img/hero.jpg"
 ls "$root"/tmp/out/img/hero-*.avif >/dev/null || fail "no AVIF of hero.jpg"
 echo "built in the root: $(grep -c . "$root/tmp/out/cachet-manifest.json") manifest lines; $(head -1 <<<"$version")"
+# libcurl is loaded only for a remote cache (not linked): the Depends must bring it. A server
+# that is not listening answers "Couldn't connect", which only a loaded libcurl can say.
+in_root sh -c 'mkdir -p /tmp/remote-site && echo "body { color: teal }" >/tmp/remote-site/a.css &&
+    cachet build /tmp/remote-site -o /tmp/remote-out --cache-dir /tmp/remote-cache --remote-cache http://127.0.0.1:1/cache' \
+    >"$tmp/remote.log" 2>&1 || fail "cachet build with a remote cache failed in the root: $(tail -20 "$tmp/remote.log")"
+grep -q "connect" "$tmp/remote.log" && ! grep -q "libcurl cannot be loaded" "$tmp/remote.log" ||
+    fail "libcurl was not loaded in the root: $(grep -i remote "$tmp/remote.log")"
+echo "libcurl loaded in the root: $(grep -o "Couldn't connect[^;]*" "$tmp/remote.log" | head -1)"

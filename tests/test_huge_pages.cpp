@@ -47,7 +47,8 @@ TEST_CASE("cachet starts again in glibc's huge pages when the last build's index
     test::spit(src / "css/site.css", "body { color: #123456 }\n");
     test::spit(src / "js/app.js", "console.log('cachet');\n");
     // What a watch session on the site runs with, once its first build is done.
-    const auto watch_environment = [&](std::optional<std::string> huge, std::optional<std::string> tunables) {
+    const auto watch_environment = [&](const std::optional<std::string>& huge,
+                                       const std::optional<std::string>& tunables) {
         set_environment("CACHET_HUGE_PAGES", huge);
         set_environment("GLIBC_TUNABLES", tunables);
         test::Background watch(
@@ -55,7 +56,7 @@ TEST_CASE("cachet starts again in glibc's huge pages when the last build's index
         set_environment("CACHET_HUGE_PAGES", std::nullopt);
         set_environment("GLIBC_TUNABLES", std::nullopt);
         REQUIRE(test::eventually([&] { return watch.err().find("checked everything") != std::string::npos; }));
-        const std::string environment = environment_of(watch.pid());
+        std::string environment = environment_of(watch.pid());
         watch.signal(SIGINT);
         CHECK(watch.wait() == 130);
         return environment;
