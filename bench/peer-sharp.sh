@@ -10,7 +10,8 @@
 #    settings, the same widths, AVIF + WebP + fallback, JOBS images at a time) one after the
 #    other under /usr/bin/time: wall, CPU, peak RSS. sharp's run (12 minutes here) is kept in
 #    ~/.cache/cachet-bench and reused while sharp's version, the widths and JOBS stay the
-#    same; CACHET_PEER_FRESH=1 runs it again. CACHET_PEER_CONFIG=FILE builds cachet with that
+#    same (and the distances of its outputs, once measured); CACHET_PEER_FRESH=1 runs it again.
+#    CACHET_PEER_CONFIG=FILE builds cachet with that
 #    TOML on top of the default preset (to measure a setting before it becomes the default).
 # 4. Measures the Butteraugli 3-norm distance of every AVIF, WebP, JPEG and PNG output of both
 #    tools whose width is at most MAX_DISTANCE_WIDTH with build/cachet-distance (same decoder,
@@ -84,8 +85,20 @@ for r in json.load(open(f"{work}/sharp/sharp-manifest.json")):
     if r["format"] in ("avif", "webp", "jpeg", "png") and r["width"] <= maxw:
         print(f"{r['source']}\t{work}/sharp/{r['path']}")
 PY
-echo "measuring Butteraugli on $(wc -l < "$WORK/pairs") outputs..." >&2
-./build/cachet-distance "$JOBS" < "$WORK/pairs" > "$WORK/distances"
+# sharp's distances are measured once per run of sharp and kept beside it.
+SHARP_DIST=$SHARP_RUN/distances-$MAXW
+if [ -f "$SHARP_DIST" ]; then
+  grep -v -F "	$WORK/sharp/" "$WORK/pairs" > "$WORK/pairs-todo" || true
+else
+  cp "$WORK/pairs" "$WORK/pairs-todo"
+fi
+echo "measuring Butteraugli on $(wc -l < "$WORK/pairs-todo") outputs..." >&2
+./build/cachet-distance "$JOBS" < "$WORK/pairs-todo" > "$WORK/distances"
+if [ -f "$SHARP_DIST" ]; then
+  sed "s|^|$WORK/sharp/|" "$SHARP_DIST" >> "$WORK/distances"
+else
+  grep -F "$WORK/sharp/" "$WORK/distances" | sed "s|^$WORK/sharp/||" > "$SHARP_DIST.tmp" && mv "$SHARP_DIST.tmp" "$SHARP_DIST"
+fi
 sed "s|^|$SRC/|" "$WORK/images" | /usr/bin/python3 bench/halves.py > "$WORK/halves"
 
 /usr/bin/python3 - "$WORK" "$MAXW" "$SRC" <<'PY'

@@ -228,6 +228,30 @@ TEST_CASE("images.avif.aom_options and alpha_quality parse, and cachet's own set
           "cachet.toml:2: images.avif.alpha_quality must be an integer from 0 to 100");
 }
 
+TEST_CASE("the rate control's steps and floor parse, change the settings key and refuse bad values", "[config][rate]")
+{
+    Preset p = load_preset("default");
+    const std::string before = settings_key(p.images);
+    apply_config_text(p,
+                      "[images.avif]\nquality_step = 2.5\nmax_distance = 2.2\n[images.webp]\nquality_step = 1\n"
+                      "[images.jpeg]\ndistance_step = 0.15\n",
+                      "x");
+    CHECK(p.images.avif.quality_step == 2.5);
+    CHECK(p.images.avif.max_distance == 2.2);
+    CHECK(p.images.webp.quality_step == 1);
+    CHECK(p.images.jpeg.distance_step == 0.15);
+    const std::string after = settings_key(p.images);
+    CHECK(after != before);
+    p.images.jpeg.distance_step = 0.25;
+    CHECK(settings_key(p.images) != after);
+    CHECK(config_error("[images.avif]\nquality_step = -1\n") ==
+          "cachet.toml:2: images.avif.quality_step must be a number from 0 to 20 (quality per doubling of an "
+          "output's pixels)");
+    CHECK(config_error("[images.jpeg]\ndistance_step = 9\n") ==
+          "cachet.toml:2: images.jpeg.distance_step must be a number from 0 to 5 (distance per doubling of an "
+          "output's pixels)");
+}
+
 TEST_CASE("references and html settings: defaults, a base path made to end in '/', and bad values refused", "[config]")
 {
     const Preset defaults = load_preset("default");

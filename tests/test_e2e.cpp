@@ -550,6 +550,56 @@ TEST_CASE("cachet build: quality = \"auto\" records the chosen quality and Butte
     CHECK(ok.exit_code == 0);
 }
 
+TEST_CASE("cachet build: the rate control lowers AVIF and WebP quality as outputs grow and records it", "[e2e][rate]")
+{
+    test::TempDir dir;
+    const fs::path src = fixture_source(dir, {{"site/img/hero.jpg", "hero.jpg"}});
+    // hero.jpg is 480x320: 120 px wide is the reference size, 240 two doublings over, 480 four.
+    auto rate = [](const std::string& avif) {
+        return "[images]\nwidths = [120, 240]\n[images.auto]\nreference_width = 120\n"
+               "[images.avif]\nquality = 50\nquality_step = 4\n" +
+               avif + "[images.webp]\nquality = 75\nquality_step = 2\n";
+    };
+    test::spit(dir / "rate.toml", rate(""));
+    test::spit(dir / "fixed.toml", "[images]\nwidths = [120, 240]\n");
+    REQUIRE(build(src, dir / "out", {"--config", (dir / "rate.toml").string()}).exit_code == 0);
+    REQUIRE(build(src, dir / "fixed", {"--config", (dir / "fixed.toml").string()}).exit_code == 0);
+    auto outputs = [&](const fs::path& out) {
+        std::map<std::pair<std::string, int>, json> by;
+        const json manifest = test::read_json(out / "cachet-manifest.json");
+        for (const auto& o : manifest["assets"]["hero.jpg"]["outputs"])
+            if (!o.value("original", false))
+                by[{o["format"].get<std::string>(), o["width"].get<int>()}] = o;
+        return by;
+    };
+    const auto rated = outputs(dir / "out");
+    const auto fixed = outputs(dir / "fixed");
+    CHECK_FALSE(rated.at({"webp", 120}).contains("quality")); // the reference size: as configured
+    CHECK(rated.at({"avif", 240}).at("quality") == 42);
+    CHECK(rated.at({"avif", 480}).at("quality") == 34);
+    CHECK(rated.at({"webp", 240}).at("quality") == 71);
+    CHECK(rated.at({"webp", 480}).at("quality") == 67);
+    CHECK_FALSE(fixed.at({"avif", 480}).contains("quality"));
+    CHECK(rated.at({"webp", 120}).at("bytes") == fixed.at({"webp", 120}).at("bytes"));
+    CHECK(rated.at({"avif", 480}).at("bytes").get<int>() < fixed.at({"avif", 480}).at("bytes").get<int>());
+    CHECK(rated.at({"webp", 480}).at("bytes").get<int>() < fixed.at({"webp", 480}).at("bytes").get<int>());
+
+    // The floor: a distance the reference size misses at quality 50 raises every width.
+    // (At 120 px the AVIF is not smaller than the WebP, so it does not ship.)
+    test::spit(dir / "floor.toml", rate("max_distance = 1.2\n"));
+    REQUIRE(build(src, dir / "floor", {"--config", (dir / "floor.toml").string(), "-j", "1"}).exit_code == 0);
+    const auto floored = outputs(dir / "floor");
+    const int raised = floored.at({"avif", 240}).at("quality").get<int>();
+    CHECK(raised > 42);
+    CHECK(floored.at({"avif", 480}).at("quality") == raised - 8);
+    // Deterministic: the same build at another -j gives the same manifest.
+    REQUIRE(build(src, dir / "again", {"--config", (dir / "floor.toml").string(), "-j", "2"}).exit_code == 0);
+    CHECK(test::slurp(dir / "again/cachet-manifest.json") == test::slurp(dir / "floor/cachet-manifest.json"));
+    const auto ok = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                       CACHET_SCHEMA, (dir / "floor/cachet-manifest.json").string()});
+    CHECK(ok.exit_code == 0);
+}
+
 TEST_CASE("cachet build: a corrupt image fails with its path while every other asset builds", "[e2e]")
 {
     test::TempDir dir;

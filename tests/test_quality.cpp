@@ -1,6 +1,7 @@
 #include "pipeline/image/quality.hpp"
 
 #include "pipeline/image/encoder.hpp"
+#include "pipeline/image/rate.hpp"
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -54,4 +55,56 @@ TEST_CASE("find_quality picks a quality within the target, and much lower ones m
     const QualityChoice best = find_quality(ImageFormat::webp, r, settings, 1);
     CHECK(best.quality == 95);
     CHECK(best.distance > 0.1);
+}
+
+TEST_CASE("settings_for_size lowers quality per doubling of pixels over the reference and raises it below",
+          "[quality][rate]")
+{
+    ImageSettings images = load_preset("default").images;
+    images.auto_reference_width = 640; // the reference: 640x427
+    images.avif.quality = 50;
+    images.avif.quality_step = 3;
+    images.webp.quality = 75;
+    images.webp.quality_step = 2;
+    images.jpeg.distance = 1.8;
+    images.jpeg.distance_step = 0.2;
+    CHECK(reference_pixels(images) == 640u * 427u);
+    const ImageSettings same = settings_for_size(images, 640u * 427u, 0);
+    CHECK(same.avif.quality == 50);
+    CHECK(same.webp.quality == 75);
+    CHECK(same.jpeg.distance == Approx(1.8));
+    const ImageSettings big = settings_for_size(images, 4u * 640u * 427u, 0); // two doublings
+    CHECK(big.avif.quality == 44);
+    CHECK(big.webp.quality == 71);
+    CHECK(big.jpeg.distance == Approx(2.2));
+    CHECK(settings_for_size(images, 8u * 640u * 427u, 5).avif.quality == 46); // the floor's raise, then the step
+    const ImageSettings tiny = settings_for_size(images, 100, 0);             // at most two doublings back
+    CHECK(tiny.avif.quality == 56);
+    CHECK(tiny.webp.quality == 79);
+    CHECK(tiny.jpeg.distance == Approx(1.4));
+    images.avif.quality = 99;
+    CHECK(settings_for_size(images, 100, 0).avif.quality == 99); // (100 is lossless)
+    images.avif.quality = 100;
+    CHECK(settings_for_size(images, 100, 0).avif.quality == 100); // unless configured
+    images.avif.quality_step = 0;                                 // off: every size as configured
+    CHECK(settings_for_size(images, 64u * 640u * 427u, 0).avif.quality == 100);
+}
+
+TEST_CASE("avif_floor raises quality just enough to bring the reference size within max_distance", "[quality][rate]")
+{
+    const Raster r = hero();
+    ImageSettings settings = load_preset("default").images;
+    settings.auto_reference_width = 240;
+    settings.avif.quality = 30;
+    settings.avif.max_distance = 20; // every image passes: no raise, one trial
+    const QualityChoice easy = avif_floor(r, settings, 1);
+    CHECK(easy.quality == 0);
+    CHECK(easy.distance > 0.1);
+    settings.avif.max_distance = easy.distance * 0.7;
+    const QualityChoice floor = avif_floor(r, settings, 1);
+    CHECK(floor.quality > 0);
+    CHECK(floor.distance <= settings.avif.max_distance);
+    const Raster reference = resize_raster(r, 240);
+    CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality) == Approx(floor.distance));
+    CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality - 1) > settings.avif.max_distance);
 }

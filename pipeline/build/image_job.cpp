@@ -2,6 +2,7 @@
 
 #include "pipeline/image/jpeg_segments.hpp"
 #include "pipeline/image/png_chunks.hpp"
+#include "pipeline/image/rate.hpp"
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/text/fingerprint.hpp"
 
@@ -150,6 +151,10 @@ void decode_image_job(ImageJob& job_ref)
         *setting.mode = QualityMode::fixed;
         job->chosen[format] = choice;
     }
+    // images.avif.max_distance: the floor of the rate control, from trials at the reference size.
+    if (images.avif.max_distance > 0 && !animation && !job->chosen.contains(ImageFormat::avif) &&
+        std::find(images.formats.begin(), images.formats.end(), ImageFormat::avif) != images.formats.end())
+        job->avif_raise = stack.avif_floor(raster, images, 1).quality;
 
     job->formats = images.formats;
     if (animation && animation->loop != 0 && std::erase(job->formats, ImageFormat::avif) != 0)
@@ -197,6 +202,7 @@ void decode_image_job(ImageJob& job_ref)
         const bool suffix = name_widths && !(job->stable && width == raster.width);
         w->name = suffix ? insert_before_extension(asset.path, "-" + std::to_string(width) + "w") : asset.path;
         w->encoded.resize(job->formats.size());
+        w->quality.resize(job->formats.size());
         w->pending = static_cast<int>(job->formats.size());
         job->widths.push_back(std::move(w));
     }
@@ -244,7 +250,15 @@ void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_ind
     const Animation* animation = job.decoded.animation ? &*job.decoded.animation : nullptr;
     const bool own = w.width == job.decoded.raster.width;
     const ImageFormat format = job.formats[format_index];
-    const EncodeOptions options{job.images, 1};
+    // The rate control: the settings for this output's size (image/rate.hpp).
+    const ImageSettings sized = settings_for_size(
+        job.images, static_cast<std::uint64_t>(w.shape.width) * static_cast<std::uint64_t>(w.shape.height),
+        job.avif_raise);
+    const EncodeOptions options{sized, 1};
+    if (format == ImageFormat::avif && sized.avif.quality != job.images.avif.quality)
+        w.quality[format_index] = sized.avif.quality;
+    else if (format == ImageFormat::webp && sized.webp.quality != job.images.webp.quality)
+        w.quality[format_index] = sized.webp.quality;
     if (std::find(w.skip.begin(), w.skip.end(), format) != w.skip.end())
         w.encoded[format_index].reset(); // (told in a warning when planned)
     else
@@ -306,6 +320,8 @@ std::pair<const Bytes*, std::size_t> ship_width(const ImageJob& job, const Image
                 out.quality = it->second.quality;
             out.butteraugli = it->second.distance;
         }
+        if (w.quality[i] != 0 && !stands_in(i))
+            out.quality = w.quality[i]; // the rate control's, at this output's size
         if (own_width && format == own_format)
             own = {&bytes, record.outputs.size()};
         record.outputs.push_back(std::move(out));

@@ -34,6 +34,7 @@ struct ImageJob {
         Raster raster;                             // this width of a still (empty at the source's own width)
         Animation animation;                       // ... or of an animation
         std::vector<std::optional<Bytes>> encoded; // per format in ImageJob::formats
+        std::vector<int> quality;                  // per format: the quality the rate control chose, or 0
         std::vector<ImageFormat> skip;             // formats that cannot hold this width
         std::atomic<int> pending{0};               // encodes of this width not yet done
     };
@@ -46,6 +47,7 @@ struct ImageJob {
     std::vector<ImageFormat> formats; // the modern formats, then the fallback if any
     std::optional<ImageFormat> fallback;
     std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results, and a lossy palette PNG's
+    int avif_raise = 0;                          // images.avif.max_distance: AVIF quality raised by this
     std::vector<std::unique_ptr<Width>> widths;
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.

@@ -135,8 +135,8 @@ std::string settings_key(const ImageSettings& i)
 {
     // A new field in these structs must be added here, or changing it would reuse stale cache
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
-    static_assert(field_count<ImageSettings>() == 17 && field_count<AvifOptions>() == 7 &&
-                      field_count<WebpOptions>() == 5 && field_count<JpegOptions>() == 5 &&
+    static_assert(field_count<ImageSettings>() == 17 && field_count<AvifOptions>() == 9 &&
+                      field_count<WebpOptions>() == 6 && field_count<JpegOptions>() == 6 &&
                       field_count<PngOptions>() == 5,
                   "update settings_key(ImageSettings) for the new field");
     std::ostringstream out;
@@ -156,13 +156,14 @@ std::string settings_key(const ImageSettings& i)
     out << "\nauto_distance " << i.auto_distance << "\nauto_reference_width " << i.auto_reference_width;
     const AvifOptions& a = i.avif;
     out << "\navif " << a.quality << ' ' << static_cast<int>(a.quality_mode) << ' ' << a.speed << ' ' << a.alpha_quality
-        << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec);
+        << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec) << ' ' << a.quality_step << ' '
+        << a.max_distance;
     for (const auto& [key, value] : a.aom_options)
         out << ' ' << key << '=' << value;
     const WebpOptions& w = i.webp;
     out << "\nwebp " << w.quality << ' ' << static_cast<int>(w.quality_mode) << ' ' << w.effort << ' ' << w.sharp_yuv
-        << ' ' << w.alpha_quality;
-    out << "\njpeg " << static_cast<int>(i.jpeg.encoder) << ' ' << i.jpeg.distance << ' '
+        << ' ' << w.alpha_quality << ' ' << w.quality_step;
+    out << "\njpeg " << static_cast<int>(i.jpeg.encoder) << ' ' << i.jpeg.distance << ' ' << i.jpeg.distance_step << ' '
         << static_cast<int>(i.jpeg.chroma) << ' ' << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng "
         << i.png.compression << ' ' << i.png.palette << ' ' << i.png.lossy_distance << ' ' << i.png.deflate << ' '
         << i.png.quantize << '\n';

@@ -22,6 +22,7 @@ struct ImageStack {
     Raster (*resize_raster)(const Raster& raster, int width, int max_height);
     Placeholder (*make_placeholder)(const Raster& raster, const ImageSettings& images);
     QualityChoice (*find_quality)(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
+    QualityChoice (*avif_floor)(const Raster& source, const ImageSettings& images, int threads);
     std::optional<double> (*palette_distance)(const Raster& source, const ImageSettings& images);
     double (*butteraugli_distance)(const Raster& original, const Raster& distorted);
     Bytes (*kept_exif)(ByteView exif, const std::vector<MetadataField>& keep);

@@ -2,10 +2,12 @@
 
 #include "pipeline/image/encoder.hpp"
 #include "pipeline/image/palette.hpp"
+#include "pipeline/image/rate.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <jxl/butteraugli.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace cachet {
@@ -50,6 +52,47 @@ std::optional<double> palette_distance(const Raster& source, const ImageSettings
     png.compression = 1;
     const Bytes encoded = encode_png(reference, png);
     return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+}
+
+QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads)
+{
+    const Raster reference = reference_raster(source, images);
+    const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
+    auto measure = [&](int raise) {
+        const ImageSettings trial = settings_for_size(images, pixels, raise);
+        const Bytes encoded = encoder_for(ImageFormat::avif).encode(reference, EncodeOptions{trial, threads});
+        return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+    };
+    QualityChoice best{0, measure(0)};
+    if (best.distance <= images.avif.max_distance)
+        return best;
+    // Galloping (most images that miss need a few points), then bisection below the raise
+    // that passed.
+    const int most = std::max(0, 99 - images.avif.quality); // (100 is lossless)
+    int lo = 1;
+    for (int raise = std::min(4, most); raise > 0; raise = std::min(raise * 2, most)) {
+        const double d = measure(raise);
+        if (d <= images.avif.max_distance) {
+            best = {raise, d};
+            break;
+        }
+        best = {raise, d};
+        lo = raise + 1;
+        if (raise == most)
+            return best; // even the most misses
+    }
+    int hi = best.quality;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        const double d = measure(mid);
+        if (d <= images.avif.max_distance) {
+            best = {mid, d};
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return best;
 }
 
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads)

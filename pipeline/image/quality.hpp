@@ -20,6 +20,14 @@ struct QualityChoice {
 // If even 95 misses the target, 95 with its distance.
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
 
+// images.avif.max_distance, the per-image floor of the rate control (image/rate.hpp): the
+// smallest raise of images.avif.quality (0..99 - quality) whose output at the reference size
+// (images.auto_reference_width, or source's own width if smaller), encoded at the quality
+// settings_for_size() gives it, is within images.avif.max_distance; by bisection after one
+// trial at no raise. If even the largest raise misses, that raise. `quality` in the answer is
+// the raise.
+QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads);
+
 // The Butteraugli 3-norm distance of source's quantized palette PNG (images.png with quantize)
 // at images.auto_reference_width (or its own width if smaller): images.png.lossy_distance is
 // compared with it, once per image, to choose the lossy palette at every width. Nullopt when

@@ -1,0 +1,43 @@
+#include "pipeline/image/rate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cachet {
+
+std::uint64_t reference_pixels(const ImageSettings& images)
+{
+    const auto width = static_cast<std::uint64_t>(images.auto_reference_width);
+    return width * ((width * 2 + 1) / 3);
+}
+
+double doublings_over_reference(const ImageSettings& images, std::uint64_t pixels)
+{
+    const double ratio =
+        static_cast<double>(std::max<std::uint64_t>(pixels, 1)) / static_cast<double>(reference_pixels(images));
+    // Rounded to 1/256 of a doubling, so that a last-bit difference between libm builds
+    // cannot move a quality across a rounding boundary unless it sits on one exactly.
+    return std::max(-2.0, std::round(std::log2(ratio) * 256.0) / 256.0);
+}
+
+ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixels, int avif_raise)
+{
+    ImageSettings sized = images;
+    const double doublings = doublings_over_reference(images, pixels);
+    auto lowered = [&](int quality, double step, int top) {
+        return std::clamp(static_cast<int>(std::lround(quality - step * doublings)), 1, top);
+    };
+    // AVIF quality 100 is lossless, which libaom's tunings refuse: the rate control stops at
+    // 99 unless 100 is what was configured.
+    const int avif_top = std::max(99, images.avif.quality);
+    if (images.avif.quality_step != 0 || avif_raise != 0)
+        sized.avif.quality =
+            lowered(std::min(avif_top, images.avif.quality + avif_raise), images.avif.quality_step, avif_top);
+    if (images.webp.quality_step != 0)
+        sized.webp.quality = lowered(images.webp.quality, images.webp.quality_step, 100);
+    if (images.jpeg.distance_step != 0)
+        sized.jpeg.distance = std::clamp(images.jpeg.distance + images.jpeg.distance_step * doublings, 0.1, 25.0);
+    return sized;
+}
+
+} // namespace cachet

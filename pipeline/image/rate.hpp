@@ -1,0 +1,28 @@
+#pragma once
+#include "pipeline/config/config.hpp"
+
+#include <cstdint>
+
+namespace cachet {
+
+// Rate control by output size. A site's image bytes are in its large outputs, while every
+// output counts once for the pages that show it, and a large output is mostly seen scaled
+// down on a dense screen, where a coarser quantizer shows least (the "compressive images"
+// practice). So quality goes down as an output grows, by a fixed step per doubling of its
+// pixels over the reference size: a 3:2 image at images.auto.reference_width (640x427).
+// Smaller outputs get the step back, for at most two doublings.
+
+// Doublings of pixels over the reference size, clamped at -2 below.
+double doublings_over_reference(const ImageSettings& images, std::uint64_t pixels);
+
+// The settings an output of `pixels` pixels is encoded with: images.avif.quality (plus
+// avif_raise, the per-image floor of images.avif.max_distance) and images.webp.quality lowered
+// by their quality_step per doubling, images.jpeg.distance raised by its distance_step; the
+// rest as images. Qualities stay within 1..100, distances within 0.1..25.
+ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixels, int avif_raise);
+
+// A 3:2 output at the reference width: the size the step is counted from and the floor is
+// measured at.
+std::uint64_t reference_pixels(const ImageSettings& images);
+
+} // namespace cachet
