@@ -11,6 +11,7 @@
 #    other under /usr/bin/time: wall, CPU, peak RSS. sharp's run (12 minutes here) is kept in
 #    ~/.cache/cachet-bench and reused while sharp's version, the widths and JOBS stay the
 #    same (and the distances of its outputs, once measured); CACHET_PEER_FRESH=1 runs it again.
+#    CACHET_PEER_TSV=FILE also writes every measured pair (bench/rate-fit.py reads several).
 #    CACHET_PEER_CONFIG=FILE builds cachet with that
 #    TOML on top of the default preset (to measure a setting before it becomes the default).
 # 4. Measures the Butteraugli 3-norm distance of every AVIF, WebP, JPEG and PNG output of both
@@ -102,7 +103,7 @@ fi
 sed "s|^|$SRC/|" "$WORK/images" | /usr/bin/python3 bench/halves.py > "$WORK/halves"
 
 /usr/bin/python3 - "$WORK" "$MAXW" "$SRC" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 work, maxw, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 dist = {}
 for line in open(f"{work}/distances"):
@@ -113,11 +114,13 @@ def times(tool):
     wall, user, sysc, rss = open(f"{work}/{tool}.time").read().split()
     return float(wall), float(user) + float(sysc), int(rss) / 1024
 rows = {"cachet": {}, "sharp": {}}
+quality = {}
 m = json.load(open(f"{work}/cachet/cachet-manifest.json"))
 for source, a in m["assets"].items():
     for o in a["outputs"]:
         if not o.get("original"):
             rows["cachet"][(f"{src}/{source}", o["width"], o["format"])] = (o["bytes"], dist.get(f"{work}/cachet/{o['path']}"))
+            quality[(f"{src}/{source}", o["width"], o["format"])] = (o.get("quality", ""), o.get("height", ""))
 for r in json.load(open(f"{work}/sharp/sharp-manifest.json")):
     rows["sharp"][(r["source"], r["width"], r["format"])] = (r["bytes"], dist.get(f"{work}/sharp/{r['path']}"))
 summary = json.load(open(f"{work}/cachet.json"))
@@ -127,17 +130,22 @@ for tool in ("cachet", "sharp"):
     print(f"{tool:7s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  peak RSS {rss:6.0f} MiB")
 mib = lambda b: f"{b / 1048576:7.2f} MiB"
 mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
-# Per format and half: bytes and distances over the (source, width) pairs both tools shipped,
+# Per format and half: bytes and distances over the (source, width) pairs both tools shipped
+# and were measured ("all w": the bytes of every width both shipped, measured or not),
 # then image by image (each image's pairs summed): how many images cachet made smaller at no
 # worse a mean distance, the median byte ratio, and the worst image's mean distance.
 print(f"pairs both tools shipped, distances measured up to {maxw} px wide (mean Butteraugli 3-norm):")
 print(f"  {'half':6s} {'format':6s} {'pairs':>5s} {'cachet':>11s} {'sharp':>11s} {'bytes':>7s} {'dist c':>7s} {'dist s':>7s}"
-      f" {'images':>6s} {'better':>6s} {'median':>7s} {'worst c':>7s} {'worst s':>7s}")
+      f" {'images':>6s} {'better':>6s} {'median':>7s} {'worst c':>7s} {'worst s':>7s} {'all w':>7s}")
 for h in ("tune", "check", "all"):
     for fmt in ("avif", "webp", "jpeg", "png"):
-        keys = [k for k in rows["cachet"] if k[2] == fmt and k in rows["sharp"] and (h == "all" or half.get(k[0]) == h)]
+        every = [k for k in rows["cachet"] if k[2] == fmt and k in rows["sharp"] and (h == "all" or half.get(k[0]) == h)]
+        # Bytes and distances over the pairs whose distance was measured on both sides (up to
+        # MAX_DISTANCE_WIDTH): a rule is not credited with bytes at widths nobody measured.
+        keys = [k for k in every if rows["cachet"][k][1] is not None and rows["sharp"][k][1] is not None]
         if not keys:
             continue
+        wider = sum(rows["cachet"][k][0] for k in every) / sum(rows["sharp"][k][0] for k in every) - 1
         c = [rows["cachet"][k] for k in keys]
         s = [rows["sharp"][k] for k in keys]
         cb, sb = sum(b for b, _ in c), sum(b for b, _ in s)
@@ -155,7 +163,18 @@ for h in ("tune", "check", "all"):
         print(f"  {h:6s} {fmt:6s} {len(keys):5d} {mib(cb)} {mib(sb)} {100 * (cb / sb - 1):+6.1f}%"
               f" {mean([d for _, d in c if d is not None]):7.3f} {mean([d for _, d in s if d is not None]):7.3f}"
               f" {len(images):6d} {better:6d} {statistics.median(r for r, _, _ in images) if images else float('nan'):7.3f}"
-              f" {max((cd for _, cd, _ in images), default=float('nan')):7.3f} {max((sd for _, _, sd in images), default=float('nan')):7.3f}")
+              f" {max((cd for _, cd, _ in images), default=float('nan')):7.3f} {max((sd for _, _, sd in images), default=float('nan')):7.3f}"
+              f" {100 * wider:+6.1f}%")
+# CACHET_PEER_TSV=FILE: every measured pair of both tools, for designing a rate control from
+# several runs (tool, source, width, format, bytes, distance, half, then cachet's quality as
+# recorded and height).
+if os.environ.get("CACHET_PEER_TSV"):
+    with open(os.environ["CACHET_PEER_TSV"], "w") as out:
+        for tool in ("cachet", "sharp"):
+            for (source, width, fmt), (b, d) in sorted(rows[tool].items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+                if d is not None:
+                    q, height = quality.get((source, width, fmt), ("", "")) if tool == "cachet" else ("", "")
+                    out.write(f"{tool}\t{source}\t{width}\t{fmt}\t{b}\t{d}\t{half.get(source, '')}\t{q}\t{height}\n")
 for fmt in ("jpeg", "png", "gif"):
     for tool in ("cachet", "sharp"):
         sel = [b for k, (b, d) in rows[tool].items() if k[2] == fmt]

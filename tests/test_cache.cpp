@@ -375,13 +375,13 @@ TEST_CASE("a source built beside reused ones cannot take a name one of them publ
 
     // A manifest renamed onto a reused output: the manifest keeps the name, the source fails.
     fs::remove(src / "pic.png");
-    test::spit(dir / "clash.toml", "[output]\nstable = [\"pic.*\"]\nmanifest = \"pic.webp\"\n[images]\nwidths = []\n");
+    test::spit(dir / "clash.toml", "[output]\nstable = [\"pic.*\"]\nmanifest = \"pic.avif\"\n[images]\nwidths = []\n");
     args.back() = (dir / "clash.toml").string();
     const auto q = test::run_cachet(args);
     CHECK(q.exit_code == 1);
     CHECK_THAT(q.err,
-               Catch::Contains("output name collision: pic.webp would be written by both the manifest and pic.jpg"));
-    CHECK(test::read_json(dir / "out/pic.webp")["assets"].contains("app.js"));
+               Catch::Contains("output name collision: pic.avif would be written by both the manifest and pic.jpg"));
+    CHECK(test::read_json(dir / "out/pic.avif")["assets"].contains("app.js"));
 }
 
 TEST_CASE("a [[headers]] change rewrites the manifest's headers without building anything again", "[cache][e2e]")

@@ -71,7 +71,7 @@ TEST_CASE("apply_config_text: overrides replace only the keys given", "[config]"
     CHECK(p.images.formats == std::vector<ImageFormat>{ImageFormat::webp});
     CHECK(p.text.extensions == std::vector<std::string>{"js"});
     CHECK(p.text.min_saving == 0.0);
-    CHECK(p.images.avif.quality == 50); // the default preset's
+    CHECK(p.images.avif.quality == 56); // the default preset's
 }
 
 TEST_CASE("apply_config_text: errors name file:line and the key", "[config]")
@@ -168,7 +168,7 @@ TEST_CASE("images.rules: matching rules apply in order, later keys winning", "[c
     CHECK(best.avif.speed == 3);
     CHECK(best.webp.quality == 70);
     const ImageSettings other = image_settings_for(p, "img/a.jpg");
-    CHECK(other.avif.quality == 50); // no rule: the default
+    CHECK(other.avif.quality == 56); // no rule: the default
     CHECK(other.formats == p.images.formats);
 }
 

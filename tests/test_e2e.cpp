@@ -401,7 +401,8 @@ TEST_CASE("cachet build: per-path image rules choose widths, formats and quality
     test::spit(dir / "cachet.toml", "[images]\nwidths = [200]\n"
                                     "[[images.rules]]\nmatch = \"icons/**\"\nwidths = []\n"
                                     "[[images.rules]]\nmatch = \"thumbs/**\"\nformats = [\"webp\"]\n"
-                                    "[[images.rules]]\nmatch = \"photos/**\"\navif.quality = 20\n");
+                                    "[[images.rules]]\nmatch = \"photos/**\"\navif.quality = 20\n"
+                                    "avif.max_distance = 0\n"); // (the floor would raise it)
     const auto p = test::run_cachet({"build", "src", "-o", "out"}, dir.path());
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
@@ -558,10 +559,12 @@ TEST_CASE("cachet build: the rate control lowers AVIF and WebP quality as output
     auto rate = [](const std::string& avif) {
         return "[images]\nwidths = [120, 240]\n[images.auto]\nreference_width = 120\n"
                "[images.avif]\nquality = 50\nquality_step = 4\n" +
-               avif + "[images.webp]\nquality = 75\nquality_step = 2\n";
+               avif + "[images.webp]\nquality = 75\nquality_step = 2\n[images.jpeg]\ndistance_step = 0\n";
     };
-    test::spit(dir / "rate.toml", rate(""));
-    test::spit(dir / "fixed.toml", "[images]\nwidths = [120, 240]\n");
+    test::spit(dir / "rate.toml", rate("max_distance = 0\n"));
+    test::spit(dir / "fixed.toml",
+               "[images]\nwidths = [120, 240]\n[images.avif]\nquality = 50\nquality_step = 0\n"
+               "max_distance = 0\n[images.webp]\nquality = 75\nquality_step = 0\n[images.jpeg]\ndistance_step = 0\n");
     REQUIRE(build(src, dir / "out", {"--config", (dir / "rate.toml").string()}).exit_code == 0);
     REQUIRE(build(src, dir / "fixed", {"--config", (dir / "fixed.toml").string()}).exit_code == 0);
     auto outputs = [&](const fs::path& out) {

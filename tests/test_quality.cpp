@@ -5,6 +5,9 @@
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <dlfcn.h>
+
+#include <cstdint>
 
 using namespace cachet;
 
@@ -57,7 +60,7 @@ TEST_CASE("find_quality picks a quality within the target, and much lower ones m
     CHECK(best.distance > 0.1);
 }
 
-TEST_CASE("settings_for_size lowers quality per doubling of pixels over the reference and raises it below",
+TEST_CASE("settings_for_size lowers quality per doubling of pixels over the reference and keeps it below",
           "[quality][rate]")
 {
     ImageSettings images = load_preset("default").images;
@@ -78,12 +81,12 @@ TEST_CASE("settings_for_size lowers quality per doubling of pixels over the refe
     CHECK(big.webp.quality == 71);
     CHECK(big.jpeg.distance == Approx(2.2));
     CHECK(settings_for_size(images, 8u * 640u * 427u, 5).avif.quality == 46); // the floor's raise, then the step
-    const ImageSettings tiny = settings_for_size(images, 100, 0);             // at most two doublings back
-    CHECK(tiny.avif.quality == 56);
-    CHECK(tiny.webp.quality == 79);
-    CHECK(tiny.jpeg.distance == Approx(1.4));
-    images.avif.quality = 99;
-    CHECK(settings_for_size(images, 100, 0).avif.quality == 99); // (100 is lossless)
+    const ImageSettings tiny = settings_for_size(images, 100, 0);             // below the reference: as configured
+    CHECK(tiny.avif.quality == 50);
+    CHECK(tiny.webp.quality == 75);
+    CHECK(tiny.jpeg.distance == Approx(1.8));
+    images.avif.quality = 97;
+    CHECK(settings_for_size(images, 100, 5).avif.quality == 99); // (100 is lossless)
     images.avif.quality = 100;
     CHECK(settings_for_size(images, 100, 0).avif.quality == 100); // unless configured
     images.avif.quality_step = 0;                                 // off: every size as configured
@@ -108,3 +111,21 @@ TEST_CASE("avif_floor raises quality just enough to bring the reference size wit
     CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality) == Approx(floor.distance));
     CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality - 1) > settings.avif.max_distance);
 }
+
+#if defined(__x86_64__)
+TEST_CASE("butteraugli_distance holds libjxl's Highway to SSE4, so distances do not depend on the CPU",
+          "[quality][rate]")
+{
+    const Raster r = hero();
+    CHECK(butteraugli_distance(r, r) < 0.01);
+    void* hwy = dlopen("libhwy.so.1", RTLD_NOW | RTLD_NOLOAD);
+    REQUIRE(hwy != nullptr); // loaded with libjxl
+    using Supported = std::int64_t (*)();
+    const auto supported = reinterpret_cast<Supported>(dlsym(hwy, "_ZN3hwy16SupportedTargetsEv"));
+    REQUIRE(supported != nullptr);
+    const std::int64_t targets = supported();
+    dlclose(hwy);
+    CHECK((targets & ((std::int64_t{1} << 11) - 1)) == 0); // nothing better than SSE4 (bit 11)
+    CHECK(targets != 0);
+}
+#endif

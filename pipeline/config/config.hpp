@@ -27,16 +27,16 @@ enum class Colour { keep, srgb };
 enum class QualityMode { fixed, automatic };
 
 struct AvifOptions {
-    int quality = 50; // 0..100, mapped onto AV1 quantizers
+    int quality = 56; // 0..100, mapped onto AV1 quantizers; at the reference size (image/rate.hpp)
     QualityMode quality_mode = QualityMode::fixed;
     int speed = 6;          // 0 (slowest) .. 10 (fastest)
     int alpha_quality = 55; // quality of the alpha plane, never below `quality`
     // Rate control by size (image/rate.hpp): quality lowered by this per doubling of an
-    // output's pixels over the reference size, raised below it; 0 = one quality at every size.
-    double quality_step = 0;
+    // output's pixels over the reference size (smaller: as set); 0 = one quality at every size.
+    double quality_step = 5;
     // Per image: quality raised until its output at the reference size is within this
     // Butteraugli 3-norm distance (one trial encode, more for hard images); 0 = no floor.
-    double max_distance = 0;
+    double max_distance = 1.7;
     Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
     // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);
@@ -46,9 +46,9 @@ struct AvifOptions {
 };
 
 struct WebpOptions {
-    int quality = 75; // 0..100
+    int quality = 81; // 0..100, at the reference size
     QualityMode quality_mode = QualityMode::fixed;
-    double quality_step = 0; // as AvifOptions::quality_step
+    double quality_step = 6; // as AvifOptions::quality_step
     int effort = 5;          // libwebp "method", 0..6
     bool sharp_yuv = true;   // sharper RGB->YUV conversion
     int alpha_quality = 90;  // 0..100
@@ -58,8 +58,8 @@ enum class JpegEncoder { jpegli, libjpeg };
 
 struct JpegOptions {
     JpegEncoder encoder = JpegEncoder::jpegli;
-    double distance = 1.8;          // jpegli: the Butteraugli distance it aims at
-    double distance_step = 0;       // jpegli: distance raised by this per doubling over the reference size
+    double distance = 1.35;         // jpegli: the Butteraugli distance it aims at, at the reference size
+    double distance_step = 0.3;     // jpegli: distance raised by this per doubling over the reference size
     Chroma chroma = Chroma::yuv420; // jpegli (libjpeg follows libvips: 4:2:0 below quality 90)
     int quality = 80;               // libjpeg
     bool progressive = true;

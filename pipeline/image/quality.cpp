@@ -7,13 +7,45 @@
 
 #include <jxl/butteraugli.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 namespace cachet {
 
+namespace {
+
+// libjxl computes Butteraugli with Highway, which dispatches on the CPU: here AVX2 gave other
+// last bits than SSE4 and AVX-512 did, so a distance within rounding of a threshold
+// (images.avif.max_distance, images.png.lossy_distance, quality = "auto") could decide
+// otherwise on another machine, and the outputs with it. The libhwy libjxl loaded is held to
+// SSE4 and below (hwy::DisableTargets of every better x86 target; found by name, as cachet
+// does not link libhwy itself, and a static copy of another version is in jpegli).
+void hold_highway_to_sse4()
+{
+#if defined(__x86_64__)
+    static const bool held = [] {
+        void* hwy = dlopen("libhwy.so.1", RTLD_NOW | RTLD_NOLOAD);
+        if (hwy == nullptr)
+            return false;
+        using Disable = void (*)(std::int64_t);
+        const auto disable = reinterpret_cast<Disable>(dlsym(hwy, "_ZN3hwy14DisableTargetsEl"));
+        if (disable != nullptr)
+            disable((std::int64_t{1} << 11) - 1); // HWY_SSE4 is bit 11; the lower bits are better targets
+        dlclose(hwy);
+        return disable != nullptr;
+    }();
+    static_cast<void>(held);
+#endif
+}
+
+} // namespace
+
 double butteraugli_distance(const Raster& original, const Raster& distorted)
 {
+    hold_highway_to_sse4();
     if (original.width != distorted.width || original.height != distorted.height)
         throw Error(ErrorKind::internal, "butteraugli: images differ in size");
     std::unique_ptr<JxlButteraugliApi, decltype(&JxlButteraugliApiDestroy)> api(JxlButteraugliApiCreate(nullptr),

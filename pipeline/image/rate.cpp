@@ -17,7 +17,7 @@ double doublings_over_reference(const ImageSettings& images, std::uint64_t pixel
         static_cast<double>(std::max<std::uint64_t>(pixels, 1)) / static_cast<double>(reference_pixels(images));
     // Rounded to 1/256 of a doubling, so that a last-bit difference between libm builds
     // cannot move a quality across a rounding boundary unless it sits on one exactly.
-    return std::max(-2.0, std::round(std::log2(ratio) * 256.0) / 256.0);
+    return std::max(0.0, std::round(std::log2(ratio) * 256.0) / 256.0);
 }
 
 ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixels, int avif_raise)

@@ -10,9 +10,10 @@ namespace cachet {
 // down on a dense screen, where a coarser quantizer shows least (the "compressive images"
 // practice). So quality goes down as an output grows, by a fixed step per doubling of its
 // pixels over the reference size: a 3:2 image at images.auto.reference_width (640x427).
-// Smaller outputs get the step back, for at most two doublings.
+// Smaller outputs keep the configured setting: raising it there would make thumbnails and
+// icons heavier than their sources for little a visitor sees.
 
-// Doublings of pixels over the reference size, clamped at -2 below.
+// Doublings of pixels over the reference size, 0 below it.
 double doublings_over_reference(const ImageSettings& images, std::uint64_t pixels);
 
 // The settings an output of `pixels` pixels is encoded with: images.avif.quality (plus
