@@ -4,6 +4,11 @@
     python3 bench/rate-fit.py FORMAT RUN.tsv:QUALITY [RUN.tsv:QUALITY ...] -- RULE [RULE ...]
     python3 bench/rate-fit.py jpeg RUN.tsv:DISTANCE,STEP [...] -- DISTANCE,STEP [...]
 
+RUN.tsv#NAME selects one run of a file of several (bench/rate-runs-2026-12-04.tsv, whose
+header names its runs and their settings), e.g.
+    python3 bench/rate-fit.py avif bench/rate-runs-2026-12-04.tsv#fixed:50 \
+        bench/rate-runs-2026-12-04.tsv#r64-7:64 bench/rate-runs-2026-12-04.tsv#default:56 -- 56,5,1.7
+
 Each RUN.tsv is what `CACHET_PEER_TSV=RUN.tsv bash bench/peer-sharp.sh` wrote (every measured
 (source, width) pair of cachet and sharp: bytes, Butteraugli distance, half, the quality cachet
 recorded and the height); QUALITY is the run's configured quality of FORMAT (avif or webp), for
@@ -70,9 +75,17 @@ def main(argv):
     reach = 0.3 if jpeg else 4
     for run in runs:
         path, configured = run.rsplit(":", 1)
+        path, _, name = path.partition("#")  # FILE#RUN: one run of a file of several
         run_rule = [float(x) for x in configured.split(",")] + [0.0]
         for line in open(path):
-            tool, source, width, f, b, d, h, q, hgt = line.rstrip("\n").split("\t")
+            if line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if name:
+                if fields[0] not in (name, "sharp"):
+                    continue
+                fields = fields[1:]
+            tool, source, width, f, b, d, h, q, hgt = fields
             if f != fmt:
                 continue
             key = (source, int(width))
