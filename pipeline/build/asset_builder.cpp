@@ -128,14 +128,27 @@ AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const Out
     }
 }
 
-IndexEntry* AssetBuilder::reusable(const Asset& asset, Trust trust) const
+std::vector<IndexEntry*> AssetBuilder::previous_entries(const std::vector<Asset>& assets) const
 {
-    if (!m_cache || !m_previous || (!m_trust_stats && trust == Trust::stats))
+    std::vector<IndexEntry*> entries(assets.size(), nullptr);
+    if (!m_previous)
+        return entries;
+    auto at = m_previous->assets.begin();
+    const auto end = m_previous->assets.end();
+    for (std::size_t i = 0; i < assets.size() && at != end; ++i) {
+        while (at != end && at->first < assets[i].path)
+            ++at;
+        if (at != end && at->first == assets[i].path)
+            entries[i] = &(at++)->second;
+    }
+    return entries;
+}
+
+IndexEntry* AssetBuilder::reusable(const Asset& asset, IndexEntry* entry, Trust trust) const
+{
+    if (!m_cache || !m_previous || !entry || (!m_trust_stats && trust == Trust::stats))
         return nullptr;
-    const auto it = m_previous->assets.find(asset.path);
-    if (it == m_previous->assets.end())
-        return nullptr;
-    IndexEntry& previous = it->second;
+    IndexEntry& previous = *entry;
     if (trust == Trust::events) // the same session, so the same settings as last time
         return &previous;
     if (!has_settings(asset, previous.settings))

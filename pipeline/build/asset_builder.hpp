@@ -43,7 +43,11 @@ public:
     // The last build's entry of asset, if its source and every output file in OUT are as that
     // build left them, so that reuse() can take it as it is (unless a file it refers to
     // changed: see plan_reuse()). Reads no file and never throws.
-    IndexEntry* reusable(const Asset& asset, Trust trust) const;
+    // previous: the last build's entry at asset's path (previous_entries()), or null.
+    IndexEntry* reusable(const Asset& asset, IndexEntry* previous, Trust trust) const;
+    // The last build's entry of each of assets (sorted by path, as the index is), or null: one
+    // walk over both (a lookup each cost a tenth of a watch rebuild at 10,000 sources).
+    std::vector<IndexEntry*> previous_entries(const std::vector<Asset>& assets) const;
 
     // Whether the reusable() entry previous has an output at asset's own URL if and only if it
     // should now (scripts may have come to name it, or stopped).

@@ -3,6 +3,7 @@
 #include "pipeline/build/scheduler.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
+#include "pipeline/text/compress.hpp"
 #include "pipeline/text/order.hpp"
 #include "pipeline/text/references.hpp"
 #include "pipeline/text/script_names.hpp"
@@ -47,9 +48,11 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
                 return true;
         return false;
     };
+    const std::vector<IndexEntry*> entries = builder.previous_entries(assets);
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
-        plan.unchanged[i] =
-            builder.reusable(assets[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+        if (entries[i])
+            plan.unchanged[i] = builder.reusable(
+                assets[i], entries[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
     });
 }
 
@@ -149,8 +152,18 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
         return;
     const std::vector<Asset>& assets = session.scan.assets;
     std::vector<IndexEntry*> reusable = plan.unchanged;
-    // (A sidecar that a source now has the name of gives way to it: see AssetBuilder.)
+    // (A sidecar that a source now has the name of gives way to it: see AssetBuilder. Most
+    // sites have no source named as a sidecar is: then no sidecar is looked up.)
+    const bool sources_named_as_sidecars = std::any_of(assets.begin(), assets.end(), [](const Asset& a) {
+        return std::any_of(k_encodings.begin(), k_encodings.end(), [&](Encoding e) {
+            const std::string_view extension = sidecar_extension(e);
+            return a.path.size() > extension.size() && a.path.ends_with(extension) &&
+                   a.path[a.path.size() - extension.size() - 1] == '.';
+        });
+    });
     auto sidecar_taken = [&](const IndexEntry& e) {
+        if (!sources_named_as_sidecars)
+            return false;
         for (const auto& o : e.entry.record.outputs)
             for (const auto& v : o.encodings)
                 if (targets.find(v.path) != Targets::k_none)

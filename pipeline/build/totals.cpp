@@ -60,15 +60,21 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
             if (d.format == to_string(k_encodings[e]))
                 slot = k_identity + 1 + e;
         kind.delivered_as[slot] = true;
-        const FileReport file{
-            asset.path, std::string(to_string(asset.kind)), asset.bytes, d.bytes, std::string(d.format), d.plain_bytes};
-        keep_largest(summary.largest, file);
         // (A text grows by its rewritten, longer URLs: expected, and compressed away.)
-        if (asset.kind != AssetKind::text && std::max(d.bytes, d.plain_bytes) > asset.bytes)
-            summary.grown.push_back(file);
-        if (m_large_bytes > 0 && asset.kind != AssetKind::passthrough && d.bytes > m_large_bytes) {
-            summary.large.push_back(file);
-            summary.warnings.emplace_back(asset.path, large_file_message(file, m_large_bytes));
+        const bool grown = asset.kind != AssetKind::text && std::max(d.bytes, d.plain_bytes) > asset.bytes;
+        const bool large = m_large_bytes > 0 && asset.kind != AssetKind::passthrough && d.bytes > m_large_bytes;
+        const bool largest = summary.largest.size() < k_largest || d.bytes > summary.largest.back().bytes;
+        if (grown || large || largest) { // (most files are none: their report is not made)
+            const FileReport file{asset.path,           std::string(to_string(asset.kind)), asset.bytes, d.bytes,
+                                  std::string(d.format), d.plain_bytes};
+            if (largest)
+                keep_largest(summary.largest, file);
+            if (grown)
+                summary.grown.push_back(file);
+            if (large) {
+                summary.large.push_back(file);
+                summary.warnings.emplace_back(asset.path, large_file_message(file, m_large_bytes));
+            }
         }
     }
     if (asset.kind == AssetKind::image && !has_modern_format(result.record))
