@@ -113,7 +113,7 @@ AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const Out
                            BuildIndex* previous, bool trust_stats, const Targets& targets,
                            const std::string& codec_versions, const Minifier* minifier)
     : m_config(config), m_fs(fs), m_preset(config.preset), m_writer(writer), m_cache(cache), m_previous(previous),
-      m_trust_stats(trust_stats), m_headers_changed(previous && previous->headers != headers_key(config.preset)),
+      m_trust_stats(trust_stats), m_headers_changed(previous && previous->headers != published_key(config.preset)),
       m_targets(targets), m_minifier(minifier), m_out(config.output),
       m_codecs(cache ? codec_fingerprint(config.cache_dir, codec_versions)
                      : std::string()) // reads no library when kept

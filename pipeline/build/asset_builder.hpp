@@ -88,7 +88,7 @@ private:
     const Cache* m_cache;
     BuildIndex* m_previous;
     bool m_trust_stats;
-    bool m_headers_changed; // the last build's [[headers]] differ: reused records get new headers
+    bool m_headers_changed; // the last build's published_key() differs: reused records get their headers again
     const Targets& m_targets;
     const Minifier* m_minifier;
     OpenFolder m_out;                 // OUT, for stats relative to it

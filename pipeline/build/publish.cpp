@@ -21,16 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// What the published manifest depends on beyond the records: the headers' settings, and
-// whether it is in parts (and of what size).
-std::string published_key(const Preset& preset)
-{
-    std::string key = headers_key(preset);
-    if (preset.output.manifest_parts > 0)
-        key += "manifest_parts " + std::to_string(preset.output.manifest_parts) + "\n";
-    return key;
-}
-
 // One build's publication.
 class Publication {
 public:

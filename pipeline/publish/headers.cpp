@@ -78,6 +78,14 @@ std::string headers_key(const Preset& preset)
     return key + '\n';
 }
 
+std::string published_key(const Preset& preset)
+{
+    std::string key = headers_key(preset);
+    if (preset.output.manifest_parts > 0)
+        key += "manifest_parts " + std::to_string(preset.output.manifest_parts) + "\n";
+    return key;
+}
+
 std::string strong_etag(std::string_view sha256_hex)
 {
     return '"' + std::string(sha256_hex.substr(0, 32)) + '"';

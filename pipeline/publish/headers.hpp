@@ -21,6 +21,10 @@ bool apply_headers(const Preset& preset, AssetRecord& record);
 // Everything apply_headers() reads from preset, as text: equal texts give equal headers.
 std::string headers_key(const Preset& preset);
 
+// What a published manifest depends on beyond its records: headers_key(), and whether it is in
+// parts (and of what size). The build index keeps it.
+std::string published_key(const Preset& preset);
+
 // The strong ETag of bytes whose SHA-256 is sha256_hex: the quoted first 32 hex digits.
 std::string strong_etag(std::string_view sha256_hex);
 
