@@ -4,6 +4,7 @@
 #include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -127,6 +128,31 @@ TEST_CASE("cachet watch rewrites the files that name a changed or new file", "[w
     fs::copy_file(s.src / "img/aa.png", s.src / "img/late.png");
     s.settle();
     CHECK(as_text(test::slurp(s.out / "late.html")).find("img/late.png") == std::string_view::npos);
+}
+
+// A rebuild in which no source comes or goes rewrites each index entry where it is
+// (Publication::fill_index): the next rebuild must find every other source's entry as it was.
+TEST_CASE("cachet watch: rebuilds of one file at a time keep every other file's entry", "[watch][e2e][references]")
+{
+    Session s({}, {}, "refs");
+    const std::string base = std::string(as_text(test::slurp(s.src / "css/base.css")));
+    const std::string main = std::string(as_text(test::slurp(s.src / "css/main.css")));
+    for (int i = 0; i < 3; ++i) {
+        write(s.src / "css/base.css", base + "\n.base" + std::to_string(i) + " { color: red }\n");
+        s.settle(); // base.css, then main.css and the pages that name it
+        write(s.src / "css/main.css", main + "\n.main" + std::to_string(i) + " { color: blue }\n");
+        s.settle(); // main.css and the pages: base.css comes from the last rebuild's entry
+    }
+    s.watcher->signal(SIGINT);
+    CHECK(s.watcher->wait() == 130);
+    // What the watch left in its cache is what a build of the same SRC into the same OUT reuses.
+    const auto again = test::run_cachet({"build", s.src.string(), "-o", s.out.string(), "--preset", "fast",
+                                         "--cache-dir", (s.dir / "cache").string(), "--json"});
+    INFO(again.err);
+    REQUIRE(again.exit_code == 0);
+    const auto summary = nlohmann::json::parse(again.out);
+    CHECK(summary["built"] == 0);
+    CHECK(tree(s.out) == s.fresh());
 }
 
 TEST_CASE("cachet watch follows what editors and tools do to files", "[watch][e2e]")

@@ -48,11 +48,13 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
                 return true;
         return false;
     };
-    const std::vector<IndexEntry*> entries = builder.previous_entries(assets);
+    plan.previous = builder.previous_entries(assets);
+    plan.previous_found = static_cast<std::size_t>(
+        std::count_if(plan.previous.begin(), plan.previous.end(), [](const IndexEntry* e) { return e != nullptr; }));
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
-        if (entries[i])
-            plan.unchanged[i] = builder.reusable(
-                assets[i], entries[i], session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+        if (IndexEntry* e = plan.previous[i])
+            plan.unchanged[i] =
+                builder.reusable(assets[i], e, session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
     });
 }
 

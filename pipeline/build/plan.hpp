@@ -18,6 +18,10 @@ struct Plan {
     std::vector<char> reused;                        // the last build's outputs are reused as they are
     std::vector<char> skipped;                       // not this shard's (Config::shard): left out
     std::vector<IndexEntry*> unchanged;              // the last build's entry, where the source is unchanged
+    // The last build's entry at each source's path, changed or not (empty without a cache), and
+    // how many of its entries that is: all of them when no source went.
+    std::vector<IndexEntry*> previous;
+    std::size_t previous_found = 0;
     std::vector<std::size_t> order;                  // what to build, big images first
     std::vector<std::vector<std::size_t>> waits_for; // what each must wait for (dependency order)
 

@@ -141,8 +141,21 @@ private:
         m_index.generations = m_session.last.generations; // this build's, once computed
         // Once nothing reads the last build's index any more, its nodes are reused for the
         // sources that are still there (a watch rebuild, mostly: 10,000s of nodes).
-        if (fragments == Fragments::move)
-            m_index.assets = std::move(m_session.previous.assets);
+        if (fragments == Fragments::move) {
+            // No source came, went or failed (a watch rebuild, mostly): each entry is rewritten
+            // where it is, without a walk over the map.
+            const bool same_sources = m_plan.previous.size() == m_assets.size() &&
+                                      m_plan.previous_found == m_assets.size() &&
+                                      m_session.previous.assets.size() == m_assets.size() &&
+                                      std::none_of(m_plan.results.begin(), m_plan.results.end(),
+                                                   [](const AssetResult& r) { return r.status == AssetResult::Status::failed; });
+            m_index.assets = std::move(m_session.previous.assets); // (its nodes stay where they are)
+            if (same_sources) {
+                for (std::size_t i = 0; i < m_assets.size(); ++i)
+                    *m_plan.previous[i] = entry_of(i, fragments);
+                return;
+            }
+        }
         auto at = m_index.assets.begin();
         for (std::size_t i = 0; i < m_assets.size(); ++i) {
             const Asset& a = m_assets[i];
@@ -155,22 +168,27 @@ private:
             }
             if (at == m_index.assets.end() || at->first != a.path)
                 at = m_index.assets.emplace_hint(at, a.path, IndexEntry{});
-            AssetState& state = m_plan.states[i];
-            AssetResult& result = m_plan.results[i];
-            (at++)->second =
-                IndexEntry{m_session.trusted_stat(a),
-                           CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
-                                      std::move(state.blobs)},
-                           std::move(state.output_stats),
-                           fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
-                           std::move(state.settings),
-                           std::move(state.loads),
-                           std::move(state.back),
-                           std::move(state.script_names),
-                           std::move(state.kept),
-                           fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
+            (at++)->second = entry_of(i, fragments);
         }
         m_index.assets.erase(at, m_index.assets.end());
+    }
+
+    // The index entry of the source at i, from this build's result and state (which it takes).
+    IndexEntry entry_of(std::size_t i, Fragments fragments)
+    {
+        AssetState& state = m_plan.states[i];
+        AssetResult& result = m_plan.results[i];
+        return IndexEntry{
+            m_session.trusted_stat(m_assets[i]),
+            CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)},
+            std::move(state.output_stats),
+            fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
+            std::move(state.settings),
+            std::move(state.loads),
+            std::move(state.back),
+            std::move(state.script_names),
+            std::move(state.kept),
+            fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
     }
 
     // Whether this build's manifest names path: among the sources whose path starts as an
@@ -201,10 +219,21 @@ private:
     {
         std::set<std::string>& published_before = m_session.published_before;
         // Outputs of the last build that this one did not reuse as they were may be stale.
-        for (const auto& [path, e] : m_session.previous.assets)
+        // When every entry of the last build is a source's now, those are found without a walk
+        // over the whole index.
+        auto note = [&](const IndexEntry& e) {
             if (!e.taken)
                 for (auto& p : output_paths(e.entry.record))
                     published_before.insert(std::move(p));
+        };
+        if (m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size()) {
+            for (const IndexEntry* e : m_plan.previous)
+                if (e)
+                    note(*e);
+        } else {
+            for (const auto& [path, e] : m_session.previous.assets)
+                note(e);
+        }
         published_before.erase(m_config.preset.output.manifest);
         std::vector<Generation> candidates;
         ManifestHead& last = m_session.last;
