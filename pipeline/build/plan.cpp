@@ -53,8 +53,8 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
         std::count_if(plan.previous.begin(), plan.previous.end(), [](const IndexEntry* e) { return e != nullptr; }));
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (IndexEntry* e = plan.previous[i])
-            plan.unchanged[i] =
-                builder.reusable(assets[i], e, session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+            plan.unchanged[i] = builder.reusable(
+                assets[i], e, session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
     });
 }
 

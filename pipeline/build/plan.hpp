@@ -15,9 +15,9 @@ namespace cachet {
 struct Plan {
     std::vector<AssetResult> results;
     std::vector<AssetState> states;
-    std::vector<char> reused;                        // the last build's outputs are reused as they are
-    std::vector<char> skipped;                       // not this shard's (Config::shard): left out
-    std::vector<IndexEntry*> unchanged;              // the last build's entry, where the source is unchanged
+    std::vector<char> reused;           // the last build's outputs are reused as they are
+    std::vector<char> skipped;          // not this shard's (Config::shard): left out
+    std::vector<IndexEntry*> unchanged; // the last build's entry, where the source is unchanged
     // The last build's entry at each source's path, changed or not (empty without a cache), and
     // how many of its entries that is: all of them when no source went.
     std::vector<IndexEntry*> previous;

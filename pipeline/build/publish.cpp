@@ -144,11 +144,11 @@ private:
         if (fragments == Fragments::move) {
             // No source came, went or failed (a watch rebuild, mostly): each entry is rewritten
             // where it is, without a walk over the map.
-            const bool same_sources = m_plan.previous.size() == m_assets.size() &&
-                                      m_plan.previous_found == m_assets.size() &&
-                                      m_session.previous.assets.size() == m_assets.size() &&
-                                      std::none_of(m_plan.results.begin(), m_plan.results.end(),
-                                                   [](const AssetResult& r) { return r.status == AssetResult::Status::failed; });
+            const bool same_sources =
+                m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_assets.size() &&
+                m_session.previous.assets.size() == m_assets.size() &&
+                std::none_of(m_plan.results.begin(), m_plan.results.end(),
+                             [](const AssetResult& r) { return r.status == AssetResult::Status::failed; });
             m_index.assets = std::move(m_session.previous.assets); // (its nodes stay where they are)
             if (same_sources) {
                 for (std::size_t i = 0; i < m_assets.size(); ++i)
@@ -178,17 +178,17 @@ private:
     {
         AssetState& state = m_plan.states[i];
         AssetResult& result = m_plan.results[i];
-        return IndexEntry{
-            m_session.trusted_stat(m_assets[i]),
-            CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)},
-            std::move(state.output_stats),
-            fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
-            std::move(state.settings),
-            std::move(state.loads),
-            std::move(state.back),
-            std::move(state.script_names),
-            std::move(state.kept),
-            fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
+        return IndexEntry{m_session.trusted_stat(m_assets[i]),
+                          CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
+                                     std::move(state.blobs)},
+                          std::move(state.output_stats),
+                          fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
+                          std::move(state.settings),
+                          std::move(state.loads),
+                          std::move(state.back),
+                          std::move(state.script_names),
+                          std::move(state.kept),
+                          fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
     }
 
     // Whether this build's manifest names path: among the sources whose path starts as an

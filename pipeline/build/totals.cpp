@@ -65,8 +65,9 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
         const bool large = m_large_bytes > 0 && asset.kind != AssetKind::passthrough && d.bytes > m_large_bytes;
         const bool largest = summary.largest.size() < k_largest || d.bytes > summary.largest.back().bytes;
         if (grown || large || largest) { // (most files are none: their report is not made)
-            const FileReport file{asset.path,           std::string(to_string(asset.kind)), asset.bytes, d.bytes,
-                                  std::string(d.format), d.plain_bytes};
+            const FileReport file{
+                asset.path,   std::string(to_string(asset.kind)), asset.bytes, d.bytes, std::string(d.format),
+                d.plain_bytes};
             if (largest)
                 keep_largest(summary.largest, file);
             if (grown)
