@@ -145,8 +145,7 @@ private:
             // No source came, went or failed (a watch rebuild, mostly): each entry is rewritten
             // where it is, without a walk over the map.
             const bool same_sources =
-                m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_assets.size() &&
-                m_session.previous.assets.size() == m_assets.size() &&
+                every_entry_paired() && m_plan.previous_found == m_assets.size() &&
                 std::none_of(m_plan.results.begin(), m_plan.results.end(),
                              [](const AssetResult& r) { return r.status == AssetResult::Status::failed; });
             m_index.assets = std::move(m_session.previous.assets); // (its nodes stay where they are)
@@ -171,6 +170,13 @@ private:
             (at++)->second = entry_of(i, fragments);
         }
         m_index.assets.erase(at, m_index.assets.end());
+    }
+
+    // Whether every entry of the last build's index was paired with a source (plan_unchanged()):
+    // then what went is found from the sources, without a walk over the index.
+    bool every_entry_paired() const
+    {
+        return m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size();
     }
 
     // The index entry of the source at i, from this build's result and state (which it takes).
@@ -226,7 +232,7 @@ private:
                 for (auto& p : output_paths(e.entry.record))
                     published_before.insert(std::move(p));
         };
-        if (m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size()) {
+        if (every_entry_paired()) {
             for (const IndexEntry* e : m_plan.previous)
                 if (e)
                     note(*e);
@@ -266,13 +272,20 @@ private:
                 if (!failed(i) && !(m_plan.states[i].same_entry && m_plan.states[i].reused &&
                                     *m_plan.states[i].reused == m_session.trusted_stat(m_assets[i])))
                     changed.push_back(i);
-            // Both are sorted by path: one walk finds the sources gone (or failed now).
-            std::size_t t = 0;
-            for (const auto& [path, e] : previous.assets) {
-                while (t < m_assets.size() && m_assets[t].path < path)
-                    ++t;
-                if (t == m_assets.size() || m_assets[t].path != path || failed(t))
-                    gone.push_back(path);
+            // The sources gone (or failed now). When every entry was paired with a source, only
+            // the failed ones; else both are sorted by path: one walk finds them.
+            if (every_entry_paired()) {
+                for (std::size_t i = 0; i < m_assets.size(); ++i)
+                    if (m_plan.previous[i] && failed(i))
+                        gone.push_back(m_assets[i].path);
+            } else {
+                std::size_t t = 0;
+                for (const auto& [path, e] : previous.assets) {
+                    while (t < m_assets.size() && m_assets[t].path < path)
+                        ++t;
+                    if (t == m_assets.size() || m_assets[t].path != path || failed(t))
+                        gone.push_back(path);
+                }
             }
             journal = Cache::journal_suits(previous.files, changed.size() + gone.size(), m_assets.size());
         }
