@@ -46,9 +46,9 @@ struct AvifOptions {
 };
 
 struct WebpOptions {
-    int quality = 81; // 0..100, at the reference size
+    int quality = 85; // 0..100, at the reference size
     QualityMode quality_mode = QualityMode::fixed;
-    double quality_step = 6; // as AvifOptions::quality_step
+    double quality_step = 8; // as AvifOptions::quality_step
     int effort = 5;          // libwebp "method", 0..6
     bool sharp_yuv = true;   // sharper RGB->YUV conversion
     int alpha_quality = 90;  // 0..100
