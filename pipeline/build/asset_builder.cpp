@@ -31,7 +31,7 @@ std::string digest_file(const Asset& asset)
             ByteView(reinterpret_cast<const std::uint8_t*>(buffer.data()), static_cast<std::size_t>(in.gcount())));
     }
     if (in.bad())
-        throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
+        throw Error(ErrorKind::asset, asset.absolute + ": read error");
     return "sha256-" + digest.finish().first;
 }
 

@@ -316,7 +316,7 @@ void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) 
         throw io_error(provisional.parent_path().string(), "cannot create folder", ec.value());
     std::ifstream in(asset.absolute, std::ios::binary);
     if (!in)
-        throw Error(ErrorKind::asset, asset.absolute.string() + ": cannot read");
+        throw Error(ErrorKind::asset, asset.absolute + ": cannot read");
     AtomicFile file(provisional);
     StreamDigest digest;
     std::vector<char> buffer(1 << 20);
@@ -330,7 +330,7 @@ void OutputWriter::copy(const Asset& asset, AssetRecord& record, bool original) 
         total += n;
     }
     if (in.bad())
-        throw Error(ErrorKind::asset, asset.absolute.string() + ": read error");
+        throw Error(ErrorKind::asset, asset.absolute + ": read error");
     auto [sha256, integrity] = digest.finish();
     OutputFile out = name_output(asset.path, asset.path, sha256, std::move(integrity), total);
     const std::string at = out.fingerprinted ? out.path : WrittenFiles::staging_name(out.path);

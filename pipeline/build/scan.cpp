@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
@@ -38,7 +39,7 @@ struct Walk {
     ScanResult& out;
 };
 
-void add_asset(const Walk& w, std::string rel, fs::path absolute, const struct stat& st)
+void add_asset(const Walk& w, std::string rel, std::string absolute, const struct stat& st)
 {
     Asset asset;
     asset.kind = classify(rel, w.preset);
@@ -86,9 +87,15 @@ void visit(const Walk& w, int dir_fd, const fs::path& dir, const std::string& pr
             w.out.warnings.push_back(rel + ": skipped: symbolic link to something other than a file");
             return;
         }
-        add_asset(w, std::move(rel), link, st);
+        add_asset(w, std::move(rel), link.native(), st);
     } else if (S_ISREG(st.st_mode)) {
-        add_asset(w, std::move(rel), dir / name, st);
+        std::string absolute;
+        absolute.reserve(dir.native().size() + 1 + std::strlen(name));
+        absolute += dir.native();
+        if (!absolute.empty() && absolute.back() != '/')
+            absolute += '/';
+        absolute += name;
+        add_asset(w, std::move(rel), std::move(absolute), st);
     } else {
         w.out.warnings.push_back(rel + ": skipped: not a regular file");
     }

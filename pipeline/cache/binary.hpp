@@ -4,6 +4,7 @@
 #include "pipeline/fs/file_stat.hpp"
 #include "pipeline/model/bytes.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -79,6 +80,12 @@ public:
         return f;
     }
     bool done() const { return m_p == m_end; }
+    // A count read from the data, bounded for reserve(): each item takes at least a byte, so
+    // a damaged count reserves no more than the bytes left.
+    std::size_t capacity_for(std::uint64_t count) const
+    {
+        return static_cast<std::size_t>(std::min<std::uint64_t>(count, static_cast<std::uint64_t>(m_end - m_p)));
+    }
 
 private:
     const std::uint8_t* m_p;

@@ -4,6 +4,7 @@
 #include "pipeline/cache/layout.hpp"
 #include "pipeline/cache/record_codec.hpp"
 #include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/fs/mapped_file.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
 
@@ -69,7 +70,9 @@ std::pair<std::string, IndexEntry> read_entry(Reader& r)
         std::string p = r.s();
         e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
     }
-    for (std::uint64_t k = r.u(); k > 0; --k)
+    const std::uint64_t outputs = r.u();
+    e.outputs.reserve(r.capacity_for(outputs));
+    for (std::uint64_t k = outputs; k > 0; --k)
         e.outputs.push_back(r.stat());
     e.fragment = r.s();
     e.settings = r.s();
@@ -190,13 +193,14 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
 BuildIndex read_index(const fs::path& base_path)
 {
     BuildIndex index;
-    Bytes data;
+    std::optional<MappedFile> mapped;
     try {
-        data = read_file(base_path);
+        mapped.emplace(base_path);
     } catch (const Error&) {
         return index;
     }
-    const FileStat base = stat_file(base_path).value_or(FileStat{});
+    const ByteView data = mapped->bytes();
+    const FileStat base = mapped->stat();
     try {
         // The manifest's build id and stat are a fixed-size trailer, written last.
         if (data.size() < k_trailer_size)
@@ -208,7 +212,7 @@ BuildIndex read_index(const fs::path& base_path)
         std::uint64_t trailer[3];
         std::memcpy(trailer, tail + k_trailer_id_size, sizeof trailer);
         index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
-        Reader r(ByteView(data).first(data.size() - k_trailer_size));
+        Reader r(data.first(data.size() - k_trailer_size));
         if (r.s() != k_index_magic)
             throw std::runtime_error("not an index");
         index.source_root = r.s();
@@ -229,8 +233,8 @@ BuildIndex read_index(const fs::path& base_path)
     fs::path journal = base_path;
     journal.replace_extension(".log");
     try {
-        const Bytes log = read_file(journal);
-        index.files.journal_bytes = apply_journal(index, log, base);
+        const MappedFile log(journal);
+        index.files.journal_bytes = apply_journal(index, log.bytes(), base);
     } catch (const Error&) {
         // no journal: the snapshot is the last build
     }

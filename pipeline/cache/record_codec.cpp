@@ -74,6 +74,7 @@ AssetRecord read_record(Reader& r, std::string source)
     a.source_bytes = r.u();
     a.source_digest = r.s();
     const std::uint64_t outputs = r.u();
+    a.outputs.reserve(r.capacity_for(outputs));
     for (std::uint64_t n = 0; n < outputs; ++n) {
         OutputFile o;
         o.path = r.s();
@@ -104,6 +105,7 @@ AssetRecord read_record(Reader& r, std::string source)
             o.butteraugli = d;
         }
         const std::uint64_t encodings = r.u();
+        o.encodings.reserve(r.capacity_for(encodings));
         for (std::uint64_t k = 0; k < encodings; ++k) {
             EncodedFile e;
             e.encoding = enum_at(r.u(), Encoding::gzip);

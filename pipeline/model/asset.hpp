@@ -23,8 +23,8 @@ inline std::string_view to_string(AssetKind kind)
 
 // One source file of a build.
 struct Asset {
-    std::string path;               // relative to the source root, '/'-separated
-    std::filesystem::path absolute; // where to read it
+    std::string path;     // relative to the source root, '/'-separated
+    std::string absolute; // where to read it (a string: a path's parsed parts cost a scan of a large tree)
     AssetKind kind = AssetKind::passthrough;
     std::uint64_t bytes = 0;
     std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
