@@ -132,6 +132,9 @@ Config make_config(const BuildFlags& flags);
 // Gives glibc two malloc arenas (unless MALLOC_ARENA_MAX says otherwise): large pixel buffers
 // freed in one arena are not reused by another.
 void limit_malloc_arenas();
+// For a process that builds again and again (watch): what a rebuild frees is kept for the next
+// rather than given back to the kernel, which zeroes every page again on its next touch.
+void keep_freed_memory();
 
 // The commands, each in cli/<name>_command.cpp.
 Command add_build_command(CLI::App& app);

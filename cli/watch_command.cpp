@@ -116,6 +116,7 @@ int watch(const WatchFlags& flags)
     if (const char* limit = std::getenv("CACHET_TEST_INOTIFY_LIMIT")) // a test hook: pretend the limit is this low
         options.inotify_limit = std::strtoul(limit, nullptr, 10);
     limit_malloc_arenas();
+    keep_freed_memory();
     options.debounce = std::chrono::milliseconds(flags.debounce_ms);
     options.poll = flags.poll;
     Watcher watcher(std::move(config), options);

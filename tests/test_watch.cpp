@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,15 @@ TEST_CASE("cachet watch: rebuilds of one file at a time keep every other file's 
         write(s.src / "css/main.css", main + "\n.main" + std::to_string(i) + " { color: blue }\n");
         s.settle(); // main.css and the pages: base.css comes from the last rebuild's entry
     }
+    // A file renamed: as many sources as before, but not the same ones. (Its stat, old enough
+    // to be trusted, moves with it: paired with the entry of its old name, it would be reused.)
+    write(s.src / "notes/a.txt", "notes\n");
+    fs::last_write_time(s.src / "notes/a.txt", fs::file_time_type::clock::now() - std::chrono::hours(1));
+    s.settle();
+    write(s.src / "css/base.css", base); // a rebuild with the same sources: the next one may take its pairing
+    s.settle();
+    fs::rename(s.src / "notes/a.txt", s.src / "notes/b.txt");
+    s.settle();
     s.watcher->signal(SIGINT);
     CHECK(s.watcher->wait() == 130);
     // What the watch left in its cache is what a build of the same SRC into the same OUT reuses.

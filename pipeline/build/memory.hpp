@@ -18,6 +18,10 @@ struct BuildMemory::Kept {
     // the text.esbuild and cache folder it was made for).
     std::shared_ptr<const Minifier> minifier;
     std::string minifier_for;
+    // The last build's pairing of sources with index entries (Plan::previous), when that build
+    // rewrote every entry where it was (no source came, went or failed): the next build's, if
+    // its sources are the same (ScanResult::same_paths).
+    std::vector<IndexEntry*> pairing;
 };
 
 } // namespace cachet

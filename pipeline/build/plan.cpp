@@ -48,7 +48,8 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
                 return true;
         return false;
     };
-    plan.previous = builder.previous_entries(assets);
+    // A watch rebuild whose sources are the last build's takes that build's pairing.
+    plan.previous = session.pairing.empty() ? builder.previous_entries(assets) : session.pairing;
     plan.previous_found = static_cast<std::size_t>(
         std::count_if(plan.previous.begin(), plan.previous.end(), [](const IndexEntry* e) { return e != nullptr; }));
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {

@@ -152,6 +152,7 @@ private:
             if (same_sources) {
                 for (std::size_t i = 0; i < m_assets.size(); ++i)
                     *m_plan.previous[i] = entry_of(i, fragments);
+                m_rewritten_in_place = true;
                 return;
             }
         }
@@ -432,7 +433,9 @@ private:
             m_index.generations = m_session.last.generations;
             m_index.files = m_index_files;
             m_memory->scan = std::move(m_session.scan);
-            m_memory->index = std::move(m_index);
+            m_memory->index = std::move(m_index); // (its nodes stay where they are)
+            if (m_rewritten_in_place)
+                m_memory->pairing = m_plan.previous;
             m_memory->valid = m_session.cache.has_value();
             return;
         }
@@ -452,8 +455,9 @@ private:
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
-    BuildIndex m_index;       // the next build's
-    IndexFiles m_index_files; // where it stands on disk
+    BuildIndex m_index;                // the next build's
+    bool m_rewritten_in_place = false; // m_index's entries are where the pairing (Plan::previous) found them
+    IndexFiles m_index_files;          // where it stands on disk
 };
 
 } // namespace

@@ -225,9 +225,13 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
     out.warnings = std::move(before.warnings);
     std::erase_if(out.warnings, [&](const std::string& w) { return gone(w.substr(0, w.find(':'))); });
     out.assets.reserve(before.assets.size() + changed.size());
-    for (auto& a : before.assets)
+    std::vector<std::string> taken_out; // sorted, as before.assets is
+    for (auto& a : before.assets) {
         if (!gone(a.path))
             out.assets.push_back(std::move(a));
+        else
+            taken_out.push_back(std::move(a.path));
+    }
     const std::size_t kept = out.assets.size();
     const Walk w{canonical_root, preset, skip, out};
     for (const auto& c : changed) {
@@ -251,6 +255,12 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
     const auto by_path = [](const Asset& a, const Asset& b) { return a.path < b.path; };
     const auto looked_at = out.assets.begin() + static_cast<std::ptrdiff_t>(kept);
     std::sort(looked_at, out.assets.end(), by_path);
+    // The same sources as before when every one looked at again was there and still is (a
+    // folder named by the events may have gained or lost any).
+    out.same_paths =
+        std::none_of(changed.begin(), changed.end(), [](const std::string& c) { return c.ends_with('/'); }) &&
+        std::equal(looked_at, out.assets.end(), taken_out.begin(), taken_out.end(),
+                   [](const Asset& a, const std::string& path) { return a.path == path; });
     std::inplace_merge(out.assets.begin(), looked_at, out.assets.end(), by_path);
     out.assets.erase(std::unique(out.assets.begin(), out.assets.end(),
                                  [](const Asset& a, const Asset& b) { return a.path == b.path; }),

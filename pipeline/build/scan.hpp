@@ -13,6 +13,7 @@ namespace cachet {
 struct ScanResult {
     std::vector<Asset> assets;         // sorted byte-wise by path
     std::vector<std::string> warnings; // skipped entries (links leaving the tree, devices...)
+    bool same_paths = false;           // rescan(): the same sources as before, only their stats looked at again
 };
 
 // True if inner is outer or lies below it, comparing path elements (both made absolute and

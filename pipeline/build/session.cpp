@@ -121,11 +121,17 @@ Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter,
     // is scanned: all but the reading is system calls, on as many threads as -j.
     const bool remembered = memory && memory->valid && session.cache;
     session.incremental = remembered && changed;
-    if (memory)
+    std::vector<IndexEntry*> kept_pairing;
+    if (memory) {
         memory->valid = false; // until this build completes
+        kept_pairing = std::move(memory->pairing);
+        memory->pairing.clear();
+    }
     if (session.incremental) {
         session.scan = rescan(std::move(memory->scan), config.source, config.preset, folders_to_skip(config), *changed);
-        session.previous = std::move(memory->index);
+        session.previous = std::move(memory->index); // (its nodes, which pairing points to, stay where they are)
+        if (session.scan.same_paths && kept_pairing.size() == session.scan.assets.size())
+            session.pairing = std::move(kept_pairing);
         reporter.phase("changed sources looked at");
     } else {
         std::exception_ptr scan_error;

@@ -38,6 +38,7 @@ struct Session {
     ScanResult scan;
     bool incremental = false;               // only the sources the watch events named need a look
     BuildIndex previous;                    // the last build's index (empty without a cache, or if none)
+    std::vector<IndexEntry*> pairing;       // each source's entry in previous, when memory kept it (else empty)
     ManifestHead last;                      // the last build's id and the builds it keeps
     std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
 
