@@ -322,7 +322,8 @@ private:
         std::vector<ManifestEntry> fragments;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
             if (!failed(i) && !m_plan.skipped[i])
-                fragments.push_back({m_assets[i].path, m_plan.states[i].fragment, m_plan.states[i].fragment_digest});
+                fragments.push_back({m_assets[i].path, m_plan.states[i].fragment, m_plan.states[i].fragment_digest,
+                                     m_plan.states[i].same_entry && m_plan.states[i].reused.has_value()});
         // A shard's partial manifest keeps no generations and its OUT no index: OUT is a
         // shard's scratch, the final build publishes the site.
         const bool shard = m_config.shard.has_value();

@@ -84,6 +84,29 @@ std::string sri_sha384(ByteView data)
     return one_shot(EVP_sha384(), data, sri);
 }
 
+Sha256Stream::Sha256Stream() : m_context(new_context(EVP_sha256())) {}
+
+Sha256Stream::~Sha256Stream()
+{
+    EVP_MD_CTX_free(context(m_context));
+}
+
+void Sha256Stream::update(ByteView data)
+{
+    if (EVP_DigestUpdate(context(m_context), data.data(), data.size()) != 1)
+        fail();
+}
+
+std::string Sha256Stream::finish()
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(context(m_context), d, &n) != 1 ||
+        EVP_DigestInit_ex(context(m_context), EVP_sha256(), nullptr) != 1)
+        fail();
+    return hex(d, n);
+}
+
 StreamDigest::StreamDigest() : m_sha256(new_context(EVP_sha256())), m_sha384(new_context(EVP_sha384())) {}
 
 StreamDigest::~StreamDigest()

@@ -20,6 +20,21 @@ std::uint64_t fnv1a(std::string_view data);
 // Standard base64 (RFC 4648, with padding) of data.
 std::string base64(ByteView data);
 
+// SHA-256 of a stream fed in pieces (finish() gives its hex and starts a new one).
+class Sha256Stream {
+public:
+    Sha256Stream();
+    ~Sha256Stream();
+    Sha256Stream(const Sha256Stream&) = delete;
+    Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+    void update(ByteView data);
+    std::string finish();
+
+private:
+    void* m_context;
+};
+
 // SHA-256 and SHA-384 of a stream fed in pieces, for files too large to hold in memory.
 class StreamDigest {
 public:

@@ -304,24 +304,26 @@ namespace {
 
 // What build_id_of() hashes, per entry: its source, a NUL, the SHA-256 (hex) of its fragment,
 // a newline. ends, if given, gets where each entry's line ends.
-std::string id_lines(const ManifestEntry* begin, const ManifestEntry* end, std::vector<std::size_t>* ends)
+void append_id_line(std::string& lines, const ManifestEntry& e)
+{
+    lines += e.source;
+    lines += '\0';
+    if (e.digest.empty())
+        lines += sha256_hex(as_bytes(e.fragment));
+    else
+        lines += e.digest;
+    lines += '\n';
+}
+
+std::string id_lines(const ManifestEntry* begin, const ManifestEntry* end)
 {
     std::string lines;
     std::size_t size = 0;
     for (const ManifestEntry* e = begin; e != end; ++e)
         size += e->source.size() + 66;
     lines.reserve(size);
-    for (const ManifestEntry* e = begin; e != end; ++e) {
-        lines += e->source;
-        lines += '\0';
-        if (e->digest.empty())
-            lines += sha256_hex(as_bytes(e->fragment));
-        else
-            lines += e->digest;
-        lines += '\n';
-        if (ends)
-            ends->push_back(lines.size());
-    }
+    for (const ManifestEntry* e = begin; e != end; ++e)
+        append_id_line(lines, *e);
     return lines;
 }
 
@@ -334,7 +336,7 @@ std::string id_of(std::string_view lines)
 
 std::string build_id_of(const std::vector<ManifestEntry>& entries)
 {
-    return id_of(id_lines(entries.data(), entries.data() + entries.size(), nullptr));
+    return id_of(id_lines(entries.data(), entries.data() + entries.size()));
 }
 
 std::string render_manifest(const std::vector<AssetRecord>& records, const Preset& preset,
@@ -448,20 +450,39 @@ std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std:
 
 std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end)
 {
-    return id_of(id_lines(begin, end, nullptr)) + ".json";
+    return id_of(id_lines(begin, end)) + ".json";
 }
 
 std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean,
-                                      std::string& build_id)
+                                      std::string& build_id,
+                                      const std::function<std::optional<std::string>(std::size_t, std::size_t)>& known)
 {
-    std::vector<std::size_t> ends;
-    const std::string lines = id_lines(entries.data(), entries.data() + entries.size(), &ends);
-    build_id = id_of(lines);
+    // The lines are hashed as they are made, a buffer at a time: into the build id, and into
+    // the part's id unless the last build's part of the same entries gives it.
+    Sha256Stream all;
+    Sha256Stream part;
+    std::string lines;
+    constexpr std::size_t k_buffer = std::size_t{1} << 16;
+    lines.reserve(k_buffer + 4096);
     std::vector<ManifestCut> cuts;
     for (const auto& [b, e] : manifest_part_ranges(entries, mean)) {
-        const std::size_t from = b == 0 ? 0 : ends[b - 1];
-        cuts.push_back({b, e, id_of(std::string_view(lines).substr(from, ends[e - 1] - from)) + ".json"});
+        std::optional<std::string> file;
+        if (known && std::all_of(entries.begin() + static_cast<std::ptrdiff_t>(b),
+                                 entries.begin() + static_cast<std::ptrdiff_t>(e),
+                                 [](const ManifestEntry& x) { return x.unchanged; }))
+            file = known(b, e);
+        for (std::size_t i = b; i < e; ++i) {
+            append_id_line(lines, entries[i]);
+            if (lines.size() >= k_buffer || i + 1 == e) {
+                all.update(as_bytes(lines));
+                if (!file)
+                    part.update(as_bytes(lines));
+                lines.clear();
+            }
+        }
+        cuts.push_back({b, e, file ? *file : part.finish().substr(0, k_build_id_length) + ".json"});
     }
+    build_id = all.finish().substr(0, k_build_id_length);
     return cuts;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -54,6 +55,7 @@ struct ManifestEntry {
     std::string_view source;
     std::string_view fragment;
     std::string_view digest;
+    bool unchanged = false; // the last build published this source with this digest
 };
 
 // The build id of a manifest holding entries (sorted by source): the first 20 hex digits of the
@@ -102,14 +104,17 @@ std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std:
 std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end);
 
 // entries cut as manifest_part_ranges() does, each part with its manifest_part_file(), and
-// the build id of them all (build_id_of()), in one pass.
+// the build id of them all (build_id_of()), in one pass. known(begin, end) may name the file of
+// a part of the last build that held exactly entries [begin, end), all unchanged (see
+// ManifestEntry): that name is taken rather than hashed again.
 struct ManifestCut {
     std::size_t begin = 0;
     std::size_t end = 0;
     std::string file;
 };
-std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean,
-                                      std::string& build_id);
+std::vector<ManifestCut>
+cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean, std::string& build_id,
+             const std::function<std::optional<std::string>(std::size_t, std::size_t)>& known = nullptr);
 
 // A part's document into out (cleared first): {"assets":{...},"version":3} with one line per
 // asset, as render_manifest() writes them.

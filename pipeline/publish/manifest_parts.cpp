@@ -81,7 +81,22 @@ std::vector<ManifestPart> ManifestParts::write(const std::vector<ManifestEntry>&
     wrote = false;
     std::vector<ManifestPart> parts;
     std::string text;
-    for (const ManifestCut& cut : cut_manifest(entries, mean, build_id)) {
+    // A part of the last build that held the same entries, all unchanged, keeps its name.
+    std::map<std::string_view, const ManifestPart*> by_first;
+    for (const auto& [path, p] : before)
+        by_first.emplace(p.first, &p);
+    const std::string folder = m_parts + "/";
+    auto known = [&](std::size_t b, std::size_t e) -> std::optional<std::string> {
+        const auto it = by_first.find(entries[b].source);
+        if (it == by_first.end())
+            return std::nullopt;
+        const ManifestPart& p = *it->second;
+        if (p.last != entries[e - 1].source || p.sources != e - b || !p.path.starts_with(folder) ||
+            !part_file_name(std::string_view(p.path).substr(folder.size())))
+            return std::nullopt;
+        return p.path.substr(folder.size());
+    };
+    for (const ManifestCut& cut : cut_manifest(entries, mean, build_id, known)) {
         const ManifestEntry* begin = entries.data() + cut.begin;
         const ManifestEntry* end = entries.data() + cut.end;
         ManifestPart part{m_parts + "/" + cut.file, 0, {}, std::string(begin->source), std::string((end - 1)->source),
