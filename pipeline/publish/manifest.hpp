@@ -51,6 +51,9 @@ struct ManifestHead {
 
 // One asset as the manifest holds it: its source path, its manifest_fragment(), and the
 // SHA-256 (hex) of that fragment if known ("": computed when needed).
+// Hex digits of SHA-256 in a build id and in a manifest part's name.
+inline constexpr std::size_t k_build_id_length = 20;
+
 struct ManifestEntry {
     std::string_view source;
     std::string_view fragment;

@@ -1,0 +1,100 @@
+#include "pipeline/publish/manifest.hpp"
+
+#include "pipeline/model/hash.hpp"
+
+#include <algorithm>
+
+// A manifest's build id and the names of its parts: hashes of a line per source.
+namespace cachet {
+
+namespace {
+
+// What build_id_of() hashes, per entry: its source, a NUL, the SHA-256 (hex) of its fragment,
+// a newline.
+void append_id_line(std::string& lines, const ManifestEntry& e)
+{
+    lines += e.source;
+    lines += '\0';
+    if (e.digest.empty())
+        lines += sha256_hex(as_bytes(e.fragment));
+    else
+        lines += e.digest;
+    lines += '\n';
+}
+
+std::string id_lines(const ManifestEntry* begin, const ManifestEntry* end)
+{
+    std::string lines;
+    std::size_t size = 0;
+    for (const ManifestEntry* e = begin; e != end; ++e)
+        size += e->source.size() + 66;
+    lines.reserve(size);
+    for (const ManifestEntry* e = begin; e != end; ++e)
+        append_id_line(lines, *e);
+    return lines;
+}
+
+std::string id_of(std::string_view lines)
+{
+    return sha256_hex(as_bytes(lines)).substr(0, k_build_id_length);
+}
+
+} // namespace
+
+std::string build_id_of(const std::vector<ManifestEntry>& entries)
+{
+    return id_of(id_lines(entries.data(), entries.data() + entries.size()));
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std::vector<ManifestEntry>& entries,
+                                                                      std::size_t mean)
+{
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        if (i + 1 == entries.size() || (mean != 0 && fnv1a(entries[i].source) % mean == 0)) {
+            ranges.emplace_back(begin, i + 1);
+            begin = i + 1;
+        }
+    return ranges;
+}
+
+std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end)
+{
+    return id_of(id_lines(begin, end)) + ".json";
+}
+
+std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries, std::size_t mean,
+                                      std::string& build_id,
+                                      const std::function<std::optional<std::string>(std::size_t, std::size_t)>& known)
+{
+    // The lines are hashed as they are made, a buffer at a time: into the build id, and into
+    // the part's id unless the last build's part of the same entries gives it.
+    Sha256Stream all;
+    Sha256Stream part;
+    std::string lines;
+    constexpr std::size_t k_buffer = std::size_t{1} << 16;
+    lines.reserve(k_buffer + 4096);
+    std::vector<ManifestCut> cuts;
+    for (const auto& [b, e] : manifest_part_ranges(entries, mean)) {
+        std::optional<std::string> file;
+        if (known && std::all_of(entries.begin() + static_cast<std::ptrdiff_t>(b),
+                                 entries.begin() + static_cast<std::ptrdiff_t>(e),
+                                 [](const ManifestEntry& x) { return x.unchanged; }))
+            file = known(b, e);
+        for (std::size_t i = b; i < e; ++i) {
+            append_id_line(lines, entries[i]);
+            if (lines.size() >= k_buffer || i + 1 == e) {
+                all.update(as_bytes(lines));
+                if (!file)
+                    part.update(as_bytes(lines));
+                lines.clear();
+            }
+        }
+        cuts.push_back({b, e, file ? *file : part.finish().substr(0, k_build_id_length) + ".json"});
+    }
+    build_id = all.finish().substr(0, k_build_id_length);
+    return cuts;
+}
+
+} // namespace cachet
