@@ -41,7 +41,8 @@ if [ ! -x build/cachet ] || [ ! -x build/cachet-distance ]; then
   cmake --build build --target cachet cachet-distance >/dev/null
 fi
 
-WIDTHS=$(/usr/bin/python3 -c 'import tomllib; print(",".join(map(str, tomllib.load(open("presets/default.toml", "rb"))["images"]["widths"])))')
+# CACHET_PEER_WIDTHS=320,480: other widths for sharp (give cachet the same in CACHET_PEER_CONFIG).
+WIDTHS=${CACHET_PEER_WIDTHS:-$(/usr/bin/python3 -c 'import tomllib; print(",".join(map(str, tomllib.load(open("presets/default.toml", "rb"))["images"]["widths"])))')}
 WORK=$(mktemp -d /tmp/cachet-peer-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 # The images only, linked into one tree that both tools read (kept, so sharp's cached run

@@ -244,6 +244,13 @@ TEST_CASE("the rate control's steps and floor parse, change the settings key and
     CHECK(after != before);
     p.images.jpeg.distance_step = 0.25;
     CHECK(settings_key(p.images) != after);
+    CHECK(load_preset("default").images.webp.small_quality == 78);
+    const std::string small_before = settings_key(p.images);
+    apply_config_text(p, "[images.webp]\nsmall_quality = 70\n", "x");
+    CHECK(p.images.webp.small_quality == 70);
+    CHECK(settings_key(p.images) != small_before);
+    CHECK(config_error("[images.webp]\nsmall_quality = 101\n") ==
+          "cachet.toml:2: images.webp.small_quality must be an integer from 0 to 100");
     CHECK(config_error("[images.avif]\nquality_step = -1\n") ==
           "cachet.toml:2: images.avif.quality_step must be a number from 0 to 20 (quality per doubling of an "
           "output's pixels)");

@@ -85,6 +85,24 @@ TEST_CASE("settings_for_size lowers quality per doubling of pixels over the refe
     CHECK(tiny.avif.quality == 50);
     CHECK(tiny.webp.quality == 75);
     CHECK(tiny.jpeg.distance == Approx(1.8));
+    // but WebP, which goes down by its step per halving of pixels, to small_quality
+    images.webp.quality = 85;
+    images.webp.quality_step = 8;
+    images.webp.small_quality = 78;
+    CHECK(settings_for_size(images, 640u * 427u / 2, 0).webp.quality == 78); // one halving: 85 - 8 = 77, held at 78
+    CHECK(settings_for_size(images, 480u * 320u, 0).webp.quality == 78);     // 0.83 halvings: 78.4
+    CHECK(settings_for_size(images, 600u * 400u, 0).webp.quality == 84);     // 0.19 halvings: 83.5
+    CHECK(settings_for_size(images, 100, 0).webp.quality == 78);
+    images.webp.quality = 75; // a quality under small_quality stays as configured
+    CHECK(settings_for_size(images, 100, 0).webp.quality == 75);
+    images.webp.quality = 85;
+    images.webp.small_quality = 0; // off
+    CHECK(settings_for_size(images, 100, 0).webp.quality == 85);
+    images.webp.small_quality = 78;
+    images.webp.quality_step = 0; // no step: every size as configured
+    CHECK(settings_for_size(images, 100, 0).webp.quality == 85);
+    images.webp.quality = 75;
+    images.webp.quality_step = 2;
     images.avif.quality = 97;
     CHECK(settings_for_size(images, 100, 5).avif.quality == 99); // (100 is lossless)
     images.avif.quality = 100;

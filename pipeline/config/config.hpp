@@ -49,9 +49,12 @@ struct WebpOptions {
     int quality = 85; // 0..100, at the reference size
     QualityMode quality_mode = QualityMode::fixed;
     double quality_step = 8; // as AvifOptions::quality_step
-    int effort = 5;          // libwebp "method", 0..6
-    bool sharp_yuv = true;   // sharper RGB->YUV conversion
-    int alpha_quality = 90;  // 0..100
+    // Outputs under the reference size go down by quality_step per halving of their pixels, to
+    // no lower than this (nor than quality); 0: they keep quality (docs/rate-control.md).
+    int small_quality = 78;
+    int effort = 5;         // libwebp "method", 0..6
+    bool sharp_yuv = true;  // sharper RGB->YUV conversion
+    int alpha_quality = 90; // 0..100
 };
 
 enum class JpegEncoder { jpegli, libjpeg };

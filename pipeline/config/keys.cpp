@@ -173,6 +173,7 @@ const std::map<std::string, Setter>& setters()
         {"images.webp.effort", integer(FIELD(images.webp.effort), 0, 6)},
         {"images.webp.quality_step",
          number(FIELD(images.webp.quality_step), 0, 20, false, " (quality per doubling of an output's pixels)")},
+        {"images.webp.small_quality", integer(FIELD(images.webp.small_quality), 0, 100)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
         {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
         {"images.jpeg.encoder", choice(FIELD(images.jpeg.encoder),

@@ -11,13 +11,28 @@ std::uint64_t reference_pixels(const ImageSettings& images)
     return width * ((width * 2 + 1) / 3);
 }
 
-double doublings_over_reference(const ImageSettings& images, std::uint64_t pixels)
+namespace {
+
+// log2 of pixels over the reference size, rounded to 1/256 so that a last-bit difference
+// between libm builds cannot move a quality across a rounding boundary unless it sits on one
+// exactly.
+double log2_of_reference(const ImageSettings& images, std::uint64_t pixels)
 {
     const double ratio =
         static_cast<double>(std::max<std::uint64_t>(pixels, 1)) / static_cast<double>(reference_pixels(images));
-    // Rounded to 1/256 of a doubling, so that a last-bit difference between libm builds
-    // cannot move a quality across a rounding boundary unless it sits on one exactly.
-    return std::max(0.0, std::round(std::log2(ratio) * 256.0) / 256.0);
+    return std::round(std::log2(ratio) * 256.0) / 256.0;
+}
+
+} // namespace
+
+double doublings_over_reference(const ImageSettings& images, std::uint64_t pixels)
+{
+    return std::max(0.0, log2_of_reference(images, pixels));
+}
+
+double halvings_under_reference(const ImageSettings& images, std::uint64_t pixels)
+{
+    return std::max(0.0, -log2_of_reference(images, pixels));
 }
 
 ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixels, int avif_raise)
@@ -35,6 +50,13 @@ ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixel
             lowered(std::min(avif_top, images.avif.quality + avif_raise), images.avif.quality_step, avif_top);
     if (images.webp.quality_step != 0)
         sized.webp.quality = lowered(images.webp.quality, images.webp.quality_step, 100);
+    if (const double halvings = halvings_under_reference(images, pixels);
+        images.webp.quality_step != 0 && images.webp.small_quality > 0 && halvings > 0) {
+        const int floor = std::min(images.webp.small_quality, images.webp.quality);
+        sized.webp.quality =
+            std::clamp(static_cast<int>(std::lround(images.webp.quality - images.webp.quality_step * halvings)), floor,
+                       images.webp.quality);
+    }
     if (images.jpeg.distance_step != 0)
         sized.jpeg.distance = std::clamp(images.jpeg.distance + images.jpeg.distance_step * doublings, 0.1, 25.0);
     return sized;
