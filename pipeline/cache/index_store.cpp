@@ -193,6 +193,7 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
 BuildIndex read_index(const fs::path& base_path)
 {
     BuildIndex index;
+    // Mapped: a snapshot is only ever replaced by a rename, never cut in place.
     std::optional<MappedFile> mapped;
     try {
         mapped.emplace(base_path);
@@ -233,8 +234,10 @@ BuildIndex read_index(const fs::path& base_path)
     fs::path journal = base_path;
     journal.replace_extension(".log");
     try {
-        const MappedFile log(journal);
-        index.files.journal_bytes = apply_journal(index, log.bytes(), base);
+        // Read, not mapped: a build appending to it cuts a torn tail off in place (ftruncate),
+        // which would fault a reader that had it mapped (cachet cache stats, say).
+        const Bytes log = read_file(journal);
+        index.files.journal_bytes = apply_journal(index, log, base);
     } catch (const Error&) {
         // no journal: the snapshot is the last build
     }

@@ -8,8 +8,8 @@ namespace cachet {
 
 // A file's bytes mapped read-only into memory for as long as the object lives: read from the
 // page cache without copying them into fresh memory (which the kernel must zero first). For
-// the files cachet itself replaces by rename or only appends to under the build lock (the
-// index and its journal): a file truncated by another process while mapped would fault.
+// files that are only ever replaced by a rename (the index's snapshot): a file cut short in
+// place while mapped would fault its reader.
 class MappedFile {
 public:
     // Throws io_error naming the path if it cannot be opened, stat'ed or mapped.
