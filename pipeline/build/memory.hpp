@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/build/asset_state.hpp"
+#include "pipeline/build/result.hpp"
 #include "pipeline/build/run.hpp"
 #include "pipeline/build/scan.hpp"
 #include "pipeline/cache/cache.hpp"
@@ -22,6 +24,9 @@ struct BuildMemory::Kept {
     // rewrote every entry where it was (no source came, went or failed): the next build's, if
     // its sources are the same (ScanResult::same_paths).
     std::vector<IndexEntry*> pairing;
+    // The memory of the last build's Plan::results and Plan::states, empty (Plan::release()).
+    std::vector<AssetResult> results_memory;
+    std::vector<AssetState> states_memory;
 };
 
 } // namespace cachet

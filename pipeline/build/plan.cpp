@@ -12,12 +12,25 @@
 
 namespace cachet {
 
-Plan::Plan(const std::vector<Asset>& assets)
-    : results(assets.size()), states(assets.size()), reused(assets.size(), 0), skipped(assets.size(), 0),
-      unchanged(assets.size(), nullptr), order(assets.size()), waits_for(assets.size())
+Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_memory,
+           std::vector<AssetState> states_memory)
+    : results(std::move(results_memory)), states(std::move(states_memory)), reused(assets.size(), 0),
+      skipped(assets.size(), 0), unchanged(assets.size(), nullptr), order(assets.size()), waits_for(assets.size())
 {
+    results.clear();
+    results.resize(assets.size());
+    states.clear();
+    states.resize(assets.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
+}
+
+void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory)
+{
+    results.clear();
+    states.clear();
+    results_memory = std::move(results);
+    states_memory = std::move(states);
 }
 
 void Plan::sort_order(const std::vector<Asset>& assets)
@@ -64,14 +77,19 @@ void plan_script_names(const Config& config, const FileSystem& fs, const Session
     const std::vector<Asset>& assets = session.scan.assets;
     if (!config.preset.references.rewrite || config.preset.references.trust_scripts)
         return;
+    // (An unchanged source's names are read where the index has them; plan_reuse() gives those
+    // it does not reuse their own copy, and reuse moves them.)
     std::vector<std::size_t> unread;
+    std::vector<const std::vector<std::string>*> known;
     for (std::size_t i = 0; i < assets.size(); ++i) {
         if (!may_hold_scripts(assets[i].path))
             continue;
-        if (const IndexEntry* e = plan.unchanged[i])
-            plan.states[i].script_names = e->script_names;
-        else
+        if (const IndexEntry* e = plan.unchanged[i]) {
+            if (!e->script_names.empty())
+                known.push_back(&e->script_names);
+        } else {
             unread.push_back(i);
+        }
     }
     parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
         const Asset& asset = assets[unread[n]];
@@ -83,8 +101,10 @@ void plan_script_names(const Config& config, const FileSystem& fs, const Session
         }
     });
     std::vector<std::string> names;
-    for (const AssetState& state : plan.states)
-        names.insert(names.end(), state.script_names.begin(), state.script_names.end());
+    for (const auto* k : known)
+        names.insert(names.end(), k->begin(), k->end());
+    for (const std::size_t i : unread)
+        names.insert(names.end(), plan.states[i].script_names.begin(), plan.states[i].script_names.end());
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::vector<char> named(assets.size(), 0);
@@ -173,15 +193,19 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
                     return true;
         return false;
     };
-    for (std::size_t i = 0; i < assets.size(); ++i)
+    parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (reusable[i] && (!builder.same_originals(assets[i], *reusable[i]) || sidecar_taken(*reusable[i])))
             reusable[i] = nullptr;
+    });
     if (config.preset.references.rewrite)
         keep_settled(config, session, targets, reusable);
+    const bool scripts_read = config.preset.references.rewrite && !config.preset.references.trust_scripts;
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (reusable[i]) {
             builder.reuse(*reusable[i], plan.results[i], plan.states[i]);
             plan.reused[i] = 1;
+        } else if (scripts_read && plan.unchanged[i]) { // (plan_script_names() left them in the index)
+            plan.states[i].script_names = plan.unchanged[i]->script_names;
         }
     });
 }
@@ -216,8 +240,10 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
             // unreadable: building it says so
         }
     });
+    // Only what is built waits: a reused source is built after nothing, and nothing built waits
+    // for it (needs_build()), so it is in no cycle.
     std::vector<std::vector<std::size_t>> loads(assets.size()), back(assets.size());
-    for (std::size_t i = 0; i < assets.size(); ++i) {
+    for (const std::size_t i : plan.order) {
         for (const auto& path : plan.states[i].loads)
             if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
                 loads[i].push_back(t);

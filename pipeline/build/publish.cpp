@@ -151,7 +151,7 @@ private:
             m_index.assets = std::move(m_session.previous.assets); // (its nodes stay where they are)
             if (same_sources) {
                 for (std::size_t i = 0; i < m_assets.size(); ++i)
-                    *m_plan.previous[i] = entry_of(i, fragments);
+                    fill_entry(*m_plan.previous[i], i, fragments);
                 m_rewritten_in_place = true;
                 return;
             }
@@ -168,7 +168,7 @@ private:
             }
             if (at == m_index.assets.end() || at->first != a.path)
                 at = m_index.assets.emplace_hint(at, a.path, IndexEntry{});
-            (at++)->second = entry_of(i, fragments);
+            fill_entry((at++)->second, i, fragments);
         }
         m_index.assets.erase(at, m_index.assets.end());
     }
@@ -180,22 +180,32 @@ private:
         return m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size();
     }
 
-    // The index entry of the source at i, from this build's result and state (which it takes).
-    IndexEntry entry_of(std::size_t i, Fragments fragments)
+    // Makes e the index entry of the source at i, from this build's result and state (which it
+    // takes), member by member: a watch rebuild does this for every source.
+    void fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
     {
         AssetState& state = m_plan.states[i];
         AssetResult& result = m_plan.results[i];
-        return IndexEntry{m_session.trusted_stat(m_assets[i]),
-                          CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings),
-                                     std::move(state.blobs)},
-                          std::move(state.output_stats),
-                          fragments == Fragments::copy ? state.fragment : std::move(state.fragment),
-                          std::move(state.settings),
-                          std::move(state.loads),
-                          std::move(state.back),
-                          std::move(state.script_names),
-                          std::move(state.kept),
-                          fragments == Fragments::copy ? state.fragment_digest : std::move(state.fragment_digest)};
+        e.source = m_session.trusted_stat(m_assets[i]);
+        e.entry.key = std::move(state.key);
+        e.entry.record = std::move(result.record);
+        e.entry.warnings = std::move(result.warnings);
+        e.entry.blobs = std::move(state.blobs);
+        e.outputs = std::move(state.output_stats);
+        if (fragments == Fragments::copy) {
+            e.fragment = state.fragment;
+            e.fragment_digest = state.fragment_digest;
+        } else {
+            e.fragment = std::move(state.fragment);
+            e.fragment_digest = std::move(state.fragment_digest);
+        }
+        e.settings = std::move(state.settings);
+        e.loads = std::move(state.loads);
+        e.back = std::move(state.back);
+        e.script_names = std::move(state.script_names);
+        e.kept = std::move(state.kept);
+        e.taken = false;
+        e.in_place = -1;
     }
 
     // Whether this build's manifest names path: among the sources whose path starts as an

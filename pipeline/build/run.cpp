@@ -23,7 +23,8 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     const FileSystem& fs = options.file_system ? *options.file_system : real_file_system();
     Session session(config, fs, reporter, memory, changed);
     const std::vector<Asset>& assets = session.scan.assets;
-    Plan plan(assets);
+    Plan plan =
+        memory ? Plan(assets, std::move(memory->results_memory), std::move(memory->states_memory)) : Plan(assets);
     if (config.shard) // a shard builds its images only: the texts name them, so they come last
         for (std::size_t i = 0; i < assets.size(); ++i)
             plan.skipped[i] = assets[i].kind != AssetKind::image ||
@@ -93,7 +94,10 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
     execute_plan(assets, plan, builder, writer, targets, reporter, config.jobs, config.preset.build.memory,
                  options.cancel);
     reporter.phase("the others built");
-    return publish_build(config, options, session, plan, targets, written, reporter, memory, start);
+    Summary summary = publish_build(config, options, session, plan, targets, written, reporter, memory, start);
+    if (memory)
+        plan.release(memory->results_memory, memory->states_memory);
+    return summary;
 }
 
 } // namespace
