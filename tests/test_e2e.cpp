@@ -3,6 +3,7 @@
 // one-shot APIs for sidecars, OpenSSL for digests, python3-jsonschema for the schema).
 #include "pipeline/model/content_type.hpp"
 #include "pipeline/model/hash.hpp"
+#include "pipeline/text/compress.hpp"
 #include "pipeline/text/minify.hpp"
 #include "pipeline/text/references.hpp"
 #include "tests/test_support.hpp"
@@ -928,6 +929,47 @@ TEST_CASE("cachet build: sidecars only when big enough and worth it", "[e2e]")
     const json m2 = test::read_json(dir / "out2/cachet-manifest.json");
     CHECK(m2["assets"]["noise.txt"]["outputs"][0]["encodings"].empty());
     CHECK(m2["assets"]["big.js"]["outputs"][0]["encodings"].size() == 3);
+}
+
+TEST_CASE("cachet build: a large text's sidecars, made side by side, are the same bytes at -j1 and -j2 and decode "
+          "to it",
+          "[e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "src";
+    std::string css;
+    std::string log;
+    for (int i = 0; i < 900; ++i) { // 40 KB and 16 KB: over the size whose encodings get threads
+        css += ".rule" + std::to_string(i) + " { color: #" + std::to_string(100 + i % 900) +
+               "; margin: " + std::to_string(i % 17) + "px }\n";
+        if (i < 600)
+            log += "line " + std::to_string(i * 7919 % 1000) + " of the log\n";
+    }
+    test::spit(src / "site.css", css);
+    test::spit(src / "notes.txt", log);
+    REQUIRE(build(src, dir / "a", {"-j", "1"}).exit_code == 0);
+    REQUIRE(build(src, dir / "b", {"-j", "2"}).exit_code == 0);
+    const auto files = test::list_files(dir / "a");
+    REQUIRE(test::list_files(dir / "b") == files);
+    for (const auto& f : files) {
+        INFO(f);
+        CHECK(test::slurp(dir / "a" / f) == test::slurp(dir / "b" / f));
+    }
+    const json m = test::read_json(dir / "b/cachet-manifest.json");
+    for (const char* source : {"site.css", "notes.txt"}) {
+        INFO(source);
+        const json& out = m["assets"][source]["outputs"][0];
+        REQUIRE(out["encodings"].size() == 3);
+        const Bytes plain = test::slurp(dir / "b" / out["path"].get<std::string>());
+        CHECK(plain.size() > 8 * 1024);
+        for (const auto& e : out["encodings"]) {
+            INFO(e["path"].get<std::string>());
+            const std::string name = e["encoding"].get<std::string>();
+            const Encoding encoding = name == "zstd" ? Encoding::zstd : name == "br" ? Encoding::br : Encoding::gzip;
+            CHECK(to_string(encoding) == name);
+            CHECK(decompress(encoding, test::slurp(dir / "b" / e["path"].get<std::string>())) == plain);
+        }
+    }
 }
 
 TEST_CASE("cachet build: two different outputs with one name are an error naming both", "[e2e]")
