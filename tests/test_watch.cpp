@@ -165,6 +165,25 @@ TEST_CASE("cachet watch: rebuilds of one file at a time keep every other file's 
     CHECK(tree(s.out) == s.fresh());
 }
 
+// A rebuild with the same sources and no script changed takes the last build's word for what
+// scripts name (Session::named_before); a changed script is read again.
+TEST_CASE("cachet watch: what scripts name is read again when a script changes, else kept", "[watch][e2e][references]")
+{
+    Session s({}, {}, "refs");
+    const std::string app = std::string(as_text(test::slurp(s.src / "js/app.js")));
+    const std::string base = std::string(as_text(test::slurp(s.src / "css/base.css")));
+    write(s.src / "js/app.js", app + "var icon = \"aa.png\";\n");
+    s.settle(); // img/aa.png is named by a script: the pages keep its name
+    CHECK(fs::exists(s.out / "img/aa.png"));
+    write(s.src / "css/base.css", base + "\n.b { color: red }\n");
+    s.settle(); // no script read: the names of the last build
+    CHECK(fs::exists(s.out / "img/aa.png"));
+    write(s.src / "js/app.js", app);
+    s.settle(); // no longer named: the pages name its fingerprinted file again
+    write(s.src / "css/base.css", base);
+    s.settle();
+}
+
 TEST_CASE("cachet watch follows what editors and tools do to files", "[watch][e2e]")
 {
     Session s;

@@ -24,6 +24,8 @@ struct BuildMemory::Kept {
     // rewrote every entry where it was (no source came, went or failed): the next build's, if
     // its sources are the same (ScanResult::same_paths).
     std::vector<IndexEntry*> pairing;
+    // Which sources scripts named in the last build (Targets::named_all()).
+    std::vector<char> named;
     // The memory of the last build's Plan::results and Plan::states, empty (Plan::release()).
     std::vector<AssetResult> results_memory;
     std::vector<AssetState> states_memory;

@@ -91,6 +91,11 @@ void plan_script_names(const Config& config, const FileSystem& fs, const Session
             unread.push_back(i);
         }
     }
+    // No script read again, and the same sources as the last build of a watch: the same names.
+    if (unread.empty() && !session.named_before.empty()) {
+        targets.set_named(session.named_before);
+        return;
+    }
     parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
         const Asset& asset = assets[unread[n]];
         try {

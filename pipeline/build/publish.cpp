@@ -447,6 +447,7 @@ private:
             m_memory->index = std::move(m_index); // (its nodes stay where they are)
             if (m_rewritten_in_place)
                 m_memory->pairing = m_plan.previous;
+            m_memory->named = m_targets.named_all();
             m_memory->valid = m_session.cache.has_value();
             return;
         }

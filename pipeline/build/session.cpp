@@ -122,16 +122,21 @@ Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter,
     const bool remembered = memory && memory->valid && session.cache;
     session.incremental = remembered && changed;
     std::vector<IndexEntry*> kept_pairing;
+    std::vector<char> kept_named;
     if (memory) {
         memory->valid = false; // until this build completes
         kept_pairing = std::move(memory->pairing);
         memory->pairing.clear();
+        kept_named = std::move(memory->named);
+        memory->named.clear();
     }
     if (session.incremental) {
         session.scan = rescan(std::move(memory->scan), config.source, config.preset, folders_to_skip(config), *changed);
         session.previous = std::move(memory->index); // (its nodes, which pairing points to, stay where they are)
         if (session.scan.same_paths && kept_pairing.size() == session.scan.assets.size())
             session.pairing = std::move(kept_pairing);
+        if (session.scan.same_paths && kept_named.size() == session.scan.assets.size())
+            session.named_before = std::move(kept_named);
         reporter.phase("changed sources looked at");
     } else {
         std::exception_ptr scan_error;

@@ -36,9 +36,12 @@ struct Session {
     // file changed twice within one tick of its file system's clock keeps its mtime.
     std::int64_t scan_time_ns = 0;
     ScanResult scan;
-    bool incremental = false;               // only the sources the watch events named need a look
-    BuildIndex previous;                    // the last build's index (empty without a cache, or if none)
-    std::vector<IndexEntry*> pairing;       // each source's entry in previous, when memory kept it (else empty)
+    bool incremental = false;         // only the sources the watch events named need a look
+    BuildIndex previous;              // the last build's index (empty without a cache, or if none)
+    std::vector<IndexEntry*> pairing; // each source's entry in previous, when memory kept it (else empty)
+    // Which sources the last build found named by scripts (Targets::set_named()), when memory
+    // kept it and the sources are the same (else empty).
+    std::vector<char> named_before;
     ManifestHead last;                      // the last build's id and the builds it keeps
     std::set<std::string> published_before; // what the last build wrote to OUT, if no index says
 

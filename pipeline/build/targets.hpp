@@ -44,6 +44,7 @@ public:
 
     // Which sources the site's scripts name (plan_script_names()), by index.
     void set_named(std::vector<char> named) { m_named = std::move(named); }
+    const std::vector<char>& named_all() const { return m_named; }
     // Whether scripts name assets[index]: references to it stay as written.
     bool named(std::size_t index) const { return index < m_named.size() && m_named[index] != 0; }
 
