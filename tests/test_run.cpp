@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 using namespace cachet;
 
 TEST_CASE("output_widths: configured widths below the source's, then its own, never upscaled", "[run]")
@@ -125,4 +127,74 @@ TEST_CASE("the build report counts full-size downloads, the files that grew, the
     quiet.add(asset, result, other);
     CHECK(other.large.empty());
     CHECK(other.warnings.empty());
+}
+
+TEST_CASE("count_all on two threads gives the summary of adding every source in order", "[run][report]")
+{
+    std::vector<Asset> assets;
+    std::vector<AssetResult> results;
+    std::vector<char> skipped;
+    for (int i = 0; i < 20'000; ++i) { // over two threads' worth
+        char name[32];
+        std::snprintf(name, sizeof name, "img/%05d.jpg", i);
+        // Ties in size across the halves (the largest keep the first added), a few grown and large
+        // ones, failures and warnings on both sides, some skipped.
+        const std::uint64_t avif = i % 997 != 0               ? 100 + static_cast<std::uint64_t>(i % 50)
+                                   : (i >= 8000 && i < 12000) ? 800'000 // two equal on each side of the middle
+                                                              : 700'000;
+        AssetResult result;
+        result.status = i % 7 == 0 ? AssetResult::Status::cached : AssetResult::Status::built;
+        result.record = photo(name, 1000, avif, i % 301 == 0 ? 5000 : 500);
+        if (i % 1009 == 0) {
+            result.status = AssetResult::Status::failed;
+            result.message = "broken " + std::to_string(i);
+        }
+        if (i % 613 == 0)
+            result.warnings.push_back("warned " + std::to_string(i));
+        Asset asset;
+        asset.path = name;
+        asset.kind = AssetKind::image;
+        asset.bytes = 1000;
+        assets.push_back(asset);
+        results.push_back(std::move(result));
+        skipped.push_back(i % 4001 == 3 ? 1 : 0);
+    }
+    Summary one;
+    Totals totals(k_large_file_bytes);
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (!skipped[i])
+            totals.add(assets[i], results[i], one);
+    totals.name(one);
+    Summary two;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, two);
+    auto files = [](const std::vector<FileReport>& v) {
+        std::vector<std::pair<std::string, std::uint64_t>> out;
+        for (const auto& f : v)
+            out.emplace_back(f.path, f.bytes);
+        return out;
+    };
+    CHECK(two.failures == one.failures);
+    CHECK(two.failures.size() == 20);
+    CHECK(two.warnings == one.warnings);
+    CHECK(files(two.largest) == files(one.largest));
+    CHECK(files(two.grown) == files(one.grown));
+    CHECK(files(two.large) == files(one.large));
+    CHECK(two.not_modern == one.not_modern);
+    CHECK(two.images_modern == one.images_modern);
+    CHECK(two.images_not_modern == one.images_not_modern);
+    CHECK(last_build_json(two) == last_build_json(one));
+    const KindTotals& a = one.kinds.at("image");
+    const KindTotals& b = two.kinds.at("image");
+    CHECK(b.assets == a.assets);
+    CHECK(b.cached == a.cached);
+    CHECK(b.failed == a.failed);
+    CHECK(b.bytes_in == a.bytes_in);
+    CHECK(b.delivered == a.delivered);
+    CHECK(b.plain == a.plain);
+    CHECK(b.delivered_as == a.delivered_as);
+    REQUIRE(b.outputs.size() == a.outputs.size());
+    for (const auto& [format, t] : a.outputs) {
+        CHECK(b.outputs.at(format).files == t.files);
+        CHECK(b.outputs.at(format).bytes == t.bytes);
+    }
 }

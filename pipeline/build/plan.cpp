@@ -137,15 +137,20 @@ void keep_settled(const Config& config, const Session& session, const Targets& t
             dropped.push_back(i);
             continue;
         }
-        bool settled = targets.kept(e->loads, e->back) == e->kept;
+        bool settled = true;
+        bool named = false; // whether scripts name one of them (most files: none, and none kept)
         for (const auto* paths : {&e->loads, &e->back})
             for (const auto& path : *paths) {
-                if (const std::size_t t = targets.find(path); t != Targets::k_none)
+                if (const std::size_t t = targets.find(path); t != Targets::k_none) {
                     refers.emplace_back(t, i);
-                else if (config.missing_references != MissingReferences::warn ||
-                         session.previous.assets.count(path) != 0)
+                    named = named || targets.named(t);
+                } else if (config.missing_references != MissingReferences::warn ||
+                           session.previous.assets.count(path) != 0) {
                     settled = false;
+                }
             }
+        if (settled && (named || !e->kept.empty()))
+            settled = targets.kept(e->loads, e->back) == e->kept;
         if (!settled) {
             reusable[i] = nullptr;
             dropped.push_back(i);

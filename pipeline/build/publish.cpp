@@ -77,11 +77,8 @@ private:
         summary.picture = m_config.preset.html.picture;
         // The default large-file warning, unless the site has its own limits ([[budgets]]) or
         // this is a shard (a share of the site, and its final build warns).
-        Totals totals(m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0);
-        for (std::size_t i = 0; i < m_assets.size(); ++i)
-            if (!m_plan.skipped[i])
-                totals.add(m_assets[i], m_plan.results[i], summary);
-        totals.name(summary);
+        count_all(m_assets, m_plan.results, m_plan.skipped,
+                  m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0, m_config.jobs, summary);
         for (const auto& f : summary.large)
             m_reporter.warning(f.path + ": " + large_file_message(f, k_large_file_bytes));
         for (const auto& w : m_session.scan.warnings) // "path: skipped: ..."

@@ -1,11 +1,13 @@
 #include "pipeline/build/totals.hpp"
 
+#include "pipeline/build/scheduler.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 namespace cachet {
 namespace {
@@ -98,6 +100,55 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
             enc.bytes += e.bytes;
         }
     }
+}
+
+void Totals::merge(const Totals& other, Summary& summary, Summary&& into_other)
+{
+    for (std::size_t k = 0; k < m_kinds.size(); ++k) {
+        KindTotals& to = m_kinds[k].totals;
+        const KindTotals& from = other.m_kinds[k].totals;
+        to.assets += from.assets;
+        to.cached += from.cached;
+        to.failed += from.failed;
+        to.bytes_in += from.bytes_in;
+        to.delivered += from.delivered;
+        to.plain += from.plain;
+        for (std::size_t o = 0; o < m_kinds[k].outputs.size(); ++o) {
+            m_kinds[k].outputs[o].files += other.m_kinds[k].outputs[o].files;
+            m_kinds[k].outputs[o].bytes += other.m_kinds[k].outputs[o].bytes;
+            m_kinds[k].delivered_as[o] = m_kinds[k].delivered_as[o] || other.m_kinds[k].delivered_as[o];
+        }
+    }
+    auto append = [](auto& to, auto& from) {
+        to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(summary.failures, into_other.failures);
+    append(summary.warnings, into_other.warnings);
+    append(summary.grown, into_other.grown);
+    append(summary.large, into_other.large);
+    append(summary.not_modern, into_other.not_modern);
+    summary.images_modern += into_other.images_modern;
+    summary.images_not_modern += into_other.images_not_modern;
+    for (const auto& file : into_other.largest) // (after an equal one already there, as if added later)
+        keep_largest(summary.largest, file);
+}
+
+void count_all(const std::vector<Asset>& assets, const std::vector<AssetResult>& results,
+               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary)
+{
+    constexpr std::size_t k_per_worker = 8192; // fewer: not worth a thread
+    const std::size_t n = assets.size();
+    const std::size_t parts = std::clamp<std::size_t>(n / k_per_worker, 1, std::max(1U, workers));
+    std::vector<Totals> totals(parts, Totals(large_bytes));
+    std::vector<Summary> pieces(parts);
+    parallel_for(static_cast<unsigned>(parts), parts, [&](std::size_t p) {
+        for (std::size_t i = n * p / parts; i < n * (p + 1) / parts; ++i)
+            if (!skipped[i])
+                totals[p].add(assets[i], results[i], p == 0 ? summary : pieces[p]);
+    });
+    for (std::size_t p = 1; p < parts; ++p)
+        totals[0].merge(totals[p], summary, std::move(pieces[p]));
+    totals[0].name(summary);
 }
 
 std::string_view Totals::slot_name(std::size_t slot)

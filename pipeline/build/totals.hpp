@@ -18,6 +18,9 @@ public:
     // warning (0: none).
     explicit Totals(std::uint64_t large_bytes = 0) : m_large_bytes(large_bytes) {}
     void add(const Asset& asset, const AssetResult& result, Summary& summary);
+    // Adds what other counted (with into_other, its lists) after this one: as if other's assets
+    // had been added here, in their order, after this one's.
+    void merge(const Totals& other, Summary& summary, Summary&& into_other);
     void name(Summary& summary) const;
 
 private:
@@ -35,6 +38,11 @@ private:
     std::uint64_t m_large_bytes;
     std::array<Kind, k_kinds> m_kinds{}; // by AssetKind
 };
+
+// Totals of every source not skipped, added on up to workers threads (a watch rebuild of
+// 100,000 sources counts them all) and named into summary: the same as adding them in order.
+void count_all(const std::vector<Asset>& assets, const std::vector<AssetResult>& results,
+               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary);
 
 // The warning of a file delivered bigger than limit.
 std::string large_file_message(const FileReport& file, std::uint64_t limit);
