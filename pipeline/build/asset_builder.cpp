@@ -23,8 +23,8 @@ namespace {
 // A text's encodings are made on threads of their own from this size (below it a thread costs
 // more than it saves), up to this one (beyond it, three encoders at once would take more
 // memory than the scheduler counted for the file).
-constexpr std::size_t k_parallel_compress_min = 8 * 1024;
-constexpr std::size_t k_parallel_compress_max = 1024 * 1024;
+constexpr std::size_t k_parallel_compress_min = std::size_t{8} << 10;
+constexpr std::size_t k_parallel_compress_max = std::size_t{1} << 20;
 
 // "sha256-<hex>" of a file read in pieces (a passthrough may be large).
 std::string digest_file(const Asset& asset)
