@@ -26,7 +26,8 @@ struct BuildMemory::Kept {
     std::vector<IndexEntry*> pairing;
     // Which sources scripts named in the last build (Targets::named_all()).
     std::vector<char> named;
-    // The memory of the last build's Plan::results and Plan::states, empty (Plan::release()).
+    // The last build's Plan::results and Plan::states, every element as made by default
+    // (Plan::release()).
     std::vector<AssetResult> results_memory;
     std::vector<AssetState> states_memory;
 };

@@ -17,9 +17,8 @@ Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_me
     : results(std::move(results_memory)), states(std::move(states_memory)), reused(assets.size(), 0),
       skipped(assets.size(), 0), unchanged(assets.size(), nullptr), order(assets.size()), waits_for(assets.size())
 {
-    results.clear();
+    // (Their elements are all as made by default: release() left them so.)
     results.resize(assets.size());
-    states.clear();
     states.resize(assets.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
@@ -27,8 +26,12 @@ Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_me
 
 void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory)
 {
-    results.clear();
-    states.clear();
+    // Each element back to as made by default, here, after the build: the next build of the
+    // same sources then has nothing to set up.
+    for (auto& r : results)
+        r = AssetResult{};
+    for (auto& s : states)
+        s = AssetState{};
     results_memory = std::move(results);
     states_memory = std::move(states);
 }

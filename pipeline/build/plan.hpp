@@ -26,11 +26,14 @@ struct Plan {
     std::vector<std::vector<std::size_t>> waits_for; // what each must wait for (dependency order)
 
     // Everything to build, in SRC order until sort_order(). A watch session hands in the last
-    // build's vectors, emptied (Plan::release()): at 100,000 sources the states are 36 MB that
-    // would otherwise be mapped afresh, and every page faulted in, on every rebuild.
+    // build's vectors (Plan::release(): every element as made by default): at 100,000 sources
+    // the states are 36 MB that would otherwise be mapped afresh, and every page faulted in, on
+    // every rebuild.
     explicit Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_memory = {},
                   std::vector<AssetState> states_memory = {});
-    // Empties results and states (once the build is over), keeping their memory for the next.
+    // Sets every element of results and states back to as made by default (once the build is
+    // over) and hands them over, for the next build: a watch rebuild of as many sources then
+    // sets nothing up.
     void release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory);
     // Puts what is left to build in order: big images first, so that the slowest jobs do not
     // start last (results do not depend on the order). Once the reused ones left: a rebuild of a
