@@ -1,8 +1,10 @@
 // PNG fallbacks at fewer bytes (issue 21): the image data deflated again by libdeflate (the
 // same pixels, every other chunk as it was), and a palette quantized by libimagequant when its
-// Butteraugli distance at the reference width stays within images.png.lossy_distance.
+// Butteraugli distance at the reference width stays within images.png.lossy_distance, else a
+// near-lossless PNG (every colour sample within images.png.near_lossless levels) that does.
 #include "pipeline/image/palette.hpp"
 #include "pipeline/image/png_chunks.hpp"
+#include "pipeline/image/png_near.hpp"
 #include "pipeline/image/quality.hpp"
 
 #include "tests/test_support.hpp"
@@ -114,6 +116,53 @@ Bytes with_height(Bytes png, std::uint32_t height)
     return png;
 }
 
+// The pixels PNG's filtered rows decode to (the specification's reconstruction, 8-bit samples).
+Bytes unfiltered(const Bytes& filtered, int width, int height, int channels)
+{
+    const std::size_t stride = static_cast<std::size_t>(width * channels);
+    Bytes out(stride * static_cast<std::size_t>(height));
+    for (std::size_t y = 0; y < static_cast<std::size_t>(height); ++y) {
+        const std::uint8_t type = filtered[y * (stride + 1)];
+        REQUIRE(type <= 4);
+        for (std::size_t i = 0; i < stride; ++i) {
+            const int a = i >= static_cast<std::size_t>(channels) ? out[y * stride + i - channels] : 0;
+            const int b = y > 0 ? out[(y - 1) * stride + i] : 0;
+            const int c = y > 0 && i >= static_cast<std::size_t>(channels) ? out[(y - 1) * stride + i - channels] : 0;
+            const int p = a + b - c;
+            const int paeth = std::abs(p - a) <= std::abs(p - b) && std::abs(p - a) <= std::abs(p - c) ? a
+                              : std::abs(p - b) <= std::abs(p - c)                                     ? b
+                                                                                                       : c;
+            const std::array<int, 5> predicted{0, a, b, (a + b) / 2, paeth};
+            out[y * stride + i] = static_cast<std::uint8_t>(filtered[y * (stride + 1) + 1 + i] + predicted[type]);
+        }
+    }
+    return out;
+}
+
+std::size_t zlib_size(const Bytes& data)
+{
+    libdeflate_compressor* c = libdeflate_alloc_compressor(9);
+    Bytes out(libdeflate_zlib_compress_bound(c, data.size()));
+    const std::size_t n = libdeflate_zlib_compress(c, data.data(), data.size(), out.data(), out.size());
+    libdeflate_free_compressor(c);
+    return n;
+}
+
+// The grey-and-alpha (or grey) raster of r's red band.
+Raster grey_of(const Raster& r, bool alpha)
+{
+    Raster g;
+    g.width = r.width;
+    g.height = r.height;
+    g.bands = alpha ? 4 : 3;
+    for (std::size_t i = 0; i < r.pixels.size(); i += 4) {
+        g.pixels.insert(g.pixels.end(), {r.pixels[i], r.pixels[i], r.pixels[i]});
+        if (alpha)
+            g.pixels.push_back(r.pixels[i + 3]);
+    }
+    return g;
+}
+
 } // namespace
 
 TEST_CASE("png_recompressed deflates the image data again: the same pixels, fewer bytes", "[png][image]")
@@ -210,6 +259,121 @@ TEST_CASE("cachet build writes a quantized palette where it stays within images.
     }
 }
 
+TEST_CASE("near-lossless rows decode to pixels within the error, alpha exact, and deflate smaller", "[png][image]")
+{
+    const Raster source = discs(0.15); // shaded discs: smooth gradients, anti-aliased edges
+    std::size_t previous = 0;
+    for (const int near : {0, 1, 2, 3}) {
+        INFO("near " << near);
+        const NearLossless rows = near_lossless_rows(source.pixels, source.width, source.height, 4, 3, near);
+        REQUIRE(rows.filtered.size() == source.pixels.size() + static_cast<std::size_t>(source.height));
+        CHECK(unfiltered(rows.filtered, source.width, source.height, 4) == rows.pixels);
+        // Every filter is some row's choice (at 1: 48 Sub, 87 Up, 66 Average, 39 Paeth).
+        std::array<int, 5> chosen{};
+        for (std::size_t y = 0; y < static_cast<std::size_t>(source.height); ++y)
+            ++chosen[rows.filtered[y * (source.pixels.size() / static_cast<std::size_t>(source.height) + 1)]];
+        if (near == 1)
+            CHECK((chosen[0] == 0 && chosen[1] > 0 && chosen[2] > 0 && chosen[3] > 0 && chosen[4] > 0));
+        int worst = 0;
+        bool alpha_exact = true;
+        for (std::size_t i = 0; i < source.pixels.size(); ++i) {
+            const int error = std::abs(static_cast<int>(rows.pixels[i]) - source.pixels[i]);
+            if (i % 4 == 3)
+                alpha_exact = alpha_exact && error == 0;
+            else
+                worst = std::max(worst, error);
+        }
+        CHECK(alpha_exact);
+        if (near == 0)
+            CHECK(rows.pixels == source.pixels);
+        else
+            CHECK(worst == near);
+        const std::size_t size = zlib_size(rows.filtered);
+        if (near > 0)
+            CHECK(size < previous);
+        previous = size;
+    }
+}
+
+TEST_CASE("a near-lossless PNG holds exactly the rows made for it, in its own colour type", "[png][image]")
+{
+    const Raster rgba = discs(0.15);
+    for (const Raster& r : {rgba, grey_of(rgba, true), grey_of(rgba, false)}) {
+        const bool grey = is_grey(r);
+        const int channels = grey ? (r.has_alpha() ? 2 : 1) : r.bands;
+        INFO("channels " << channels);
+        PngOptions options;
+        options.near = 2;
+        options.deflate = 10;
+        const Bytes png = encode_png(r, options);
+        CHECK(colour_type(png) == (channels == 4 ? 6 : channels == 2 ? 4 : 0));
+        CHECK(png.size() < encode_png(r, PngOptions{}).size());
+        // Decoded (grey as one band and alpha), every colour sample within 2 of the source's,
+        // alpha exact.
+        const Raster decoded = test::raster_of(png);
+        REQUIRE(decoded.bands == channels);
+        const auto pixels = static_cast<std::size_t>(r.width * r.height);
+        REQUIRE(decoded.pixels.size() == pixels * static_cast<std::size_t>(channels));
+        bool within = true;
+        for (std::size_t p = 0; p < pixels; ++p)
+            for (std::size_t c = 0; c < static_cast<std::size_t>(channels); ++c) {
+                const bool alpha = r.has_alpha() && c + 1 == static_cast<std::size_t>(channels);
+                const std::uint8_t want = r.pixels[p * static_cast<std::size_t>(r.bands) + (alpha ? 3 : c)];
+                const int error = std::abs(static_cast<int>(decoded.pixels[p * channels + c]) - want);
+                within = within && error <= (alpha ? 0 : 2);
+            }
+        CHECK(within);
+    }
+}
+
+TEST_CASE("cachet build writes a near-lossless PNG where the palette is too far and it stays within", "[e2e][png]")
+{
+    test::TempDir dir;
+    fs::create_directories(dir / "src");
+    // Smooth gradients: its palette is over 2 away, its near-lossless PNG 0.53 at an error of
+    // 1, 1.02 at 2.
+    const Raster shaded = gradient(300, 240);
+    save_png(shaded, dir / "src/shaded.png");
+    auto build = [&](const std::string& name, int near_lossless) {
+        test::spit(dir / (name + ".toml"),
+                   "[images]\nformats = []\n[images.png]\nlossy_distance = 0.6\nnear_lossless = " +
+                       std::to_string(near_lossless) + "\n");
+        const auto p = test::run_cachet({"build", (dir / "src").string(), "-o", (dir / name).string(), "--no-cache",
+                                         "--config", (dir / (name + ".toml")).string()});
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        const json m = test::read_json(dir / name / "cachet-manifest.json");
+        for (const auto& o : m["assets"]["shaded.png"]["outputs"])
+            if (o["format"] == "png" && !o["original"].get<bool>())
+                return std::pair{o, test::slurp(dir / name / o["path"].get<std::string>())};
+        FAIL("no PNG output");
+        return std::pair{json(), Bytes()};
+    };
+    const auto [lossless, lossless_bytes] = build("lossless", 0);
+    CHECK_FALSE(lossless.contains("butteraugli"));
+    CHECK(test::raster_of(lossless_bytes).pixels == shaded.pixels);
+    const auto [near, near_bytes] = build("near", 3);
+    CHECK(colour_type(near_bytes) == 6); // RGBA, not a palette
+    REQUIRE(near.contains("butteraugli"));
+    CHECK(near["butteraugli"].get<double>() > 0);
+    CHECK(near["butteraugli"].get<double>() <= 0.6);
+    CHECK(near_bytes.size() < lossless_bytes.size() * 9 / 10);
+    // Every colour sample within the largest error allowed, alpha exact.
+    const Raster decoded = test::raster_of(near_bytes);
+    REQUIRE(decoded.pixels.size() == shaded.pixels.size());
+    int worst = 0;
+    bool alpha_exact = true;
+    for (std::size_t i = 0; i < shaded.pixels.size(); ++i) {
+        const int error = std::abs(static_cast<int>(decoded.pixels[i]) - shaded.pixels[i]);
+        if (i % 4 == 3)
+            alpha_exact = alpha_exact && error == 0;
+        else
+            worst = std::max(worst, error);
+    }
+    CHECK(alpha_exact);
+    CHECK(worst == 1); // the largest error within 0.6
+}
+
 TEST_CASE("a grey image stays grey in its PNG, exactly, and gets no palette", "[png][image]")
 {
     for (const bool alpha : {false, true}) {
@@ -248,6 +412,7 @@ TEST_CASE("PNG bytes are the ones recorded for this libimagequant and libdeflate
     test::TempDir dir;
     fs::create_directories(dir / "src");
     save_png(discs(0), dir / "src/logo.png");
+    save_png(gradient(300, 240), dir / "src/gradient.png"); // near-lossless at an error of 1
     test::spit(dir / "cachet.toml", "[images]\nwidths = []\nformats = []\n[output]\noriginals = false\n");
     for (const char* jobs : {"1", "2"}) {
         const fs::path out = dir / (std::string("out-") + jobs);
@@ -257,6 +422,7 @@ TEST_CASE("PNG bytes are the ones recorded for this libimagequant and libdeflate
         REQUIRE(p.exit_code == 0);
         const std::map<std::string, std::string> expected{
             {"logo.3d0d4aa37a.png", "3d0d4aa37a7d0e7a726556d2cae8a4d4aab66b352644374020394253f020f9c4"},
+            {"gradient.485f0e1e36.png", "485f0e1e3661d6c9117dba59a9bd8a1be06c198c1fa2be6a784bf51a5f9e2592"},
         };
         CHECK(test::file_digests(out, ".png") == expected);
     }

@@ -137,7 +137,7 @@ std::string settings_key(const ImageSettings& i)
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
     static_assert(field_count<ImageSettings>() == 17 && field_count<AvifOptions>() == 9 &&
                       field_count<WebpOptions>() == 7 && field_count<JpegOptions>() == 6 &&
-                      field_count<PngOptions>() == 5,
+                      field_count<PngOptions>() == 7,
                   "update settings_key(ImageSettings) for the new field");
     std::ostringstream out;
     out.imbue(std::locale::classic());
@@ -166,7 +166,7 @@ std::string settings_key(const ImageSettings& i)
     out << "\njpeg " << static_cast<int>(i.jpeg.encoder) << ' ' << i.jpeg.distance << ' ' << i.jpeg.distance_step << ' '
         << static_cast<int>(i.jpeg.chroma) << ' ' << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng "
         << i.png.compression << ' ' << i.png.palette << ' ' << i.png.lossy_distance << ' ' << i.png.deflate << ' '
-        << i.png.quantize << '\n';
+        << i.png.quantize << ' ' << i.png.near_lossless << ' ' << i.png.near << '\n';
     return out.str();
 }
 

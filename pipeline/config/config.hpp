@@ -76,6 +76,10 @@ struct PngOptions {
     double lossy_distance = 0;
     int deflate = 0;       // libdeflate level 1..12 the image data is compressed again at; 0 = zlib's only
     bool quantize = false; // per image, from lossy_distance (not a key): write the quantized palette
+    // The largest error per colour sample (0..255 levels) of a near-lossless PNG (png_near.hpp),
+    // tried when the quantized palette is not within lossy_distance; 0 = never.
+    int near_lossless = 0;
+    int near = 0; // per image, from near_lossless and lossy_distance (not a key): write it at this error
 };
 
 struct ImageSettings;

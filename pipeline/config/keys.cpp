@@ -192,6 +192,7 @@ const std::map<std::string, Setter>& setters()
         {"images.png.lossy_distance",
          number(FIELD(images.png.lossy_distance), 0, 20, false, " (a Butteraugli 3-norm distance, 0 = lossless only)")},
         {"images.png.deflate", integer(FIELD(images.png.deflate), 0, 12)},
+        {"images.png.near_lossless", integer(FIELD(images.png.near_lossless), 0, 8)},
         {"text.extensions", strings(FIELD(text.extensions))},
         {"text.min_bytes", integer(FIELD(text.min_bytes), 0, std::int64_t{1} << 40)},
         {"text.min_saving", number(FIELD(text.min_saving), 0, 1, true, "")},

@@ -24,6 +24,7 @@ struct ImageStack {
     QualityChoice (*find_quality)(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
     QualityChoice (*avif_floor)(const Raster& source, const ImageSettings& images, int threads);
     std::optional<double> (*palette_distance)(const Raster& source, const ImageSettings& images);
+    std::optional<NearTrial> (*near_lossless_trial)(const Raster& source, const ImageSettings& images, int near);
     double (*butteraugli_distance)(const Raster& original, const Raster& distorted);
     Bytes (*kept_exif)(ByteView exif, const std::vector<MetadataField>& keep);
     const Encoder& (*encoder_for)(ImageFormat format);

@@ -4,7 +4,11 @@
 #include "pipeline/image/metadata.hpp"
 #include "pipeline/image/palette.hpp"
 #include "pipeline/image/png_chunks.hpp"
+#include "pipeline/image/png_near.hpp"
 #include "pipeline/image/vips_support.hpp"
+#include "pipeline/model/error.hpp"
+
+#include <algorithm>
 
 namespace cachet {
 
@@ -20,6 +24,20 @@ Bytes deflated(Bytes png, int level)
         if (auto again = png_recompressed(png, level))
             return std::move(*again);
     return png;
+}
+
+// A grey raster's samples as its PNG stores them: one channel, and alpha if it has one.
+Bytes grey_samples(const Raster& raster)
+{
+    const auto bands = static_cast<std::size_t>(raster.bands);
+    Bytes out;
+    out.reserve(raster.pixels.size() / bands * (raster.has_alpha() ? 2 : 1));
+    for (std::size_t i = 0; i < raster.pixels.size(); i += bands) {
+        out.push_back(raster.pixels[i]);
+        if (raster.has_alpha())
+            out.push_back(raster.pixels[i + 3]);
+    }
+    return out;
 }
 
 } // namespace
@@ -52,6 +70,23 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
         if (options.quantize && rgb && colours > 256)
             return save(colours, VIPS_FOREIGN_PNG_FILTER_NONE);
         Bytes full;
+        if (options.near > 0 && colours > 256) {
+            // Near-lossless: cachet's own rows (png_near.hpp) in libvips' file (its header and
+            // profile; its image data replaced).
+            const Bytes grey_copy = grey ? grey_samples(raster) : Bytes();
+            const int channels = grey ? (raster.has_alpha() ? 2 : 1) : raster.bands;
+            const NearLossless rows =
+                near_lossless_rows(grey ? ByteView(grey_copy) : ByteView(raster.pixels), raster.width, raster.height,
+                                   channels, channels % 2 == 0 ? channels - 1 : channels, options.near);
+            const Bytes container = blob_bytes(image.pngsave_buffer(VImage::option()
+                                                                        ->set("compression", 1)
+                                                                        ->set("strip", raster.icc.empty())
+                                                                        ->set("filter", VIPS_FOREIGN_PNG_FILTER_NONE)));
+            const int level = options.deflate > 0 ? options.deflate : std::max(1, options.compression);
+            if (auto near = png_with_image_data(container, rows.filtered, level))
+                return std::move(*near);
+            throw Error(ErrorKind::internal, "near-lossless PNG: libvips' file does not hold these rows");
+        }
         if (options.deflate > 0) {
             // libpng's choice of filter for each row, or none at all: whichever libdeflate's
             // fastest level deflates smaller (it ranks them as the chosen level does) is

@@ -99,6 +99,60 @@ std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, Sour
     return out;
 }
 
+namespace {
+
+// Where png's IDAT chunks are (the format requires them consecutive): the index of the first
+// and the last, or nullopt when there are none or they are apart.
+std::optional<std::pair<std::size_t, std::size_t>> idat_span(const std::vector<Chunk>& chunks)
+{
+    std::size_t first = 0;
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+        if (chunks[i].type == "IDAT") {
+            if (first != 0 && last + 1 != i)
+                return std::nullopt;
+            if (first == 0)
+                first = i;
+            last = i;
+        }
+    if (first == 0)
+        return std::nullopt;
+    return std::pair{first, last};
+}
+
+// filtered deflated at level, or empty if it cannot be.
+Bytes zlib_deflated(ByteView filtered, int level)
+{
+    const std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(
+        libdeflate_alloc_compressor(level), libdeflate_free_compressor);
+    if (!c)
+        return {};
+    Bytes out(libdeflate_zlib_compress_bound(c.get(), filtered.size()));
+    out.resize(libdeflate_zlib_compress(c.get(), filtered.data(), filtered.size(), out.data(), out.size()));
+    return out;
+}
+
+// png with the chunks first..last (its IDATs) replaced by deflated as IDAT chunks.
+Bytes with_image_data(ByteView png, const std::vector<Chunk>& chunks, std::pair<std::size_t, std::size_t> idats,
+                      ByteView deflated)
+{
+    Bytes out(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(chunks[idats.first].at));
+    // One IDAT chunk, or several when over a chunk's 2^31 - 1 bytes.
+    constexpr std::size_t k_chunk = (std::size_t{1} << 31) - 1;
+    for (std::size_t at = 0; at < deflated.size(); at += k_chunk) {
+        const std::size_t n = std::min(k_chunk, deflated.size() - at);
+        put_be32(out, n);
+        const std::size_t type_at = out.size();
+        append(out, ByteView(reinterpret_cast<const std::uint8_t*>("IDAT"), 4));
+        append(out, deflated.subspan(at, n));
+        put_be32(out, libdeflate_crc32(0, out.data() + type_at, out.size() - type_at));
+    }
+    append(out, png.subspan(chunks[idats.second].end));
+    return out;
+}
+
+} // namespace
+
 std::optional<Bytes> png_recompressed(ByteView png, int level)
 {
     const auto chunks = png_chunks(png);
@@ -106,50 +160,39 @@ std::optional<Bytes> png_recompressed(ByteView png, int level)
         return std::nullopt;
     const std::uint64_t size = filtered_size(chunks->front().data);
     constexpr std::uint64_t k_limit = std::uint64_t{1} << 34; // (images are bounded by max_pixels long before)
-    if (size == 0 || size > k_limit)
+    const auto idats = idat_span(*chunks);
+    if (size == 0 || size > k_limit || !idats)
         return std::nullopt;
-    // The IDAT chunks, which the format requires to be consecutive.
     Bytes deflated;
-    std::size_t first = 0;
-    std::size_t last = 0;
-    for (std::size_t i = 0; i < chunks->size(); ++i)
-        if ((*chunks)[i].type == "IDAT") {
-            if (first != 0 && last + 1 != i)
-                return std::nullopt;
-            if (first == 0)
-                first = i;
-            last = i;
-            append(deflated, (*chunks)[i].data);
-        }
+    for (std::size_t i = idats->first; i <= idats->second; ++i)
+        append(deflated, (*chunks)[i].data);
     // (Deflate inflates at most 1032 times: a header claiming more is not this data's.)
-    if (first == 0 || size > std::uint64_t{deflated.size()} * 1032)
+    if (size > std::uint64_t{deflated.size()} * 1032)
         return std::nullopt;
     Bytes filtered(static_cast<std::size_t>(size));
     const std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(
         libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
-    const std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(
-        libdeflate_alloc_compressor(level), libdeflate_free_compressor);
-    if (!d || !c ||
-        libdeflate_zlib_decompress(d.get(), deflated.data(), deflated.size(), filtered.data(), filtered.size(),
-                                   nullptr) != LIBDEFLATE_SUCCESS)
+    if (!d || libdeflate_zlib_decompress(d.get(), deflated.data(), deflated.size(), filtered.data(), filtered.size(),
+                                         nullptr) != LIBDEFLATE_SUCCESS)
         return std::nullopt;
-    Bytes again(libdeflate_zlib_compress_bound(c.get(), filtered.size()));
-    again.resize(libdeflate_zlib_compress(c.get(), filtered.data(), filtered.size(), again.data(), again.size()));
+    const Bytes again = zlib_deflated(filtered, level);
     if (again.empty() || again.size() >= deflated.size())
         return std::nullopt;
-    Bytes out(png.begin(), png.begin() + static_cast<std::ptrdiff_t>((*chunks)[first].at));
-    // One IDAT chunk, or several when over a chunk's 2^31 - 1 bytes.
-    constexpr std::size_t k_chunk = (std::size_t{1} << 31) - 1;
-    for (std::size_t at = 0; at < again.size(); at += k_chunk) {
-        const std::size_t n = std::min(k_chunk, again.size() - at);
-        put_be32(out, n);
-        const std::size_t type_at = out.size();
-        append(out, ByteView(reinterpret_cast<const std::uint8_t*>("IDAT"), 4));
-        append(out, ByteView(again).subspan(at, n));
-        put_be32(out, libdeflate_crc32(0, out.data() + type_at, out.size() - type_at));
-    }
-    append(out, png.subspan((*chunks)[last].end));
-    return out;
+    return with_image_data(png, *chunks, *idats, again);
+}
+
+std::optional<Bytes> png_with_image_data(ByteView png, ByteView filtered, int level)
+{
+    const auto chunks = png_chunks(png);
+    if (!chunks)
+        return std::nullopt;
+    const auto idats = idat_span(*chunks);
+    if (!idats || filtered_size(chunks->front().data) != filtered.size())
+        return std::nullopt;
+    const Bytes deflated = zlib_deflated(filtered, level);
+    if (deflated.empty())
+        return std::nullopt;
+    return with_image_data(png, *chunks, *idats, deflated);
 }
 
 } // namespace cachet

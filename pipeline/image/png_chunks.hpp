@@ -24,4 +24,10 @@ std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, Sour
 // inflate to exactly the size its header gives, or the result is not smaller.
 std::optional<Bytes> png_recompressed(ByteView png, int level);
 
+// The PNG file png with its image data replaced by filtered (PNG's filtered rows, as the
+// header describes them) deflated by libdeflate at level (1..12), every other chunk byte for
+// byte. Nullopt when png is not well formed (as above) or filtered is not the size its
+// header gives.
+std::optional<Bytes> png_with_image_data(ByteView png, ByteView filtered, int level);
+
 } // namespace cachet

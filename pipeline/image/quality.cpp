@@ -86,6 +86,21 @@ std::optional<double> palette_distance(const Raster& source, const ImageSettings
     return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
 }
 
+std::optional<NearTrial> near_lossless_trial(const Raster& source, const ImageSettings& images, int near)
+{
+    if (source.bands < 3 || distinct_colours(source, 256) <= 256)
+        return std::nullopt;
+    const Raster reference = reference_raster(source, images);
+    PngOptions png = images.png; // (as compressed at every width, so that the sizes compare)
+    png.quantize = false;
+    const Bytes lossless = encode_png(reference, png);
+    png.near = near;
+    const Bytes encoded = encode_png(reference, png);
+    return NearTrial{
+        butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster),
+        static_cast<double>(encoded.size()) / static_cast<double>(std::max<std::size_t>(1, lossless.size()))};
+}
+
 QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads)
 {
     const Raster reference = reference_raster(source, images);

@@ -34,4 +34,14 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
 // its PNG is not quantized anyway: grey, or of at most 256 colours (an exact palette).
 std::optional<double> palette_distance(const Raster& source, const ImageSettings& images);
 
+// The trial of images.png.near_lossless, when the palette is not within lossy_distance:
+// source's near-lossless PNG at that error (images.png.near) at the reference width as for
+// the palette, its distance, and how many bytes it takes for each of the lossless PNG's (both
+// compressed as images.png says). Nullopt when its PNG is an exact palette anyway (at most 256 colours).
+struct NearTrial {
+    double distance = 0;
+    double size_ratio = 1;
+};
+std::optional<NearTrial> near_lossless_trial(const Raster& source, const ImageSettings& images, int near);
+
 } // namespace cachet

@@ -1,0 +1,94 @@
+#include "pipeline/image/png_near.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+namespace cachet {
+
+namespace {
+
+enum Filter : std::uint8_t { sub = 1, up = 2, average = 3, paeth = 4 };
+
+int predict(Filter filter, int a, int b, int c)
+{
+    switch (filter) {
+    case sub: return a;
+    case up: return b;
+    case average: return (a + b) / 2;
+    case paeth: break;
+    }
+    const int p = a + b - c;
+    const int pa = std::abs(p - a);
+    const int pb = std::abs(p - b);
+    const int pc = std::abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+} // namespace
+
+NearLossless near_lossless_rows(ByteView pixels, int width, int height, int channels, int colour_channels, int near)
+{
+    const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
+    const auto rows = static_cast<std::size_t>(height);
+    NearLossless out;
+    out.filtered.resize((stride + 1) * rows);
+    out.pixels.resize(stride * rows);
+    // Each residual -255..255 rounded to the nearest multiple of 2 * near + 1.
+    const int step = 2 * near + 1;
+    std::array<int, 511> rounded{}; // index: the residual + 255
+    for (std::size_t i = 0; i < rounded.size(); ++i) {
+        const int d = static_cast<int>(i) - 255;
+        rounded[i] = (d < 0 ? -1 : 1) * ((std::abs(d) + near) / step) * step;
+    }
+
+    const std::vector<std::uint8_t> zero(stride, 0);
+    constexpr std::array<Filter, 4> k_filters{sub, up, average, paeth};
+    std::array<std::vector<std::uint8_t>, 4> rebuilt;
+    std::array<std::vector<std::uint8_t>, 4> residuals;
+    for (std::size_t f = 0; f < k_filters.size(); ++f) {
+        rebuilt[f].resize(stride);
+        residuals[f].resize(stride);
+    }
+    for (std::size_t y = 0; y < rows; ++y) {
+        const std::uint8_t* source = pixels.data() + y * stride;
+        const std::uint8_t* above = y == 0 ? zero.data() : out.pixels.data() + (y - 1) * stride;
+        std::size_t best = 0;
+        std::uint64_t best_cost = std::numeric_limits<std::uint64_t>::max();
+        for (std::size_t f = 0; f < k_filters.size(); ++f) {
+            std::uint8_t* r = rebuilt[f].data();
+            std::uint8_t* e = residuals[f].data();
+            std::uint64_t cost = 0;
+            for (std::size_t i = 0, channel = 0; i < stride; ++i) {
+                const int a = i >= static_cast<std::size_t>(channels) ? r[i - channels] : 0;
+                const int c = i >= static_cast<std::size_t>(channels) ? above[i - channels] : 0;
+                const int p = predict(k_filters[f], a, above[i], c);
+                const int d = source[i] - p;
+                int q = d;
+                if (static_cast<int>(channel) < colour_channels) {
+                    q = rounded[static_cast<std::size_t>(d) + 255]; // (d + 255, modulo 2^64)
+                    if (p + q < 0 || p + q > 255)
+                        q = d;
+                }
+                r[i] = static_cast<std::uint8_t>(p + q);
+                e[i] = static_cast<std::uint8_t>(q & 0xff);
+                cost += static_cast<std::uint64_t>(std::abs(static_cast<int>(static_cast<std::int8_t>(e[i]))));
+                if (++channel == static_cast<std::size_t>(channels))
+                    channel = 0;
+            }
+            if (cost < best_cost) {
+                best_cost = cost;
+                best = f;
+            }
+        }
+        std::uint8_t* row = out.filtered.data() + y * (stride + 1);
+        row[0] = k_filters[best];
+        std::copy(residuals[best].begin(), residuals[best].end(), row + 1);
+        std::copy(rebuilt[best].begin(), rebuilt[best].end(), out.pixels.data() + y * stride);
+    }
+    return out;
+}
+
+} // namespace cachet
