@@ -71,19 +71,22 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
             return save(colours, VIPS_FOREIGN_PNG_FILTER_NONE);
         Bytes full;
         if (options.near > 0 && colours > 256) {
-            // Near-lossless: cachet's own rows (png_near.hpp) in libvips' file (its header and
-            // profile; its image data replaced).
-            const Bytes grey_copy = grey ? grey_samples(raster) : Bytes();
+            // Near-lossless: cachet's own rows (png_near.hpp) in libvips' file (its header, with
+            // the height set, and profile; its image data replaced).
             const int channels = grey ? (raster.has_alpha() ? 2 : 1) : raster.bands;
-            const NearLossless rows =
-                near_lossless_rows(grey ? ByteView(grey_copy) : ByteView(raster.pixels), raster.width, raster.height,
-                                   channels, channels % 2 == 0 ? channels - 1 : channels, options.near);
-            const Bytes container = blob_bytes(image.pngsave_buffer(VImage::option()
-                                                                        ->set("compression", 1)
-                                                                        ->set("strip", raster.icc.empty())
-                                                                        ->set("filter", VIPS_FOREIGN_PNG_FILTER_NONE)));
+            Bytes rows;
+            {
+                const Bytes grey_copy = grey ? grey_samples(raster) : Bytes();
+                rows = near_lossless_rows(grey ? ByteView(grey_copy) : ByteView(raster.pixels), raster.width,
+                                          raster.height, channels, channels % 2 == 0 ? channels - 1 : channels,
+                                          options.near);
+            }
+            // libvips' file of the image's first row: the chunks of the whole image's.
+            const Bytes strip = blob_bytes(
+                image.crop(0, 0, raster.width, 1)
+                    .pngsave_buffer(VImage::option()->set("compression", 1)->set("strip", raster.icc.empty())));
             const int level = options.deflate > 0 ? options.deflate : std::max(1, options.compression);
-            if (auto near = png_with_image_data(container, rows.filtered, level))
+            if (auto near = png_with_image_data(strip, static_cast<std::uint32_t>(raster.height), rows, level))
                 return std::move(*near);
             throw Error(ErrorKind::internal, "near-lossless PNG: libvips' file does not hold these rows");
         }

@@ -181,18 +181,33 @@ std::optional<Bytes> png_recompressed(ByteView png, int level)
     return with_image_data(png, *chunks, *idats, again);
 }
 
-std::optional<Bytes> png_with_image_data(ByteView png, ByteView filtered, int level)
+std::optional<Bytes> png_with_image_data(ByteView png, std::uint32_t height, ByteView filtered, int level)
 {
     const auto chunks = png_chunks(png);
     if (!chunks)
         return std::nullopt;
     const auto idats = idat_span(*chunks);
-    if (!idats || filtered_size(chunks->front().data) != filtered.size())
+    if (!idats || height == 0 || height > (1u << 31))
+        return std::nullopt;
+    // The header (13 bytes: width, height, depth, colour type, compression, filter, interlace)
+    // with the height given.
+    Bytes ihdr(chunks->front().data.begin(), chunks->front().data.end());
+    if (ihdr.size() != 13)
+        return std::nullopt;
+    for (std::size_t i = 0; i < 4; ++i)
+        ihdr[4 + i] = static_cast<std::uint8_t>(height >> (24 - 8 * i));
+    if (filtered_size(ihdr) != filtered.size())
         return std::nullopt;
     const Bytes deflated = zlib_deflated(filtered, level);
     if (deflated.empty())
         return std::nullopt;
-    return with_image_data(png, *chunks, *idats, deflated);
+    Bytes out = with_image_data(png, *chunks, *idats, deflated);
+    // (The header is the first chunk: its data at 16, its CRC over type and data at 29.)
+    std::copy(ihdr.begin(), ihdr.end(), out.begin() + 16);
+    const std::uint32_t crc = libdeflate_crc32(0, out.data() + 12, 17);
+    for (std::size_t i = 0; i < 4; ++i)
+        out[29 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+    return out;
 }
 
 } // namespace cachet

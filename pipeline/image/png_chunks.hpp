@@ -24,10 +24,11 @@ std::optional<Bytes> png_without_metadata(ByteView png, PngProfile profile, Sour
 // inflate to exactly the size its header gives, or the result is not smaller.
 std::optional<Bytes> png_recompressed(ByteView png, int level);
 
-// The PNG file png with its image data replaced by filtered (PNG's filtered rows, as the
-// header describes them) deflated by libdeflate at level (1..12), every other chunk byte for
-// byte. Nullopt when png is not well formed (as above) or filtered is not the size its
-// header gives.
-std::optional<Bytes> png_with_image_data(ByteView png, ByteView filtered, int level);
+// The PNG file png with its header's height set to height and its image data replaced by
+// filtered (PNG's filtered rows, as that header describes them) deflated by libdeflate at
+// level (1..12), every other chunk byte for byte: png may then be a strip of the image one row
+// high, with the chunks (profile...) the whole image's file would have. Nullopt when png is not
+// well formed (as above) or filtered is not the size that header gives.
+std::optional<Bytes> png_with_image_data(ByteView png, std::uint32_t height, ByteView filtered, int level);
 
 } // namespace cachet

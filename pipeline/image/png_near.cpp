@@ -29,13 +29,11 @@ int predict(Filter filter, int a, int b, int c)
 
 } // namespace
 
-NearLossless near_lossless_rows(ByteView pixels, int width, int height, int channels, int colour_channels, int near)
+Bytes near_lossless_rows(ByteView pixels, int width, int height, int channels, int colour_channels, int near)
 {
     const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
     const auto rows = static_cast<std::size_t>(height);
-    NearLossless out;
-    out.filtered.resize((stride + 1) * rows);
-    out.pixels.resize(stride * rows);
+    Bytes filtered((stride + 1) * rows);
     // Each residual -255..255 rounded to the nearest multiple of 2 * near + 1.
     const int step = 2 * near + 1;
     std::array<int, 511> rounded{}; // index: the residual + 255
@@ -44,7 +42,7 @@ NearLossless near_lossless_rows(ByteView pixels, int width, int height, int chan
         rounded[i] = (d < 0 ? -1 : 1) * ((std::abs(d) + near) / step) * step;
     }
 
-    const std::vector<std::uint8_t> zero(stride, 0);
+    std::vector<std::uint8_t> above(stride, 0); // the row above as rebuilt (zeros above the first)
     constexpr std::array<Filter, 4> k_filters{sub, up, average, paeth};
     std::array<std::vector<std::uint8_t>, 4> rebuilt;
     std::array<std::vector<std::uint8_t>, 4> residuals;
@@ -54,7 +52,6 @@ NearLossless near_lossless_rows(ByteView pixels, int width, int height, int chan
     }
     for (std::size_t y = 0; y < rows; ++y) {
         const std::uint8_t* source = pixels.data() + y * stride;
-        const std::uint8_t* above = y == 0 ? zero.data() : out.pixels.data() + (y - 1) * stride;
         std::size_t best = 0;
         std::uint64_t best_cost = std::numeric_limits<std::uint64_t>::max();
         for (std::size_t f = 0; f < k_filters.size(); ++f) {
@@ -83,12 +80,12 @@ NearLossless near_lossless_rows(ByteView pixels, int width, int height, int chan
                 best = f;
             }
         }
-        std::uint8_t* row = out.filtered.data() + y * (stride + 1);
+        std::uint8_t* row = filtered.data() + y * (stride + 1);
         row[0] = k_filters[best];
         std::copy(residuals[best].begin(), residuals[best].end(), row + 1);
-        std::copy(rebuilt[best].begin(), rebuilt[best].end(), out.pixels.data() + y * stride);
+        above.swap(rebuilt[best]);
     }
-    return out;
+    return filtered;
 }
 
 } // namespace cachet
