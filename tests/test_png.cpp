@@ -378,16 +378,7 @@ TEST_CASE("a grey image stays grey in its PNG, exactly, and gets no palette", "[
 {
     for (const bool alpha : {false, true}) {
         INFO("alpha " << alpha);
-        Raster grey = gradient(120, 90); // (grey from its red band, alpha kept or dropped)
-        Raster r;
-        r.width = grey.width;
-        r.height = grey.height;
-        r.bands = alpha ? 4 : 3;
-        for (std::size_t i = 0; i < grey.pixels.size(); i += 4) {
-            r.pixels.insert(r.pixels.end(), {grey.pixels[i], grey.pixels[i], grey.pixels[i]});
-            if (alpha)
-                r.pixels.push_back(grey.pixels[i + 3]);
-        }
+        Raster r = grey_of(gradient(120, 90), alpha);
         REQUIRE(is_grey(r));
         PngOptions lossy;
         lossy.quantize = true;
