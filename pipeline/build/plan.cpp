@@ -47,6 +47,16 @@ void Plan::sort_order(const std::vector<Asset>& assets)
     });
 }
 
+namespace {
+
+// Whether a build reads what scripts name (references rewritten, scripts not trusted).
+bool reads_script_names(const Config& config)
+{
+    return config.preset.references.rewrite && !config.preset.references.trust_scripts;
+}
+
+} // namespace
+
 bool rewrites_references(const Config& config, const Asset& asset)
 {
     return config.preset.references.rewrite && asset.kind == AssetKind::text && may_have_references(asset.path);
@@ -78,7 +88,7 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
 void plan_script_names(const Config& config, const FileSystem& fs, const Session& session, Targets& targets, Plan& plan)
 {
     const std::vector<Asset>& assets = session.scan.assets;
-    if (!config.preset.references.rewrite || config.preset.references.trust_scripts)
+    if (!reads_script_names(config))
         return;
     // (An unchanged source's names are read where the index has them; plan_reuse() gives those
     // it does not reuse their own copy, and reuse moves them.)
@@ -212,7 +222,7 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
     });
     if (config.preset.references.rewrite)
         keep_settled(config, session, targets, reusable);
-    const bool scripts_read = config.preset.references.rewrite && !config.preset.references.trust_scripts;
+    const bool scripts_read = reads_script_names(config);
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (reusable[i]) {
             builder.reuse(*reusable[i], plan.results[i], plan.states[i]);
