@@ -51,8 +51,7 @@ if [ ! -f "$DEPS/webp/.complete" ]; then
 fi
 if [ ! -f "$DEPS/svt.tried" ]; then
   log "SVT-AV1 $SVT_VERSION"
-  debian_fetch svt-av1 "$SVT_VERSION" "$WORK/dl-svt" orig || true
-  if ls "$WORK"/dl-svt/svt-av1_*.orig.tar.* >/dev/null 2>&1; then
+  if debian_fetch svt-av1 "$SVT_VERSION" "$WORK/dl-svt" orig; then
     debian_unpack "$(ls "$WORK"/dl-svt/svt-av1_*.orig.tar.*)" "$WORK/svt"
     cmake -S "$WORK/svt" -B "$WORK/svt-build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
       -DBUILD_APPS=OFF -DBUILD_DEC=OFF -DCMAKE_INSTALL_PREFIX="$DEPS/svt" -DCMAKE_INSTALL_LIBDIR=lib >&2

@@ -5,7 +5,8 @@
 #   debian_sources_init WORK "forky sid"      a private apt that knows only those source indexes
 #   v=$(debian_pick_version PKG VERSION)       the pinned version, or another Debian revision of
 #                                              the same upstream version when it left the archive
-#   debian_fetch PKG "$v" DEST [orig]          the tarballs into DEST ("orig": upstream one only)
+#   debian_fetch PKG "$v" DEST [orig]          the tarballs into DEST ("orig": upstream one only);
+#                                              non-zero if one cannot be fetched
 #   debian_unpack TARBALL DIR                  unpacked into DIR without its top-level folder
 #   debian_patch DIR                           debian/patches applied in series order
 #
@@ -69,7 +70,7 @@ debian_fetch() {
   while read -r url file _size hash; do
     case "$file" in *.dsc) continue ;; esac
     if [ "$only" = orig ]; then case "$file" in *.orig.tar.*) ;; *) continue ;; esac; fi
-    /usr/lib/apt/apt-helper download-file "${url//\'/}" "$dest/$file" "$hash" >&2
+    /usr/lib/apt/apt-helper download-file "${url//\'/}" "$dest/$file" "$hash" >&2 || return 1
   done <"$dest/.uris"
 }
 
