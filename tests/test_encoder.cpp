@@ -134,4 +134,12 @@ TEST_CASE("encoders tag wide-gamut output: CICP P3 or ICC in AVIF, ICC in WebP, 
         CHECK(decode(e.encode(p3, options)).get_typeof(VIPS_META_ICC_NAME) != 0);
         CHECK(decode(e.encode(srgb, options)).get_typeof(VIPS_META_ICC_NAME) == 0);
     }
+    // A near-lossless PNG's chunks come from libvips' file of its first row: the profile too.
+    ImageSettings near_images = preset.images;
+    near_images.png.near = 1;
+    const EncodeOptions near{near_images, 1};
+    const Bytes png = encoder_for(ImageFormat::png).encode(adobe, near);
+    CHECK(decode(png).get_typeof(VIPS_META_ICC_NAME) != 0);
+    CHECK(decode(png).height() == adobe.height);
+    CHECK(decode(encoder_for(ImageFormat::png).encode(srgb, near)).get_typeof(VIPS_META_ICC_NAME) == 0);
 }
