@@ -128,6 +128,13 @@ TEST_CASE("avif_floor raises quality just enough to bring the reference size wit
     const Raster reference = resize_raster(r, 240);
     CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality) == Approx(floor.distance));
     CHECK(distance_at(ImageFormat::avif, reference, 30 + floor.quality - 1) > settings.avif.max_distance);
+    // images.avif.floor_width: the trial at another width (a smaller one keeps the configured
+    // quality, as every output under the reference size does).
+    settings.avif.floor_width = 160;
+    const QualityChoice narrow = avif_floor(r, settings, 1);
+    const Raster at_160 = resize_raster(r, 160);
+    CHECK(distance_at(ImageFormat::avif, at_160, 30 + narrow.quality) == Approx(narrow.distance));
+    CHECK(distance_at(ImageFormat::avif, reference, 30 + narrow.quality) != Approx(narrow.distance));
 }
 
 #if defined(__x86_64__)

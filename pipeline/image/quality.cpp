@@ -103,7 +103,8 @@ std::optional<NearTrial> near_lossless_trial(const Raster& source, const ImageSe
 
 QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads)
 {
-    const Raster reference = reference_raster(source, images);
+    const int width = images.avif.floor_width > 0 ? images.avif.floor_width : images.auto_reference_width;
+    const Raster reference = source.width > width ? resize_raster(source, width) : source;
     const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
     auto measure = [&](int raise) {
         const ImageSettings trial = settings_for_size(images, pixels, raise);

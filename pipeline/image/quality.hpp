@@ -21,9 +21,9 @@ struct QualityChoice {
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
 
 // images.avif.max_distance, the per-image floor of the rate control (image/rate.hpp): the
-// smallest raise of images.avif.quality (0..99 - quality) whose output at the reference size
-// (images.auto_reference_width, or source's own width if smaller), encoded at the quality
-// settings_for_size() gives it, is within images.avif.max_distance; by bisection after one
+// smallest raise of images.avif.quality (0..99 - quality) whose output at images.avif.floor_width
+// (0: images.auto_reference_width; source's own width if smaller), encoded at the quality
+// settings_for_size() gives that size, is within images.avif.max_distance; by bisection after one
 // trial at no raise. If even the largest raise misses, that raise. `quality` in the answer is
 // the raise.
 QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads);
