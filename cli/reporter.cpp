@@ -66,18 +66,18 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
     const bool listed = m_verbosity == Verbosity::lines && built && m_table == Table::no;
     // (A no-op build of a large tree calls this for every source: only what is shown is worked out.)
     const bool weighed = m_verbosity == Verbosity::progress || m_table == Table::yes || listed;
-    const Delivered d = weighed ? delivered(result.record) : Delivered{};
+    const Delivered d = weighed ? delivered(result.final_record()) : Delivered{};
     if (!failed && weighed)
         m_saved += asset.bytes - std::min(asset.bytes, d.bytes);
     if (m_table == Table::yes)
         m_rows.push_back({FileReport{asset.path, std::string(to_string(asset.kind)), asset.bytes, d.bytes,
                                      std::string(d.format), d.plain_bytes},
-                          output_paths(result.record).size(),
+                          output_paths(result.final_record()).size(),
                           failed  ? "failed"
                           : built ? "built"
                                   : "cached"});
     const bool says = failed || (m_verbosity != Verbosity::quiet &&
-                                 (listed || !result.cache_problem.empty() || !result.warnings.empty()));
+                                 (listed || !result.cache_problem.empty() || !result.final_warnings().empty()));
     const std::string path = says ? printable(asset.path) : std::string();
     if (failed) {
         clear_progress();
@@ -87,7 +87,7 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
         if (!result.cache_problem.empty())
             print_warning(path + ": " + printable(result.cache_problem), false);
         // A watch session shows a reused source's warnings once; a rebuilt one's every time.
-        for (const auto& w : result.warnings)
+        for (const auto& w : result.final_warnings())
             print_warning(path + ": " + printable(w), m_verbosity == Verbosity::watch && !built);
         // Unchanged assets are not listed: a no-op build of a large tree prints its summary only.
         if (listed) {

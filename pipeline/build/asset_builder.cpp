@@ -301,9 +301,9 @@ bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings)
            settings[prefix.size()] == (asset.stable ? 's' : 'f');
 }
 
-bool AssetBuilder::same_originals(const Asset& asset, const IndexEntry& previous) const
+bool AssetBuilder::same_originals(const Asset& asset, std::size_t index, const IndexEntry& previous) const
 {
-    return !previous.settings.empty() && previous.settings.back() == (wants_original(asset) ? 'o' : '-');
+    return !previous.settings.empty() && previous.settings.back() == (wants_original(asset, index) ? 'o' : '-');
 }
 
 // Whether asset gets an output at its own URL beside its fingerprinted ones: with
@@ -311,11 +311,16 @@ bool AssetBuilder::same_originals(const Asset& asset, const IndexEntry& previous
 // has none: its output is there already.
 bool AssetBuilder::wants_original(const Asset& asset) const
 {
+    return wants_original(asset,
+                          asset.stable || m_preset.output.originals ? Targets::k_none : m_targets.find(asset.path));
+}
+
+bool AssetBuilder::wants_original(const Asset& asset, std::size_t index) const
+{
     if (asset.stable)
         return false;
     if (m_preset.output.originals)
         return true;
-    const std::size_t index = m_targets.find(asset.path);
     return index != Targets::k_none && m_targets.named(index);
 }
 
@@ -358,6 +363,17 @@ bool AssetBuilder::reuse_published(IndexEntry& previous, AssetResult& result, As
     m_writer.claim_all(previous.entry.record, previous.entry.blobs);
     take(previous, result, state);
     return true;
+}
+
+void AssetBuilder::reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const
+{
+    if (m_headers_changed) {
+        take(previous, result, state);
+        return;
+    }
+    result.status = AssetResult::Status::cached;
+    result.entry = &previous;
+    previous.taken = true;
 }
 
 void AssetBuilder::take(IndexEntry& previous, AssetResult& result, AssetState& state) const

@@ -51,11 +51,14 @@ public:
 
     // Whether the reusable() entry previous has an output at asset's own URL if and only if it
     // should now (scripts may have come to name it, or stopped).
-    bool same_originals(const Asset& asset, const IndexEntry& previous) const;
+    // index: asset's in the build's sources.
+    bool same_originals(const Asset& asset, std::size_t index, const IndexEntry& previous) const;
 
     // Fills in result from a reusable() entry: the asset needs nothing more (its names are not
-    // claimed: see ReusedOutputs).
-    void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const { take(previous, result, state); }
+    // claimed: see ReusedOutputs). The result points at the entry (AssetResult::entry), and
+    // state is left as made, unless [[headers]] changed since: then the record gets them again
+    // and result and state take the entry's contents over.
+    void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const;
 
     // Builds a text or passthrough asset completely; for an image, reads its header and
     // returns the job whose decode(), resize and encode tasks the caller runs, then
@@ -73,6 +76,7 @@ private:
     std::string settings_id(const Asset& asset) const;
     bool has_settings(const Asset& asset, const std::string& settings) const;
     bool wants_original(const Asset& asset) const;
+    bool wants_original(const Asset& asset, std::size_t index) const; // index: asset's in Targets
     void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const;
     Rewritten rewrite(const Asset& asset, ByteView source, AssetState& state) const;
     bool reuse_published(IndexEntry& previous, AssetResult& result, AssetState& state) const;

@@ -40,12 +40,13 @@ std::size_t ReusedOutputs::conflict(std::string_view path, std::string_view dige
     for (; i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
         if (!m_reused[i])
             continue;
-        const AssetRecord& record = m_results[i].record;
+        const AssetRecord& record = m_results[i].final_record();
+        const auto& blobs = m_results[i].entry ? m_results[i].entry->entry.blobs : m_states[i].blobs;
         auto owned = [&](const std::string& name) {
             if (name != path)
                 return false;
-            const auto blob = m_states[i].blobs.find(name); // a passthrough's bytes are its source's
-            const std::string_view content = blob != m_states[i].blobs.end()
+            const auto blob = blobs.find(name); // a passthrough's bytes are its source's
+            const std::string_view content = blob != blobs.end()
                                                  ? std::string_view(blob->second)
                                                  : std::string_view(record.source_digest)
                                                        .substr(std::min<std::size_t>(7, record.source_digest.size()));

@@ -27,11 +27,17 @@ Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_me
 void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory)
 {
     // Each element back to as made by default, here, after the build: the next build of the
-    // same sources then has nothing to set up.
-    for (auto& r : results)
-        r = AssetResult{};
-    for (auto& s : states)
-        s = AssetState{};
+    // same sources then has nothing to set up. (A result that points at its index entry holds
+    // nothing else, and its state was not touched.)
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (results[i].entry) {
+            results[i].entry = nullptr;
+            results[i].status = AssetResult::Status::built;
+        } else {
+            results[i] = AssetResult{};
+            states[i] = AssetState{};
+        }
+    }
     results_memory = std::move(results);
     states_memory = std::move(states);
 }
@@ -78,37 +84,39 @@ void plan_unchanged(const Config& config, const Session& session, const AssetBui
     plan.previous = session.pairing.empty() ? builder.previous_entries(assets) : session.pairing;
     plan.previous_found = static_cast<std::size_t>(
         std::count_if(plan.previous.begin(), plan.previous.end(), [](const IndexEntry* e) { return e != nullptr; }));
+    plan.trusted_by_events.assign(assets.size(), 0);
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
-        if (IndexEntry* e = plan.previous[i])
-            plan.unchanged[i] = builder.reusable(
-                assets[i], e, session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats);
+        if (IndexEntry* e = plan.previous[i]) {
+            const Trust trust = session.incremental && !named(assets[i].path) ? Trust::events : Trust::stats;
+            plan.unchanged[i] = builder.reusable(assets[i], e, trust);
+            plan.trusted_by_events[i] = trust == Trust::events ? 1 : 0;
+        }
     });
 }
 
 void plan_script_names(const Config& config, const FileSystem& fs, const Session& session, Targets& targets, Plan& plan)
 {
     const std::vector<Asset>& assets = session.scan.assets;
-    if (!reads_script_names(config))
+    if (!reads_script_names(config)) {
+        plan.names_as_before = true; // none, as last time
         return;
-    // (An unchanged source's names are read where the index has them; plan_reuse() gives those
-    // it does not reuse their own copy, and reuse moves them.)
-    std::vector<std::size_t> unread;
-    std::vector<const std::vector<std::string>*> known;
-    for (std::size_t i = 0; i < assets.size(); ++i) {
-        if (!may_hold_scripts(assets[i].path))
-            continue;
-        if (const IndexEntry* e = plan.unchanged[i]) {
-            if (!e->script_names.empty())
-                known.push_back(&e->script_names);
-        } else {
-            unread.push_back(i);
-        }
     }
+    // (An unchanged source's names are read where the index has them; plan_reuse() gives those
+    // it does not reuse their own copy.)
+    std::vector<std::size_t> unread;
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (!plan.unchanged[i] && may_hold_scripts(assets[i].path))
+            unread.push_back(i);
     // No script read again, and the same sources as the last build of a watch: the same names.
     if (unread.empty() && !session.named_before.empty()) {
         targets.set_named(session.named_before);
+        plan.names_as_before = true;
         return;
     }
+    std::vector<const std::vector<std::string>*> known;
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (const IndexEntry* e = plan.unchanged[i]; e && !e->script_names.empty() && may_hold_scripts(assets[i].path))
+            known.push_back(&e->script_names);
     parallel_for(config.jobs, unread.size(), [&](std::size_t n) {
         const Asset& asset = assets[unread[n]];
         try {
@@ -217,7 +225,11 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
         return false;
     };
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
-        if (reusable[i] && (!builder.same_originals(assets[i], *reusable[i]) || sidecar_taken(*reusable[i])))
+        // (An entry the last build of this watch made, or reused, with the same names in scripts
+        // as now has the originals they want.)
+        const bool originals_as_before = plan.trusted_by_events[i] && plan.names_as_before;
+        if (reusable[i] && ((!originals_as_before && !builder.same_originals(assets[i], i, *reusable[i])) ||
+                            sidecar_taken(*reusable[i])))
             reusable[i] = nullptr;
     });
     if (config.preset.references.rewrite)
@@ -263,24 +275,47 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
             // unreadable: building it says so
         }
     });
-    // Only what is built waits: a reused source is built after nothing, and nothing built waits
-    // for it (needs_build()), so it is in no cycle.
-    std::vector<std::vector<std::size_t>> loads(assets.size()), back(assets.size());
+    // Only what is built waits: a reused source is built after nothing, so it is in no cycle.
+    // The graph holds what is built and what that names (a watch rebuild: a few nodes, not
+    // every source), numbered in the sources' order, so that its order is the same as over all.
+    std::vector<std::pair<std::size_t, std::size_t>> load_edges, back_edges; // (file, source it names)
+    std::vector<std::size_t> nodes = plan.order;
     for (const std::size_t i : plan.order) {
         for (const auto& path : plan.states[i].loads)
             if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
-                loads[i].push_back(t);
+                load_edges.emplace_back(i, t);
         for (const auto& path : plan.states[i].back)
             if (const std::size_t t = targets.find(path); t != Targets::k_none && targets.needs_build(t))
-                back[i].push_back(t);
+                back_edges.emplace_back(i, t);
     }
+    for (const auto* edges : {&load_edges, &back_edges})
+        for (const auto& e : *edges)
+            nodes.push_back(e.second);
+    std::sort(nodes.begin(), nodes.end());
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+    auto node = [&](std::size_t i) {
+        return static_cast<std::size_t>(std::lower_bound(nodes.begin(), nodes.end(), i) - nodes.begin());
+    };
+    std::vector<std::vector<std::size_t>> loads(nodes.size()), back(nodes.size());
+    for (const auto& [i, t] : load_edges)
+        loads[node(i)].push_back(node(t));
+    for (const auto& [i, t] : back_edges)
+        back[node(i)].push_back(node(t));
     const BuildOrder built_after = order_builds(loads, back);
+    auto sources = [&](const std::vector<std::size_t>& of) {
+        std::vector<std::size_t> out;
+        out.reserve(of.size());
+        for (const std::size_t n : of)
+            out.push_back(nodes[n]);
+        return out;
+    };
     std::vector<std::size_t> in_cycles;
     for (const std::size_t i : plan.order) {
-        if (const std::size_t c = built_after.cycle_of[i]; c != BuildOrder::k_none) {
+        const std::size_t n = node(i);
+        if (const std::size_t c = built_after.cycle_of[n]; c != BuildOrder::k_none) {
             std::string path;
-            for (const std::size_t n : built_after.cycles[c])
-                path += (path.empty() ? "" : " -> ") + assets[n].path;
+            for (const std::size_t m : built_after.cycles[c])
+                path += (path.empty() ? "" : " -> ") + assets[nodes[m]].path;
             plan.results[i].status = AssetResult::Status::failed;
             plan.results[i].message = "reference cycle: " + path +
                                       " (each would need the others' fingerprinted names first; break the cycle, "
@@ -288,9 +323,9 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
             in_cycles.push_back(i);
             continue;
         }
-        plan.waits_for[i] = built_after.waits_for[i];
-        for (const std::size_t t : built_after.gave_way[i])
-            plan.states[i].gave_way.push_back(assets[t].path); // sorted: assets are
+        plan.waits_for[i] = sources(built_after.waits_for[n]);
+        for (const std::size_t t : built_after.gave_way[n])
+            plan.states[i].gave_way.push_back(assets[nodes[t]].path); // sorted: nodes and assets are
     }
     std::erase_if(plan.order, [&](std::size_t i) { return plan.results[i].status == AssetResult::Status::failed; });
     return in_cycles;

@@ -6,6 +6,7 @@
 #include "pipeline/build/targets.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct Plan {
     std::vector<char> reused;           // the last build's outputs are reused as they are
     std::vector<char> skipped;          // not this shard's (Config::shard): left out
     std::vector<IndexEntry*> unchanged; // the last build's entry, where the source is unchanged
+    // ... found so by the watch's events alone (Trust::events): the entry is this session's.
+    std::vector<char> trusted_by_events;
+    bool names_as_before = false; // scripts name what they named in the last build of this watch
     // The last build's entry at each source's path, changed or not (empty without a cache), and
     // how many of its entries that is: all of them when no source went.
     std::vector<IndexEntry*> previous;
@@ -39,6 +43,27 @@ struct Plan {
     // start last (results do not depend on the order). Once the reused ones left: a rebuild of a
     // large tree sorts a few.
     void sort_order(const std::vector<Asset>& assets);
+
+    // What the source at i gives the manifest and the next index: its state, or the index entry
+    // its result points at (AssetResult::entry).
+    const std::string& fragment(std::size_t i) const
+    {
+        return results[i].entry ? results[i].entry->fragment : states[i].fragment;
+    }
+    const std::string& fragment_digest(std::size_t i) const
+    {
+        return results[i].entry ? results[i].entry->fragment_digest : states[i].fragment_digest;
+    }
+    // The stat the last build recorded of a source whose outputs are reused as they are.
+    std::optional<FileStat> reused_stat(std::size_t i) const
+    {
+        return results[i].entry ? std::optional<FileStat>(results[i].entry->source) : states[i].reused;
+    }
+    // Reused, and its index entry is the last build's as it was.
+    bool same_entry(std::size_t i) const
+    {
+        return results[i].entry || (states[i].same_entry && states[i].reused.has_value());
+    }
 };
 
 // First the sources the last build into OUT already published, unchanged: a few stats each,

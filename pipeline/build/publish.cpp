@@ -2,6 +2,7 @@
 
 #include "pipeline/fs/rename_journal.hpp"
 
+#include "pipeline/build/next_index.hpp"
 #include "pipeline/build/totals.hpp"
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
@@ -28,7 +29,8 @@ public:
                 WrittenFiles& written, Reporter& reporter, BuildMemory::Kept* memory)
         : m_config(config), m_options(options), m_session(session), m_assets(session.scan.assets), m_plan(plan),
           m_targets(targets), m_written(written), m_reporter(reporter), m_memory(memory),
-          m_fs(options.file_system ? *options.file_system : real_file_system()), m_index_files(session.previous.files)
+          m_fs(options.file_system ? *options.file_system : real_file_system()), m_next(config, session, plan),
+          m_index_files(session.previous.files)
     {}
 
     Summary run(std::chrono::steady_clock::time_point start)
@@ -91,7 +93,7 @@ private:
             std::vector<const AssetRecord*> records;
             for (const auto& r : m_plan.results)
                 if (r.status != AssetResult::Status::failed)
-                    records.push_back(&r.record);
+                    records.push_back(&r.final_record());
             summary.budgets = check_budgets(m_config.preset, records);
         }
         return summary;
@@ -108,10 +110,13 @@ private:
               previous.headers == published_key(m_config.preset) && previous.assets.size() == m_assets.size() &&
               previous.manifest.mtime_ns != 0 && m_fs.stat(m_session.manifest) == previous.manifest))
             return false;
-        for (std::size_t i = 0; i < m_assets.size(); ++i)
-            if (failed(i) || !m_plan.states[i].reused ||
-                *m_plan.states[i].reused != m_session.trusted_stat(m_assets[i]))
+        for (std::size_t i = 0; i < m_assets.size(); ++i) {
+            if (failed(i))
                 return false;
+            const auto reused = m_plan.reused_stat(i);
+            if (!reused || *reused != m_session.trusted_stat(m_assets[i]))
+                return false;
+        }
         if (m_config.preset.output.manifest_parts > 0) { // and its parts are as it left them
             const ManifestParts on_disk = manifest_parts();
             const auto parts = on_disk.trusted();
@@ -128,83 +133,6 @@ private:
                              m_session.cache ? m_session.previous.manifest : FileStat{});
     }
 
-    enum class Fragments { copy, move };
-
-    // The next build's index, from this build's results (which it takes over).
-    void fill_index(Fragments fragments)
-    {
-        m_index.source_root = m_session.source_root;
-        m_index.headers = published_key(m_config.preset);
-        m_index.generations = m_session.last.generations; // this build's, once computed
-        // Once nothing reads the last build's index any more, its nodes are reused for the
-        // sources that are still there (a watch rebuild, mostly: 10,000s of nodes).
-        if (fragments == Fragments::move) {
-            // No source came, went or failed (a watch rebuild, mostly): each entry is rewritten
-            // where it is, without a walk over the map.
-            const bool same_sources =
-                every_entry_paired() && m_plan.previous_found == m_assets.size() &&
-                std::none_of(m_plan.results.begin(), m_plan.results.end(),
-                             [](const AssetResult& r) { return r.status == AssetResult::Status::failed; });
-            m_index.assets = std::move(m_session.previous.assets); // (its nodes stay where they are)
-            if (same_sources) {
-                for (std::size_t i = 0; i < m_assets.size(); ++i)
-                    fill_entry(*m_plan.previous[i], i, fragments);
-                m_rewritten_in_place = true;
-                return;
-            }
-        }
-        auto at = m_index.assets.begin();
-        for (std::size_t i = 0; i < m_assets.size(); ++i) {
-            const Asset& a = m_assets[i];
-            while (at != m_index.assets.end() && at->first < a.path)
-                at = m_index.assets.erase(at); // gone
-            if (failed(i)) {
-                if (at != m_index.assets.end() && at->first == a.path)
-                    at = m_index.assets.erase(at);
-                continue;
-            }
-            if (at == m_index.assets.end() || at->first != a.path)
-                at = m_index.assets.emplace_hint(at, a.path, IndexEntry{});
-            fill_entry((at++)->second, i, fragments);
-        }
-        m_index.assets.erase(at, m_index.assets.end());
-    }
-
-    // Whether every entry of the last build's index was paired with a source (plan_unchanged()):
-    // then what went is found from the sources, without a walk over the index.
-    bool every_entry_paired() const
-    {
-        return m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size();
-    }
-
-    // Makes e the index entry of the source at i, from this build's result and state (which it
-    // takes), member by member: a watch rebuild does this for every source.
-    void fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
-    {
-        AssetState& state = m_plan.states[i];
-        AssetResult& result = m_plan.results[i];
-        e.source = m_session.trusted_stat(m_assets[i]);
-        e.entry.key = std::move(state.key);
-        e.entry.record = std::move(result.record);
-        e.entry.warnings = std::move(result.warnings);
-        e.entry.blobs = std::move(state.blobs);
-        e.outputs = std::move(state.output_stats);
-        if (fragments == Fragments::copy) {
-            e.fragment = state.fragment;
-            e.fragment_digest = state.fragment_digest;
-        } else {
-            e.fragment = std::move(state.fragment);
-            e.fragment_digest = std::move(state.fragment_digest);
-        }
-        e.settings = std::move(state.settings);
-        e.loads = std::move(state.loads);
-        e.back = std::move(state.back);
-        e.script_names = std::move(state.script_names);
-        e.kept = std::move(state.kept);
-        e.taken = false;
-        e.in_place = -1;
-    }
-
     // Whether this build's manifest names path: among the sources whose path starts as an
     // output named path would (owner_prefix()), which are few.
     bool published(std::string_view path) const
@@ -214,7 +142,7 @@ private:
              i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
             if (failed(i))
                 continue;
-            for (const auto& o : m_plan.results[i].record.outputs) {
+            for (const auto& o : m_plan.results[i].final_record().outputs) {
                 if (o.path == path)
                     return true;
                 for (const auto& e : o.encodings)
@@ -240,7 +168,7 @@ private:
                 for (auto& p : output_paths(e.entry.record))
                     published_before.insert(std::move(p));
         };
-        if (every_entry_paired()) {
+        if (m_next.every_entry_paired()) {
             for (const IndexEntry* e : m_plan.previous)
                 if (e)
                     note(*e);
@@ -265,72 +193,14 @@ private:
         return std::move(retention.expired);
     }
 
-    // The index on disk is brought up to date by appending to its journal what changed
-    // (entries not reused as they were, sources gone), or, when that is much, by a new
-    // snapshot: the cache decides (Cache::journal_suits). Either is encoded by the returned
-    // thread, beside the manifest's rendering.
-    std::jthread encode_index(std::string& encoded, bool& journal)
-    {
-        std::vector<std::size_t> changed;
-        std::vector<std::string> gone;
-        const BuildIndex& previous = m_session.previous;
-        journal = false;
-        if (previous.files.has_snapshot()) {
-            for (std::size_t i = 0; i < m_assets.size(); ++i)
-                if (!failed(i) && !(m_plan.states[i].same_entry && m_plan.states[i].reused &&
-                                    *m_plan.states[i].reused == m_session.trusted_stat(m_assets[i])))
-                    changed.push_back(i);
-            // The sources gone (or failed now). When every entry was paired with a source, only
-            // the failed ones; else both are sorted by path: one walk finds them.
-            if (every_entry_paired()) {
-                for (std::size_t i = 0; i < m_assets.size(); ++i)
-                    if (m_plan.previous[i] && failed(i))
-                        gone.push_back(m_assets[i].path);
-            } else {
-                std::size_t t = 0;
-                for (const auto& [path, e] : previous.assets) {
-                    while (t < m_assets.size() && m_assets[t].path < path)
-                        ++t;
-                    if (t == m_assets.size() || m_assets[t].path != path || failed(t))
-                        gone.push_back(path);
-                }
-            }
-            journal = Cache::journal_suits(previous.files, changed.size() + gone.size(), m_assets.size());
-        }
-        if (journal)
-            return std::jthread([this, &encoded, changed = std::move(changed), gone = std::move(gone)] {
-                for (const std::size_t i : changed) {
-                    const AssetState& s = m_plan.states[i];
-                    const AssetResult& r = m_plan.results[i];
-                    const IndexEntry entry{m_session.trusted_stat(m_assets[i]),
-                                           CacheEntry{s.key, r.record, r.warnings, s.blobs},
-                                           s.output_stats,
-                                           s.fragment,
-                                           s.settings,
-                                           s.loads,
-                                           s.back,
-                                           s.script_names,
-                                           s.kept,
-                                           s.fragment_digest};
-                    encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
-                }
-                for (const auto& path : gone)
-                    encoded += Cache::encode_journal_removal(path);
-            });
-        return std::jthread([this, &encoded] {
-            fill_index(Fragments::copy); // the manifest is being rendered from them
-            encoded = Cache::encode_index(m_index);
-        });
-    }
-
     // The manifest is published last, and only if it changed; then what it no longer names goes.
     void publish(Summary& summary)
     {
         std::vector<ManifestEntry> fragments;
         for (std::size_t i = 0; i < m_assets.size(); ++i)
             if (!failed(i) && !m_plan.skipped[i])
-                fragments.push_back({m_assets[i].path, m_plan.states[i].fragment, m_plan.states[i].fragment_digest,
-                                     m_plan.states[i].same_entry && m_plan.states[i].reused.has_value()});
+                fragments.push_back(
+                    {m_assets[i].path, m_plan.fragment(i), m_plan.fragment_digest(i), m_plan.same_entry(i)});
         // A shard's partial manifest keeps no generations and its OUT no index: OUT is a
         // shard's scratch, the final build publishes the site.
         const bool shard = m_config.shard.has_value();
@@ -341,7 +211,7 @@ private:
         bool journal = false;
         std::jthread indexer;
         if (m_session.cache && !shard)
-            indexer = encode_index(encoded_index, journal);
+            indexer = m_next.encode(encoded_index, journal);
         if (m_options.sync == SyncWrites::yes) {
             m_written.flush(); // every output reaches the disk before the manifest naming it
             m_reporter.phase("outputs flushed");
@@ -421,8 +291,8 @@ private:
             head.build_id = last.build_id;
             m_index_files = m_session.cache->append_index(m_config.output, previous.files, encoded_index, head,
                                                           [this] { // the journal is full: a snapshot instead
-                                                              fill_index(Fragments::copy);
-                                                              return Cache::encode_index(m_index);
+                                                              m_next.fill(NextIndex::Fragments::copy);
+                                                              return Cache::encode_index(m_next.index);
                                                           });
         } else {
             m_index_files = m_session.cache->save_index(m_config.output, std::move(encoded_index), published_manifest,
@@ -434,15 +304,15 @@ private:
     void hand_over()
     {
         if (m_memory) {
-            if (m_index.assets.empty()) // nothing was published, so the index was not put together
-                fill_index(Fragments::move);
-            m_index.manifest = m_fs.stat(m_session.manifest).value_or(FileStat{});
-            m_index.build_id = m_session.last.build_id;
-            m_index.generations = m_session.last.generations;
-            m_index.files = m_index_files;
+            if (m_next.index.assets.empty()) // nothing was published, so the index was not put together
+                m_next.fill(NextIndex::Fragments::move);
+            m_next.index.manifest = m_fs.stat(m_session.manifest).value_or(FileStat{});
+            m_next.index.build_id = m_session.last.build_id;
+            m_next.index.generations = m_session.last.generations;
+            m_next.index.files = m_index_files;
             m_memory->scan = std::move(m_session.scan);
-            m_memory->index = std::move(m_index); // (its nodes stay where they are)
-            if (m_rewritten_in_place)
+            m_memory->index = std::move(m_next.index); // (its nodes stay where they are)
+            if (m_next.rewritten_in_place)
                 m_memory->pairing = m_plan.previous;
             m_memory->named = m_targets.named_all();
             m_memory->valid = m_session.cache.has_value();
@@ -450,7 +320,7 @@ private:
         }
         if (m_options.teardown ==
             Teardown::leave) // the process ends next: freeing 10,000s of records took longer than the build
-            new auto(std::make_tuple(std::move(m_session.previous), std::move(m_index), std::move(m_plan.results),
+            new auto(std::make_tuple(std::move(m_session.previous), std::move(m_next.index), std::move(m_plan.results),
                                      std::move(m_plan.states), std::move(m_session.scan)));
     }
 
@@ -464,9 +334,8 @@ private:
     Reporter& m_reporter;
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
-    BuildIndex m_index;                // the next build's
-    bool m_rewritten_in_place = false; // m_index's entries are where the pairing (Plan::previous) found them
-    IndexFiles m_index_files;          // where it stands on disk
+    NextIndex m_next;         // the next build's index
+    IndexFiles m_index_files; // where it stands on disk
 };
 
 } // namespace

@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache/cache.hpp"
 #include "pipeline/publish/manifest.hpp"
 
 #include <string>
@@ -14,6 +15,14 @@ struct AssetResult {
     std::string message;               // why, when failed
     std::vector<std::string> warnings; // non-fatal remarks about this asset
     std::string cache_problem;         // a damaged cache entry found (and rebuilt) for this asset
+    // Set when the last build's outputs are reused as its index entry holds them: then the
+    // record, the warnings and the AssetState are that entry's, which stays where it is (a
+    // watch rebuild of 100,000 sources copies and moves none of them), and record, warnings
+    // and the AssetState stay empty. Read them through the functions below.
+    const IndexEntry* entry = nullptr;
+
+    const AssetRecord& final_record() const { return entry ? entry->entry.record : record; }
+    const std::vector<std::string>& final_warnings() const { return entry ? entry->entry.warnings : warnings; }
 };
 
 } // namespace cachet

@@ -221,19 +221,27 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
                 return true;
         return false;
     };
-    ScanResult out;
-    out.warnings = std::move(before.warnings);
+    ScanResult out = std::move(before); // (its assets stay where they are: most are not looked at)
     std::erase_if(out.warnings, [&](const std::string& w) { return gone(w.substr(0, w.find(':'))); });
-    out.assets.reserve(before.assets.size() + changed.size());
-    std::vector<std::string> taken_out; // sorted, as before.assets is
-    for (auto& a : before.assets) {
-        if (!gone(a.path))
-            out.assets.push_back(std::move(a));
-        else
-            taken_out.push_back(std::move(a.path));
-    }
-    const std::size_t kept = out.assets.size();
-    const Walk w{canonical_root, preset, skip, out};
+    // The sources the events name, found by their paths (the assets are sorted): a file, or
+    // what a folder holds.
+    std::vector<std::size_t> taken_out; // ascending
+    const auto by_path = [](const Asset& a, const Asset& b) { return a.path < b.path; };
+    const auto first_not_before = [&](std::string_view path) {
+        return static_cast<std::size_t>(
+            std::lower_bound(out.assets.begin(), out.assets.end(), path,
+                             [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; }) -
+            out.assets.begin());
+    };
+    for (const auto& c : changed)
+        for (std::size_t i = first_not_before(c);
+             i < out.assets.size() && (c.ends_with('/') ? out.assets[i].path.starts_with(c) : out.assets[i].path == c);
+             ++i)
+            taken_out.push_back(i);
+    std::sort(taken_out.begin(), taken_out.end());
+    taken_out.erase(std::unique(taken_out.begin(), taken_out.end()), taken_out.end());
+    ScanResult fresh;
+    const Walk w{canonical_root, preset, skip, fresh};
     for (const auto& c : changed) {
         const std::string entry = c.ends_with('/') ? c.substr(0, c.size() - 1) : c;
         const auto slash = entry.rfind('/');
@@ -251,22 +259,36 @@ ScanResult rescan(ScanResult before, const fs::path& root, const Preset& preset,
         }
         close(fd);
     }
-    // The kept assets are still sorted: only the ones looked at again are sorted, then merged.
-    const auto by_path = [](const Asset& a, const Asset& b) { return a.path < b.path; };
-    const auto looked_at = out.assets.begin() + static_cast<std::ptrdiff_t>(kept);
-    std::sort(looked_at, out.assets.end(), by_path);
-    // The same sources as before when every one looked at again was there and still is (a
-    // folder named by the events may have gained or lost any).
-    out.same_paths =
-        std::none_of(changed.begin(), changed.end(), [](const std::string& c) { return c.ends_with('/'); }) &&
-        std::equal(looked_at, out.assets.end(), taken_out.begin(), taken_out.end(),
-                   [](const Asset& a, const std::string& path) { return a.path == path; });
-    std::inplace_merge(out.assets.begin(), looked_at, out.assets.end(), by_path);
-    out.assets.erase(std::unique(out.assets.begin(), out.assets.end(),
-                                 [](const Asset& a, const Asset& b) { return a.path == b.path; }),
-                     out.assets.end());
+    std::sort(fresh.assets.begin(), fresh.assets.end(), by_path);
+    fresh.assets.erase(std::unique(fresh.assets.begin(), fresh.assets.end(),
+                                   [](const Asset& a, const Asset& b) { return a.path == b.path; }),
+                       fresh.assets.end());
+    out.warnings.insert(out.warnings.end(), std::make_move_iterator(fresh.warnings.begin()),
+                        std::make_move_iterator(fresh.warnings.end()));
     std::sort(out.warnings.begin(), out.warnings.end());
     out.warnings.erase(std::unique(out.warnings.begin(), out.warnings.end()), out.warnings.end());
+    // The same sources as before when every one looked at again was there and still is (a
+    // folder named by the events may have gained or lost any): each takes its place.
+    out.same_paths =
+        std::none_of(changed.begin(), changed.end(), [](const std::string& c) { return c.ends_with('/'); }) &&
+        std::equal(fresh.assets.begin(), fresh.assets.end(), taken_out.begin(), taken_out.end(),
+                   [&](const Asset& a, std::size_t i) { return a.path == out.assets[i].path; });
+    if (out.same_paths) {
+        for (std::size_t k = 0; k < taken_out.size(); ++k)
+            out.assets[taken_out[k]] = std::move(fresh.assets[k]);
+        return out;
+    }
+    // Else the ones taken out go, and the ones looked at are merged in (both sorted).
+    std::size_t next = 0;
+    std::erase_if(out.assets, [&](const Asset& a) {
+        const bool taken = next < taken_out.size() && &a == &out.assets[taken_out[next]];
+        next += taken ? 1 : 0;
+        return taken;
+    });
+    const auto kept = static_cast<std::ptrdiff_t>(out.assets.size());
+    out.assets.insert(out.assets.end(), std::make_move_iterator(fresh.assets.begin()),
+                      std::make_move_iterator(fresh.assets.end()));
+    std::inplace_merge(out.assets.begin(), out.assets.begin() + kept, out.assets.end(), by_path);
     return out;
 }
 

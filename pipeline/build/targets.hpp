@@ -84,7 +84,7 @@ public:
         const AssetResult& result = m_results[index];
         if (result.status == AssetResult::Status::failed)
             return {ReferenceTarget::State::failed, nullptr};
-        return {ReferenceTarget::State::built, &result.record};
+        return {ReferenceTarget::State::built, &result.final_record()};
     }
 
 private:

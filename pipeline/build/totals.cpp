@@ -45,13 +45,14 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
         summary.failures.emplace_back(asset.path, result.message);
         return;
     }
-    for (const auto& w : result.warnings)
+    for (const auto& w : result.final_warnings())
         summary.warnings.emplace_back(asset.path, w);
+    const AssetRecord& record = result.final_record();
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
     if (asset.kind == AssetKind::image)
-        ++(has_modern_format(result.record) ? summary.images_modern : summary.images_not_modern);
-    const Delivered d = delivered(result.record);
+        ++(has_modern_format(record) ? summary.images_modern : summary.images_not_modern);
+    const Delivered d = delivered(record);
     if (d.file) {
         kind.totals.delivered += d.bytes;
         kind.totals.plain += d.plain_bytes;
@@ -80,9 +81,9 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
             }
         }
     }
-    if (asset.kind == AssetKind::image && !has_modern_format(result.record))
+    if (asset.kind == AssetKind::image && !has_modern_format(record))
         summary.not_modern.push_back(asset.path);
-    for (const auto& o : result.record.outputs) {
+    for (const auto& o : record.outputs) {
         if (o.original) {
             FormatTotals& f = kind.outputs[k_originals];
             ++f.files;
