@@ -65,5 +65,7 @@ for pair in pairs:
     s = sorted(samples[pair])
     print(f"{pair[0]} {pair[1]}: watch p50 {statistics.median(s):.1f} ms, p95 {s[max(0, int(len(s) * 0.95) - 1)]:.1f} ms "
           f"({len(s)} rebuilds)")
+    if os.environ.get("WATCH_AB_ALL"):
+        print("    every rebuild, in order:", " ".join(f"{x:.0f}" for x in samples[pair]))
     for step, ms in steps[pair].items():
         print(f"    {step:30s} {statistics.median(ms):6.1f} ms")

@@ -77,7 +77,7 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
                           : built ? "built"
                                   : "cached"});
     const bool says = failed || (m_verbosity != Verbosity::quiet &&
-                                 (listed || !result.cache_problem.empty() || !result.final_warnings().empty()));
+                                 (listed || !result.cache_problem.empty() || result.has_warnings()));
     const std::string path = says ? printable(asset.path) : std::string();
     if (failed) {
         clear_progress();
@@ -87,8 +87,9 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
         if (!result.cache_problem.empty())
             print_warning(path + ": " + printable(result.cache_problem), false);
         // A watch session shows a reused source's warnings once; a rebuilt one's every time.
-        for (const auto& w : result.final_warnings())
-            print_warning(path + ": " + printable(w), m_verbosity == Verbosity::watch && !built);
+        if (result.has_warnings())
+            for (const auto& w : result.final_warnings())
+                print_warning(path + ": " + printable(w), m_verbosity == Verbosity::watch && !built);
         // Unchanged assets are not listed: a no-op build of a large tree prints its summary only.
         if (listed) {
             clear_progress();

@@ -129,11 +129,12 @@ TEST_CASE("the build report counts full-size downloads, the files that grew, the
     CHECK(other.warnings.empty());
 }
 
-TEST_CASE("count_all on two threads gives the summary of adding every source in order", "[run][report]")
+namespace {
+
+// 20,000 photos, over two threads' worth: ties in size across the halves (the largest keep the
+// first added), a few grown and large ones, failures and warnings on both sides, some skipped.
+void many_photos(std::vector<Asset>& assets, std::vector<AssetResult>& results, std::vector<char>& skipped)
 {
-    std::vector<Asset> assets;
-    std::vector<AssetResult> results;
-    std::vector<char> skipped;
     for (int i = 0; i < 20'000; ++i) { // over two threads' worth
         char name[32];
         std::snprintf(name, sizeof name, "img/%05d.jpg", i);
@@ -159,14 +160,11 @@ TEST_CASE("count_all on two threads gives the summary of adding every source in 
         results.push_back(std::move(result));
         skipped.push_back(i % 4001 == 3 ? 1 : 0);
     }
-    Summary one;
-    Totals totals(k_large_file_bytes);
-    for (std::size_t i = 0; i < assets.size(); ++i)
-        if (!skipped[i])
-            totals.add(assets[i], results[i], one);
-    totals.name(one);
-    Summary two;
-    count_all(assets, results, skipped, k_large_file_bytes, 2, two);
+}
+
+// Checks that two summaries count the same.
+void check_same_counts(const Summary& one, const Summary& two)
+{
     auto files = [](const std::vector<FileReport>& v) {
         std::vector<std::pair<std::string, std::uint64_t>> out;
         for (const auto& f : v)
@@ -197,4 +195,74 @@ TEST_CASE("count_all on two threads gives the summary of adding every source in 
         CHECK(b.outputs.at(format).files == t.files);
         CHECK(b.outputs.at(format).bytes == t.bytes);
     }
+}
+
+} // namespace
+
+TEST_CASE("count_all on two threads gives the summary of adding every source in order", "[run][report]")
+{
+    std::vector<Asset> assets;
+    std::vector<AssetResult> results;
+    std::vector<char> skipped;
+    many_photos(assets, results, skipped);
+    Summary one;
+    Totals totals(k_large_file_bytes);
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (!skipped[i])
+            totals.add(assets[i], results[i], one);
+    totals.name(one);
+    Summary two;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, two);
+    CHECK(two.failures.size() == 20);
+    check_same_counts(one, two);
+}
+
+TEST_CASE("count_all counts a source reused as its index entry holds it from what the last count took of it",
+          "[run][report]")
+{
+    std::vector<Asset> assets;
+    std::vector<AssetResult> results;
+    std::vector<char> skipped;
+    many_photos(assets, results, skipped);
+    // Every other source that did not fail is reused as its index entry holds it.
+    std::vector<IndexEntry> entries(assets.size());
+    for (std::size_t i = 0; i < assets.size(); i += 2)
+        if (results[i].status != AssetResult::Status::failed) {
+            entries[i].entry.record = std::move(results[i].record);
+            entries[i].entry.warnings = std::move(results[i].warnings);
+            results[i] = AssetResult{};
+            results[i].status = AssetResult::Status::cached;
+            results[i].entry = &entries[i];
+            results[i].entry_warned = !entries[i].entry.warnings.empty();
+        }
+    Summary plain;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, plain);
+    CHECK(plain.failures.size() == 20);
+    CHECK(plain.warnings.size() > 20);
+
+    Tallies tallies; // a first build: every source is read, and tallied
+    Summary first;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, first, &tallies);
+    check_same_counts(plain, first);
+    REQUIRE(tallies.by_source.size() == assets.size());
+    CHECK(std::count_if(tallies.by_source.begin(), tallies.by_source.end(), [](const Tally& t) { return t.ok; }) ==
+          static_cast<std::ptrdiff_t>(assets.size() - 20 - std::count(skipped.begin(), skipped.end(), 1)));
+
+    tallies.same_sources = true; // the next build of the same sources
+    Summary again;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, again, &tallies);
+    check_same_counts(plain, again);
+
+    // What is counted of a reused source is its tally (its entry is not read again), and a
+    // source built anew is read.
+    entries[2].entry.record.outputs.clear();
+    results[5].record.outputs[2].bytes += 1000; // its AVIF at full size
+    Summary tallied;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, tallied, &tallies);
+    CHECK(tallied.kinds.at("image").delivered == plain.kinds.at("image").delivered + 1000);
+    tallies.same_sources = false; // other sources: every one read again
+    Summary read;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, read, &tallies);
+    CHECK(read.kinds.at("image").delivered < tallied.kinds.at("image").delivered);
+    CHECK(read.kinds.at("image").outputs.at("avif").files == plain.kinds.at("image").outputs.at("avif").files - 2);
 }

@@ -373,6 +373,7 @@ void AssetBuilder::reuse(IndexEntry& previous, AssetResult& result, AssetState& 
     }
     result.status = AssetResult::Status::cached;
     result.entry = &previous;
+    result.entry_warned = !previous.entry.warnings.empty();
     previous.taken = true;
 }
 

@@ -3,6 +3,7 @@
 #include "pipeline/build/result.hpp"
 #include "pipeline/build/run.hpp"
 #include "pipeline/build/scan.hpp"
+#include "pipeline/build/totals.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/text/minify.hpp"
 
@@ -30,6 +31,8 @@ struct BuildMemory::Kept {
     // (Plan::release()).
     std::vector<AssetResult> results_memory;
     std::vector<AssetState> states_memory;
+    // What the last build counted of each source (count_all()).
+    Tallies tallies;
 };
 
 } // namespace cachet

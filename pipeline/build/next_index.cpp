@@ -133,16 +133,17 @@ std::jthread NextIndex::encode(std::string& encoded, bool& journal)
                 }
                 const AssetState& s = m_plan.states[i];
                 const AssetResult& r = m_plan.results[i];
-                const IndexEntry entry{m_session.trusted_stat(m_assets[i]),
-                                       CacheEntry{s.key, r.record, r.warnings, s.blobs},
-                                       s.output_stats,
-                                       s.fragment,
-                                       s.settings,
-                                       s.loads,
-                                       s.back,
-                                       s.script_names,
-                                       s.kept,
-                                       s.fragment_digest};
+                IndexEntry entry;
+                entry.source = m_session.trusted_stat(m_assets[i]);
+                entry.fragment = s.fragment;
+                entry.fragment_digest = s.fragment_digest;
+                entry.entry = CacheEntry{s.key, r.record, r.warnings, s.blobs};
+                entry.outputs = s.output_stats;
+                entry.settings = s.settings;
+                entry.loads = s.loads;
+                entry.back = s.back;
+                entry.script_names = s.script_names;
+                entry.kept = s.kept;
                 encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
             }
             for (const auto& path : gone)

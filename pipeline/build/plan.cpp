@@ -32,6 +32,7 @@ void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetSt
     for (std::size_t i = 0; i < results.size(); ++i) {
         if (results[i].entry) {
             results[i].entry = nullptr;
+            results[i].entry_warned = false;
             results[i].status = AssetResult::Status::built;
         } else {
             results[i] = AssetResult{};

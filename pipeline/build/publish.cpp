@@ -79,8 +79,16 @@ private:
         summary.picture = m_config.preset.html.picture;
         // The default large-file warning, unless the site has its own limits ([[budgets]]) or
         // this is a shard (a share of the site, and its final build warns).
+        // (A watch rebuild with the same sources as the last build counts the sources it reused
+        // as they were from what that build counted.)
+        Tallies* tallies = nullptr;
+        if (m_memory) {
+            tallies = &m_memory->tallies;
+            tallies->same_sources = !m_session.pairing.empty();
+        }
         count_all(m_assets, m_plan.results, m_plan.skipped,
-                  m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0, m_config.jobs, summary);
+                  m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0, m_config.jobs, summary,
+                  tallies);
         for (const auto& f : summary.large)
             m_reporter.warning(f.path + ": " + large_file_message(f, k_large_file_bytes));
         for (const auto& w : m_session.scan.warnings) // "path: skipped: ..."

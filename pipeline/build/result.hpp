@@ -20,6 +20,9 @@ struct AssetResult {
     // watch rebuild of 100,000 sources copies and moves none of them), and record, warnings
     // and the AssetState stay empty. Read them through the functions below.
     const IndexEntry* entry = nullptr;
+    bool entry_warned = false; // with entry: whether its warnings are not empty
+
+    bool has_warnings() const { return entry ? entry_warned : !warnings.empty(); }
 
     const AssetRecord& final_record() const { return entry ? entry->entry.record : record; }
     const std::vector<std::string>& final_warnings() const { return entry ? entry->entry.warnings : warnings; }

@@ -35,7 +35,61 @@ std::string large_file_message(const FileReport& file, std::uint64_t limit)
            ": visitors download all of it; make it smaller, or set [[budgets]] to choose your own limits";
 }
 
+Tally Totals::tally_of(const Asset& asset, const AssetResult& result)
+{
+    Tally t;
+    const AssetRecord& record = result.final_record();
+    t.warned = !result.final_warnings().empty();
+    t.modern = has_modern_format(record);
+    if (const Delivered d = delivered(record); d.file) {
+        t.delivered = true;
+        t.bytes = d.bytes;
+        t.plain = d.plain_bytes;
+        t.format = d.format;
+        std::size_t slot = k_identity;
+        if (asset.kind == AssetKind::image && d.file->format)
+            slot = static_cast<std::size_t>(*d.file->format);
+        for (std::size_t e = 0; e < k_encodings.size(); ++e)
+            if (d.format == to_string(k_encodings[e]))
+                slot = k_identity + 1 + e;
+        t.slot = static_cast<std::uint8_t>(slot);
+    }
+    bool fits = true;
+    auto count = [&](std::size_t slot, std::uint64_t bytes) {
+        for (std::size_t k = 0; k < t.slots_used; ++k)
+            if (t.outputs[k].slot == slot) {
+                ++t.outputs[k].files;
+                t.outputs[k].bytes += bytes;
+                return;
+            }
+        if (t.slots_used == Tally::k_slots) {
+            fits = false;
+            return;
+        }
+        t.outputs[t.slots_used++] = {static_cast<std::uint8_t>(slot), 1, bytes};
+    };
+    for (const auto& o : record.outputs) {
+        if (o.original) {
+            std::uint64_t bytes = o.bytes;
+            for (const auto& e : o.encodings)
+                bytes += e.bytes;
+            count(k_originals, bytes);
+            continue;
+        }
+        count(o.format ? static_cast<std::size_t>(*o.format) : k_identity, o.bytes);
+        for (const auto& e : o.encodings)
+            count(k_identity + 1 + static_cast<std::size_t>(e.encoding), e.bytes);
+    }
+    t.ok = fits;
+    return t;
+}
+
 void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary)
+{
+    add(asset, result, result.status == AssetResult::Status::failed ? Tally{} : tally_of(asset, result), summary);
+}
+
+void Totals::add(const Asset& asset, const AssetResult& result, const Tally& tally, Summary& summary)
 {
     Kind& kind = m_kinds[static_cast<std::size_t>(asset.kind)];
     ++kind.totals.assets;
@@ -45,32 +99,24 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
         summary.failures.emplace_back(asset.path, result.message);
         return;
     }
-    for (const auto& w : result.final_warnings())
-        summary.warnings.emplace_back(asset.path, w);
-    const AssetRecord& record = result.final_record();
+    if (tally.warned)
+        for (const auto& w : result.final_warnings())
+            summary.warnings.emplace_back(asset.path, w);
     if (result.status == AssetResult::Status::cached)
         ++kind.totals.cached;
     if (asset.kind == AssetKind::image)
-        ++(has_modern_format(record) ? summary.images_modern : summary.images_not_modern);
-    const Delivered d = delivered(record);
-    if (d.file) {
-        kind.totals.delivered += d.bytes;
-        kind.totals.plain += d.plain_bytes;
-        std::size_t slot = k_identity;
-        if (asset.kind == AssetKind::image && d.file->format)
-            slot = static_cast<std::size_t>(*d.file->format);
-        for (std::size_t e = 0; e < k_encodings.size(); ++e)
-            if (d.format == to_string(k_encodings[e]))
-                slot = k_identity + 1 + e;
-        kind.delivered_as[slot] = true;
+        ++(tally.modern ? summary.images_modern : summary.images_not_modern);
+    if (tally.delivered) {
+        kind.totals.delivered += tally.bytes;
+        kind.totals.plain += tally.plain;
+        kind.delivered_as[tally.slot] = true;
         // (A text grows by its rewritten, longer URLs: expected, and compressed away.)
-        const bool grown = asset.kind != AssetKind::text && std::max(d.bytes, d.plain_bytes) > asset.bytes;
-        const bool large = m_large_bytes > 0 && asset.kind != AssetKind::passthrough && d.bytes > m_large_bytes;
-        const bool largest = summary.largest.size() < k_largest || d.bytes > summary.largest.back().bytes;
+        const bool grown = asset.kind != AssetKind::text && std::max(tally.bytes, tally.plain) > asset.bytes;
+        const bool large = m_large_bytes > 0 && asset.kind != AssetKind::passthrough && tally.bytes > m_large_bytes;
+        const bool largest = summary.largest.size() < k_largest || tally.bytes > summary.largest.back().bytes;
         if (grown || large || largest) { // (most files are none: their report is not made)
-            const FileReport file{
-                asset.path,   std::string(to_string(asset.kind)), asset.bytes, d.bytes, std::string(d.format),
-                d.plain_bytes};
+            const FileReport file{asset.path,  std::string(to_string(asset.kind)), asset.bytes,
+                                  tally.bytes, std::string(tally.format),          tally.plain};
             if (largest)
                 keep_largest(summary.largest, file);
             if (grown)
@@ -81,9 +127,17 @@ void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary
             }
         }
     }
-    if (asset.kind == AssetKind::image && !has_modern_format(record))
+    if (asset.kind == AssetKind::image && !tally.modern)
         summary.not_modern.push_back(asset.path);
-    for (const auto& o : record.outputs) {
+    if (tally.ok) {
+        for (std::size_t k = 0; k < tally.slots_used; ++k) {
+            FormatTotals& f = kind.outputs[tally.outputs[k].slot];
+            f.files += tally.outputs[k].files;
+            f.bytes += tally.outputs[k].bytes;
+        }
+        return;
+    }
+    for (const auto& o : result.final_record().outputs) {
         if (o.original) {
             FormatTotals& f = kind.outputs[k_originals];
             ++f.files;
@@ -135,17 +189,35 @@ void Totals::merge(const Totals& other, Summary& summary, Summary&& into_other)
 }
 
 void count_all(const std::vector<Asset>& assets, const std::vector<AssetResult>& results,
-               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary)
+               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary,
+               Tallies* tallies)
 {
     constexpr std::size_t k_per_worker = 8192; // fewer: not worth a thread
     const std::size_t n = assets.size();
     const std::size_t parts = std::clamp<std::size_t>(n / k_per_worker, 1, std::max(1U, workers));
     std::vector<Totals> totals(parts, Totals(large_bytes));
     std::vector<Summary> pieces(parts);
+    const bool kept = tallies && tallies->same_sources && tallies->by_source.size() == n;
+    if (tallies && !kept)
+        tallies->by_source.assign(n, Tally{});
     parallel_for(static_cast<unsigned>(parts), parts, [&](std::size_t p) {
-        for (std::size_t i = n * p / parts; i < n * (p + 1) / parts; ++i)
-            if (!skipped[i])
-                totals[p].add(assets[i], results[i], p == 0 ? summary : pieces[p]);
+        for (std::size_t i = n * p / parts; i < n * (p + 1) / parts; ++i) {
+            if (skipped[i])
+                continue;
+            Summary& into = p == 0 ? summary : pieces[p];
+            if (results[i].status == AssetResult::Status::failed) {
+                totals[p].add(assets[i], results[i], Tally{}, into);
+                if (tallies)
+                    tallies->by_source[i] = Tally{};
+            } else if (kept && results[i].entry && tallies->by_source[i].ok) { // the same entry as then
+                totals[p].add(assets[i], results[i], tallies->by_source[i], into);
+            } else {
+                const Tally tally = Totals::tally_of(assets[i], results[i]);
+                totals[p].add(assets[i], results[i], tally, into);
+                if (tallies)
+                    tallies->by_source[i] = tally;
+            }
+        }
     });
     for (std::size_t p = 1; p < parts; ++p)
         totals[0].merge(totals[p], summary, std::move(pieces[p]));

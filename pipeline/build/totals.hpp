@@ -10,6 +10,34 @@
 
 namespace cachet {
 
+// What Totals::add takes from the record and warnings of one source that did not fail, so that
+// a watch session need not read them again for the sources it reuses as they were (Tallies).
+struct Tally {
+    struct Slot {
+        std::uint8_t slot = 0; // Totals' output slot
+        std::uint32_t files = 0;
+        std::uint64_t bytes = 0;
+    };
+    static constexpr std::size_t k_slots = 8;
+    bool ok = false;        // made (else the record is read)
+    bool delivered = false; // Delivered::file is set
+    bool modern = false;    // has_modern_format()
+    bool warned = false;    // has warnings
+    std::uint8_t slot = 0;  // the delivered file's slot
+    std::uint8_t slots_used = 0;
+    std::uint64_t bytes = 0; // Delivered::bytes
+    std::uint64_t plain = 0; // Delivered::plain_bytes
+    std::string_view format; // Delivered::format (static text)
+    std::array<Slot, k_slots> outputs{};
+};
+
+// The tallies of a watch session's last build, by source: valid for a source whose result
+// points at the same index entry (AssetResult::entry) when the sources are the same as then.
+struct Tallies {
+    std::vector<Tally> by_source;
+    bool same_sources = false; // this build's sources are by_source's
+};
+
 // Summary::kinds and failures, counted in arrays (by kind, and by format or encoding: a build
 // adds up 10,000s of assets) and named once at the end.
 class Totals {
@@ -18,6 +46,10 @@ public:
     // warning (0: none).
     explicit Totals(std::uint64_t large_bytes = 0) : m_large_bytes(large_bytes) {}
     void add(const Asset& asset, const AssetResult& result, Summary& summary);
+    // The same, with what add() takes from result's record in tally (tally_of() of it).
+    void add(const Asset& asset, const AssetResult& result, const Tally& tally, Summary& summary);
+    // What add() takes from result's record (never ok if it has more output slots than a Tally).
+    static Tally tally_of(const Asset& asset, const AssetResult& result);
     // Adds what other counted (with into_other, its lists) after this one: as if other's assets
     // had been added here, in their order, after this one's.
     void merge(const Totals& other, Summary& summary, Summary&& into_other);
@@ -41,8 +73,10 @@ private:
 
 // Totals of every source not skipped, added on up to workers threads (a watch rebuild of
 // 100,000 sources counts them all) and named into summary: the same as adding them in order.
+// tallies, if given, are used where valid and left holding every source's (a watch session's).
 void count_all(const std::vector<Asset>& assets, const std::vector<AssetResult>& results,
-               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary);
+               const std::vector<char>& skipped, std::uint64_t large_bytes, unsigned workers, Summary& summary,
+               Tallies* tallies = nullptr);
 
 // The warning of a file delivered bigger than limit.
 std::string large_file_message(const FileReport& file, std::uint64_t limit);
