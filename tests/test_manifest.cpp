@@ -167,11 +167,22 @@ TEST_CASE("render_manifest from stored fragments gives nlohmann::json's dump of 
         assets[r.source] = nlohmann::json::parse(manifest_fragment(r, "/"));
     const std::vector<Generation> generations{{"0123456789abcdef0123", {"css/a.1.css", "js/b.2.js"}},
                                               {"unknown", {"x \"y\".txt"}}};
-    // The build id: per asset (by source), its path, NUL, the SHA-256 of its value as written, newline.
-    std::string lines;
+    // The build id: the assets (by source) in groups, each ending after a source whose FNV-1a
+    // hash is 0 modulo 1000, or at the last; a group's id is the first 20 hex digits of the
+    // SHA-256 of a line per asset (its path, NUL, the SHA-256 of its value as written, newline);
+    // the build id, the first 20 hex digits of the SHA-256 of the groups' ids, each and a newline.
+    std::vector<std::pair<std::string, std::string>> items;
     for (const auto& [source, value] : assets.items())
-        lines += source + '\0' + sha256_hex(as_bytes(value.dump())) + '\n';
-    const std::string id = sha256_hex(as_bytes(lines)).substr(0, 20);
+        items.emplace_back(source, value.dump());
+    std::string lines, ids;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        lines += items[i].first + '\0' + sha256_hex(as_bytes(items[i].second)) + '\n';
+        if (fnv1a(items[i].first) % 1000 == 0 || i + 1 == items.size()) {
+            ids += sha256_hex(as_bytes(lines)).substr(0, 20) + '\n';
+            lines.clear();
+        }
+    }
+    const std::string id = sha256_hex(as_bytes(ids)).substr(0, 20);
     nlohmann::json doc = {{"version", k_manifest_version},
                           {"generator", "cachet " + cachet_version()},
                           {"preset", preset.name},

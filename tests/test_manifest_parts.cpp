@@ -111,6 +111,33 @@ TEST_CASE("manifest parts: one changed or added source changes one or two parts,
     }
     CHECK(id == build_id_of(entries));
     CHECK(manifest_part_ranges({}, 50).empty());
+    // In parts cut as the build id's groups, the id is made of the parts' names: the same id,
+    // whether a part's name is hashed or taken from the last build (known()), and a name taken
+    // is what goes into the id.
+    std::string grouped;
+    const auto groups = cut_manifest(entries, k_build_id_group, grouped);
+    CHECK(groups.size() > 1);
+    CHECK(grouped == id);
+    std::vector<ManifestEntry> unchanged = entries;
+    for (auto& u : unchanged)
+        u.unchanged = true;
+    std::string taken;
+    std::size_t asked = 0;
+    cut_manifest(unchanged, k_build_id_group, taken, [&](std::size_t b, std::size_t end) -> std::optional<std::string> {
+        for (const auto& g : groups)
+            if (g.begin == b && g.end == end) {
+                ++asked;
+                return g.file;
+            }
+        return std::nullopt;
+    });
+    CHECK(asked == groups.size());
+    CHECK(taken == id);
+    std::string misnamed;
+    cut_manifest(unchanged, k_build_id_group, misnamed, [&](std::size_t, std::size_t) -> std::optional<std::string> {
+        return std::string(20, '0') + ".json";
+    });
+    CHECK(misnamed != id);
 
     Entries changed = e;
     changed.fragments[1234] = fragment_for(changed.sources[1234], 1);

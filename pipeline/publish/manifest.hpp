@@ -61,9 +61,14 @@ struct ManifestEntry {
     bool unchanged = false; // the last build published this source with this digest
 };
 
-// The build id of a manifest holding entries (sorted by source): the first 20 hex digits of the
-// SHA-256 of, per asset, its source path, a NUL, the SHA-256 (hex) of its value as written, and
-// a newline. Content-derived, and cheap for a build that reuses most fragments' digests.
+// The build id of a manifest holding entries (sorted by source): the entries are cut into
+// groups as parts of k_build_id_group are (manifest_part_ranges()); a group's id is the first 20
+// hex digits of the SHA-256 of, per asset, its source path, a NUL, the SHA-256 (hex) of its
+// value as written, and a newline; the build id is the first 20 hex digits of the SHA-256 of
+// the groups' ids, each followed by a newline. Content-derived, and cheap for a build that
+// reuses most fragments' digests; in parts of k_build_id_group, a part's file name is its
+// group's id, so a build that keeps a part's name hashes nothing of it again.
+inline constexpr std::size_t k_build_id_group = 1000;
 std::string build_id_of(const std::vector<ManifestEntry>& entries);
 
 // The manifest document (schema version 2, docs/manifest.schema.json): compact JSON, keys
@@ -107,9 +112,10 @@ std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std:
 std::string manifest_part_file(const ManifestEntry* begin, const ManifestEntry* end);
 
 // entries cut as manifest_part_ranges() does, each part with its manifest_part_file(), and
-// the build id of them all (build_id_of()), in one pass. known(begin, end) may name the file of
-// a part of the last build that held exactly entries [begin, end), all unchanged (see
-// ManifestEntry): that name is taken rather than hashed again.
+// the build id of them all (build_id_of()). known(begin, end) may name the file of a part of
+// the last build that held exactly entries [begin, end), all unchanged (see ManifestEntry):
+// that name is taken rather than hashed again (in parts of k_build_id_group, for the build id
+// too).
 struct ManifestCut {
     std::size_t begin = 0;
     std::size_t end = 0;

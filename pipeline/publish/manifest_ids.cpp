@@ -43,7 +43,10 @@ std::string id_of(std::string_view lines)
 
 std::string build_id_of(const std::vector<ManifestEntry>& entries)
 {
-    return id_of(id_lines(entries.data(), entries.data() + entries.size()));
+    Sha256Stream ids;
+    for (const auto& [b, e] : manifest_part_ranges(entries, k_build_id_group))
+        ids.update(as_bytes(id_of(id_lines(entries.data() + b, entries.data() + e)) + "\n"));
+    return ids.finish().substr(0, k_build_id_length);
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> manifest_part_ranges(const std::vector<ManifestEntry>& entries,
@@ -68,10 +71,11 @@ std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries,
                                       std::string& build_id,
                                       const std::function<std::optional<std::string>(std::size_t, std::size_t)>& known)
 {
-    // The lines are hashed as they are made, a buffer at a time: into the build id, and into
-    // the part's id unless the last build's part of the same entries gives it.
-    Sha256Stream all;
-    Sha256Stream part;
+    // Each part's lines are hashed as they are made, a buffer at a time, unless the last
+    // build's part of the same entries gives its id. Parts cut as the build id's groups are
+    // give it their ids; others leave it to build_id_of().
+    const bool groups = mean == k_build_id_group;
+    Sha256Stream ids;
     std::string lines;
     constexpr std::size_t k_buffer = std::size_t{1} << 16;
     lines.reserve(k_buffer + 4096);
@@ -82,18 +86,22 @@ std::vector<ManifestCut> cut_manifest(const std::vector<ManifestEntry>& entries,
                                  entries.begin() + static_cast<std::ptrdiff_t>(e),
                                  [](const ManifestEntry& x) { return x.unchanged; }))
             file = known(b, e);
-        for (std::size_t i = b; i < e; ++i) {
-            append_id_line(lines, entries[i]);
-            if (lines.size() >= k_buffer || i + 1 == e) {
-                all.update(as_bytes(lines));
-                if (!file)
+        if (!file) {
+            Sha256Stream part;
+            for (std::size_t i = b; i < e; ++i) {
+                append_id_line(lines, entries[i]);
+                if (lines.size() >= k_buffer || i + 1 == e) {
                     part.update(as_bytes(lines));
-                lines.clear();
+                    lines.clear();
+                }
             }
+            file = part.finish().substr(0, k_build_id_length) + ".json";
         }
-        cuts.push_back({b, e, file ? *file : part.finish().substr(0, k_build_id_length) + ".json"});
+        if (groups)
+            ids.update(as_bytes(file->substr(0, k_build_id_length) + "\n"));
+        cuts.push_back({b, e, std::move(*file)});
     }
-    build_id = all.finish().substr(0, k_build_id_length);
+    build_id = groups ? ids.finish().substr(0, k_build_id_length) : build_id_of(entries);
     return cuts;
 }
 
