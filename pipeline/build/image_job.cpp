@@ -41,6 +41,7 @@ std::uint64_t encode_per_pixel(ImageFormat format)
     case ImageFormat::png: return 8;
     case ImageFormat::jpeg: return 9; // jpegli keeps the whole image's coefficients
     case ImageFormat::gif: return 6;
+    case ImageFormat::jxl: return 130; // libjxl 0.7: a 4000x3000 photo took 1.5 GiB
     }
     return 34;
 }
@@ -56,10 +57,35 @@ std::string human_size(std::uint64_t bytes)
     return text;
 }
 
+// The memory of one encode in format at width w: its encoder's, and the width's pixels when
+// resized.
+std::uint64_t encode_memory(const ImageHeader& header, int w, ImageFormat f)
+{
+    const auto frames = static_cast<std::uint64_t>(header.frames);
+    const std::uint64_t own = static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height);
+    const std::uint64_t pixels = own * static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(w) /
+                                 (static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.width));
+    const std::uint64_t resized = w == header.width ? 0 : k_kept_per_pixel * pixels * frames;
+    // An animation's encoders hold a few frames at a time, and the GIF quantizer all of them.
+    const std::uint64_t held_frames = f == ImageFormat::gif ? frames : std::min<std::uint64_t>(frames, 4);
+    return resized + encode_per_pixel(f) * pixels * held_frames;
+}
+
+std::uint64_t kept_memory(const ImageHeader& header)
+{
+    return k_kept_per_pixel * static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height) *
+           static_cast<std::uint64_t>(header.frames);
+}
+
 } // namespace
 
+bool over_budget(const ImageHeader& header, int width, ImageFormat format, std::uint64_t memory_budget)
+{
+    return format == ImageFormat::jxl && kept_memory(header) + encode_memory(header, width, format) > memory_budget;
+}
+
 ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
-                         const std::vector<ImageFormat>& formats, unsigned jobs)
+                         const std::vector<ImageFormat>& formats, unsigned jobs, std::uint64_t memory_budget)
 {
     const auto frames = static_cast<std::uint64_t>(header.frames);
     const std::uint64_t own = static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height);
@@ -67,19 +93,12 @@ ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widt
     // Every encode at every width, with the pixels of its width when resized; the largest
     // `jobs` of them may run side by side.
     std::vector<std::uint64_t> encodes;
-    for (const int w : widths) {
-        const std::uint64_t pixels =
-            own * static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(w) /
-            (static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.width));
-        const std::uint64_t resized = w == header.width ? 0 : k_kept_per_pixel * pixels * frames;
-        for (const ImageFormat f : formats) {
-            // An animation's encoders hold a few frames at a time, and the GIF quantizer all of them.
-            const std::uint64_t held_frames = f == ImageFormat::gif ? frames : std::min<std::uint64_t>(frames, 4);
-            encodes.push_back(resized + encode_per_pixel(f) * pixels * held_frames);
-        }
-    }
+    for (const int w : widths)
+        for (const ImageFormat f : formats)
+            if (!over_budget(header, w, f, memory_budget))
+                encodes.push_back(encode_memory(header, w, f));
     std::sort(encodes.rbegin(), encodes.rend());
-    const std::uint64_t kept = k_kept_per_pixel * own * frames;
+    const std::uint64_t kept = kept_memory(header);
     ImageMemory memory{std::max(decode, kept + (encodes.empty() ? 0 : encodes.front())), 0};
     std::uint64_t side_by_side = kept;
     for (std::size_t n = 0; n < encodes.size() && n < std::max(1u, jobs); ++n)
@@ -114,7 +133,8 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     std::vector<ImageFormat> formats = images.formats;
     if (images.fallback)
         formats.push_back(ImageFormat::jpeg); // (whichever fallback: the modern formats weigh more)
-    const ImageMemory memory = image_memory(h, output_widths(images.widths, h.width), formats, jobs);
+    const ImageMemory memory = image_memory(h, output_widths(images.widths, h.width), formats, jobs, memory_budget);
+    job->memory_budget = memory_budget;
     job->alone = memory.side_by_side > memory_budget;
     job->memory = job->alone ? memory_budget : memory.side_by_side;
     if (memory.alone > memory_budget)
@@ -165,6 +185,8 @@ void decode_image_job(ImageJob& job_ref)
         result.warnings.push_back("no AVIF: the animation plays " + std::to_string(animation->loop) +
                                   " time(s), and libavif 0.11 cannot record a loop count (an AVIF sequence "
                                   "would loop forever)");
+    if (animation && std::erase(job->formats, ImageFormat::jxl) != 0)
+        result.warnings.push_back("no JPEG XL: cachet writes still JPEG XL images only");
     if (images.fallback) {
         job->fallback = animation                                                       ? ImageFormat::gif
                         : decoded.family == SourceFamily::graphic || raster.has_alpha() ? ImageFormat::png
@@ -238,6 +260,17 @@ void decode_image_job(ImageJob& job_ref)
                                               std::to_string(w->width) + " px: " + std::string(to_string(format)) +
                                               " holds at most " + std::to_string(side) + " px a side");
                 }
+            }
+    for (const ImageFormat format : job->formats)
+        for (const auto& w : job->widths)
+            if (over_budget(job->header, w->width, format, job->memory_budget)) {
+                w->skip.push_back(format);
+                result.warnings.push_back(
+                    "no " + std::string(to_string(format)) + " at " + std::to_string(w->width) +
+                    " px: its encoder would need about " +
+                    human_size(kept_memory(job->header) + encode_memory(job->header, w->width, format)) +
+                    ", over the build's memory budget of " + human_size(job->memory_budget) +
+                    " (--memory or [build] memory)");
             }
     if (!job->keep_source)
         job->source = Bytes{}; // (a stand-in has its own copy)

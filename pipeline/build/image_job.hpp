@@ -48,6 +48,7 @@ struct ImageJob {
     std::optional<ImageFormat> fallback;
     std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results, and a lossy palette PNG's
     int avif_raise = 0;                          // images.avif.max_distance: AVIF quality raised by this
+    std::uint64_t memory_budget = 0;             // the build's (over_budget())
     std::vector<std::unique_ptr<Width>> widths;
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.
@@ -88,8 +89,15 @@ struct ImageMemory {
     std::uint64_t alone = 0;        // one step at a time
     std::uint64_t side_by_side = 0; // its steps on `jobs` threads
 };
+// Encodes over_budget() leaves out are not counted.
 ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
-                         const std::vector<ImageFormat>& formats, unsigned jobs);
+                         const std::vector<ImageFormat>& formats, unsigned jobs, std::uint64_t memory_budget);
+
+// Whether the output of format at width is left out for memory: JPEG XL (libjxl 0.7 takes
+// about 130 bytes a pixel while it encodes) at a width whose encode would not fit
+// memory_budget even alone. That output is skipped with a warning; every other format counts
+// in image_memory() and the image fails if it cannot fit.
+bool over_budget(const ImageHeader& header, int width, ImageFormat format, std::uint64_t memory_budget);
 
 // The largest side an output in format may have (WebP: 16383), or 0 for no limit below 65535.
 int max_side(ImageFormat format);

@@ -135,9 +135,9 @@ std::string settings_key(const ImageSettings& i)
 {
     // A new field in these structs must be added here, or changing it would reuse stale cache
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
-    static_assert(field_count<ImageSettings>() == 17 && field_count<AvifOptions>() == 10 &&
+    static_assert(field_count<ImageSettings>() == 18 && field_count<AvifOptions>() == 10 &&
                       field_count<WebpOptions>() == 7 && field_count<JpegOptions>() == 6 &&
-                      field_count<PngOptions>() == 7,
+                      field_count<JxlOptions>() == 3 && field_count<PngOptions>() == 7,
                   "update settings_key(ImageSettings) for the new field");
     std::ostringstream out;
     out.imbue(std::locale::classic());
@@ -163,6 +163,7 @@ std::string settings_key(const ImageSettings& i)
     const WebpOptions& w = i.webp;
     out << "\nwebp " << w.quality << ' ' << static_cast<int>(w.quality_mode) << ' ' << w.effort << ' ' << w.sharp_yuv
         << ' ' << w.alpha_quality << ' ' << w.quality_step << ' ' << w.small_quality;
+    out << "\njxl " << i.jxl.distance << ' ' << i.jxl.distance_step << ' ' << i.jxl.effort;
     out << "\njpeg " << static_cast<int>(i.jpeg.encoder) << ' ' << i.jpeg.distance << ' ' << i.jpeg.distance_step << ' '
         << static_cast<int>(i.jpeg.chroma) << ' ' << i.jpeg.quality << ' ' << i.jpeg.progressive << "\npng "
         << i.png.compression << ' ' << i.png.palette << ' ' << i.png.lossy_distance << ' ' << i.png.deflate << ' '

@@ -60,6 +60,15 @@ struct WebpOptions {
     int alpha_quality = 90; // 0..100
 };
 
+// JPEG XL (off by default: add "jxl" to images.formats; docs/jxl.md). Like jpegli it aims at a
+// Butteraugli distance, raised by distance_step per doubling of an output's pixels over the
+// reference size (image/rate.hpp).
+struct JxlOptions {
+    double distance = 1.7;
+    double distance_step = 0.25;
+    int effort = 7; // libjxl's effort 1..9
+};
+
 enum class JpegEncoder { jpegli, libjpeg };
 
 struct JpegOptions {
@@ -109,6 +118,7 @@ struct ImageSettings {
     int auto_reference_width = 640;           // quality = "auto": searched once at this width (or less)
     AvifOptions avif;
     WebpOptions webp;
+    JxlOptions jxl;
     JpegOptions jpeg;
     PngOptions png;
     std::vector<ImageRule> rules; // applied in order, later rules winning

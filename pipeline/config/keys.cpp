@@ -177,6 +177,10 @@ const std::map<std::string, Setter>& setters()
         {"images.webp.small_quality", integer(FIELD(images.webp.small_quality), 0, 100)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
         {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
+        {"images.jxl.distance", number(FIELD(images.jxl.distance), 0.1, 25, false, " (a Butteraugli distance)")},
+        {"images.jxl.distance_step",
+         number(FIELD(images.jxl.distance_step), 0, 5, false, " (distance per doubling of an output's pixels)")},
+        {"images.jxl.effort", integer(FIELD(images.jxl.effort), 1, 9)},
         {"images.jpeg.encoder", choice(FIELD(images.jpeg.encoder),
                                        std::vector<std::pair<std::string, JpegEncoder>>{
                                            {"jpegli", JpegEncoder::jpegli}, {"libjpeg", JpegEncoder::libjpeg}})},

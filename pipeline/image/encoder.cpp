@@ -2,6 +2,7 @@
 
 #include "pipeline/image/avif.hpp"
 #include "pipeline/image/jpegli.hpp"
+#include "pipeline/image/jxl.hpp"
 #include "pipeline/image/webp.hpp"
 
 #include <libdeflate.h>
@@ -47,6 +48,7 @@ const Encoder k_encoders[] = {
     {ImageFormat::jpeg, jpeg, nullptr, jpeg_version},
     {ImageFormat::png, png, nullptr, png_version},
     {ImageFormat::gif, gif, gif_animation, libvips_version},
+    {ImageFormat::jxl, encode_jxl, nullptr, jxl_version},
 };
 
 } // namespace

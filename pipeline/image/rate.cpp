@@ -59,6 +59,8 @@ ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixel
     }
     if (images.jpeg.distance_step != 0)
         sized.jpeg.distance = std::clamp(images.jpeg.distance + images.jpeg.distance_step * doublings, 0.1, 25.0);
+    if (images.jxl.distance_step != 0)
+        sized.jxl.distance = std::clamp(images.jxl.distance + images.jxl.distance_step * doublings, 0.1, 25.0);
     return sized;
 }
 

@@ -8,7 +8,7 @@
 namespace cachet {
 
 // The image formats cachet writes, in the order of the rows of k_image_formats.
-enum class ImageFormat { avif, webp, jpeg, png, gif };
+enum class ImageFormat { avif, webp, jpeg, png, gif, jxl };
 // The content encodings of a text output's precompressed sidecars.
 enum class Encoding { zstd, br, gzip };
 // Metadata an image may keep (images.keep_metadata); everything else is stripped.
@@ -31,12 +31,14 @@ struct ImageFormatInfo {
     std::string_view other_extension; // another extension its files are known by in URLs ("jpeg"), or ""
 };
 
-inline constexpr std::array<ImageFormatInfo, 5> k_image_formats{{
+inline constexpr std::array<ImageFormatInfo, 6> k_image_formats{{
     {ImageFormat::avif, "avif", "avif", "image/avif", true, 5, ""},
     {ImageFormat::webp, "webp", "webp", "image/webp", true, 4, ""},
     {ImageFormat::jpeg, "jpeg", "jpg", "image/jpeg", false, 1, "jpeg"},
     {ImageFormat::png, "png", "png", "image/png", false, 2, ""},
     {ImageFormat::gif, "gif", "gif", "image/gif", false, 3, ""},
+    // Off by default (docs/jxl.md); preferred to AVIF, so it ships only where it is the smaller.
+    {ImageFormat::jxl, "jxl", "jxl", "image/jxl", true, 6, ""},
 }};
 inline constexpr std::size_t k_image_format_count = k_image_formats.size();
 
