@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 using namespace cachet;
 using nlohmann::json;
@@ -117,6 +118,10 @@ TEST_CASE("with jxl in images.formats, every JPEG XL decodes at the manifest's s
             ++checked;
         }
     CHECK(checked == 7); // hero 160, 320, 480; greyscale 160, 200; display-p3 160; logo 128
+    const auto valid = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
+                                          CACHET_SCHEMA, (dir / "out/cachet-manifest.json").string()});
+    INFO(valid.out << valid.err);
+    CHECK(valid.exit_code == 0);
 
     // Off by default.
     const auto d = build(dir, src, "default", "");
@@ -214,4 +219,27 @@ TEST_CASE("a width whose JPEG XL encode would not fit the memory budget gets non
     CHECK(shipped == std::vector<std::string>{"jpeg 2000", "jxl 640", "webp 2000", "webp 640"}); // (jpeg: the original)
     INFO("peak " << p.max_rss_kib / 1024 << " MiB");
     CHECK(p.max_rss_kib < 300 * 1024);
+}
+
+TEST_CASE("JPEG XL bytes are the ones recorded for this libjxl, on any machine, at -j1 and -j2", "[e2e][jxl]")
+{
+    // Recorded from the default [images.jxl] settings with Debian 12's libjxl 0.7.0, its Highway
+    // held to SSE4 (hold_highway_to_sse4). A change here means JPEG XL output changed: another
+    // libjxl, other settings, or an encoder that depends on the machine. Update it knowingly.
+    if (jxl_version() != "0.7.0")
+        return;
+    test::TempDir dir;
+    const fs::path src = source_with(dir, {"hero.jpg", "greyscale.jpg"});
+    const std::string toml =
+        "[images]\nwidths = []\nformats = [\"jxl\"]\nfallback = false\n[output]\noriginals = false\n";
+    for (const char* jobs : {"1", "2"}) {
+        const auto p = build(dir, src, std::string("out-") + jobs, toml, jobs);
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        const std::map<std::string, std::string> expected{
+            {"greyscale.57c4665ca1.jxl", "57c4665ca1b45587a005556b9b1b05c013ec58ef50cdbe74e301e1fd43d772ae"},
+            {"hero.c7802f9b67.jxl", "c7802f9b678369caeacd2b18d4907777fb5649a40a353f8aab8ac29d3dfd5d85"},
+        };
+        CHECK(test::file_digests(dir / (std::string("out-") + jobs), ".jxl") == expected);
+    }
 }

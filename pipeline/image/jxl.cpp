@@ -1,5 +1,6 @@
 #include "pipeline/image/jxl.hpp"
 
+#include "pipeline/image/quality.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <jxl/decode.h>
@@ -38,6 +39,7 @@ Bytes exif_box(const Bytes& exif)
 Bytes encode_jxl(const Raster& raster, const EncodeOptions& options)
 {
     const JxlOptions& o = options.images.jxl;
+    hold_highway_to_sse4(); // the same bytes on every machine
     const std::unique_ptr<JxlEncoder, EncoderDeleter> owner(JxlEncoderCreate(nullptr));
     JxlEncoder* encoder = owner.get();
     if (!encoder)

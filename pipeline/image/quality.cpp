@@ -15,8 +15,6 @@
 
 namespace cachet {
 
-namespace {
-
 // libjxl computes Butteraugli with Highway, which dispatches on the CPU: here AVX2 gave other
 // last bits than SSE4 and AVX-512 did, so a distance within rounding of a threshold
 // (images.avif.max_distance, images.png.lossy_distance, quality = "auto") could decide
@@ -40,8 +38,6 @@ void hold_highway_to_sse4()
     static_cast<void>(held);
 #endif
 }
-
-} // namespace
 
 double butteraugli_distance(const Raster& original, const Raster& distorted)
 {

@@ -6,6 +6,11 @@
 
 namespace cachet {
 
+// Holds the libhwy libjxl loaded to SSE4 and below (once per process), so that what libjxl
+// computes (Butteraugli, JPEG XL) is the same on every x86-64 machine: Highway would pick the
+// CPU's best instruction set, and other sets give other last bits.
+void hold_highway_to_sse4();
+
 // Butteraugli 3-norm distance between two rasters of the same size and space (libjxl's API).
 // Throws Error(internal) if libjxl cannot compute it.
 double butteraugli_distance(const Raster& original, const Raster& distorted);
