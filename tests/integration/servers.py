@@ -98,12 +98,22 @@ def run(args, **kwargs):
     return result.stdout
 
 
-def build_site(opts, work, extra_files=None):
+# The servers' checks build JPEG XL too (off by default), coarse enough to come out smaller
+# than the AVIF of most images, so that it ships and is negotiated.
+WITH_JXL = """
+[images]
+formats = ["avif", "webp", "jxl"]
+[images.jxl]
+distance = 4
+"""
+
+
+def build_site(opts, work, extra_files=None, config_text=CONFIG):
     """Builds fixtures/site (plus extra_files: {path: text}) into work/out; returns (out, manifest)."""
     out = os.path.join(work, "out")
     config = os.path.join(work, "cachet.toml")
     with open(config, "w") as f:
-        f.write(CONFIG)
+        f.write(config_text)
     src = os.path.join(opts.fixtures, "site")
     if extra_files:
         src = os.path.join(work, "site")
@@ -232,23 +242,33 @@ def start_nginx(work, root, port, include="cachet.nginx"):
     return process
 
 
-def check_negotiation(port, out, manifest, fail):
-    """Each fallback image URL serves its AVIF, else its WebP, to a browser that accepts it,
-    and itself otherwise, always with Vary: Accept."""
+MODERN = ["jxl", "avif", "webp"]  # most preferred first
+
+
+def check_negotiation(port, out, manifest, fail, jxl=False):
+    """Each fallback image URL serves the most preferred modern format of its size a browser
+    accepts (JPEG XL, else AVIF, else WebP), and itself otherwise, always with Vary: Accept.
+    With jxl, some must have served a JPEG XL."""
     checked = 0
+    served_jxl = 0
     for source, asset in sorted(manifest["assets"].items()):
         if asset["kind"] != "image":
             continue
         for fallback in asset["outputs"]:
-            if fallback.get("format") in (None, "avif", "webp"):
+            if fallback.get("format") in (None, *MODERN):
                 continue
             same = {o["format"]: o for o in asset["outputs"]
                     if "format" in o and o["width"] == fallback["width"] and o["height"] == fallback["height"]}
-            if "avif" not in same and "webp" not in same:
+            if not any(f in same for f in MODERN):
                 continue
-            browsers = {"image/avif,image/webp,*/*": same.get("avif") or same.get("webp"),
-                        "image/webp,*/*": same.get("webp") or fallback,
+
+            def best(accepted):
+                return next((same[f] for f in MODERN if f in accepted and f in same), fallback)
+            browsers = {"image/jxl,image/avif,image/webp,*/*": best({"jxl", "avif", "webp"}),  # Safari 17
+                        "image/avif,image/webp,*/*": best({"avif", "webp"}),  # Chrome, Firefox
+                        "image/webp,*/*": best({"webp"}),
                         "*/*": fallback}
+            served_jxl += browsers["image/jxl,image/avif,image/webp,*/*"].get("format") == "jxl"
             for accept, want in browsers.items():
                 status, headers, body = get(port, "/" + fallback["path"], {"Accept": accept, "Accept-Encoding": "identity"})
                 where = f"/{fallback['path']} (Accept: {accept})"
@@ -262,11 +282,12 @@ def check_negotiation(port, out, manifest, fail):
                 fail.check(headers.get("Cache-Control") == fallback["cache_control"],
                            f"{where}: Cache-Control {headers.get('Cache-Control')!r}")
     fail.check(checked > 0, "no fallback image had an AVIF or a WebP to negotiate")
+    fail.check(served_jxl > 0 or not jxl, "no fallback image had a JPEG XL to negotiate")
     return checked
 
 
 def check_nginx(opts, work):
-    out, manifest = build_site(opts, work)
+    out, manifest = build_site(opts, work, config_text=CONFIG + WITH_JXL)
     # Negotiation is on by default; --no-negotiate is the plain include.
     export(opts, out, "nginx", os.path.join(work, "cachet-negotiate.nginx"))
     run([opts.cachet, "export", "nginx", "--no-negotiate", "--manifest", os.path.join(out, "cachet-manifest.json"),
@@ -279,7 +300,7 @@ def check_nginx(opts, work):
         try:
             checked += check_server(port, out, manifest, ["br", "gzip", "zstd"], ["br", "gzip"], True, fail)
             if include == "cachet-negotiate.nginx":
-                checked += check_negotiation(port, out, manifest, fail)
+                checked += check_negotiation(port, out, manifest, fail, jxl=True)
         finally:
             stop(process)
     return fail.report("nginx", checked)
@@ -374,14 +395,14 @@ def echoed(result):
 
 
 def check_caddy(opts, work):
-    out, manifest = build_site(opts, work)
+    out, manifest = build_site(opts, work, config_text=CONFIG + WITH_JXL)
     export(opts, out, "caddy", os.path.join(work, "cachet.caddy"))
     port = free_port()
     process = start_caddy(work, out, port)
     fail = Failures()
     try:
         checked = check_server(port, out, manifest, ["zstd", "br", "gzip"], ["zstd", "br", "gzip"], True, fail)
-        checked += check_negotiation(port, out, manifest, fail)  # on by default
+        checked += check_negotiation(port, out, manifest, fail, jxl=True)  # on by default
         # A folder URL gets its index page's headers.
         status, headers, body = get(port, "/", {"Accept-Encoding": "identity"})
         index = next(o for url, o in served(manifest) if url == "/index.html")
