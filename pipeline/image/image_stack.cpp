@@ -3,6 +3,7 @@
 #include "cachet_version.hpp"
 #include "pipeline/image/avif.hpp"
 #include "pipeline/image/jpegli.hpp"
+#include "pipeline/image/jxl.hpp"
 #include "pipeline/image/webp.hpp"
 #include "pipeline/model/error.hpp"
 
@@ -18,6 +19,7 @@ std::vector<std::pair<std::string, std::string>> versions()
         {"libavif", avif_version()},
         {"libaom", aom_version() + (private_aom ? " (private, tools/build-aom.sh)" : " (system)")},
         {"jpegli", jpegli_version().empty() ? "none" : jpegli_version() + " (static, tools/build-jpegli.sh)"},
+        {"libjxl", jxl_version() + " (JPEG XL, when images.formats lists jxl; and Butteraugli)"},
     };
 }
 
