@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 using namespace cachet;
 using nlohmann::json;
@@ -137,8 +138,9 @@ TEST_CASE("a JPEG XL that ships is preferred to AVIF in <picture> and in nginx's
     fs::create_directories(src / "img");
     fs::copy_file(test::fixtures() / "site/img/hero.jpg", src / "img/hero.jpg");
     test::spit(src / "index.html", "<!doctype html><title>t</title><img src=\"img/hero.jpg\" alt=\"\">\n");
-    // A coarse JPEG XL against the default AVIF: the JPEG XL is the smaller, so it ships.
-    const std::string toml = "[images]\nformats = [\"avif\", \"jxl\"]\nwidths = []\n"
+    // A coarse JPEG XL against the default AVIF: the JPEG XL is the smaller, so it ships. (With
+    // no AVIF floor, its distance is as set, not the AVIF's.)
+    const std::string toml = "[images]\nformats = [\"avif\", \"jxl\"]\nwidths = []\n[images.avif]\nmax_distance = 0\n"
                              "[images.jxl]\ndistance = 4\n[html]\npicture = true\n";
     auto p = build(dir, src, "out", toml);
     INFO(p.err);
@@ -237,9 +239,35 @@ TEST_CASE("JPEG XL bytes are the ones recorded for this libjxl, on any machine, 
         INFO(p.err);
         REQUIRE(p.exit_code == 0);
         const std::map<std::string, std::string> expected{
-            {"greyscale.57c4665ca1.jxl", "57c4665ca1b45587a005556b9b1b05c013ec58ef50cdbe74e301e1fd43d772ae"},
-            {"hero.c7802f9b67.jxl", "c7802f9b678369caeacd2b18d4907777fb5649a40a353f8aab8ac29d3dfd5d85"},
+            {"greyscale.d9bb5b6d87.jxl", "d9bb5b6d87ac7e27e9be8ae7fe7563a08397e4c0340dbc1c7abebff236be0a75"},
+            {"hero.5a7af9ac23.jxl", "5a7af9ac237c2a9291cbb580b7cc0ff809757fce6e6e42d5f615d4fb7bf461bc"},
         };
         CHECK(test::file_digests(dir / (std::string("out-") + jobs), ".jxl") == expected);
     }
+}
+
+TEST_CASE("jxl_at_distance finds the largest libjxl setting within the AVIF's distance, the same on every run",
+          "[jxl][quality]")
+{
+    const DecodedImage hero = decode_image(test::slurp(test::fixtures() / "site/img/hero.jpg"), 1u << 30);
+    ImageSettings images;
+    const JxlChoice at_15 = jxl_at_distance(hero.raster, images, 1.5);
+    CHECK(at_15.distance <= 1.5);
+    CHECK(at_15.distance > 1.2); // close under the target, not far under it
+    CHECK(at_15.setting >= 0.5);
+    CHECK(at_15.setting <= 12);
+    const JxlChoice at_25 = jxl_at_distance(hero.raster, images, 2.5);
+    CHECK(at_25.setting > at_15.setting); // a farther target allows a coarser setting
+    CHECK(at_25.distance <= 2.5);
+    // Bisection from another start finds about the same setting.
+    images.jxl.distance = 8;
+    CHECK(jxl_at_distance(hero.raster, images, 1.5).setting == Approx(at_15.setting).epsilon(0.1));
+    // What is unreachable gets the finest setting searched.
+    CHECK(jxl_at_distance(hero.raster, images, 0.01).setting == 0.5);
+    // The same on another thread (no state shared between runs).
+    images.jxl.distance = ImageSettings{}.jxl.distance;
+    JxlChoice other;
+    std::thread([&] { other = jxl_at_distance(hero.raster, images, 1.5); }).join();
+    CHECK(other.setting == at_15.setting);
+    CHECK(other.distance == at_15.distance);
 }

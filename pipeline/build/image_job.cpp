@@ -177,8 +177,13 @@ void decode_image_job(ImageJob& job_ref)
     }
     // images.avif.max_distance: the floor of the rate control, from trials at the reference size.
     if (images.avif.max_distance > 0 && !animation && !job->chosen.contains(ImageFormat::avif) &&
-        std::find(images.formats.begin(), images.formats.end(), ImageFormat::avif) != images.formats.end())
-        job->avif_raise = stack.avif_floor(raster, images, 1).quality;
+        std::find(images.formats.begin(), images.formats.end(), ImageFormat::avif) != images.formats.end()) {
+        const QualityChoice floor = stack.avif_floor(raster, images, 1);
+        job->avif_raise = floor.quality;
+        // JPEG XL at the AVIF's distance at the reference size (it ships only where smaller).
+        if (std::find(images.formats.begin(), images.formats.end(), ImageFormat::jxl) != images.formats.end())
+            job->images.jxl.distance = stack.jxl_at_distance(raster, images, floor.distance).setting;
+    }
 
     job->formats = images.formats;
     if (animation && animation->loop != 0 && std::erase(job->formats, ImageFormat::avif) != 0)

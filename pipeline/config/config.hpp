@@ -64,8 +64,8 @@ struct WebpOptions {
 // Butteraugli distance, raised by distance_step per doubling of an output's pixels over the
 // reference size (image/rate.hpp).
 struct JxlOptions {
-    double distance = 1.7;
-    double distance_step = 0.25;
+    double distance = 2.8;
+    double distance_step = 0.6;
     int effort = 7; // libjxl's effort 1..9
 };
 

@@ -23,6 +23,7 @@ struct ImageStack {
     Placeholder (*make_placeholder)(const Raster& raster, const ImageSettings& images);
     QualityChoice (*find_quality)(ImageFormat format, const Raster& source, const ImageSettings& images, int threads);
     QualityChoice (*avif_floor)(const Raster& source, const ImageSettings& images, int threads);
+    JxlChoice (*jxl_at_distance)(const Raster& source, const ImageSettings& images, double target);
     std::optional<double> (*palette_distance)(const Raster& source, const ImageSettings& images);
     std::optional<NearTrial> (*near_lossless_trial)(const Raster& source, const ImageSettings& images, int near);
     double (*butteraugli_distance)(const Raster& original, const Raster& distorted);

@@ -1,6 +1,7 @@
 #include "pipeline/image/quality.hpp"
 
 #include "pipeline/image/encoder.hpp"
+#include "pipeline/image/jxl.hpp"
 #include "pipeline/image/palette.hpp"
 #include "pipeline/image/rate.hpp"
 #include "pipeline/model/error.hpp"
@@ -10,6 +11,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 
@@ -136,6 +138,43 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
             lo = mid + 1;
         }
     }
+    return best;
+}
+
+JxlChoice jxl_at_distance(const Raster& source, const ImageSettings& images, double target)
+{
+    const Raster reference = reference_raster(source, images);
+    auto measure = [&](double setting) {
+        ImageSettings trial = images;
+        trial.jxl.distance = setting;
+        const Bytes encoded = encoder_for(ImageFormat::jxl).encode(reference, EncodeOptions{trial, 1});
+        return butteraugli_distance(reference, decode_jxl(encoded));
+    };
+    double lo = std::log(0.5);
+    double hi = std::log(12.0);
+    const double start = std::clamp(images.jxl.distance, 0.5, 12.0);
+    JxlChoice best{0.5, 0};
+    bool found = false;
+    if (const double d = measure(start); d <= target) {
+        best = {start, d};
+        found = true;
+        lo = std::log(start);
+    } else {
+        hi = std::log(start);
+    }
+    for (int trial = 0; trial < 5; ++trial) {
+        // (rounded to 1/1024 so that the settings tried are the same on every libm)
+        const double mid = std::round(std::exp((lo + hi) / 2) * 1024.0) / 1024.0;
+        if (const double d = measure(mid); d <= target) {
+            best = {mid, d};
+            found = true;
+            lo = std::log(mid);
+        } else {
+            hi = std::log(mid);
+        }
+    }
+    if (!found) // nothing tried was within: the closest the search reaches
+        best = {0.5, measure(0.5)};
     return best;
 }
 

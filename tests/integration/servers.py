@@ -99,10 +99,13 @@ def run(args, **kwargs):
 
 
 # The servers' checks build JPEG XL too (off by default), coarse enough to come out smaller
-# than the AVIF of most images, so that it ships and is negotiated.
+# than the AVIF of most images, so that it ships and is negotiated (with no AVIF floor, its
+# distance is as set, not matched to the AVIF's).
 WITH_JXL = """
 [images]
 formats = ["avif", "webp", "jxl"]
+[images.avif]
+max_distance = 0
 [images.jxl]
 distance = 4
 """
