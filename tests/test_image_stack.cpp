@@ -32,12 +32,13 @@ Run build(const fs::path& bin, const fs::path& src, const fs::path& out, const f
 TEST_CASE("the image stack linked in names the libraries in a fixed order", "[image_stack]")
 {
     const auto versions = image_stack().library_versions();
-    REQUIRE(versions.size() == 5);
+    REQUIRE(versions.size() == 6);
     CHECK(versions[0].first == "libvips");
     CHECK(versions[1].first == "libwebp");
     CHECK(versions[2].first == "libavif");
     CHECK(versions[3].first == "libaom");
     CHECK(versions[4].first == "jpegli");
+    CHECK(versions[5].first == "libjxl");
     CHECK(image_library_versions({}) == joined_versions(versions));
     CHECK_THAT(codec_fingerprint(), Catch::StartsWith("cachet " + cachet_version() + "; libvips "));
 }

@@ -65,7 +65,7 @@ struct WebpOptions {
 // reference size (image/rate.hpp).
 struct JxlOptions {
     double distance = 2.8;
-    double distance_step = 0.6;
+    double distance_step = 0.4;
     int effort = 7; // libjxl's effort 1..9
 };
 

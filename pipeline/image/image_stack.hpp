@@ -29,7 +29,7 @@ struct ImageStack {
     double (*butteraugli_distance)(const Raster& original, const Raster& distorted);
     Bytes (*kept_exif)(ByteView exif, const std::vector<MetadataField>& keep);
     const Encoder& (*encoder_for)(ImageFormat format);
-    // (library, version) of libvips, libwebp, libavif, libaom and jpegli, in that order.
+    // (library, version) of libvips, libwebp, libavif, libaom, jpegli and libjxl, in that order.
     std::vector<std::pair<std::string, std::string>> (*library_versions)();
     // Throws Error(internal) when the libaom loaded is not the one cachet was built for
     // (CACHET_AOM_PREFIX): AVIF bytes depend on the encoder version.

@@ -144,9 +144,11 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
 JxlChoice jxl_at_distance(const Raster& source, const ImageSettings& images, double target)
 {
     const Raster reference = reference_raster(source, images);
+    const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
     auto measure = [&](double setting) {
-        ImageSettings trial = images;
-        trial.jxl.distance = setting;
+        ImageSettings base = images;
+        base.jxl.distance = setting;
+        const ImageSettings trial = settings_for_size(base, pixels, 0); // (a tall image is over the reference size)
         const Bytes encoded = encoder_for(ImageFormat::jxl).encode(reference, EncodeOptions{trial, 1});
         return butteraugli_distance(reference, decode_jxl(encoded));
     };
