@@ -81,15 +81,6 @@ Decoded decode(const Bytes& data)
     return decode_with_libjpeg_turbo(data, row);
 }
 
-fs::path source_with(const test::TempDir& dir, const std::vector<std::string>& images)
-{
-    fs::path src = dir / "src";
-    fs::create_directories(src);
-    for (const auto& name : images)
-        fs::copy_file(test::fixtures() / "site/img" / name, src / name);
-    return src;
-}
-
 // The JPEG at the source's own width (no responsive widths) built with settings.
 Bytes hero_jpeg(const test::TempDir& dir, const fs::path& src, const std::string& name, const std::string& settings)
 {
@@ -113,7 +104,7 @@ TEST_CASE("every JPEG cachet writes decodes with libjpeg-turbo at the manifest's
           "[e2e][jpegli]")
 {
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg", "greyscale.jpg", "display-p3.jpg", "rotated.jpg"});
+    const fs::path src = test::site_images(dir, {"hero.jpg", "greyscale.jpg", "display-p3.jpg", "rotated.jpg"});
     const auto p = test::run_cachet({"build", src.string(), "-o", (dir / "out").string(), "--no-cache"});
     INFO(p.err);
     REQUIRE(p.exit_code == 0);
@@ -140,7 +131,7 @@ TEST_CASE("every JPEG cachet writes decodes with libjpeg-turbo at the manifest's
 TEST_CASE("images.jpeg settings reach the encoder: encoder, distance, chroma and progressive", "[e2e][jpegli]")
 {
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg"});
+    const fs::path src = test::site_images(dir, {"hero.jpg"});
     const Bytes standard = hero_jpeg(dir, src, "standard", "");
     const Bytes closer = hero_jpeg(dir, src, "closer", "distance = 0.8\n");
     const Bytes full_chroma = hero_jpeg(dir, src, "full-chroma", "chroma = \"444\"\n");
@@ -171,7 +162,7 @@ TEST_CASE("JPEG bytes are the ones recorded for this jpegli, on any machine, at 
     if (std::string(CACHET_JPEGLI_VERSION) != "0.11.2")
         return;
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg", "greyscale.jpg"});
+    const fs::path src = test::site_images(dir, {"hero.jpg", "greyscale.jpg"});
     test::spit(dir / "cachet.toml", "[images]\nwidths = []\nformats = []\n[output]\noriginals = false\n");
     for (const char* jobs : {"1", "2"}) {
         const fs::path out = dir / (std::string("out-") + jobs);

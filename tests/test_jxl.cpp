@@ -21,15 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path source_with(const test::TempDir& dir, const std::vector<std::string>& images)
-{
-    fs::path src = dir / "src";
-    fs::create_directories(src);
-    for (const auto& name : images)
-        fs::copy_file(test::fixtures() / "site/img" / name, src / name);
-    return src;
-}
-
 test::Process build(const test::TempDir& dir, const fs::path& src, const std::string& name, const std::string& toml,
                     const char* jobs = "2")
 {
@@ -60,7 +51,7 @@ Raster gradient(int width, int height, int bands)
 
 } // namespace
 
-TEST_CASE("encode_jxl keeps the bands, alpha, and EXIF; decode_jxl reads it back", "[jxl]")
+TEST_CASE("encode_jxl keeps the bands, alpha and EXIF, and decode_jxl reads them back", "[jxl]")
 {
     ImageSettings images;
     for (const int bands : {1, 2, 3, 4}) {
@@ -89,7 +80,7 @@ TEST_CASE("encode_jxl keeps the bands, alpha, and EXIF; decode_jxl reads it back
 TEST_CASE("with jxl in images.formats, every JPEG XL decodes at the manifest's size, close to the source", "[e2e][jxl]")
 {
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg", "greyscale.jpg", "display-p3.jpg", "logo.png"});
+    const fs::path src = test::site_images(dir, {"hero.jpg", "greyscale.jpg", "display-p3.jpg", "logo.png"});
     // A JPEG XL ships only where it is smaller than the AVIF, WebP and fallback of its width:
     // alone, every one ships.
     const auto p = build(dir, src, "out", "[images]\nformats = [\"jxl\"]\nfallback = false\nwidths = [160, 320]\n");
@@ -130,8 +121,9 @@ TEST_CASE("with jxl in images.formats, every JPEG XL decodes at the manifest's s
     CHECK(test::file_digests(dir / "default", ".jxl").empty());
 }
 
-TEST_CASE("a JPEG XL that ships is preferred to AVIF in <picture> and in nginx's negotiation; settings reach it",
-          "[e2e][jxl]")
+TEST_CASE(
+    "a JPEG XL that ships is preferred to AVIF in <picture> and in nginx's negotiation, and its settings reach it",
+    "[e2e][jxl]")
 {
     test::TempDir dir;
     const fs::path src = dir / "src";
@@ -177,7 +169,7 @@ TEST_CASE("a JPEG XL that ships is preferred to AVIF in <picture> and in nginx's
 TEST_CASE("JPEG XL bytes do not depend on -j, and an animation gets none with a warning", "[e2e][jxl]")
 {
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg", "logo.png", "spinner.gif"});
+    const fs::path src = test::site_images(dir, {"hero.jpg", "logo.png", "spinner.gif"});
     const std::string toml = "[images]\nformats = [\"jxl\", \"webp\"]\nwidths = [120, 240]\n";
     const auto one = build(dir, src, "one", toml, "1");
     const auto two = build(dir, src, "two", toml, "2");
@@ -231,7 +223,7 @@ TEST_CASE("JPEG XL bytes are the ones recorded for this libjxl, on any machine, 
     if (jxl_version() != "0.7.0")
         return;
     test::TempDir dir;
-    const fs::path src = source_with(dir, {"hero.jpg", "greyscale.jpg"});
+    const fs::path src = test::site_images(dir, {"hero.jpg", "greyscale.jpg"});
     const std::string toml =
         "[images]\nwidths = []\nformats = [\"jxl\"]\nfallback = false\n[output]\noriginals = false\n";
     for (const char* jobs : {"1", "2"}) {

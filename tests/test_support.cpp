@@ -195,6 +195,15 @@ fs::path copy_site(const TempDir& dir, std::string_view name)
     return site;
 }
 
+fs::path site_images(const TempDir& dir, const std::vector<std::string>& names)
+{
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    for (const auto& name : names)
+        fs::copy_file(fixtures() / "site/img" / name, src / name);
+    return src;
+}
+
 std::vector<std::string> list_files(const fs::path& root)
 {
     std::vector<std::string> out;

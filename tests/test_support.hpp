@@ -82,6 +82,8 @@ std::string config_error(std::string_view toml);
 
 // Copies a fixture site (fixtures/<name>) into dir/site and returns that path.
 std::filesystem::path copy_site(const TempDir& dir, std::string_view name = "site");
+// dir/src holding the named images of fixtures/site/img (a site of those images only).
+std::filesystem::path site_images(const TempDir& dir, const std::vector<std::string>& names);
 
 // Every regular file under root, relative and sorted.
 std::vector<std::string> list_files(const std::filesystem::path& root);

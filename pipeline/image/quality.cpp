@@ -154,30 +154,21 @@ JxlChoice jxl_at_distance(const Raster& source, const ImageSettings& images, dou
     };
     double lo = std::log(0.5);
     double hi = std::log(12.0);
-    const double start = std::clamp(images.jxl.distance, 0.5, 12.0);
-    JxlChoice best{0.5, 0};
-    bool found = false;
-    if (const double d = measure(start); d <= target) {
-        best = {start, d};
-        found = true;
-        lo = std::log(start);
-    } else {
-        hi = std::log(start);
-    }
-    for (int trial = 0; trial < 5; ++trial) {
-        // (rounded to 1/1024 so that the settings tried are the same on every libm)
-        const double mid = std::round(std::exp((lo + hi) / 2) * 1024.0) / 1024.0;
-        if (const double d = measure(mid); d <= target) {
-            best = {mid, d};
-            found = true;
-            lo = std::log(mid);
+    std::optional<JxlChoice> best;
+    // A setting within the target moves the search coarser, one beyond it finer.
+    auto attempt = [&](double setting) {
+        if (const double d = measure(setting); d <= target) {
+            best = JxlChoice{setting, d};
+            lo = std::log(setting);
         } else {
-            hi = std::log(mid);
+            hi = std::log(setting);
         }
-    }
-    if (!found) // nothing tried was within: the closest the search reaches
-        best = {0.5, measure(0.5)};
-    return best;
+    };
+    attempt(std::clamp(images.jxl.distance, 0.5, 12.0));
+    for (int trial = 0; trial < 5; ++trial) // (midpoints rounded to 1/1024: the same on every libm)
+        attempt(std::round(std::exp((lo + hi) / 2) * 1024.0) / 1024.0);
+    // Nothing tried was within: the closest the search reaches.
+    return best ? *best : JxlChoice{0.5, measure(0.5)};
 }
 
 QualityChoice find_quality(ImageFormat format, const Raster& source, const ImageSettings& images, int threads)
