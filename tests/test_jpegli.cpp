@@ -110,21 +110,18 @@ TEST_CASE("every JPEG cachet writes decodes with libjpeg-turbo at the manifest's
     REQUIRE(p.exit_code == 0);
     const json m = test::read_json(dir / "out/cachet-manifest.json");
     int checked = 0;
-    for (const auto& [source, asset] : m["assets"].items())
-        for (const auto& o : asset["outputs"]) {
-            if (o["format"] != "jpeg")
-                continue;
-            INFO(o["path"].get<std::string>());
-            const Decoded d = decode(test::slurp(dir / "out" / o["path"].get<std::string>()));
-            CHECK(d.ok);
-            CHECK(d.width == o["width"].get<int>());
-            CHECK(d.height == o["height"].get<int>());
-            CHECK(d.progressive); // the default preset's progressive = true
-            CHECK((d.components == 3 || d.components == 1));
-            if (source == "display-p3.jpg")
-                CHECK(d.icc_bytes > 0); // the pixels stay in Display P3, so the profile goes along
-            ++checked;
-        }
+    for (const auto& [source, o] : test::outputs_in(m, "jpeg")) {
+        INFO(o["path"].get<std::string>());
+        const Decoded d = decode(test::slurp(dir / "out" / o["path"].get<std::string>()));
+        CHECK(d.ok);
+        CHECK(d.width == o["width"].get<int>());
+        CHECK(d.height == o["height"].get<int>());
+        CHECK(d.progressive); // the default preset's progressive = true
+        CHECK((d.components == 3 || d.components == 1));
+        if (source == "display-p3.jpg")
+            CHECK(d.icc_bytes > 0); // the pixels stay in Display P3, so the profile goes along
+        ++checked;
+    }
     CHECK(checked >= 8);
 }
 

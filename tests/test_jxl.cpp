@@ -88,27 +88,24 @@ TEST_CASE("with jxl in images.formats, every JPEG XL decodes at the manifest's s
     REQUIRE(p.exit_code == 0);
     const json m = test::read_json(dir / "out/cachet-manifest.json");
     int checked = 0;
-    for (const auto& [source, asset] : m["assets"].items())
-        for (const auto& o : asset["outputs"]) {
-            if (o["format"] != "jxl")
-                continue;
-            INFO(o["path"].get<std::string>());
-            CHECK(o["content_type"] == "image/jxl");
-            const Raster decoded = decode_jxl(test::slurp(dir / "out" / o["path"].get<std::string>()));
-            CHECK(decoded.width == o["width"].get<int>());
-            CHECK(decoded.height == o["height"].get<int>());
-            if (source == "display-p3.jpg")
-                CHECK(decoded.icc.size() > 100); // the pixels stay in Display P3, so its profile goes along
-            if (source == "hero.jpg") {
-                const vips::VImage reference =
-                    test::load_image(src / source)
-                        .thumbnail_image(
-                            decoded.width,
-                            vips::VImage::option()->set("height", decoded.height)->set("size", VIPS_SIZE_FORCE));
-                CHECK(butteraugli_distance(test::raster_of(reference), decoded) < 2.5);
-            }
-            ++checked;
+    for (const auto& [source, o] : test::outputs_in(m, "jxl")) {
+        INFO(o["path"].get<std::string>());
+        CHECK(o["content_type"] == "image/jxl");
+        const Raster decoded = decode_jxl(test::slurp(dir / "out" / o["path"].get<std::string>()));
+        CHECK(decoded.width == o["width"].get<int>());
+        CHECK(decoded.height == o["height"].get<int>());
+        if (source == "display-p3.jpg")
+            CHECK(decoded.icc.size() > 100); // the pixels stay in Display P3, so its profile goes along
+        if (source == "hero.jpg") {
+            const vips::VImage reference =
+                test::load_image(src / source)
+                    .thumbnail_image(
+                        decoded.width,
+                        vips::VImage::option()->set("height", decoded.height)->set("size", VIPS_SIZE_FORCE));
+            CHECK(butteraugli_distance(test::raster_of(reference), decoded) < 2.5);
         }
+        ++checked;
+    }
     CHECK(checked == 7); // hero 160, 320, 480; greyscale 160, 200; display-p3 160; logo 128
     const auto valid = test::run_program({"/usr/bin/python3", CACHET_FIXTURES "/../tests/validate_manifest.py",
                                           CACHET_SCHEMA, (dir / "out/cachet-manifest.json").string()});

@@ -188,6 +188,16 @@ nlohmann::json read_json(const fs::path& path)
     return nlohmann::json::parse(b.begin(), b.end());
 }
 
+std::vector<std::pair<std::string, nlohmann::json>> outputs_in(const nlohmann::json& manifest, std::string_view format)
+{
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    for (const auto& [source, asset] : manifest["assets"].items())
+        for (const auto& o : asset["outputs"])
+            if (o.contains("format") && o["format"] == format)
+                out.emplace_back(source, o);
+    return out;
+}
+
 fs::path copy_site(const TempDir& dir, std::string_view name)
 {
     const fs::path site = dir / "site";
@@ -197,7 +207,7 @@ fs::path copy_site(const TempDir& dir, std::string_view name)
 
 fs::path site_images(const TempDir& dir, const std::vector<std::string>& names)
 {
-    const fs::path src = dir / "src";
+    fs::path src = dir / "src";
     fs::create_directories(src);
     for (const auto& name : names)
         fs::copy_file(fixtures() / "site/img" / name, src / name);

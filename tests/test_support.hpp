@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cachet::test {
@@ -74,6 +76,8 @@ std::filesystem::path fixtures();
 Bytes slurp(const std::filesystem::path& path);
 void spit(const std::filesystem::path& path, std::string_view text);
 nlohmann::json read_json(const std::filesystem::path& path);
+// Every output of a manifest in format ("jpeg", "jxl"...), with the source it came from.
+std::vector<std::pair<std::string, nlohmann::json>> outputs_in(const nlohmann::json& manifest, std::string_view format);
 
 // The default preset with toml applied on top, as ./cachet.toml would be.
 Preset preset_with(std::string_view toml);
