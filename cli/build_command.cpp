@@ -51,7 +51,7 @@ int build(const BuildFlags& flags, const std::string& shard_flag)
     if (config.shard)
         config.preset.output.manifest = shard_manifest_name(config.preset.output.manifest, *config.shard);
     if (!flags.dry_run)
-        use_huge_pages(config); // (returns only if it does not start cachet again)
+        use_huge_pages(); // (returns only if it does not start cachet again)
     if (flags.dry_run) {
         const ScanResult plan = plan_build(config);
         std::fputs((flags.json ? plan_json(plan, config) : plan_text(plan, config)).c_str(), stdout);

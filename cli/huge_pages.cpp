@@ -1,7 +1,5 @@
 #include "cli/huge_pages.hpp"
 
-#include "pipeline/cache/cache.hpp"
-
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -25,18 +23,13 @@ void remember_arguments(char** argv)
     g_arguments = argv;
 }
 
-void use_huge_pages(const Config& config)
+void use_huge_pages()
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    (void)config;
-#else
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     const std::optional<std::string> before = environment("GLIBC_TUNABLES");
     const std::optional<std::string> asked = environment("CACHET_HUGE_PAGES");
-    if (!g_arguments || asked == "0" || before.value_or("").find("glibc.malloc.hugetlb") != std::string::npos ||
+    if (!g_arguments || asked != "1" || before.value_or("").find("glibc.malloc.hugetlb") != std::string::npos ||
         environment("LD_PRELOAD").value_or("").find("vgpreload") != std::string::npos)
-        return;
-    if (asked != "1" &&
-        (config.cache_dir.empty() || Cache::index_bytes(config.cache_dir, config.output) < k_huge_pages_index_bytes))
         return;
     const std::string wanted = (before && !before->empty() ? *before + ":" : "") + "glibc.malloc.hugetlb=1";
     if (setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0)

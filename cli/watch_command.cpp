@@ -105,7 +105,7 @@ Config watch_config(const WatchFlags& flags)
 int watch(const WatchFlags& flags)
 {
     Config config = watch_config(flags); // (an invalid configuration stops the session before it starts)
-    use_huge_pages(config);              // (returns only if it does not start cachet again)
+    use_huge_pages();                    // (returns only if it does not start cachet again)
     WatchOptions options;
     options.reload = [&flags] { return watch_config(flags); };
     options.run = run_options();

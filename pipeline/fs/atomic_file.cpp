@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,26 +133,6 @@ void link_atomic(const fs::path& existing, const fs::path& path)
     file.commit(Durability::deferred);
 }
 
-namespace {
-
-// Reserves size bytes in data and, when that is large, asks the kernel to back it with huge
-// pages where it allows (transparent huge pages in "madvise" mode, as Debian's default): a
-// 20 MB index is then read into ten pages rather than 5,000, each zeroed on its first touch.
-void prefer_huge_pages(Bytes& data, std::size_t size)
-{
-    constexpr std::uintptr_t k_huge = std::uintptr_t{2} << 20;
-    data.reserve(size);
-    if (size < 2 * k_huge)
-        return;
-    const auto begin = reinterpret_cast<std::uintptr_t>(data.data());
-    const std::uintptr_t first = (begin + k_huge - 1) & ~(k_huge - 1);
-    const std::uintptr_t last = (begin + size) & ~(k_huge - 1);
-    if (last > first)
-        madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE); // a hint: failure is fine
-}
-
-} // namespace
-
 Bytes read_file(const fs::path& path)
 {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -168,7 +147,6 @@ Bytes read_file(const fs::path& path)
     std::size_t expected = 0;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         expected = static_cast<std::size_t>(st.st_size);
-    prefer_huge_pages(data, expected);
     // Straight into the buffer, sized by the stat; a file that grew meanwhile is read on.
     data.resize(expected);
     std::size_t done = 0;
