@@ -101,3 +101,31 @@ TEST_CASE("cachet loads the image libraries only for a build with an image to ma
         CHECK(second.summary["kinds"]["image"]["built"] == 1);
     }
 }
+
+TEST_CASE("a module from another build of cachet is refused before it is called", "[image_stack][e2e]")
+{
+    test::TempDir dir;
+    const fs::path bin = dir / "bin";
+    fs::create_directories(bin);
+    fs::copy_file(test::cachet_binary(), bin / "cachet");
+    const fs::path src = dir / "src";
+    fs::create_directories(src);
+    fs::copy_file(test::fixtures() / "site/img/logo.png", src / "logo.png");
+    const std::string modules = CACHET_STALE_MODULES;
+    for (const std::string& module : {modules.substr(0, modules.find(',')), modules.substr(modules.find(',') + 1)}) {
+        fs::copy_file(module, bin / "cachet-images.so", fs::copy_options::overwrite_existing);
+        const auto p =
+            test::run_program({(bin / "cachet").string(), "build", src.string(), "-o", (dir / "out").string()});
+        INFO(module << "\n" << p.err);
+        CHECK(p.exit_code == 72); // an installation problem, not a crash
+        CHECK_THAT(p.err, Catch::Contains((bin / "cachet-images.so").string() + " is from another build of cachet") &&
+                              Catch::Contains("install the executable and its module together"));
+        CHECK_FALSE(fs::exists(dir / "out" / "cachet-manifest.json"));
+    }
+    // Its own module beside it: the same executable builds.
+    fs::copy_file(fs::path(test::cachet_binary()).parent_path() / "cachet-images.so", bin / "cachet-images.so",
+                  fs::copy_options::overwrite_existing);
+    const auto p = test::run_program({(bin / "cachet").string(), "build", src.string(), "-o", (dir / "out").string()});
+    INFO(p.err);
+    CHECK(p.exit_code == 0);
+}

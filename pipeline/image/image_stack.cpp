@@ -1,6 +1,7 @@
 #include "pipeline/image/image_stack.hpp"
 
 #include "cachet_version.hpp"
+#include "module_interface.hpp"
 #include "pipeline/image/avif.hpp"
 #include "pipeline/image/jpegli.hpp"
 #include "pipeline/image/jxl.hpp"
@@ -49,7 +50,13 @@ const ImageStack& linked_image_stack()
 
 } // namespace cachet
 
-// The module's one exported symbol (cmake/image_module.map).
+// The module's two exported symbols (cmake/image_module.map): which interface it was built
+// with, checked by the executable before it calls the second.
+extern "C" const char* cachet_image_module_interface()
+{
+    return CACHET_MODULE_INTERFACE;
+}
+
 extern "C" const cachet::ImageStack* cachet_image_stack_v1()
 {
     return &cachet::linked_image_stack();

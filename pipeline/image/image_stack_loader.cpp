@@ -7,6 +7,8 @@
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/version.hpp"
 
+#include "module_interface.hpp"
+
 #include <dlfcn.h>
 #include <link.h>
 #include <sys/stat.h>
@@ -56,6 +58,16 @@ const ImageStack& load()
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle)
         throw Error(ErrorKind::install, "cannot load cachet's image module: " + std::string(dlerror()));
+    // A module from another build of cachet lays its table out otherwise: calling into it could
+    // crash, so it is refused by the interface it names before anything else is called.
+    using Interface = const char* (*)();
+    const auto interface = reinterpret_cast<Interface>(dlsym(handle, "cachet_image_module_interface"));
+    const std::string theirs = interface ? interface() : "none";
+    if (theirs != CACHET_MODULE_INTERFACE)
+        throw Error(ErrorKind::install, printable(path.string()) + " is from another build of cachet (its interface " +
+                                            printable(theirs.substr(0, 12)) + ", this executable's " +
+                                            std::string(CACHET_MODULE_INTERFACE).substr(0, 12) +
+                                            "): install the executable and its module together");
     using Entry = const ImageStack* (*)();
     const auto entry = reinterpret_cast<Entry>(dlsym(handle, "cachet_image_stack_v1"));
     if (!entry)
