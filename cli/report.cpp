@@ -199,7 +199,7 @@ std::string summary_text(const Summary& summary, bool verbose)
     }
     if (const std::uint64_t images = summary.images_modern + summary.images_not_modern; images > 0) {
         out += "  modern formats: " + std::to_string(summary.images_modern) + " of " + std::to_string(images) +
-               " images have AVIF or WebP, " +
+               " images have a modern format (AVIF, WebP or JPEG XL), " +
                (summary.picture ? std::string("in the pages' <picture> elements")
                                 : std::string("served by Accept negotiation (cachet export nginx or caddy); "
                                               "html.picture = true puts them in the pages"));

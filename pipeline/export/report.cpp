@@ -89,7 +89,7 @@ public:
         if (d.plain_bytes > record.source_bytes || d.bytes > record.source_bytes)
             flags.push_back("delivered bigger than its source");
         if (!has_modern_format(record))
-            flags.push_back("not delivered in a modern format: no AVIF or WebP came out smaller");
+            flags.push_back("not delivered in a modern format: no AVIF, WebP or JPEG XL came out smaller");
         ++m_images;
         m_source_bytes += record.source_bytes;
         m_delivered += d.bytes;
