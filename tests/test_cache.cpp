@@ -90,11 +90,49 @@ TEST_CASE("an identical rebuild with the cache encodes nothing and gives the sam
     CHECK(second.summary["kinds"]["image"]["built"] == 0);
     CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
 
-    // Touched but unchanged sources are hashed, found equal and not built.
-    for (const auto& f : test::list_files(src))
-        fs::last_write_time(src / f, fs::file_time_type::clock::now() - std::chrono::minutes(30));
-    const Build touched = build(src, dir / "out", dir / "cache");
+    const fs::path manifest = dir / "out" / "cachet-manifest.json";
+    const auto identity = [&] {
+        struct stat st {};
+        REQUIRE(::stat(manifest.c_str(), &st) == 0);
+        return std::tuple(st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    };
+    const auto before = identity();
+    const auto touch_all = [&] {
+        for (const auto& f : test::list_files(src))
+            fs::last_write_time(src / f, fs::file_time_type::clock::now() - std::chrono::minutes(30));
+    };
+    // Touched but unchanged sources are hashed, found equal and not built; the manifest, every
+    // entry as published, is neither rendered nor written again.
+    touch_all();
+    const Build touched = build(src, dir / "out", dir / "cache", {"--timings"});
     CHECK(touched.summary["built"] == 0);
+    CHECK(tree(dir / "out") == tree(dir / "fresh"));
+    CHECK_THAT(touched.process.err, Catch::Contains("manifest as published"));
+    CHECK_THAT(touched.process.err, !Catch::Contains("manifest rendered"));
+    CHECK(identity() == before);
+
+    // The manifest altered where that is compared (its end: the generator), its stat put back:
+    // rendered, found different and published again; a copy with another stat: rendered and
+    // compared whole.
+    {
+        const Bytes bytes = test::slurp(manifest);
+        std::string text(bytes.begin(), bytes.end());
+        const std::size_t at = text.rfind("\"generator\":\"cachet ");
+        REQUIRE(at != std::string::npos);
+        text[at + 13] = text[at + 13] == 'x' ? 'y' : 'x';
+        const auto mtime = fs::last_write_time(manifest);
+        test::spit(manifest, text); // (the same size; written in place: the same inode)
+        fs::last_write_time(manifest, mtime);
+    }
+    touch_all();
+    const Build altered = build(src, dir / "out", dir / "cache", {"--timings"});
+    CHECK_THAT(altered.process.err, Catch::Contains("manifest rendered") && Catch::Contains("manifest published"));
+    CHECK(tree(dir / "out") == tree(dir / "fresh"));
+    fs::copy_file(manifest, dir / "copy.json");
+    fs::rename(dir / "copy.json", manifest);
+    touch_all();
+    const Build copied = build(src, dir / "out", dir / "cache", {"--timings"});
+    CHECK_THAT(copied.process.err, Catch::Contains("manifest rendered") && Catch::Contains("manifest unchanged"));
     CHECK(tree(dir / "out") == tree(dir / "fresh"));
 
     const auto stats = test::run_cachet({"cache", "stats", "--json", "--cache-dir", (dir / "cache").string()});

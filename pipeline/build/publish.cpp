@@ -201,6 +201,28 @@ private:
         return std::move(retention.expired);
     }
 
+    // Whether the manifest in OUT is the one the last build published (the stat its index
+    // keeps) and this build's would be the same: every entry as that build published it, no
+    // source more or less, the same generations, and the same end of the document (build id,
+    // generator, preset). Then it is not rendered again, nor read whole.
+    bool as_published(const std::vector<ManifestEntry>& fragments) const
+    {
+        const BuildIndex& previous = m_session.previous;
+        if (previous.manifest == FileStat{} || previous.build_id.empty() ||
+            fragments.size() != previous.assets.size() || m_session.last.generations != previous.generations ||
+            !std::all_of(fragments.begin(), fragments.end(), [](const ManifestEntry& e) { return e.unchanged; }))
+            return false;
+        try {
+            const std::optional<FileStat> now = m_fs.stat(m_session.manifest);
+            if (!now || *now != previous.manifest)
+                return false;
+            const std::string tail = manifest_tail(previous.build_id, m_config.preset, m_session.last.generations);
+            return as_text(m_fs.read_end(m_session.manifest, tail.size())) == tail;
+        } catch (const Error&) {
+            return false;
+        }
+    }
+
     // The manifest is published last, and only if it changed; then what it no longer names goes.
     void publish(Summary& summary)
     {
@@ -247,20 +269,23 @@ private:
                               sync ? Durability::flushed : Durability::cache, last.build_id, wrote_parts);
             document = render_manifest_top(parts, last.build_id, m_config.preset, last.generations);
             m_reporter.phase("manifest parts written");
-        } else {
-            last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
-            m_reporter.phase("manifest rendered");
         }
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
         // well give the same manifest: then it is not written again.
-        bool same = false;
         const bool built_any = std::any_of(m_plan.results.begin(), m_plan.results.end(), [](const AssetResult& r) {
             return r.status != AssetResult::Status::cached;
         });
+        bool same = !in_parts && !on_disk.any() && !built_any && as_published(fragments);
+        if (same) {
+            m_reporter.phase("manifest as published");
+        } else if (!in_parts) {
+            last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
+            m_reporter.phase("manifest rendered");
+        }
         try {
             std::error_code ec;
-            same = !built_any && !wrote_parts && fs::file_size(m_session.manifest, ec) == document.size() &&
-                   as_text(m_fs.read(m_session.manifest)) == document;
+            same = same || (!built_any && !wrote_parts && fs::file_size(m_session.manifest, ec) == document.size() &&
+                            as_text(m_fs.read(m_session.manifest)) == document);
         } catch (const Error&) {
         }
         // The outputs at names the last manifest may describe, and the manifest, go into place

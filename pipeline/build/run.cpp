@@ -56,6 +56,12 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
         session.previous.source_root == session.source_root, targets, options.codec_versions, minifier.get());
 
     plan_unchanged(config, session, builder, changed, plan);
+    // A script or stylesheet to look at again: esbuild starts while the rest is checked.
+    if (minifier && std::any_of(plan.order.begin(), plan.order.end(), [&](std::size_t i) {
+            return !plan.unchanged[i] && !plan.skipped[i] && assets[i].kind == AssetKind::text &&
+                   minifiable(assets[i].path) != Minifiable::no;
+        }))
+        minifier->warm();
     plan_script_names(config, fs, session, targets, plan);
     plan_reuse(config, session, builder, targets, plan);
     // The manifest's name is the first claimed. A reused output under that name (the setting

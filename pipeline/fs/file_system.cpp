@@ -1,5 +1,12 @@
 #include "pipeline/fs/file_system.hpp"
 
+#include "pipeline/model/error.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace cachet {
 namespace {
 
@@ -14,6 +21,33 @@ public:
     void write(const std::filesystem::path& path, ByteView data, Durability durability) const override
     {
         write_file_atomic(path, data, durability);
+    }
+    Bytes read_end(const std::filesystem::path& path, std::size_t bytes) const override
+    {
+        const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            throw io_error(path.string(), "cannot read", errno);
+        struct stat st {};
+        Bytes data;
+        if (fstat(fd, &st) == 0 && st.st_size >= 0) {
+            const auto size = static_cast<std::size_t>(st.st_size);
+            data.resize(std::min(bytes, size));
+            std::size_t done = 0;
+            while (done < data.size()) {
+                const ssize_t n =
+                    pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(size - data.size() + done));
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0) {
+                    const int err = n < 0 ? errno : EIO;
+                    close(fd);
+                    throw io_error(path.string(), "cannot read", err);
+                }
+                done += static_cast<std::size_t>(n);
+            }
+        }
+        close(fd);
+        return data;
     }
 };
 

@@ -3,6 +3,7 @@
 #include "pipeline/fs/file_stat.hpp"
 #include "pipeline/model/bytes.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -24,6 +25,12 @@ public:
     virtual Bytes read(const std::filesystem::path& path) const = 0;
     // Writes data to path atomically, creating parent folders. Throws Error(io) naming it.
     virtual void write(const std::filesystem::path& path, ByteView data, Durability durability) const = 0;
+    // The last bytes of path (all of it if it is shorter). Throws Error(io) naming it.
+    virtual Bytes read_end(const std::filesystem::path& path, std::size_t bytes) const
+    {
+        Bytes all = read(path);
+        return Bytes(all.end() - static_cast<std::ptrdiff_t>(std::min(bytes, all.size())), all.end());
+    }
 };
 
 // The file system itself.

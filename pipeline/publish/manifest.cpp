@@ -377,9 +377,15 @@ std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragmen
     out.reserve(rendered_size(begin, end));
     append_assets(out, begin, end);
     std::string build_id = build_id_of(fragments);
-    out += ",\"build_id\":\"" + build_id + "\"";
-    append_tail(out, preset, generations, k_manifest_version);
+    out += manifest_tail(build_id, preset, generations);
     return build_id;
+}
+
+std::string manifest_tail(const std::string& build_id, const Preset& preset, const std::vector<Generation>& generations)
+{
+    std::string out = ",\"build_id\":\"" + build_id + "\"";
+    append_tail(out, preset, generations, k_manifest_version);
+    return out;
 }
 
 std::string manifest_parts_folder(std::string_view manifest_name)

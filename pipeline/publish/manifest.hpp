@@ -96,6 +96,11 @@ std::string render_manifest(std::vector<ManifestEntry> entries, const Preset& pr
 // same memory each time instead of faulting in megabytes of fresh pages). Returns its build id.
 std::string render_manifest(std::string& out, std::vector<ManifestEntry> entries, const Preset& preset,
                             const std::vector<Generation>& generations);
+// How that document ends, from its build id on (generations, generator, preset, version): a
+// build whose entries are all the last build's compares this with the end of the manifest it
+// published instead of rendering the whole document again.
+std::string manifest_tail(const std::string& build_id, const Preset& preset,
+                          const std::vector<Generation>& generations);
 
 // Where a manifest's parts go, beside it: "cachet-manifest.json" -> "cachet-manifest.parts"
 // (relative to the manifest's folder, as ManifestPart::path).

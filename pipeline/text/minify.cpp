@@ -173,14 +173,37 @@ void Minifier::check() const
                         "set text.minify = false");
 }
 
+void Minifier::warm() const
+{
+    const std::lock_guard lock(m_mutex);
+    if (!m_version || !m_idle.empty() || m_warming.valid())
+        return;
+    try {
+        m_warming = std::async(std::launch::async, [this] {
+            return std::make_unique<EsbuildService>(m_program, *m_version, k_address_space);
+        });
+    } catch (const std::system_error&) {
+        // no thread to start it on: take() starts it when it is needed
+    }
+}
+
 std::unique_ptr<EsbuildService> Minifier::take() const
 {
+    std::future<std::unique_ptr<EsbuildService>> warming;
     {
         const std::lock_guard lock(m_mutex);
         if (!m_idle.empty()) {
             auto service = std::move(m_idle.back());
             m_idle.pop_back();
             return service;
+        }
+        warming = std::move(m_warming);
+    }
+    if (warming.valid()) {
+        try {
+            return warming.get();
+        } catch (const Error&) {
+            // it did not start: started again below, which reports why where it is needed
         }
     }
     check();

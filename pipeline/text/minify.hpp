@@ -2,6 +2,7 @@
 #include "pipeline/model/bytes.hpp"
 
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,10 @@ public:
     void check() const;
     // Whether esbuild's file is as it was when this was made (else make another).
     bool unchanged() const;
+    // Starts one service in the background, unless one is idle or starting already (or esbuild
+    // was not found): a build that knows it will minify calls it before its other bookkeeping,
+    // so that esbuild's start (about 10 ms) is not in the way of the first file. Never throws.
+    void warm() const;
 
     struct Outcome {
         std::optional<Bytes> bytes; // the minified text, if esbuild made it and it is smaller
@@ -75,6 +80,7 @@ private:
     std::string m_identity;
     mutable std::mutex m_mutex;
     mutable std::vector<std::unique_ptr<EsbuildService>> m_idle;
+    mutable std::future<std::unique_ptr<EsbuildService>> m_warming; // warm()'s, until taken
 };
 
 } // namespace cachet
