@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -615,4 +616,46 @@ TEST_CASE("a build that changed little appends to the index journal, and the nex
         CHECK(identity(manifest) == again); // the stale journal's head names an older manifest
         CHECK(tree(dir / "out") == fresh(dir, src, "fresh-stale"));
     }
+}
+
+TEST_CASE("an index of several chunks is read whole, and a damaged one is not used", "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = dir / "site";
+    for (int i = 0; i < 2600; ++i) // three chunks of the snapshot (1,024 entries each)
+        test::spit(src / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i) + ".txt"), std::to_string(i) + "\n");
+    age(src);
+    const std::string config = no_retention(dir, "c.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    const auto published = [](const std::string& err) { // a step of publishing the manifest (--timings)
+        for (const char* step :
+             {"manifest rendered", "manifest as published", "manifest unchanged", "manifest published"})
+            if (err.find(step) != std::string::npos)
+                return true;
+        return false;
+    };
+    // A no-op: every source and output found as the index says, nothing published again.
+    const Build noop = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(noop.summary["built"] == 0);
+    CHECK_FALSE(published(noop.process.err));
+    const auto whole = tree(dir / "out");
+
+    // The table of chunks (its offset, the trailer's last 8 bytes) made to point a byte early:
+    // the index is not used, every source is hashed again and found in the cache.
+    const auto [snapshot, journal] = index_files(dir / "cache");
+    {
+        Bytes bytes = test::slurp(snapshot);
+        REQUIRE(bytes.size() > 8);
+        std::uint64_t table = 0;
+        std::memcpy(&table, bytes.data() + bytes.size() - 8, 8);
+        --table;
+        std::memcpy(bytes.data() + bytes.size() - 8, &table, 8);
+        test::spit(snapshot, std::string(bytes.begin(), bytes.end()));
+    }
+    const Build damaged = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(damaged.summary["built"] == 0);
+    CHECK_THAT(damaged.process.err, Catch::Contains("manifest rendered"));
+    CHECK(tree(dir / "out") == whole);
+    const Build again = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK_FALSE(published(again.process.err));
 }

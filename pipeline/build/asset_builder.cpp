@@ -99,12 +99,12 @@ bool outputs_in_place(const IndexEntry& previous, const FileSystem& fs, const Op
     return outputs_as_written(previous, [&](const std::string& path) { return fs.stat_in(out, path.c_str()); });
 }
 
-void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs)
+void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs,
+                   bool unchecked_only)
 {
     std::vector<IndexEntry*> entries; // by source path
-    entries.reserve(index.assets.size());
     for (auto& [path, e] : index.assets)
-        if (e.source.mtime_ns != 0) // else never reused by its stat
+        if (e.source.mtime_ns != 0 && !(unchecked_only && e.in_place >= 0)) // else never reused by its stat
             entries.push_back(&e);
     const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(jobs, entries.size()));
     parallel_for(static_cast<unsigned>(parts), parts, [&](std::size_t part) {
@@ -114,6 +114,14 @@ void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesyste
                 outputs_as_written(*entries[i], [&](const std::string& path) { return folders.stat(fs, path); }) ? 1
                                                                                                                  : 0;
     });
+}
+
+void check_outputs(std::map<std::string, IndexEntry>& entries, const FileSystem& fs, const std::filesystem::path& out)
+{
+    FolderCursor folders(out);
+    for (auto& [path, e] : entries)
+        if (e.source.mtime_ns != 0)
+            e.in_place = outputs_as_written(e, [&](const std::string& p) { return folders.stat(fs, p); }) ? 1 : 0;
 }
 
 AssetBuilder::AssetBuilder(const Config& config, const FileSystem& fs, const OutputWriter& writer, const Cache* cache,

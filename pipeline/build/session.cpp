@@ -140,25 +140,36 @@ Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter,
         reporter.phase("changed sources looked at");
     } else {
         std::exception_ptr scan_error;
-        std::jthread scanner([&] {
+        auto scan_src = [&] {
             try {
                 session.scan = scan_tree(config.source, config.preset, folders_to_skip(config));
                 reporter.phase("SRC scanned");
             } catch (...) {
                 scan_error = std::current_exception();
             }
-        });
-        if (remembered) {
-            session.previous = std::move(memory->index);
-        } else if (session.cache) {
-            session.previous = session.cache->load_index(config.output);
+        };
+        // The index read from the cache is decoded on -j threads, the first of which scans SRC
+        // first, and each chunk's outputs are looked at on the thread that decoded it; then
+        // those of the journal's entries (all of them for a watch's index, kept from before).
+        std::jthread scanner;
+        bool checked = false;
+        if (!remembered && session.cache) {
+            session.previous = session.cache->load_index(
+                config.output, config.jobs,
+                [&](std::map<std::string, IndexEntry>& chunk) { check_outputs(chunk, fs, config.output); }, scan_src);
+            checked = true;
             reporter.phase("index of the last build read");
+        } else {
+            scanner = std::jthread(scan_src);
+            if (remembered)
+                session.previous = std::move(memory->index);
         }
         if (!session.previous.assets.empty()) {
-            check_outputs(session.previous, fs, config.output, config.jobs);
+            check_outputs(session.previous, fs, config.output, config.jobs, checked);
             reporter.phase("outputs in OUT looked at");
         }
-        scanner.join();
+        if (scanner.joinable())
+            scanner.join();
         if (scan_error)
             std::rethrow_exception(scan_error);
     }

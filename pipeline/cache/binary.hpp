@@ -80,6 +80,7 @@ public:
         return f;
     }
     bool done() const { return m_p == m_end; }
+    std::size_t left() const { return static_cast<std::size_t>(m_end - m_p); }
     // A count read from the data, bounded for reserve(): each item takes at least a byte, so
     // a damaged count reserves no more than the bytes left.
     std::size_t capacity_for(std::uint64_t count) const

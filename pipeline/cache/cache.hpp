@@ -116,8 +116,15 @@ public:
     const RemoteCache* remote() const { return m_remote.get(); }
 
     // The index of the last build into out (empty if none or unreadable): its snapshot with its
-    // journal applied.
-    BuildIndex load_index(const std::filesystem::path& out) const;
+    // journal applied. The snapshot's chunks (about a thousand entries each) are decoded on up
+    // to `threads` threads, and each is passed to visit (if any) on the thread that decoded it,
+    // before the index holds it: visit may change the entries (not their paths), and must be
+    // thread safe. The journal's entries are not passed to it. beside (if any) is run first by
+    // the first helper thread, which then decodes chunks too (on the calling thread if threads
+    // is 1): the scan of SRC, say, so that the threads stay busy and no more than `threads`.
+    using ChunkVisitor = std::function<void(std::map<std::string, IndexEntry>& chunk)>;
+    BuildIndex load_index(const std::filesystem::path& out, unsigned threads = 1, const ChunkVisitor& visit = {},
+                          const std::function<void()>& beside = {}) const;
     // The size of that index's snapshot in the cache folder dir (0: none), without opening the
     // cache: how much the next build into out will read.
     static std::uint64_t index_bytes(const std::filesystem::path& dir, const std::filesystem::path& out);

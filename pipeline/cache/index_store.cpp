@@ -9,9 +9,15 @@
 #include "pipeline/model/hash.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <latch>
+#include <map>
+#include <thread>
 #include <unistd.h>
+#include <utility>
 
 // The index of the last build into each OUT folder, and the policy of its persistence: a
 // snapshot, and a journal of the builds after it while they change little.
@@ -24,92 +30,13 @@ using binary::Writer;
 
 namespace {
 
-// An index file ends with the manifest's build id (zero-padded) and its stat (3 x u64).
+// An index file ends with the manifest's build id (zero-padded), its stat (3 x u64) and where
+// the table of chunks starts (u64). The table, after the entries, gives the offset and the
+// number of entries of each chunk of k_chunk_entries, so that chunks decode side by side.
 constexpr std::size_t k_trailer_id_size = 32;
-constexpr std::size_t k_trailer_size = k_trailer_id_size + 3 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 8\n";
-
-// One source's entry, as the snapshot and the journal hold it.
-void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
-{
-    w.s(path);
-    w.stat(e.source);
-    w.s(e.entry.key);
-    write_record(w, e.entry.record);
-    w.u(e.entry.warnings.size());
-    for (const auto& warning : e.entry.warnings)
-        w.s(warning);
-    w.u(e.entry.blobs.size());
-    for (const auto& [p, sha] : e.entry.blobs) {
-        w.s(p);
-        w.s(sha);
-    }
-    w.u(e.outputs.size());
-    for (const auto& s : e.outputs)
-        w.stat(s);
-    w.s(e.fragment);
-    w.s(e.settings);
-    for (const auto* paths : {&e.loads, &e.back, &e.script_names, &e.kept}) {
-        w.u(paths->size());
-        for (const auto& p : *paths)
-            w.s(p);
-    }
-    w.s(e.fragment_digest);
-}
-
-std::pair<std::string, IndexEntry> read_entry(Reader& r)
-{
-    std::string path = r.s();
-    IndexEntry e;
-    e.source = r.stat();
-    e.entry.key = r.s();
-    e.entry.record = read_record(r, path);
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.entry.warnings.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k) {
-        std::string p = r.s();
-        e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
-    }
-    const std::uint64_t outputs = r.u();
-    e.outputs.reserve(r.capacity_for(outputs));
-    for (std::uint64_t k = outputs; k > 0; --k)
-        e.outputs.push_back(r.stat());
-    e.fragment = r.s();
-    e.settings = r.s();
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.loads.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.back.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.script_names.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.kept.push_back(r.s());
-    e.fragment_digest = r.s();
-    return {std::move(path), std::move(e)};
-}
-
-void write_generations(Writer& w, const std::vector<Generation>& generations)
-{
-    w.u(generations.size());
-    for (const auto& g : generations) {
-        w.s(g.build_id);
-        w.u(g.outputs.size());
-        for (const auto& o : g.outputs)
-            w.s(o);
-    }
-}
-
-std::vector<Generation> read_generations(Reader& r)
-{
-    std::vector<Generation> generations;
-    for (std::uint64_t g = r.u(); g > 0; --g) {
-        Generation generation{r.s(), {}};
-        for (std::uint64_t k = r.u(); k > 0; --k)
-            generation.outputs.push_back(r.s());
-        generations.push_back(std::move(generation));
-    }
-    return generations;
-}
+constexpr std::size_t k_trailer_size = k_trailer_id_size + 4 * sizeof(std::uint64_t);
+constexpr std::string_view k_index_magic = "cachet-index 9\n";
+constexpr std::size_t k_chunk_entries = 1024;
 
 // The journal (.log beside the snapshot .bin) holds the builds since the snapshot, so that a
 // build that changed a few sources writes a few records, not the whole index again. It is a
@@ -189,18 +116,86 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
     return good;
 }
 
-// The snapshot at base_path and its journal, read into an index (empty if unreadable).
-BuildIndex read_index(const fs::path& base_path)
+// The chunks of a snapshot (offset, entries) from its table, checked against its layout: the
+// first starts where the header ends, each after the one before, within the entries.
+std::vector<std::pair<std::size_t, std::size_t>> read_chunks(ByteView table, std::size_t first, std::size_t end,
+                                                             std::uint64_t count)
+{
+    Reader t(table);
+    std::vector<std::pair<std::size_t, std::size_t>> chunks(t.capacity_for(t.u()));
+    std::uint64_t entries = 0;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+        const std::uint64_t offset = t.u();
+        const std::uint64_t n = t.u();
+        if (c == 0 ? offset != first : (offset <= chunks[c - 1].first || offset > end) || n > count)
+            throw std::runtime_error("bad chunk table");
+        chunks[c] = {static_cast<std::size_t>(offset), static_cast<std::size_t>(n)};
+        entries += n;
+    }
+    if (!t.done() || entries != count || (chunks.empty() && first != end))
+        throw std::runtime_error("bad chunk table");
+    return chunks;
+}
+
+// The snapshot at base_path and its journal, read into an index (empty if unreadable). Its
+// chunks are decoded by the calling thread and threads - 1 helpers, the first of which runs
+// `beside` first; each chunk is passed to visit on the thread that decoded it.
+BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::ChunkVisitor& visit,
+                      const std::function<void()>& beside)
 {
     BuildIndex index;
-    // Mapped: a snapshot is only ever replaced by a rename, never cut in place.
-    std::optional<MappedFile> mapped;
+    std::optional<MappedFile> mapped; // (a snapshot is only ever replaced by a rename, never cut in place)
+    ByteView data;
+    std::size_t table = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> chunks;
+    std::vector<std::map<std::string, IndexEntry>> decoded;
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> damaged{false};
+    std::latch known(1); // the chunks are known (none if the snapshot cannot be read)
+    auto work = [&] {
+        try {
+            for (std::size_t c = next++; c < chunks.size(); c = next++) {
+                const std::size_t end = c + 1 < chunks.size() ? chunks[c + 1].first : table;
+                Reader r(data.subspan(chunks[c].first, end - chunks[c].first));
+                for (std::size_t n = 0; n < chunks[c].second; ++n) {
+                    auto [path, entry] = read_entry(r);
+                    decoded[c].emplace_hint(decoded[c].end(), std::move(path), std::move(entry));
+                }
+                if (!r.done())
+                    throw std::runtime_error("chunk of another length");
+                if (visit)
+                    visit(decoded[c]);
+            }
+        } catch (const std::exception&) {
+            damaged = true;
+        }
+    };
+    std::vector<std::jthread> helpers;
+    for (unsigned w = 1; w < threads; ++w)
+        helpers.emplace_back([&, w] {
+            if (w == 1 && beside)
+                beside();
+            known.wait();
+            work();
+        });
+    if (threads <= 1 && beside)
+        beside();
+    struct Known {
+        std::latch& latch;
+        bool told = false;
+        void tell()
+        {
+            if (!std::exchange(told, true))
+                latch.count_down();
+        }
+        ~Known() { tell(); }
+    } tell_helpers{known};
     try {
         mapped.emplace(base_path);
     } catch (const Error&) {
         return index;
     }
-    const ByteView data = mapped->bytes();
+    data = mapped->bytes();
     const FileStat base = mapped->stat();
     try {
         // The manifest's build id and stat are a fixed-size trailer, written last.
@@ -210,23 +205,32 @@ BuildIndex read_index(const fs::path& base_path)
         index.build_id.assign(reinterpret_cast<const char*>(tail), k_trailer_id_size);
         index.build_id.erase(index.build_id.find('\0') == std::string::npos ? index.build_id.size()
                                                                             : index.build_id.find('\0'));
-        std::uint64_t trailer[3];
+        std::uint64_t trailer[4];
         std::memcpy(trailer, tail + k_trailer_id_size, sizeof trailer);
         index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
-        Reader r(data.first(data.size() - k_trailer_size));
+        if (trailer[3] > data.size() - k_trailer_size)
+            throw std::runtime_error("bad table offset");
+        table = static_cast<std::size_t>(trailer[3]);
+        Reader r(data.first(table));
         if (r.s() != k_index_magic)
             throw std::runtime_error("not an index");
         index.source_root = r.s();
         index.headers = r.s();
         index.generations = read_generations(r);
         const std::uint64_t count = r.u();
-        for (std::uint64_t n = 0; n < count; ++n) {
-            auto [path, entry] = read_entry(r);
-            index.assets.emplace_hint(index.assets.end(), std::move(path), std::move(entry));
-        }
-        if (!r.done())
-            throw std::runtime_error("trailing bytes");
+        chunks = read_chunks(data.subspan(table, data.size() - k_trailer_size - table), table - r.left(), table, count);
+        decoded.resize(chunks.size());
+        tell_helpers.tell();
+        work();
+        for (auto& h : helpers)
+            h.join();
+        if (damaged)
+            throw std::runtime_error("damaged chunk");
+        for (auto& chunk : decoded) // (the nodes move, unchanged)
+            while (!chunk.empty())
+                index.assets.insert(index.assets.end(), chunk.extract(chunk.begin()));
     } catch (const std::exception&) {
+        chunks.clear();
         return BuildIndex{}; // a damaged index only costs hashing the sources again
     }
     index.files.base = base;
@@ -246,9 +250,10 @@ BuildIndex read_index(const fs::path& base_path)
 
 } // namespace
 
-BuildIndex Cache::load_index(const fs::path& out) const
+BuildIndex Cache::load_index(const fs::path& out, unsigned threads, const ChunkVisitor& visit,
+                             const std::function<void()>& beside) const
 {
-    return read_index(m_root / "index" / (index_name(out) + ".bin"));
+    return read_index(m_root / "index" / (index_name(out) + ".bin"), threads, visit, beside);
 }
 
 std::uint64_t Cache::index_bytes(const fs::path& dir, const fs::path& out)
@@ -276,10 +281,17 @@ IndexFiles Cache::save_index(const fs::path& out, std::string encoded, const Fil
 IndexFiles Cache::write_snapshot(const fs::path& out, std::string encoded, const FileStat& manifest,
                                  const std::string& build_id) const
 {
+    // encode_index() ends with the table's offset: it goes into the trailer.
+    std::uint64_t table = 0;
+    if (encoded.size() >= sizeof table) {
+        std::memcpy(&table, encoded.data() + encoded.size() - sizeof table, sizeof table);
+        encoded.resize(encoded.size() - sizeof table);
+    }
     std::string id = build_id.substr(0, k_trailer_id_size);
     id.resize(k_trailer_id_size, '\0');
     encoded += id;
-    const std::uint64_t trailer[3] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode};
+    const std::uint64_t trailer[4] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode,
+                                      table};
     encoded.append(reinterpret_cast<const char*>(trailer), sizeof trailer);
     // A cache file: atomic, but not flushed to disk (a torn index after a crash is only
     // unreadable, which costs one full hashing pass). The journal of the snapshot it replaces
@@ -302,8 +314,21 @@ std::string Cache::encode_index(const BuildIndex& index)
     w.s(index.headers);
     write_generations(w, index.generations);
     w.u(index.assets.size());
-    for (const auto& [path, e] : index.assets)
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks; // offset, entries
+    for (const auto& [path, e] : index.assets) {
+        if (chunks.empty() || chunks.back().second == k_chunk_entries)
+            chunks.emplace_back(w.text().size(), 0);
         write_entry(w, path, e);
+        ++chunks.back().second;
+    }
+    // The table, then its offset in 8 bytes (write_snapshot() moves them into the trailer).
+    const std::uint64_t table = w.text().size();
+    w.u(chunks.size());
+    for (const auto& [offset, n] : chunks) {
+        w.u(offset);
+        w.u(n);
+    }
+    w.text().append(reinterpret_cast<const char*>(&table), sizeof table);
     return std::move(w.text());
 }
 
@@ -390,7 +415,7 @@ IndexFiles Cache::write_journal(const fs::path& out, const IndexFiles& files, co
 
 std::vector<std::string> Cache::index_keys(const fs::path& file)
 {
-    const BuildIndex index = read_index(file);
+    const BuildIndex index = read_index(file, 1, {}, {});
     std::vector<std::string> keys;
     for (const auto& [path, e] : index.assets)
         keys.push_back(e.entry.key);

@@ -1,5 +1,7 @@
 #include "pipeline/cache/record_codec.hpp"
 
+#include "pipeline/cache/cache.hpp"
+
 #include <cstring>
 
 namespace cachet {
@@ -122,6 +124,88 @@ AssetRecord read_record(Reader& r, std::string source)
         a.placeholder->dominant_color = r.s();
     }
     return a;
+}
+
+// One source's entry, as the snapshot and the journal hold it.
+void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
+{
+    w.s(path);
+    w.stat(e.source);
+    w.s(e.entry.key);
+    write_record(w, e.entry.record);
+    w.u(e.entry.warnings.size());
+    for (const auto& warning : e.entry.warnings)
+        w.s(warning);
+    w.u(e.entry.blobs.size());
+    for (const auto& [p, sha] : e.entry.blobs) {
+        w.s(p);
+        w.s(sha);
+    }
+    w.u(e.outputs.size());
+    for (const auto& s : e.outputs)
+        w.stat(s);
+    w.s(e.fragment);
+    w.s(e.settings);
+    for (const auto* paths : {&e.loads, &e.back, &e.script_names, &e.kept}) {
+        w.u(paths->size());
+        for (const auto& p : *paths)
+            w.s(p);
+    }
+    w.s(e.fragment_digest);
+}
+
+std::pair<std::string, IndexEntry> read_entry(Reader& r)
+{
+    std::string path = r.s();
+    IndexEntry e;
+    e.source = r.stat();
+    e.entry.key = r.s();
+    e.entry.record = read_record(r, path);
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.entry.warnings.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k) {
+        std::string p = r.s();
+        e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
+    }
+    const std::uint64_t outputs = r.u();
+    e.outputs.reserve(r.capacity_for(outputs));
+    for (std::uint64_t k = outputs; k > 0; --k)
+        e.outputs.push_back(r.stat());
+    e.fragment = r.s();
+    e.settings = r.s();
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.loads.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.back.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.script_names.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.kept.push_back(r.s());
+    e.fragment_digest = r.s();
+    return {std::move(path), std::move(e)};
+}
+
+void write_generations(Writer& w, const std::vector<Generation>& generations)
+{
+    w.u(generations.size());
+    for (const auto& g : generations) {
+        w.s(g.build_id);
+        w.u(g.outputs.size());
+        for (const auto& o : g.outputs)
+            w.s(o);
+    }
+}
+
+std::vector<Generation> read_generations(Reader& r)
+{
+    std::vector<Generation> generations;
+    for (std::uint64_t g = r.u(); g > 0; --g) {
+        Generation generation{r.s(), {}};
+        for (std::uint64_t k = r.u(); k > 0; --k)
+            generation.outputs.push_back(r.s());
+        generations.push_back(std::move(generation));
+    }
+    return generations;
 }
 
 } // namespace cachet
