@@ -659,3 +659,63 @@ TEST_CASE("an index of several chunks is read whole, and a damaged one is not us
     const Build again = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
     CHECK_FALSE(published(again.process.err));
 }
+
+TEST_CASE("a damaged byte anywhere in the index is never published", "[cache][e2e]")
+{
+    // The snapshot is a cache file, not flushed to disk: after a crash it may hold zeroes, and a
+    // disk or a tool may change a byte. A record read from it is published as it is (its
+    // outputs are only looked at by their stat), so every byte of it is checked before use.
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    const std::string config = no_retention(dir, "c.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    const auto [snapshot, journal] = index_files(dir / "cache");
+    Bytes bytes = test::slurp(snapshot);
+    const std::string_view text = as_text(bytes);
+    // In the manifest fragment of a source the new stylesheet does not change (a font).
+    const std::size_t record = text.find("\"integrity\":\"sha384-", text.find("fonts/dejavu-sans.woff2"));
+    REQUIRE(record != std::string_view::npos);
+    std::uint64_t table = 0;
+    std::memcpy(&table, bytes.data() + bytes.size() - 8, 8);
+    REQUIRE(table < bytes.size());
+
+    std::string where;
+    SECTION("a character of a record's integrity")
+    {
+        where = "record";
+        bytes[record + 30] ^= 0x01;
+    }
+    SECTION("a block of zeroes in the records")
+    {
+        where = "zeroes";
+        std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(record),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(record + 64, table)), 0);
+    }
+    SECTION("the SRC the header names")
+    {
+        where = "header";
+        const std::size_t at = text.find(fs::weakly_canonical(src).string());
+        REQUIRE(at < record);
+        bytes[at + 1] ^= 0x20;
+    }
+    SECTION("the table of chunks")
+    {
+        where = "table";
+        bytes[static_cast<std::size_t>(table) + 1] ^= 0x01;
+    }
+    SECTION("the manifest's build id in the trailer")
+    {
+        where = "trailer";
+        bytes[bytes.size() - 72] ^= 0x01;
+    }
+    INFO(where);
+    test::spit(snapshot, std::string(bytes.begin(), bytes.end()));
+    // Another stylesheet: the manifest is rendered again, from the records of every other source.
+    test::spit(src / "css/site.css", "body { color: maroon }\n");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+    // ... and the index written then is whole: the next build is a no-op.
+    const Build again = build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK(again.summary["built"] == 0);
+}

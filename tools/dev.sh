@@ -16,6 +16,7 @@ PACKAGES=(
   libjxl-dev                                        # Butteraugli, for quality = "auto"
   libjpeg-dev                                       # libjpeg-turbo: libvips' JPEG codec; tests decode jpegli's JPEGs with it
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
+  libxxhash-dev                                     # checksums of the build index (XXH3)
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
   libcurl4-openssl-dev                              # the remote cache (Bazel HTTP cache, S3)
   esbuild                                           # text.minify: scripts and stylesheets (a Go binary)

@@ -30,13 +30,24 @@ using binary::Writer;
 
 namespace {
 
-// An index file ends with the manifest's build id (zero-padded), its stat (3 x u64) and where
-// the table of chunks starts (u64). The table, after the entries, gives the offset and the
-// number of entries of each chunk of k_chunk_entries, so that chunks decode side by side.
+// An index file ends with the manifest's build id (zero-padded), its stat (3 x u64), a
+// checksum (u64) and where the table of chunks starts (u64). The table, after the entries,
+// gives the checksum of the header (the bytes before the first chunk), then the offset, the
+// number of entries and the checksum of each chunk of k_chunk_entries, so that chunks decode
+// (and are checked) side by side. The trailer's checksum covers the table and the trailer.
+// Every checksum is checksum64() (XXH3): a snapshot is not flushed to disk (a cache file), so
+// after a crash it may hold zeroes or another file's blocks, and a disk or a tool may damage
+// it; a record read from it would be published as it is, so no damaged byte may be used.
 constexpr std::size_t k_trailer_id_size = 32;
-constexpr std::size_t k_trailer_size = k_trailer_id_size + 4 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 9\n";
+constexpr std::size_t k_trailer_size = k_trailer_id_size + 5 * sizeof(std::uint64_t);
+constexpr std::string_view k_index_magic = "cachet-index 10\n";
 constexpr std::size_t k_chunk_entries = 1024;
+
+struct Chunk {
+    std::size_t offset = 0;
+    std::size_t entries = 0;
+    std::uint64_t checksum = 0;
+};
 
 // The journal (.log beside the snapshot .bin) holds the builds since the snapshot, so that a
 // build that changed a few sources writes a few records, not the whole index again. It is a
@@ -116,20 +127,23 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
     return good;
 }
 
-// The chunks of a snapshot (offset, entries) from its table, checked against its layout: the
-// first starts where the header ends, each after the one before, within the entries.
-std::vector<std::pair<std::size_t, std::size_t>> read_chunks(ByteView table, std::size_t first, std::size_t end,
-                                                             std::uint64_t count)
+// The chunks of a snapshot from its table, checked against its layout: the first starts where
+// the header ends, each after the one before, within the entries. header_checksum gets the
+// header's checksum.
+std::vector<Chunk> read_chunks(ByteView table, std::size_t first, std::size_t end, std::uint64_t count,
+                               std::uint64_t& header_checksum)
 {
     Reader t(table);
-    std::vector<std::pair<std::size_t, std::size_t>> chunks(t.capacity_for(t.u()));
+    header_checksum = t.u();
+    std::vector<Chunk> chunks(t.capacity_for(t.u()));
     std::uint64_t entries = 0;
     for (std::size_t c = 0; c < chunks.size(); ++c) {
         const std::uint64_t offset = t.u();
         const std::uint64_t n = t.u();
-        if (c == 0 ? offset != first : (offset <= chunks[c - 1].first || offset > end) || n > count)
+        const std::uint64_t checksum = t.u();
+        if (c == 0 ? offset != first : (offset <= chunks[c - 1].offset || offset > end) || n > count)
             throw std::runtime_error("bad chunk table");
-        chunks[c] = {static_cast<std::size_t>(offset), static_cast<std::size_t>(n)};
+        chunks[c] = {static_cast<std::size_t>(offset), static_cast<std::size_t>(n), checksum};
         entries += n;
     }
     if (!t.done() || entries != count || (chunks.empty() && first != end))
@@ -147,7 +161,7 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
     std::optional<MappedFile> mapped; // (a snapshot is only ever replaced by a rename, never cut in place)
     ByteView data;
     std::size_t table = 0;
-    std::vector<std::pair<std::size_t, std::size_t>> chunks;
+    std::vector<Chunk> chunks;
     std::vector<std::map<std::string, IndexEntry>> decoded;
     std::atomic<std::size_t> next{0};
     std::atomic<bool> damaged{false};
@@ -155,9 +169,12 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
     auto work = [&] {
         try {
             for (std::size_t c = next++; c < chunks.size(); c = next++) {
-                const std::size_t end = c + 1 < chunks.size() ? chunks[c + 1].first : table;
-                Reader r(data.subspan(chunks[c].first, end - chunks[c].first));
-                for (std::size_t n = 0; n < chunks[c].second; ++n) {
+                const std::size_t end = c + 1 < chunks.size() ? chunks[c + 1].offset : table;
+                const ByteView bytes = data.subspan(chunks[c].offset, end - chunks[c].offset);
+                if (checksum64(bytes) != chunks[c].checksum)
+                    throw std::runtime_error("damaged chunk");
+                Reader r(bytes);
+                for (std::size_t n = 0; n < chunks[c].entries; ++n) {
                     auto [path, entry] = read_entry(r);
                     decoded[c].emplace_hint(decoded[c].end(), std::move(path), std::move(entry));
                 }
@@ -205,12 +222,15 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
         index.build_id.assign(reinterpret_cast<const char*>(tail), k_trailer_id_size);
         index.build_id.erase(index.build_id.find('\0') == std::string::npos ? index.build_id.size()
                                                                             : index.build_id.find('\0'));
-        std::uint64_t trailer[4];
+        std::uint64_t trailer[5]; // manifest stat, checksum, table offset
         std::memcpy(trailer, tail + k_trailer_id_size, sizeof trailer);
         index.manifest = FileStat{trailer[0], static_cast<std::int64_t>(trailer[1]), trailer[2]};
-        if (trailer[3] > data.size() - k_trailer_size)
+        if (trailer[4] > data.size() - k_trailer_size)
             throw std::runtime_error("bad table offset");
-        table = static_cast<std::size_t>(trailer[3]);
+        table = static_cast<std::size_t>(trailer[4]);
+        if (checksum64(data.subspan(table, data.size() - table - 2 * sizeof(std::uint64_t))) !=
+            (trailer[3] ^ trailer[4]))
+            throw std::runtime_error("damaged table");
         Reader r(data.first(table));
         if (r.s() != k_index_magic)
             throw std::runtime_error("not an index");
@@ -218,7 +238,12 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
         index.headers = r.s();
         index.generations = read_generations(r);
         const std::uint64_t count = r.u();
-        chunks = read_chunks(data.subspan(table, data.size() - k_trailer_size - table), table - r.left(), table, count);
+        const std::size_t header_end = table - r.left();
+        std::uint64_t header_checksum = 0;
+        chunks = read_chunks(data.subspan(table, data.size() - k_trailer_size - table), header_end, table, count,
+                             header_checksum);
+        if (checksum64(data.first(header_end)) != header_checksum)
+            throw std::runtime_error("damaged header");
         decoded.resize(chunks.size());
         tell_helpers.tell();
         work();
@@ -281,18 +306,22 @@ IndexFiles Cache::save_index(const fs::path& out, std::string encoded, const Fil
 IndexFiles Cache::write_snapshot(const fs::path& out, std::string encoded, const FileStat& manifest,
                                  const std::string& build_id) const
 {
-    // encode_index() ends with the table's offset: it goes into the trailer.
+    // encode_index() ends with the table's offset: it goes into the trailer, after the
+    // checksum of the table and the trailer before it (the offset is mixed into the checksum).
     std::uint64_t table = 0;
     if (encoded.size() >= sizeof table) {
         std::memcpy(&table, encoded.data() + encoded.size() - sizeof table, sizeof table);
         encoded.resize(encoded.size() - sizeof table);
     }
+    table = std::min<std::uint64_t>(table, encoded.size());
     std::string id = build_id.substr(0, k_trailer_id_size);
     id.resize(k_trailer_id_size, '\0');
     encoded += id;
-    const std::uint64_t trailer[4] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode,
-                                      table};
-    encoded.append(reinterpret_cast<const char*>(trailer), sizeof trailer);
+    const std::uint64_t stat[3] = {manifest.size, static_cast<std::uint64_t>(manifest.mtime_ns), manifest.inode};
+    encoded.append(reinterpret_cast<const char*>(stat), sizeof stat);
+    const std::uint64_t check[2] = {
+        checksum64(as_bytes(std::string_view(encoded).substr(static_cast<std::size_t>(table)))) ^ table, table};
+    encoded.append(reinterpret_cast<const char*>(check), sizeof check);
     // A cache file: atomic, but not flushed to disk (a torn index after a crash is only
     // unreadable, which costs one full hashing pass). The journal of the snapshot it replaces
     // goes after it (were it left, its first frame no longer matches).
@@ -314,19 +343,26 @@ std::string Cache::encode_index(const BuildIndex& index)
     w.s(index.headers);
     write_generations(w, index.generations);
     w.u(index.assets.size());
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks; // offset, entries
+    const std::size_t header_end = w.text().size();
+    std::vector<Chunk> chunks;
     for (const auto& [path, e] : index.assets) {
-        if (chunks.empty() || chunks.back().second == k_chunk_entries)
-            chunks.emplace_back(w.text().size(), 0);
+        if (chunks.empty() || chunks.back().entries == k_chunk_entries)
+            chunks.push_back({w.text().size(), 0, 0});
         write_entry(w, path, e);
-        ++chunks.back().second;
+        ++chunks.back().entries;
     }
     // The table, then its offset in 8 bytes (write_snapshot() moves them into the trailer).
     const std::uint64_t table = w.text().size();
+    const std::string_view text = w.text();
+    for (std::size_t c = 0; c < chunks.size(); ++c)
+        chunks[c].checksum = checksum64(as_bytes(
+            text.substr(chunks[c].offset, (c + 1 < chunks.size() ? chunks[c + 1].offset : table) - chunks[c].offset)));
+    w.u(checksum64(as_bytes(text.substr(0, header_end))));
     w.u(chunks.size());
-    for (const auto& [offset, n] : chunks) {
-        w.u(offset);
-        w.u(n);
+    for (const auto& c : chunks) {
+        w.u(c.offset);
+        w.u(c.entries);
+        w.u(c.checksum);
     }
     w.text().append(reinterpret_cast<const char*>(&table), sizeof table);
     return std::move(w.text());

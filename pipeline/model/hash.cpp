@@ -3,6 +3,7 @@
 #include "pipeline/model/error.hpp"
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include <array>
 
@@ -63,6 +64,11 @@ std::uint64_t fnv1a(std::string_view data)
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+std::uint64_t checksum64(ByteView data)
+{
+    return XXH3_64bits(data.data(), data.size());
 }
 
 std::string base64(ByteView data)

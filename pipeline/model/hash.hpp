@@ -17,6 +17,10 @@ std::string sri_sha384(ByteView data);
 // FNV-1a 64 of data: a cheap checksum and spreading hash (not for anything an attacker picks).
 std::uint64_t fnv1a(std::string_view data);
 
+// XXH3 64 of data (libxxhash): a checksum for megabytes read on every build (tens of GB/s),
+// that tells damaged bytes, not bytes an attacker picks.
+std::uint64_t checksum64(ByteView data);
+
 // Standard base64 (RFC 4648, with padding) of data.
 std::string base64(ByteView data);
 
