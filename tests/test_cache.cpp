@@ -719,3 +719,45 @@ TEST_CASE("a damaged byte anywhere in the index is never published", "[cache][e2
     const Build again = build(src, dir / "out", dir / "cache", {"--config", config});
     CHECK(again.summary["built"] == 0);
 }
+
+TEST_CASE("a cache entry that misdescribes its bytes is rebuilt, never published", "[cache][e2e]")
+{
+    // Its blobs are checked against their digests; what it says of them (size, integrity,
+    // ETag) goes into the manifest as it is, so it is checked against them too.
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    const std::string config = no_retention(dir, "c.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    fs::path entry;
+    for (const auto& e : fs::recursive_directory_iterator(dir / "cache"))
+        if (e.is_regular_file() && e.path().extension() == ".json" &&
+            as_text(test::slurp(e.path())).find("\"source\":\"img/hero.jpg\"") != std::string_view::npos)
+            entry = e.path();
+    REQUIRE_FALSE(entry.empty());
+    std::string text(as_text(test::slurp(entry)));
+    std::string field;
+    SECTION("an integrity")
+    {
+        field = "\"integrity\":\"sha384-";
+        const std::size_t at = text.find(field) + field.size() + 10;
+        text[at] = text[at] == 'A' ? 'B' : 'A';
+    }
+    SECTION("a size")
+    {
+        field = "\"bytes\":";
+        const std::size_t at = text.find(field, text.find("\"outputs\"")) + field.size();
+        text[at] = text[at] == '9' ? '1' : static_cast<char>(text[at] + 1);
+    }
+    SECTION("an ETag")
+    {
+        field = "\"etag\":\"\\\"";
+        const std::size_t at = text.find(field) + field.size() + 3;
+        text[at] = text[at] == 'a' ? 'b' : 'a';
+    }
+    INFO(field);
+    test::spit(entry, text);
+    fs::remove_all(dir / "out"); // every output is restored from the cache
+    const Build again = build(src, dir / "out", dir / "cache", {"--config", config});
+    CHECK_THAT(again.process.err, Catch::Contains("img/hero.jpg: cache entry") && Catch::Contains("is damaged"));
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+}

@@ -426,6 +426,10 @@ bool AssetBuilder::materialize(const CacheEntry& entry, AssetResult& result, Ass
             return false;
         files.emplace_back(path, std::move(*data));
     }
+    if (const std::string why = misdescribed(entry, {files.begin(), files.end()}); !why.empty()) {
+        problem = "cache entry " + entry.key + " is damaged (" + why + "); rebuilt";
+        return false;
+    }
     m_writer.claim_all(entry.record, entry.blobs);
     std::set<std::string> fingerprinted;
     for (const auto& o : entry.record.outputs)

@@ -6,6 +6,7 @@
 #include "pipeline/fs/atomic_file.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
+#include "pipeline/publish/headers.hpp"
 
 namespace cachet {
 
@@ -222,6 +223,33 @@ std::optional<Bytes> Cache::blob(const std::string& sha256, std::string& problem
         return std::nullopt;
     }
     return data;
+}
+
+std::string misdescribed(const CacheEntry& entry, const std::map<std::string, ByteView>& files)
+{
+    // (Sizes and ETags first: they cost nothing; the integrity is a SHA-384 of the bytes.)
+    auto check = [&](const std::string& path, std::uint64_t bytes, const std::string& etag,
+                     const std::string* integrity) -> std::string {
+        const auto file = files.find(path);
+        const auto blob = entry.blobs.find(path);
+        if (file == files.end() || blob == entry.blobs.end())
+            return "it names " + path + " without its bytes";
+        if (file->second.size() != bytes)
+            return "the size it gives " + path + " is not its size";
+        if (etag != strong_etag(blob->second))
+            return "the ETag it gives " + path + " is not its bytes'";
+        if (integrity && *integrity != sri_sha384(file->second))
+            return "the integrity it gives " + path + " is not its bytes'";
+        return {};
+    };
+    for (const auto& o : entry.record.outputs) {
+        if (std::string why = check(o.path, o.bytes, o.etag, &o.integrity); !why.empty())
+            return why;
+        for (const auto& e : o.encodings)
+            if (std::string why = check(e.path, e.bytes, e.etag, nullptr); !why.empty())
+                return why;
+    }
+    return {};
 }
 
 } // namespace cachet

@@ -29,6 +29,12 @@ struct CacheEntry {
     std::map<std::string, std::string> blobs; // output path (encoded variants too) -> SHA-256 hex of its bytes
 };
 
+// Why entry's record does not describe the bytes of its outputs (path -> bytes, each already
+// found to have the SHA-256 its blob names): a size, an integrity or an ETag of another file.
+// Empty if it describes them. An entry is a file in the cache (or a remote server's answer)
+// and may be damaged; what it says of its bytes is published as it is.
+std::string misdescribed(const CacheEntry& entry, const std::map<std::string, ByteView>& files);
+
 // One source of the last build into an OUT folder, with the stats that let the next build skip it.
 struct IndexEntry {
     // (What a rebuild reads of every source comes first, side by side: a watch rebuild of
