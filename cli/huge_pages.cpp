@@ -34,11 +34,17 @@ void use_huge_pages()
     const std::string wanted = (before && !before->empty() ? *before + ":" : "") + "glibc.malloc.hugetlb=1";
     if (setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0)
         return;
+    // mimalloc, the executable's malloc (CMakeLists.txt), reads its options at start too.
+    const bool mimalloc_set = environment("MIMALLOC_LARGE_OS_PAGES").has_value();
+    if (!mimalloc_set)
+        setenv("MIMALLOC_LARGE_OS_PAGES", "1", 1);
     execv("/proc/self/exe", g_arguments);
     if (before) // it failed: the environment as it was
         setenv("GLIBC_TUNABLES", before->c_str(), 1);
     else
         unsetenv("GLIBC_TUNABLES");
+    if (!mimalloc_set)
+        unsetenv("MIMALLOC_LARGE_OS_PAGES");
 #endif
 }
 

@@ -81,7 +81,8 @@ TEST_CASE("cachet starts again in glibc's huge pages only when asked and keeps t
     // a line break here.)
     CHECK_THAT(watch_environment("1", "glibc.malloc.arena_max=2"),
                Catch::Contains("GLIBC_TUNABLES=glibc.malloc.arena_max=2") && Catch::Contains(ours));
-    CHECK_THAT(watch_environment("1", std::nullopt), Catch::Contains("GLIBC_TUNABLES=" + ours));
+    CHECK_THAT(watch_environment("1", std::nullopt),
+               Catch::Contains("GLIBC_TUNABLES=" + ours) && Catch::Contains("MIMALLOC_LARGE_OS_PAGES=1"));
     // The user's own hugetlb setting is theirs.
     const std::string theirs = watch_environment("1", "glibc.malloc.hugetlb=0");
     CHECK_THAT(theirs, Catch::Contains("GLIBC_TUNABLES=glibc.malloc.hugetlb=0"));
@@ -95,4 +96,15 @@ TEST_CASE("cachet starts again in glibc's huge pages only when asked and keeps t
     INFO(built.err);
     CHECK(built.exit_code == 0);
     CHECK(test::read_json(out / "cachet-manifest.json")["assets"].contains("css/site.css"));
+}
+
+TEST_CASE("cachet allocates through mimalloc", "[cli][rss]")
+{
+    // Linked before libc (CMakeLists.txt), it serves the whole process; mimalloc prints its
+    // statistics at exit when asked (not in a sanitizer build, which keeps its own malloc).
+    setenv("MIMALLOC_SHOW_STATS", "1", 1);
+    const test::Process p = test::run_cachet({"--help"});
+    unsetenv("MIMALLOC_SHOW_STATS");
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.err, Catch::Contains("heap stats") && Catch::Contains("committed"));
 }

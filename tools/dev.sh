@@ -17,6 +17,7 @@ PACKAGES=(
   libjpeg-dev                                       # libjpeg-turbo: libvips' JPEG codec; tests decode jpegli's JPEGs with it
   libzstd-dev libbrotli-dev libdeflate-dev          # sidecar compression
   libxxhash-dev                                     # checksums of the build index (XXH3)
+  libmimalloc-dev                                   # the executable's malloc (small allocations: the index)
   libssl-dev zlib1g-dev                             # SHA-256 / SHA-384 digests; zlib for tests
   libcurl4-openssl-dev                              # the remote cache (Bazel HTTP cache, S3)
   esbuild                                           # text.minify: scripts and stylesheets (a Go binary)
