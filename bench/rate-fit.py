@@ -26,7 +26,9 @@ reference size (640x427), lowered by STEP per doubling of an output's pixels ove
 not raised for smaller outputs), and with CAP, the per-image floor
 (images.avif.max_distance): each image's quality raised by the smallest step that brings its
 640 px output within CAP (as measured here by interpolation, an approximation of cachet's trial
-at the reference size). Prints, per half, bytes against sharp over the pairs both shipped, the
+at the reference size). "Q0,STEP,CAP,RAISED_STEP,LEAST" (experiments, not in cachet): the
+images the floor raised get RAISED_STEP per doubling instead (-1: STEP) and never a quality
+under LEAST. Prints, per half, bytes against sharp over the pairs both shipped, the
 mean distance of both, the worst image's mean distance of both, and the mean raise.
 """
 import math
@@ -105,8 +107,11 @@ def main(argv):
     for rule in rules:
         parts = [float(x) for x in rule.split(",")]
         q0, step, cap = parts[0], parts[1], (parts[2] if len(parts) > 2 else 0)
+        raised_step = parts[3] if len(parts) > 3 and parts[3] >= 0 else step
+        least = parts[4] if len(parts) > 4 else 1
         knob = (lambda pixels, raise_: jpeg_distance_at(q0, step, pixels)) if jpeg else \
-            (lambda pixels, raise_: quality_at(int(q0), step, pixels, raise_))
+            (lambda pixels, raise_: max(least if raise_ > 0 else 1, quality_at(int(q0), raised_step if raise_ > 0 else step, pixels,
+                                                          raise_)))
         # The floor: per image, the raise its 640 px output needs (or its own width, if smaller).
         raises = {}
         for source in {k[0] for k in keys}:
