@@ -24,11 +24,12 @@ enum class Trust { stats, events };
 // build wrote it: one stat each, relative to OUT.
 bool outputs_in_place(const IndexEntry& previous, const FileSystem& fs, const OpenFolder& out);
 
-// Sets in_place on every entry of index whose source stat may be trusted (unchecked_only: that
-// has none yet), over jobs threads: run while SRC is scanned, so that the stats of OUT and of
-// SRC are taken side by side.
+// Sets in_place on every entry of index whose source stat may be trusted (journaled_only: only
+// on those of index.journaled, the others' outputs looked at as their chunks were read), over
+// jobs threads: run while SRC is scanned, so that the stats of OUT and of SRC are taken side by
+// side.
 void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs,
-                   bool unchecked_only = false);
+                   bool journaled_only = false);
 // The same for a chunk of the index as it is read (Cache::load_index()), on the calling thread.
 void check_outputs(std::map<std::string, IndexEntry>& entries, const FileSystem& fs, const std::filesystem::path& out);
 

@@ -164,10 +164,11 @@ Session::Session(const Config& config, const FileSystem& fs, Reporter& reporter,
             if (remembered)
                 session.previous = std::move(memory->index);
         }
-        if (!session.previous.assets.empty()) {
+        if (!session.previous.assets.empty() && !(checked && session.previous.journaled.empty())) {
             check_outputs(session.previous, fs, config.output, config.jobs, checked);
             reporter.phase("outputs in OUT looked at");
         }
+        session.previous.journaled = {};
         if (scanner.joinable())
             scanner.join();
         if (scan_error)

@@ -72,6 +72,9 @@ struct BuildIndex {
     FileStat manifest;                   // the manifest it published
     std::map<std::string, IndexEntry> assets;
     IndexFiles files; // in memory only: where load_index() found it
+    // In memory only: the sources load_index() took from the journal (after the snapshot's
+    // chunks, whose outputs it had looked at), in the order read; a path may be gone since.
+    std::vector<std::string> journaled;
 };
 
 struct CacheStats {

@@ -104,6 +104,7 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
                 first = false;
             } else if (type == "E") {
                 auto [path, entry] = read_entry(r);
+                index.journaled.push_back(path);
                 index.assets.insert_or_assign(std::move(path), std::move(entry));
             } else if (type == "D") {
                 index.assets.erase(r.s());
