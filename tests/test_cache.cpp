@@ -748,6 +748,12 @@ TEST_CASE("a cache entry that misdescribes its bytes is rebuilt, never published
         const std::size_t at = text.find(field, text.find("\"outputs\"")) + field.size();
         text[at] = text[at] == '9' ? '1' : static_cast<char>(text[at] + 1);
     }
+    SECTION("a content type")
+    {
+        field = "\"content_type\":\"image/";
+        const std::size_t at = text.find(field) + field.size();
+        text[at] = text[at] == 'a' ? 'b' : 'a';
+    }
     SECTION("an ETag")
     {
         field = "\"etag\":\"\\\"";

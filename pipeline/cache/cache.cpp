@@ -4,6 +4,7 @@
 #include "pipeline/cache/layout.hpp"
 #include "pipeline/cache/local_storage.hpp"
 #include "pipeline/fs/atomic_file.hpp"
+#include "pipeline/model/content_type.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
 #include "pipeline/publish/headers.hpp"
@@ -243,6 +244,8 @@ std::string misdescribed(const CacheEntry& entry, const std::map<std::string, By
         return {};
     };
     for (const auto& o : entry.record.outputs) {
+        if (o.content_type != content_type_for(o.path)) // (always the path's: outputs.cpp)
+            return "the type it gives " + o.path + " is not its name's";
         if (std::string why = check(o.path, o.bytes, o.etag, &o.integrity); !why.empty())
             return why;
         for (const auto& e : o.encodings)

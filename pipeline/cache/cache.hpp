@@ -30,7 +30,8 @@ struct CacheEntry {
 };
 
 // Why entry's record does not describe the bytes of its outputs (path -> bytes, each already
-// found to have the SHA-256 its blob names): a size, an integrity or an ETag of another file.
+// found to have the SHA-256 its blob names): a size, an integrity or an ETag of another file,
+// a content type not its name's.
 // Empty if it describes them. An entry is a file in the cache (or a remote server's answer)
 // and may be damaged; what it says of its bytes is published as it is.
 std::string misdescribed(const CacheEntry& entry, const std::map<std::string, ByteView>& files);
