@@ -4,12 +4,17 @@
 #include "pipeline/cache/remote.hpp"
 #include "pipeline/model/error.hpp"
 #include "pipeline/model/hash.hpp"
+#include "tests/test_support.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 
 using namespace cachet;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -147,4 +152,32 @@ TEST_CASE("rendezvous hashing shares keys by weight, and a server added takes ke
     }
     REQUIRE(moved > keys / 5 - 200); // its share: 1/5
     REQUIRE(moved < keys / 5 + 200);
+}
+
+TEST_CASE("a build that asks the remote cache nothing does not load libcurl", "[remote][e2e]")
+{
+    // The issue's rule: a remote cache costs a no-op build nothing. A server nobody answers
+    // on (port 9, discard): the first build asks it (and fails over to building locally), the
+    // second finds everything in the local cache. The dynamic loader says what it loads.
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    for (const auto& e : fs::recursive_directory_iterator(src)) // (else hashed again, images too)
+        if (e.is_regular_file())
+            fs::last_write_time(e.path(), fs::file_time_type::clock::now() - std::chrono::hours(1));
+    const std::vector<std::string> args{"build",
+                                        src.string(),
+                                        "-o",
+                                        (dir / "out").string(),
+                                        "--cache-dir",
+                                        (dir / "cache").string(),
+                                        "--remote-cache",
+                                        "http://127.0.0.1:9/cachet"};
+    setenv("LD_DEBUG", "files", 1);
+    const test::Process first = test::run_cachet(args);
+    const test::Process second = test::run_cachet(args);
+    unsetenv("LD_DEBUG");
+    REQUIRE(first.exit_code == 0);
+    REQUIRE(second.exit_code == 0);
+    CHECK_THAT(first.err, Catch::Contains("libcurl.so.4"));
+    CHECK_THAT(second.err, !Catch::Contains("libcurl.so.4") && Catch::Contains("libc.so.6"));
 }

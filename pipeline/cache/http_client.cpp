@@ -182,10 +182,10 @@ struct Headers {
 
 } // namespace
 
-HttpClient::HttpClient(Options options) : m_options(std::move(options)), m_pool(std::make_unique<Pool>())
-{
-    curl();
-}
+// libcurl is loaded by the first transfer, not here: a build whose every source is found in the
+// local cache (a no-op) never asks the server, and loading libcurl and its 26 libraries would
+// be its only cost of the remote cache (about 5 ms).
+HttpClient::HttpClient(Options options) : m_options(std::move(options)), m_pool(std::make_unique<Pool>()) {}
 
 HttpClient::~HttpClient() = default;
 
