@@ -1,6 +1,7 @@
 #include "cli/reporter.hpp"
 
 #include "cli/terminal.hpp"
+#include "pipeline/build/totals.hpp"
 #include "pipeline/model/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <array>
 #include <cinttypes>
 #include <cmath>
+#include <optional>
 
 namespace cachet::cli {
 ConsoleReporter::ConsoleReporter(Verbosity verbosity, std::optional<std::chrono::steady_clock::time_point> timings,
@@ -66,9 +68,13 @@ void ConsoleReporter::asset_finished(const Asset& asset, const AssetResult& resu
     const bool listed = m_verbosity == Verbosity::lines && built && m_table == Table::no;
     // (A no-op build of a large tree calls this for every source: only what is shown is worked out.)
     const bool weighed = m_verbosity == Verbosity::progress || m_table == Table::yes || listed;
-    const Delivered d = weighed ? delivered(result.final_record()) : Delivered{};
+    // (A source reused as the last build left it is weighed by what that build counted of it,
+    // without reading its record, for the progress line.)
+    const std::optional<Tally> tally =
+        weighed && !listed && m_table == Table::no && result.entry ? decode_tally(result.entry->tally) : std::nullopt;
+    const Delivered d = weighed && !tally ? delivered(result.final_record()) : Delivered{};
     if (!failed && weighed)
-        m_saved += asset.bytes - std::min(asset.bytes, d.bytes);
+        m_saved += asset.bytes - std::min(asset.bytes, tally ? tally->bytes : d.bytes);
     if (m_table == Table::yes)
         m_rows.push_back({FileReport{asset.path, std::string(to_string(asset.kind)), asset.bytes, d.bytes,
                                      std::string(d.format), d.plain_bytes},

@@ -618,6 +618,57 @@ TEST_CASE("a build that changed little appends to the index journal, and the nex
     }
 }
 
+TEST_CASE("a rebuild decodes the index entries of what it builds only, and counts the others as the last build did",
+          "[cache][e2e]")
+{
+    test::TempDir dir;
+    const fs::path src = test::copy_site(dir);
+    age(src);
+    const std::string config = no_retention(dir, "c.toml");
+    const auto decoded = [](const Build& b) { // --timings: "build done (N index entries decoded)"
+        const std::string& err = b.process.err;
+        const auto at = err.find("build done (");
+        INFO(err);
+        REQUIRE(at != std::string::npos);
+        return std::stoi(err.substr(at + std::strlen("build done (")));
+    };
+    // What a build that reads every record counts (from --json), but what it built or reused.
+    const auto counts = [](const Build& b) {
+        nlohmann::json c = b.summary;
+        for (const char* changes :
+             {"built", "cached", "cache_hit_rate", "elapsed_seconds", "published", "removed", "manifest"})
+            c.erase(changes);
+        for (auto& [kind, totals] : c["kinds"].items()) {
+            totals.erase("built");
+            totals.erase("cached");
+        }
+        return c;
+    };
+    const Build first = build(src, dir / "out", dir / "cache", {"--config", config});
+    const Build noop = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(noop.summary["built"] == 0);
+    CHECK(decoded(noop) == 0);
+    CHECK(counts(noop) == counts(first));
+
+    test::spit(src / "css/site.css", "body { color: teal }\n");
+    const Build one = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(one.summary["built"].get<int>() >= 1);
+    // The stylesheet's (its key), and those of what the pages naming it name (their URLs).
+    CHECK(decoded(one) >= 1);
+    CHECK(decoded(one) < one.summary["assets"].get<int>());
+    const Build full = build(src, dir / "out-full", dir / "cache-full", {"--config", config});
+    CHECK(counts(one) == counts(full));
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+    // And from the entries of that build's journal (once the stylesheet, just written, has
+    // been hashed again: a stat younger than a second is not trusted).
+    age(src);
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    const Build again = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(again.summary["built"] == 0);
+    CHECK(decoded(again) == 0);
+    CHECK(counts(again) == counts(full));
+}
+
 TEST_CASE("an index of several chunks is read whole, and a damaged one is not used", "[cache][e2e]")
 {
     test::TempDir dir;

@@ -228,12 +228,11 @@ TEST_CASE("count_all counts a source reused as its index entry holds it from wha
     std::vector<IndexEntry> entries(assets.size());
     for (std::size_t i = 0; i < assets.size(); i += 2)
         if (results[i].status != AssetResult::Status::failed) {
-            entries[i].entry.record = std::move(results[i].record);
-            entries[i].entry.warnings = std::move(results[i].warnings);
+            entries[i].set_entry(CacheEntry{"", std::move(results[i].record), std::move(results[i].warnings), {}});
             results[i] = AssetResult{};
             results[i].status = AssetResult::Status::cached;
             results[i].entry = &entries[i];
-            results[i].entry_warned = !entries[i].entry.warnings.empty();
+            results[i].entry_warned = entries[i].warned;
         }
     Summary plain;
     count_all(assets, results, skipped, k_large_file_bytes, 2, plain);
@@ -253,9 +252,31 @@ TEST_CASE("count_all counts a source reused as its index entry holds it from wha
     count_all(assets, results, skipped, k_large_file_bytes, 2, again, &tallies);
     check_same_counts(plain, again);
 
+    // The tallies as the index entries keep them: a build without a watch's memory counts a
+    // reused source from its entry's tally, and gets the same counts.
+    std::size_t held = 0;
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        if (results[i].entry && tallies.by_source[i].ok) { // (not a skipped one)
+            entries[i].tally = encode_tally(tallies.by_source[i]);
+            const auto back = decode_tally(entries[i].tally);
+            REQUIRE(back);
+            CHECK(encode_tally(*back) == entries[i].tally.view());
+            CHECK(back->format == tallies.by_source[i].format);
+            ++held;
+        }
+    CHECK(held > 20);
+    Summary from_entries;
+    count_all(assets, results, skipped, k_large_file_bytes, 2, from_entries);
+    check_same_counts(plain, from_entries);
+    CHECK_FALSE(decode_tally("not a tally"));
+    for (std::size_t i = 0; i < assets.size(); ++i)
+        entries[i].tally = HeldText();
+
     // What is counted of a reused source is its tally (its entry is not read again), and a
     // source built anew is read.
-    entries[2].entry.record.outputs.clear();
+    CacheEntry changed = entries[2].entry.take();
+    changed.record.outputs.clear();
+    entries[2].set_entry(std::move(changed));
     results[5].record.outputs[2].bytes += 1000; // its AVIF at full size
     Summary tallied;
     count_all(assets, results, skipped, k_large_file_bytes, 2, tallied, &tallies);

@@ -124,7 +124,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
         // Hashing is cheaper than copying: a touched but unchanged file is not written again.
         if (m_cache && previous) {
             set_key(asset, digest_file(asset), state);
-            if (previous->entry.key == state.key && reuse_published(*previous, result, state))
+            if (previous->entry.get().key == state.key && reuse_published(*previous, result, state))
                 return nullptr;
         }
         m_writer.copy(asset, record, wants_original(asset));
@@ -152,7 +152,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
                     m_targets.find(sidecar) != Targets::k_none)
                     digest += "\nsidecar taken " + sidecar;
         set_key(asset, digest, state);
-        if (previous && previous->entry.key == state.key && reuse_published(*previous, result, state))
+        if (previous && previous->entry.get().key == state.key && reuse_published(*previous, result, state))
             return nullptr;
         std::string problem;
         if (auto entry = m_cache->find(state.key, problem); entry && materialize(*entry, result, state, problem))
@@ -224,7 +224,7 @@ std::string AssetBuilder::settings_id(const Asset& asset) const
 
 // settings == settings_id(asset), mostly without building the latter, but for whether it wants
 // an original (which scripts may decide: same_originals(), once their names are known).
-bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings) const
+bool AssetBuilder::has_settings(const Asset& asset, std::string_view settings) const
 {
     const std::string& prefix = asset.kind == AssetKind::image  ? m_image_prefix
                                 : asset.kind == AssetKind::text ? m_text_prefix
@@ -237,7 +237,8 @@ bool AssetBuilder::has_settings(const Asset& asset, const std::string& settings)
 
 bool AssetBuilder::same_originals(const Asset& asset, std::size_t index, const IndexEntry& previous) const
 {
-    return !previous.settings.empty() && previous.settings.back() == (wants_original(asset, index) ? 'o' : '-');
+    const std::string_view settings = previous.settings;
+    return !settings.empty() && settings.back() == (wants_original(asset, index) ? 'o' : '-');
 }
 
 // Whether asset gets an output at its own URL beside its fingerprinted ones: with
@@ -294,7 +295,8 @@ bool AssetBuilder::reuse_published(IndexEntry& previous, AssetResult& result, As
 {
     if (!outputs_in_place(previous, m_fs, m_out))
         return false;
-    m_writer.claim_all(previous.entry.record, previous.entry.blobs);
+    const CacheEntry& entry = previous.entry.get();
+    m_writer.claim_all(entry.record, entry.blobs);
     take(previous, result, state);
     return true;
 }
@@ -307,21 +309,22 @@ void AssetBuilder::reuse(IndexEntry& previous, AssetResult& result, AssetState& 
     }
     result.status = AssetResult::Status::cached;
     result.entry = &previous;
-    result.entry_warned = !previous.entry.warnings.empty();
+    result.entry_warned = previous.warned;
     previous.taken = true;
 }
 
 void AssetBuilder::take(IndexEntry& previous, AssetResult& result, AssetState& state) const
 {
     result.status = AssetResult::Status::cached;
-    result.record = std::move(previous.entry.record);
-    result.warnings = std::move(previous.entry.warnings);
-    state.key = std::move(previous.entry.key);
-    state.settings = std::move(previous.settings);
-    state.blobs = std::move(previous.entry.blobs);
-    state.output_stats = std::move(previous.outputs);
-    state.fragment = std::move(previous.fragment);
-    state.fragment_digest = std::move(previous.fragment_digest);
+    CacheEntry entry = previous.entry.take();
+    result.record = std::move(entry.record);
+    result.warnings = std::move(entry.warnings);
+    state.key = std::move(entry.key);
+    state.settings = previous.settings.str();
+    state.blobs = std::move(entry.blobs);
+    state.output_stats = output_stats(previous.outputs);
+    state.fragment = previous.fragment.str();
+    state.fragment_digest = previous.fragment_digest.str();
     state.reused = previous.source;
     state.loads = std::move(previous.loads);
     state.back = std::move(previous.back);

@@ -79,7 +79,7 @@ public:
 private:
     std::string settings_prefix(AssetKind kind, const std::string& settings) const;
     std::string settings_id(const Asset& asset) const;
-    bool has_settings(const Asset& asset, const std::string& settings) const;
+    bool has_settings(const Asset& asset, std::string_view settings) const;
     bool wants_original(const Asset& asset) const;
     bool wants_original(const Asset& asset, std::size_t index) const; // index: asset's in Targets
     void set_key(const Asset& asset, const std::string& source_digest, AssetState& state) const;

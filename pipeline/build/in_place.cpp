@@ -15,16 +15,12 @@ namespace {
 template <typename StatOf>
 bool outputs_as_written(const IndexEntry& previous, StatOf&& stat_of)
 {
-    std::size_t n = 0;
-    for (const auto& o : previous.entry.record.outputs) {
-        for (std::size_t v = 0; v <= o.encodings.size(); ++v) {
-            const std::string& path = v == 0 ? o.path : o.encodings[v - 1].path;
-            if (n >= previous.outputs.size() || stat_of(path) != previous.outputs[n])
-                return false;
-            ++n;
-        }
+    try {
+        return each_output(previous.outputs,
+                           [&](std::string_view path, const FileStat& stat) { return stat_of(path) == stat; });
+    } catch (const std::runtime_error&) {
+        return false; // (never: they passed the index's checksum)
     }
-    return n == previous.outputs.size();
 }
 
 // The folders of OUT, one open at a time: a stat of a name in it walks one path component, not
@@ -33,7 +29,7 @@ class FolderCursor {
 public:
     explicit FolderCursor(std::filesystem::path out) : m_out(std::move(out)) {}
 
-    std::optional<FileStat> stat(const FileSystem& fs, const std::string& path)
+    std::optional<FileStat> stat(const FileSystem& fs, std::string_view path)
     {
         const auto slash = path.rfind('/');
         const std::string_view folder =
@@ -42,12 +38,14 @@ public:
             m_folder = folder;
             m_open.emplace(m_folder.empty() ? m_out : m_out / m_folder); // not there: every stat fails
         }
-        return fs.stat_in(*m_open, path.c_str() + (slash == std::string::npos ? 0 : slash + 1));
+        m_name.assign(path.substr(slash == std::string::npos ? 0 : slash + 1)); // (NUL-terminated)
+        return fs.stat_in(*m_open, m_name.c_str());
     }
 
 private:
     std::filesystem::path m_out;
     std::string m_folder;
+    std::string m_name;
     std::optional<OpenFolder> m_open;
 };
 
@@ -55,7 +53,11 @@ private:
 
 bool outputs_in_place(const IndexEntry& previous, const FileSystem& fs, const OpenFolder& out)
 {
-    return outputs_as_written(previous, [&](const std::string& path) { return fs.stat_in(out, path.c_str()); });
+    std::string name;
+    return outputs_as_written(previous, [&](std::string_view path) {
+        name.assign(path);
+        return fs.stat_in(out, name.c_str());
+    });
 }
 
 void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesystem::path& out, unsigned jobs,
@@ -77,8 +79,7 @@ void check_outputs(BuildIndex& index, const FileSystem& fs, const std::filesyste
         FolderCursor folders(out);
         for (std::size_t i = entries.size() * part / parts; i < entries.size() * (part + 1) / parts; ++i)
             entries[i]->in_place =
-                outputs_as_written(*entries[i], [&](const std::string& path) { return folders.stat(fs, path); }) ? 1
-                                                                                                                 : 0;
+                outputs_as_written(*entries[i], [&](std::string_view path) { return folders.stat(fs, path); }) ? 1 : 0;
     });
 }
 
@@ -87,7 +88,7 @@ void check_outputs(std::map<std::string, IndexEntry>& entries, const FileSystem&
     FolderCursor folders(out);
     for (auto& [path, e] : entries)
         if (e.source.mtime_ns != 0)
-            e.in_place = outputs_as_written(e, [&](const std::string& p) { return folders.stat(fs, p); }) ? 1 : 0;
+            e.in_place = outputs_as_written(e, [&](std::string_view p) { return folders.stat(fs, p); }) ? 1 : 0;
 }
 
 } // namespace cachet

@@ -1,5 +1,6 @@
 #include "pipeline/build/next_index.hpp"
 
+#include "pipeline/build/totals.hpp"
 #include "pipeline/publish/headers.hpp"
 
 #include <algorithm>
@@ -59,13 +60,13 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
     if (result.entry) {
         if (result.entry != &e) // a new index (Fragments::copy): the last build's entry moves into it
             move_entry(*m_plan.unchanged[i], e, fragments);
+        if (e.tally.empty())
+            e.tally = tally_text(i);
         return;
     }
-    e.entry.key = std::move(state.key);
-    e.entry.record = std::move(result.record);
-    e.entry.warnings = std::move(result.warnings);
-    e.entry.blobs = std::move(state.blobs);
-    e.outputs = std::move(state.output_stats);
+    e.outputs = encode_outputs(result.record, state.output_stats);
+    e.set_entry(
+        CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)});
     if (fragments == Fragments::copy) {
         e.fragment = state.fragment;
         e.fragment_digest = state.fragment_digest;
@@ -74,10 +75,17 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
         e.fragment_digest = std::move(state.fragment_digest);
     }
     e.settings = std::move(state.settings);
+    e.tally = tally_text(i);
     e.loads = std::move(state.loads);
     e.back = std::move(state.back);
     e.script_names = std::move(state.script_names);
     e.kept = std::move(state.kept);
+    e.keep.reset(); // (no view of the last snapshot is left)
+}
+
+std::string NextIndex::tally_text(std::size_t i) const
+{
+    return m_tallies && i < m_tallies->size() ? encode_tally((*m_tallies)[i]) : std::string();
 }
 
 // Moves what the last build's entry from holds into e, but its fragment, which is copied
@@ -85,10 +93,13 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
 void NextIndex::move_entry(IndexEntry& from, IndexEntry& e, Fragments fragments)
 {
     e.entry = std::move(from.entry);
+    e.warned = from.warned;
+    e.keep = from.keep; // (the texts below may be views of the snapshot it keeps)
     e.outputs = std::move(from.outputs);
     e.fragment = fragments == Fragments::copy ? from.fragment : std::move(from.fragment);
     e.fragment_digest = fragments == Fragments::copy ? from.fragment_digest : std::move(from.fragment_digest);
     e.settings = std::move(from.settings);
+    e.tally = std::move(from.tally);
     e.loads = std::move(from.loads);
     e.back = std::move(from.back);
     e.script_names = std::move(from.script_names);
@@ -126,25 +137,23 @@ std::jthread NextIndex::encode(std::string& encoded, bool& journal)
         return std::jthread([this, &encoded, changed = std::move(changed), gone = std::move(gone)] {
             for (const std::size_t i : changed) {
                 if (const IndexEntry* e = m_plan.results[i].entry) { // the same entry, its source's stat taken again
-                    IndexEntry entry = *e;
-                    entry.source = m_session.trusted_stat(m_assets[i]);
-                    encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
+                    encoded += Cache::encode_journal_entry(m_assets[i].path, *e, m_session.trusted_stat(m_assets[i]));
                     continue;
                 }
                 const AssetState& s = m_plan.states[i];
                 const AssetResult& r = m_plan.results[i];
                 IndexEntry entry;
-                entry.source = m_session.trusted_stat(m_assets[i]);
                 entry.fragment = s.fragment;
                 entry.fragment_digest = s.fragment_digest;
-                entry.entry = CacheEntry{s.key, r.record, r.warnings, s.blobs};
-                entry.outputs = s.output_stats;
+                entry.set_entry(CacheEntry{s.key, r.record, r.warnings, s.blobs});
+                entry.outputs = encode_outputs(r.record, s.output_stats);
                 entry.settings = s.settings;
+                entry.tally = tally_text(i);
                 entry.loads = s.loads;
                 entry.back = s.back;
                 entry.script_names = s.script_names;
                 entry.kept = s.kept;
-                encoded += Cache::encode_journal_entry(m_assets[i].path, entry);
+                encoded += Cache::encode_journal_entry(m_assets[i].path, entry, m_session.trusted_stat(m_assets[i]));
             }
             for (const auto& path : gone)
                 encoded += Cache::encode_journal_removal(path);

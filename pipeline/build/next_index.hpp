@@ -1,6 +1,7 @@
 #pragma once
 #include "pipeline/build/plan.hpp"
 #include "pipeline/build/session.hpp"
+#include "pipeline/build/totals.hpp"
 #include "pipeline/cache/cache.hpp"
 #include "pipeline/config/config.hpp"
 
@@ -42,6 +43,10 @@ public:
         return m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size();
     }
 
+    // The tallies of this build's totals, by source (count_all()): each entry keeps its own, so
+    // that the next build counts a source it reuses without reading its record. Before fill().
+    void use_tallies(const std::vector<Tally>& tallies) { m_tallies = &tallies; }
+
     BuildIndex index;                // the next build's (fill())
     bool rewritten_in_place = false; // its entries are where the pairing (Plan::previous) found them
 
@@ -49,11 +54,13 @@ private:
     bool failed(std::size_t i) const { return m_plan.results[i].status == AssetResult::Status::failed; }
     void fill_entry(IndexEntry& e, std::size_t i, Fragments fragments);
     static void move_entry(IndexEntry& from, IndexEntry& e, Fragments fragments);
+    std::string tally_text(std::size_t i) const; // encode_tally() of the source at i's (empty: none)
 
     const Config& m_config;
     Session& m_session;
     const std::vector<Asset>& m_assets;
     Plan& m_plan;
+    const std::vector<Tally>* m_tallies = nullptr;
 };
 
 } // namespace cachet

@@ -41,7 +41,7 @@ std::size_t ReusedOutputs::conflict(std::string_view path, std::string_view dige
         if (!m_reused[i])
             continue;
         const AssetRecord& record = m_results[i].final_record();
-        const auto& blobs = m_results[i].entry ? m_results[i].entry->entry.blobs : m_states[i].blobs;
+        const auto& blobs = m_results[i].entry ? m_results[i].entry->entry.get().blobs : m_states[i].blobs;
         auto owned = [&](const std::string& name) {
             if (name != path)
                 return false;

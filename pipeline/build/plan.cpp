@@ -219,7 +219,7 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
     auto sidecar_taken = [&](const IndexEntry& e) {
         if (!sources_named_as_sidecars)
             return false;
-        for (const auto& o : e.entry.record.outputs)
+        for (const auto& o : e.entry.get().record.outputs)
             for (const auto& v : o.encodings)
                 if (targets.find(v.path) != Targets::k_none)
                     return true;

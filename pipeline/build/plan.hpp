@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cachet {
@@ -46,13 +47,14 @@ struct Plan {
 
     // What the source at i gives the manifest and the next index: its state, or the index entry
     // its result points at (AssetResult::entry).
-    const std::string& fragment(std::size_t i) const
+    std::string_view fragment(std::size_t i) const
     {
-        return results[i].entry ? results[i].entry->fragment : states[i].fragment;
+        return results[i].entry ? results[i].entry->fragment.view() : std::string_view(states[i].fragment);
     }
-    const std::string& fragment_digest(std::size_t i) const
+    std::string_view fragment_digest(std::size_t i) const
     {
-        return results[i].entry ? results[i].entry->fragment_digest : states[i].fragment_digest;
+        return results[i].entry ? results[i].entry->fragment_digest.view()
+                                : std::string_view(states[i].fragment_digest);
     }
     // The stat the last build recorded of a source whose outputs are reused as they are.
     std::optional<FileStat> reused_stat(std::size_t i) const

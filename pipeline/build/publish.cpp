@@ -64,7 +64,8 @@ public:
             summary.cache_problem = m_session.cache_problem;
         }
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        m_reporter.phase("build done");
+        m_reporter.phase("build done (" + std::to_string(LazyCacheEntry::decoded_count() - m_session.decoded_before) +
+                         " index entries decoded)");
         hand_over();
         return summary;
     }
@@ -81,11 +82,14 @@ private:
         // this is a shard (a share of the site, and its final build warns).
         // (A watch rebuild with the same sources as the last build counts the sources it reused
         // as they were from what that build counted.)
-        Tallies* tallies = nullptr;
+        // Each source's tally goes into its index entry: the next build counts what it reuses
+        // without reading its record.
+        Tallies* tallies = &m_tallies;
         if (m_memory) {
             tallies = &m_memory->tallies;
             tallies->same_sources = !m_session.pairing.empty();
         }
+        m_next.use_tallies(tallies->by_source);
         count_all(m_assets, m_plan.results, m_plan.skipped,
                   m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0, m_config.jobs, summary,
                   tallies);
@@ -173,7 +177,7 @@ private:
         // over the whole index.
         auto note = [&](const IndexEntry& e) {
             if (!e.taken)
-                for (auto& p : output_paths(e.entry.record))
+                for (auto& p : output_paths(e.entry.get().record))
                     published_before.insert(std::move(p));
         };
         if (m_next.every_entry_paired()) {
@@ -368,6 +372,7 @@ private:
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
     NextIndex m_next;         // the next build's index
+    Tallies m_tallies;        // this build's, without a watch's memory
     IndexFiles m_index_files; // where it stands on disk
 };
 

@@ -24,8 +24,10 @@ struct AssetResult {
 
     bool has_warnings() const { return entry ? entry_warned : !warnings.empty(); }
 
-    const AssetRecord& final_record() const { return entry ? entry->entry.record : record; }
-    const std::vector<std::string>& final_warnings() const { return entry ? entry->entry.warnings : warnings; }
+    // (An entry read from the index's snapshot is decoded by the first call: what reads every
+    // source's looks first for what the index entry holds without it.)
+    const AssetRecord& final_record() const { return entry ? entry->entry.get().record : record; }
+    const std::vector<std::string>& final_warnings() const { return entry ? entry->entry.get().warnings : warnings; }
 };
 
 } // namespace cachet

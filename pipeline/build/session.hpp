@@ -35,6 +35,9 @@ struct Session {
     // Stats taken now are trusted next time only for files last modified well before now: a
     // file changed twice within one tick of its file system's clock keeps its mtime.
     std::int64_t scan_time_ns = 0;
+    // LazyCacheEntry::decoded_count() when the session began (--timings says how many index
+    // entries a build decoded: a rebuild decodes those of what it builds or republishes).
+    std::uint64_t decoded_before = LazyCacheEntry::decoded_count();
     ScanResult scan;
     bool incremental = false;         // only the sources the watch events named need a look
     BuildIndex previous;              // the last build's index (empty without a cache, or if none)

@@ -1,6 +1,7 @@
 #include "pipeline/build/totals.hpp"
 
 #include "pipeline/build/scheduler.hpp"
+#include "pipeline/cache/binary.hpp"
 #include "pipeline/model/bytes.hpp"
 #include "pipeline/model/error.hpp"
 
@@ -39,7 +40,7 @@ Tally Totals::tally_of(const Asset& asset, const AssetResult& result)
 {
     Tally t;
     const AssetRecord& record = result.final_record();
-    t.warned = !result.final_warnings().empty();
+    t.warned = result.has_warnings();
     t.modern = has_modern_format(record);
     if (const Delivered d = delivered(record); d.file) {
         t.delivered = true;
@@ -82,6 +83,71 @@ Tally Totals::tally_of(const Asset& asset, const AssetResult& result)
     }
     t.ok = fits;
     return t;
+}
+
+std::string encode_tally(const Tally& tally)
+{
+    if (!tally.ok)
+        return {};
+    binary::Writer w;
+    w.u(static_cast<unsigned>(tally.delivered) | static_cast<unsigned>(tally.modern) << 1 |
+        static_cast<unsigned>(tally.warned) << 2);
+    w.u(tally.slot);
+    w.u(tally.bytes);
+    w.u(tally.plain);
+    w.s(tally.format);
+    w.u(tally.slots_used);
+    for (std::size_t k = 0; k < tally.slots_used; ++k) {
+        w.u(tally.outputs[k].slot);
+        w.u(tally.outputs[k].files);
+        w.u(tally.outputs[k].bytes);
+    }
+    return std::move(w.text());
+}
+
+std::optional<Tally> decode_tally(std::string_view text)
+{
+    if (text.empty())
+        return std::nullopt;
+    try {
+        binary::Reader r(as_bytes(text));
+        Tally t;
+        t.ok = true;
+        const std::uint64_t flags = r.u();
+        t.delivered = (flags & 1) != 0;
+        t.modern = (flags & 2) != 0;
+        t.warned = (flags & 4) != 0;
+        const std::uint64_t slot = r.u();
+        t.bytes = r.u();
+        t.plain = r.u();
+        const std::string_view format = r.view();
+        // (Delivered::format is static text: one of these names.)
+        for (std::size_t f = 0; f < k_image_format_count && t.format.empty(); ++f)
+            if (to_string(static_cast<ImageFormat>(f)) == format)
+                t.format = to_string(static_cast<ImageFormat>(f));
+        for (const Encoding e : k_encodings)
+            if (t.format.empty() && to_string(e) == format)
+                t.format = to_string(e);
+        if (t.format.empty() && format == "identity")
+            t.format = "identity";
+        const std::uint64_t used = r.u();
+        if ((t.format.empty() && !format.empty()) || slot > Totals::k_originals || used > Tally::k_slots)
+            return std::nullopt;
+        t.slot = static_cast<std::uint8_t>(slot);
+        t.slots_used = static_cast<std::uint8_t>(used);
+        for (std::size_t k = 0; k < used; ++k) {
+            const std::uint64_t s = r.u();
+            const std::uint64_t files = r.u();
+            if (s > Totals::k_originals || files > UINT32_MAX)
+                return std::nullopt;
+            t.outputs[k] = {static_cast<std::uint8_t>(s), static_cast<std::uint32_t>(files), r.u()};
+        }
+        if (!r.done())
+            return std::nullopt;
+        return t;
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
 }
 
 void Totals::add(const Asset& asset, const AssetResult& result, Summary& summary)
@@ -211,6 +277,10 @@ void count_all(const std::vector<Asset>& assets, const std::vector<AssetResult>&
                     tallies->by_source[i] = Tally{};
             } else if (kept && results[i].entry && tallies->by_source[i].ok) { // the same entry as then
                 totals[p].add(assets[i], results[i], tallies->by_source[i], into);
+            } else if (const auto held = results[i].entry ? decode_tally(results[i].entry->tally) : std::nullopt) {
+                totals[p].add(assets[i], results[i], *held, into); // as the last build counted it
+                if (tallies)
+                    tallies->by_source[i] = *held;
             } else {
                 const Tally tally = Totals::tally_of(assets[i], results[i]);
                 totals[p].add(assets[i], results[i], tally, into);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,11 @@ struct Tally {
     std::array<Slot, k_slots> outputs{};
 };
 
+// A tally as an index entry keeps it (IndexEntry::tally), and back: nullopt if text is not one.
+// Empty for a tally that is not ok (its record is read instead).
+std::string encode_tally(const Tally& tally);
+std::optional<Tally> decode_tally(std::string_view text);
+
 // The tallies of a watch session's last build, by source: valid for a source whose result
 // points at the same index entry (AssetResult::entry) when the sources are the same as then.
 struct Tallies {
@@ -55,11 +61,12 @@ public:
     void merge(const Totals& other, Summary& summary, Summary&& into_other);
     void name(Summary& summary) const;
 
-private:
     // Output slots: one per image format, then identity (text and passthrough), then one per
     // encoding, then the originals (with their encoded variants).
     static constexpr std::size_t k_identity = k_image_format_count;
     static constexpr std::size_t k_originals = k_identity + 1 + k_encodings.size();
+
+private:
     static std::string_view slot_name(std::size_t slot);
     static constexpr std::size_t k_kinds = static_cast<std::size_t>(AssetKind::unsupported) + 1;
     struct Kind {

@@ -28,6 +28,7 @@ public:
         u(v.size());
         m_out.append(v);
     }
+    void raw(std::string_view v) { m_out.append(v); }
     void stat(const FileStat& f)
     {
         u(f.size);
@@ -62,12 +63,19 @@ public:
         return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
     }
     int small() { return static_cast<int>(u() & 0x7fffffff); }
-    std::string s()
+    std::string s() { return std::string(view()); }
+    // A string as s() reads it, viewed where it is in the data.
+    std::string_view view()
     {
         const std::uint64_t n = u();
+        return std::string_view(reinterpret_cast<const char*>(bytes(n).data()), static_cast<std::size_t>(n));
+    }
+    // The next n bytes, viewed where they are.
+    ByteView bytes(std::uint64_t n)
+    {
         if (n > static_cast<std::uint64_t>(m_end - m_p))
             throw std::runtime_error("truncated");
-        std::string v(reinterpret_cast<const char*>(m_p), static_cast<std::size_t>(n));
+        const ByteView v(m_p, static_cast<std::size_t>(n));
         m_p += n;
         return v;
     }

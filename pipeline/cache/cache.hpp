@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache/index_entry.hpp"
 #include "pipeline/cache/remote.hpp"
 #include "pipeline/cache/storage.hpp"
 #include "pipeline/fs/file_stat.hpp"
@@ -21,40 +22,12 @@ namespace cachet {
 // Bumped whenever what a cache entry means changes; part of every key and of the folder name.
 inline constexpr int k_cache_format = 5;
 
-// What cachet keeps about one built source: enough to publish it again without building it.
-struct CacheEntry {
-    std::string key;
-    AssetRecord record;
-    std::vector<std::string> warnings;        // the build's remarks, repeated on every reuse
-    std::map<std::string, std::string> blobs; // output path (encoded variants too) -> SHA-256 hex of its bytes
-};
-
 // Why entry's record does not describe the bytes of its outputs (path -> bytes, each already
 // found to have the SHA-256 its blob names): a size, an integrity or an ETag of another file,
 // a content type not its name's.
 // Empty if it describes them. An entry is a file in the cache (or a remote server's answer)
 // and may be damaged; what it says of its bytes is published as it is.
 std::string misdescribed(const CacheEntry& entry, const std::map<std::string, ByteView>& files);
-
-// One source of the last build into an OUT folder, with the stats that let the next build skip it.
-struct IndexEntry {
-    // (What a rebuild reads of every source comes first, side by side: a watch rebuild of
-    // 100,000 sources reads these and little else of the entries it reuses.)
-    FileStat source;    // the source when it was digested (all zero: not to be trusted)
-    bool taken = false; // in memory only: this build reused the entry
-    // In memory only: whether this build found every output in OUT as written (-1: not looked yet).
-    signed char in_place = -1;
-    std::string fragment;        // manifest_fragment(entry.record)
-    std::string fragment_digest; // SHA-256 (hex) of fragment
-    CacheEntry entry;
-    std::vector<FileStat> outputs;  // each output file in OUT as written, in record order, variants after their file
-    std::string settings;           // the settings part of entry.key, so an unchanged source needs no hashing
-    std::vector<std::string> loads; // text: the sources it refers to (see rewrite.hpp: Dependencies)
-    std::vector<std::string> back;  // ... and those it names by back-reference only
-    std::vector<std::string> script_names; // names_in_scripts() of the source
-    std::vector<std::string> kept;         // text: the sources of loads and back it left as written
-                                           // because scripts name them (sorted)
-};
 
 // Where the index of one OUT stands on disk: a snapshot and the journal of builds after it.
 struct IndexFiles {
@@ -150,7 +123,8 @@ public:
     // a snapshot and at most an eighth of the sources changed.
     static bool journal_suits(const IndexFiles& files, std::size_t changes, std::size_t assets);
     // The journal's records (these two, concatenated) of an entry that changed and of a source gone.
-    static std::string encode_journal_entry(const std::string& path, const IndexEntry& entry);
+    // (entry as it is but for its source's stat, source.)
+    static std::string encode_journal_entry(const std::string& path, const IndexEntry& entry, const FileStat& source);
     static std::string encode_journal_removal(const std::string& path);
     // Appends records to the journal, then the head of `head` (SRC, headers, generations,
     // manifest stat, build id; its assets are not read). When the journal has no room left

@@ -40,7 +40,7 @@ namespace {
 // it; a record read from it would be published as it is, so no damaged byte may be used.
 constexpr std::size_t k_trailer_id_size = 32;
 constexpr std::size_t k_trailer_size = k_trailer_id_size + 5 * sizeof(std::uint64_t);
-constexpr std::string_view k_index_magic = "cachet-index 10\n";
+constexpr std::string_view k_index_magic = "cachet-index 11\n";
 constexpr std::size_t k_chunk_entries = 1024;
 
 struct Chunk {
@@ -103,7 +103,7 @@ std::uint64_t apply_journal(BuildIndex& index, ByteView data, const FileStat& ba
                     return 0;
                 first = false;
             } else if (type == "E") {
-                auto [path, entry] = read_entry(r);
+                auto [path, entry] = read_entry(r, nullptr); // (the journal is read into memory that goes)
                 index.journaled.push_back(path);
                 index.assets.insert_or_assign(std::move(path), std::move(entry));
             } else if (type == "D") {
@@ -159,7 +159,9 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
                       const std::function<void()>& beside)
 {
     BuildIndex index;
-    std::optional<MappedFile> mapped; // (a snapshot is only ever replaced by a rename, never cut in place)
+    // (A snapshot is only ever replaced by a rename, never cut in place.) The entries keep it
+    // mapped: their texts and cache entries are read where they are, when asked for.
+    std::shared_ptr<const MappedFile> mapped;
     ByteView data;
     std::size_t table = 0;
     std::vector<Chunk> chunks;
@@ -176,7 +178,7 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
                     throw std::runtime_error("damaged chunk");
                 Reader r(bytes);
                 for (std::size_t n = 0; n < chunks[c].entries; ++n) {
-                    auto [path, entry] = read_entry(r);
+                    auto [path, entry] = read_entry(r, mapped);
                     decoded[c].emplace_hint(decoded[c].end(), std::move(path), std::move(entry));
                 }
                 if (!r.done())
@@ -209,7 +211,7 @@ BuildIndex read_index(const fs::path& base_path, unsigned threads, const Cache::
         ~Known() { tell(); }
     } tell_helpers{known};
     try {
-        mapped.emplace(base_path);
+        mapped = std::make_shared<const MappedFile>(base_path);
     } catch (const Error&) {
         return index;
     }
@@ -337,7 +339,8 @@ std::string Cache::encode_index(const BuildIndex& index)
     Writer w;
     std::size_t size = 1024;
     for (const auto& [path, e] : index.assets)
-        size += path.size() * 3 + e.fragment.size() + e.entry.key.size() + e.settings.size() + 512;
+        size += path.size() + e.fragment.view().size() + e.outputs.view().size() +
+                (e.entry.bytes().empty() ? 2048 : e.entry.bytes().size()) + 512;
     w.text().reserve(size);
     w.s(k_index_magic);
     w.s(index.source_root);
@@ -349,7 +352,7 @@ std::string Cache::encode_index(const BuildIndex& index)
     for (const auto& [path, e] : index.assets) {
         if (chunks.empty() || chunks.back().entries == k_chunk_entries)
             chunks.push_back({w.text().size(), 0, 0});
-        write_entry(w, path, e);
+        write_entry(w, path, e, e.source);
         ++chunks.back().entries;
     }
     // The table, then its offset in 8 bytes (write_snapshot() moves them into the trailer).
@@ -369,11 +372,11 @@ std::string Cache::encode_index(const BuildIndex& index)
     return std::move(w.text());
 }
 
-std::string Cache::encode_journal_entry(const std::string& path, const IndexEntry& entry)
+std::string Cache::encode_journal_entry(const std::string& path, const IndexEntry& entry, const FileStat& source)
 {
     Writer w;
     w.s("E");
-    write_entry(w, path, entry);
+    write_entry(w, path, entry, source);
     std::string out;
     append_frame(out, w.text());
     return out;
@@ -455,7 +458,7 @@ std::vector<std::string> Cache::index_keys(const fs::path& file)
     const BuildIndex index = read_index(file, 1, {}, {});
     std::vector<std::string> keys;
     for (const auto& [path, e] : index.assets)
-        keys.push_back(e.entry.key);
+        keys.push_back(e.entry.get().key);
     return keys;
 }
 

@@ -126,63 +126,91 @@ AssetRecord read_record(Reader& r, std::string source)
     return a;
 }
 
-// One source's entry, as the snapshot and the journal hold it.
-void write_entry(Writer& w, const std::string& path, const IndexEntry& e)
+void write_cache_entry(Writer& w, const CacheEntry& e)
 {
-    w.s(path);
-    w.stat(e.source);
-    w.s(e.entry.key);
-    write_record(w, e.entry.record);
-    w.u(e.entry.warnings.size());
-    for (const auto& warning : e.entry.warnings)
+    w.s(e.key);
+    write_record(w, e.record);
+    w.u(e.warnings.size());
+    for (const auto& warning : e.warnings)
         w.s(warning);
-    w.u(e.entry.blobs.size());
-    for (const auto& [p, sha] : e.entry.blobs) {
+    w.u(e.blobs.size());
+    for (const auto& [p, sha] : e.blobs) {
         w.s(p);
         w.s(sha);
     }
-    w.u(e.outputs.size());
-    for (const auto& s : e.outputs)
-        w.stat(s);
-    w.s(e.fragment);
+}
+
+CacheEntry read_cache_entry(Reader& r, std::string source)
+{
+    CacheEntry e;
+    e.key = r.s();
+    e.record = read_record(r, std::move(source));
+    for (std::uint64_t k = r.u(); k > 0; --k)
+        e.warnings.push_back(r.s());
+    for (std::uint64_t k = r.u(); k > 0; --k) {
+        std::string p = r.s();
+        e.blobs.emplace_hint(e.blobs.end(), std::move(p), r.s());
+    }
+    return e;
+}
+
+// One source's entry, as the snapshot and the journal hold it: what a rebuild reads of every
+// source first, the fragment, then its cache entry (its size first, so that a reader can leave
+// it as it is until asked for it).
+void write_entry(Writer& w, std::string_view path, const IndexEntry& e, const FileStat& source)
+{
+    w.s(path);
+    w.stat(source);
     w.s(e.settings);
+    w.s(e.fragment_digest);
+    w.u(e.warned);
+    w.s(e.outputs);
+    w.s(e.tally);
     for (const auto* paths : {&e.loads, &e.back, &e.script_names, &e.kept}) {
         w.u(paths->size());
         for (const auto& p : *paths)
             w.s(p);
     }
-    w.s(e.fragment_digest);
+    w.s(e.fragment);
+    if (const ByteView bytes = e.entry.bytes(); !bytes.empty()) {
+        w.s(as_text(bytes)); // as the snapshot it was read from holds it
+        return;
+    }
+    thread_local Writer entry;
+    entry.text().clear();
+    write_cache_entry(entry, e.entry.get());
+    w.s(entry.text());
 }
 
-std::pair<std::string, IndexEntry> read_entry(Reader& r)
+std::pair<std::string, IndexEntry> read_entry(Reader& r, const std::shared_ptr<const void>& keep)
 {
-    std::string path = r.s();
+    const std::string_view path = r.view();
     IndexEntry e;
+    auto text = [&] { return keep ? HeldText::viewing(r.view()) : HeldText(r.s()); };
     e.source = r.stat();
-    e.entry.key = r.s();
-    e.entry.record = read_record(r, path);
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.entry.warnings.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k) {
-        std::string p = r.s();
-        e.entry.blobs.emplace_hint(e.entry.blobs.end(), std::move(p), r.s());
+    e.settings = text();
+    e.fragment_digest = text();
+    e.warned = r.u() != 0;
+    e.outputs = text();
+    e.tally = text();
+    for (auto* paths : {&e.loads, &e.back, &e.script_names, &e.kept}) {
+        const std::uint64_t n = r.u();
+        paths->reserve(r.capacity_for(n));
+        for (std::uint64_t k = n; k > 0; --k)
+            paths->push_back(r.s());
     }
-    const std::uint64_t outputs = r.u();
-    e.outputs.reserve(r.capacity_for(outputs));
-    for (std::uint64_t k = outputs; k > 0; --k)
-        e.outputs.push_back(r.stat());
-    e.fragment = r.s();
-    e.settings = r.s();
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.loads.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.back.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.script_names.push_back(r.s());
-    for (std::uint64_t k = r.u(); k > 0; --k)
-        e.kept.push_back(r.s());
-    e.fragment_digest = r.s();
-    return {std::move(path), std::move(e)};
+    e.fragment = text();
+    const ByteView entry = r.bytes(r.u());
+    if (keep) {
+        e.keep = keep;
+        e.entry.encoded(path, entry);
+    } else {
+        Reader er(entry);
+        e.entry.set(read_cache_entry(er, std::string(path)));
+        if (!er.done())
+            throw std::runtime_error("entry of another length");
+    }
+    return {std::string(path), std::move(e)};
 }
 
 void write_generations(Writer& w, const std::vector<Generation>& generations)
