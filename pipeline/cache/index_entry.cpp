@@ -53,7 +53,7 @@ void LazyCacheEntry::copy_from(const LazyCacheEntry& other)
     m_path = other.m_path;
     m_bytes = other.m_bytes;
     m_broken = other.m_broken;
-    m_entry = state == k_encoded ? CacheEntry{} : other.m_entry;
+    m_entry = state == k_encoded || !other.m_entry ? nullptr : std::make_unique<CacheEntry>(*other.m_entry);
     m_state.store(state == k_encoded ? k_encoded : k_decoded, std::memory_order_release);
 }
 
@@ -62,7 +62,7 @@ void LazyCacheEntry::encoded(std::string_view path, ByteView bytes)
     m_path = path;
     m_bytes = bytes;
     m_broken = false;
-    m_entry = {};
+    m_entry.reset();
     m_state.store(k_encoded, std::memory_order_release);
 }
 
@@ -72,12 +72,12 @@ const CacheEntry& LazyCacheEntry::get() const
     if (state == k_encoded && m_state.compare_exchange_strong(state, k_decoding, std::memory_order_acq_rel)) {
         try {
             binary::Reader r(m_bytes);
-            m_entry = read_cache_entry(r, std::string(m_path));
+            m_entry = std::make_unique<CacheEntry>(read_cache_entry(r, std::string(m_path)));
             if (!r.done())
                 throw std::runtime_error("longer than its entry");
             g_decoded.fetch_add(1, std::memory_order_relaxed);
         } catch (const std::exception&) {
-            m_entry = {};
+            m_entry.reset();
             m_broken = true;
         }
         m_state.store(k_decoded, std::memory_order_release);
@@ -90,7 +90,8 @@ const CacheEntry& LazyCacheEntry::get() const
     }
     if (m_broken)
         throw Error(ErrorKind::internal, "the index entry of " + std::string(m_path) + " does not decode");
-    return m_entry;
+    static const CacheEntry k_empty;
+    return m_entry ? *m_entry : k_empty;
 }
 
 void LazyCacheEntry::set(CacheEntry entry)
@@ -98,15 +99,18 @@ void LazyCacheEntry::set(CacheEntry entry)
     m_path = {};
     m_bytes = {};
     m_broken = false;
-    m_entry = std::move(entry);
+    m_entry = std::make_unique<CacheEntry>(std::move(entry));
     m_state.store(k_decoded, std::memory_order_release);
 }
 
 CacheEntry LazyCacheEntry::take()
 {
     get();
-    CacheEntry entry = std::move(m_entry);
-    set({});
+    CacheEntry entry = m_entry ? std::move(*m_entry) : CacheEntry{};
+    m_path = {};
+    m_bytes = {};
+    m_entry.reset();
+    m_state.store(k_decoded, std::memory_order_release);
     return entry;
 }
 
