@@ -301,10 +301,10 @@ bool AssetBuilder::reuse_published(IndexEntry& previous, AssetResult& result, As
     return true;
 }
 
-void AssetBuilder::reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const
+void AssetBuilder::reuse(IndexEntry& previous, AssetResult& result, AssetStates& states, std::size_t index) const
 {
     if (m_headers_changed) {
-        take(previous, result, state);
+        take(previous, result, states.edit(index));
         return;
     }
     result.status = AssetResult::Status::cached;

@@ -61,9 +61,9 @@ public:
 
     // Fills in result from a reusable() entry: the asset needs nothing more (its names are not
     // claimed: see ReusedOutputs). The result points at the entry (AssetResult::entry), and
-    // state is left as made, unless [[headers]] changed since: then the record gets them again
-    // and result and state take the entry's contents over.
-    void reuse(IndexEntry& previous, AssetResult& result, AssetState& state) const;
+    // states[index] is not made, unless [[headers]] changed since: then the record gets them
+    // again and result and state take the entry's contents over.
+    void reuse(IndexEntry& previous, AssetResult& result, AssetStates& states, std::size_t index) const;
 
     // Builds a text or passthrough asset completely; for an image, reads its header and
     // returns the job whose decode(), resize and encode tasks the caller runs, then

@@ -1,7 +1,9 @@
 #pragma once
 #include "pipeline/fs/file_stat.hpp"
 
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,31 @@ struct AssetState {
     std::vector<std::string> kept;            // text: what loads and back name that scripts name too,
                                               // left as written (sorted)
     bool same_entry = false;                  // reused, and its index entry is the last build's as it was
+};
+
+// The AssetState of each source of a build, made when first edited: a rebuild of 100,000
+// sources that reuses most as their index entries hold them sets up 8 bytes for each of those,
+// not a state of about 400. Reading one never edited gives a state as made by default. Distinct
+// sources may be edited on distinct threads.
+class AssetStates {
+public:
+    std::size_t size() const { return m_states.size(); }
+    void resize(std::size_t n) { m_states.resize(n); }
+    const AssetState& operator[](std::size_t i) const
+    {
+        static const AssetState k_default;
+        return m_states[i] ? *m_states[i] : k_default;
+    }
+    AssetState& edit(std::size_t i)
+    {
+        if (!m_states[i])
+            m_states[i] = std::make_unique<AssetState>();
+        return *m_states[i];
+    }
+    void reset(std::size_t i) { m_states[i].reset(); }
+
+private:
+    std::vector<std::unique_ptr<AssetState>> m_states;
 };
 
 } // namespace cachet

@@ -98,7 +98,7 @@ private:
         }
         AssetResult& result = m_plan.results[i];
         try {
-            m_jobs[i] = m_builder.start(m_assets[i], result, m_plan.states[i]);
+            m_jobs[i] = m_builder.start(m_assets[i], result, m_plan.states.edit(i));
         } catch (const std::exception& e) {
             result.status = AssetResult::Status::failed;
             result.message = failure(e);
@@ -157,7 +157,7 @@ private:
         }
         if (result.status == AssetResult::Status::built) {
             try {
-                m_builder.remember(result, m_plan.states[i]);
+                m_builder.remember(result, m_plan.states.edit(i));
             } catch (const std::exception& e) {
                 result.status = AssetResult::Status::failed;
                 result.message = failure(e);

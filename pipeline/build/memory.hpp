@@ -30,7 +30,7 @@ struct BuildMemory::Kept {
     // The last build's Plan::results and Plan::states, every element as made by default
     // (Plan::release()).
     std::vector<AssetResult> results_memory;
-    std::vector<AssetState> states_memory;
+    AssetStates states_memory;
     // What the last build counted of each source (count_all()).
     Tallies tallies;
 };

@@ -52,7 +52,6 @@ void NextIndex::fill(Fragments fragments)
 // was: a watch rebuild touches only the entries of what it built.
 void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
 {
-    AssetState& state = m_plan.states[i];
     AssetResult& result = m_plan.results[i];
     e.source = m_session.trusted_stat(m_assets[i]);
     e.taken = false;
@@ -64,6 +63,7 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
             e.tally = tally_text(i);
         return;
     }
+    AssetState& state = m_plan.states.edit(i);
     e.outputs = encode_outputs(result.record, state.output_stats);
     e.set_entry(
         CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)});

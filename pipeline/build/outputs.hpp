@@ -33,7 +33,7 @@ public:
     static constexpr std::size_t k_none = static_cast<std::size_t>(-1);
 
     ReusedOutputs(const std::vector<Asset>& assets, const std::vector<char>& reused,
-                  const std::vector<AssetResult>& results, const std::vector<AssetState>& states)
+                  const std::vector<AssetResult>& results, const AssetStates& states)
         : m_assets(assets), m_reused(reused), m_results(results), m_states(states)
     {}
 
@@ -47,7 +47,7 @@ private:
     const std::vector<Asset>& m_assets;
     const std::vector<char>& m_reused;
     const std::vector<AssetResult>& m_results;
-    const std::vector<AssetState>& m_states;
+    const AssetStates& m_states;
 };
 
 // Every output name claimed in this build, so that two different outputs never share a name.

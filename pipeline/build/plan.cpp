@@ -12,8 +12,7 @@
 
 namespace cachet {
 
-Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_memory,
-           std::vector<AssetState> states_memory)
+Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_memory, AssetStates states_memory)
     : results(std::move(results_memory)), states(std::move(states_memory)), reused(assets.size(), 0),
       skipped(assets.size(), 0), unchanged(assets.size(), nullptr), order(assets.size()), waits_for(assets.size())
 {
@@ -24,7 +23,7 @@ Plan::Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_me
         order[i] = i;
 }
 
-void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory)
+void Plan::release(std::vector<AssetResult>& results_memory, AssetStates& states_memory)
 {
     // Each element back to as made by default, here, after the build: the next build of the
     // same sources then has nothing to set up. (A result that points at its index entry holds
@@ -36,8 +35,8 @@ void Plan::release(std::vector<AssetResult>& results_memory, std::vector<AssetSt
             results[i].status = AssetResult::Status::built;
         } else {
             results[i] = AssetResult{};
-            states[i] = AssetState{};
         }
+        states.reset(i);
     }
     results_memory = std::move(results);
     states_memory = std::move(states);
@@ -122,7 +121,7 @@ void plan_script_names(const Config& config, const FileSystem& fs, const Session
         const Asset& asset = assets[unread[n]];
         try {
             const Bytes source = fs.read(asset.absolute);
-            plan.states[unread[n]].script_names = names_in_scripts(asset.path, as_text(source));
+            plan.states.edit(unread[n]).script_names = names_in_scripts(asset.path, as_text(source));
         } catch (const Error&) {
             // unreadable: building it says so
         }
@@ -238,10 +237,10 @@ void plan_reuse(const Config& config, const Session& session, const AssetBuilder
     const bool scripts_read = reads_script_names(config);
     parallel_for(config.jobs, assets.size(), [&](std::size_t i) {
         if (reusable[i]) {
-            builder.reuse(*reusable[i], plan.results[i], plan.states[i]);
+            builder.reuse(*reusable[i], plan.results[i], plan.states, i);
             plan.reused[i] = 1;
         } else if (scripts_read && plan.unchanged[i]) { // (plan_script_names() left them in the index)
-            plan.states[i].script_names = plan.unchanged[i]->script_names;
+            plan.states.edit(i).script_names = plan.unchanged[i]->script_names;
         }
     });
 }
@@ -257,8 +256,8 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
     for (const std::size_t i : plan.order)
         if (refers(i)) {
             if (const IndexEntry* e = plan.unchanged[i]) {
-                plan.states[i].loads = e->loads;
-                plan.states[i].back = e->back;
+                plan.states.edit(i).loads = e->loads;
+                plan.states.edit(i).back = e->back;
             } else {
                 unread.push_back(i);
             }
@@ -270,8 +269,8 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
             const std::string_view text = as_text(source);
             Dependencies deps =
                 dependencies_of(asset.path, find_references(asset.path, text), config.preset.references.base);
-            plan.states[unread[n]].loads = std::move(deps.loads);
-            plan.states[unread[n]].back = std::move(deps.back);
+            plan.states.edit(unread[n]).loads = std::move(deps.loads);
+            plan.states.edit(unread[n]).back = std::move(deps.back);
         } catch (const Error&) {
             // unreadable: building it says so
         }
@@ -326,7 +325,7 @@ std::vector<std::size_t> plan_order(const Config& config, const FileSystem& fs, 
         }
         plan.waits_for[i] = sources(built_after.waits_for[n]);
         for (const std::size_t t : built_after.gave_way[n])
-            plan.states[i].gave_way.push_back(assets[nodes[t]].path); // sorted: nodes and assets are
+            plan.states.edit(i).gave_way.push_back(assets[nodes[t]].path); // sorted: nodes and assets are
     }
     std::erase_if(plan.order, [&](std::size_t i) { return plan.results[i].status == AssetResult::Status::failed; });
     return in_cycles;

@@ -16,7 +16,7 @@ namespace cachet {
 // The work of one build, asset by asset (each vector is indexed as Session::scan.assets).
 struct Plan {
     std::vector<AssetResult> results;
-    std::vector<AssetState> states;
+    AssetStates states;
     std::vector<char> reused;           // the last build's outputs are reused as they are
     std::vector<char> skipped;          // not this shard's (Config::shard): left out
     std::vector<IndexEntry*> unchanged; // the last build's entry, where the source is unchanged
@@ -35,11 +35,11 @@ struct Plan {
     // the states are 36 MB that would otherwise be mapped afresh, and every page faulted in, on
     // every rebuild.
     explicit Plan(const std::vector<Asset>& assets, std::vector<AssetResult> results_memory = {},
-                  std::vector<AssetState> states_memory = {});
+                  AssetStates states_memory = {});
     // Sets every element of results and states back to as made by default (once the build is
     // over) and hands them over, for the next build: a watch rebuild of as many sources then
     // sets nothing up.
-    void release(std::vector<AssetResult>& results_memory, std::vector<AssetState>& states_memory);
+    void release(std::vector<AssetResult>& results_memory, AssetStates& states_memory);
     // Puts what is left to build in order: big images first, so that the slowest jobs do not
     // start last (results do not depend on the order). Once the reused ones left: a rebuild of a
     // large tree sorts a few.

@@ -70,7 +70,7 @@ Summary run_build(const Config& config, Reporter& reporter, const RunOptions& op
         owner != ReusedOutputs::k_none) {
         plan.reused[owner] = 0;
         plan.results[owner] = AssetResult{};
-        plan.states[owner] = AssetState{};
+        plan.states.reset(owner);
     }
     writer.claim(config.preset.output.manifest, "manifest", "the manifest");
     reporter.phase("unchanged sources checked");
