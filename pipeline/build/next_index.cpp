@@ -64,6 +64,7 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
         return;
     }
     AssetState& state = m_plan.states.edit(i);
+    std::string tally = tally_text(i); // (of the record, before it moves)
     e.outputs = encode_outputs(result.record, state.output_stats);
     e.set_entry(
         CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)});
@@ -75,7 +76,7 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
         e.fragment_digest = std::move(state.fragment_digest);
     }
     e.settings = std::move(state.settings);
-    e.tally = tally_text(i);
+    e.tally = std::move(tally);
     e.loads = std::move(state.loads);
     e.back = std::move(state.back);
     e.script_names = std::move(state.script_names);
@@ -85,7 +86,9 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
 
 std::string NextIndex::tally_text(std::size_t i) const
 {
-    return m_tallies && i < m_tallies->size() ? encode_tally((*m_tallies)[i]) : std::string();
+    if (m_tallies && i < m_tallies->size() && (*m_tallies)[i].ok)
+        return encode_tally((*m_tallies)[i]);
+    return encode_tally(Totals::tally_of(m_assets[i], m_plan.results[i])); // (a few: those built)
 }
 
 // Moves what the last build's entry from holds into e, but its fragment, which is copied

@@ -43,8 +43,9 @@ public:
         return m_plan.previous.size() == m_assets.size() && m_plan.previous_found == m_session.previous.assets.size();
     }
 
-    // The tallies of this build's totals, by source (count_all()): each entry keeps its own, so
-    // that the next build counts a source it reuses without reading its record. Before fill().
+    // Each entry keeps its source's tally (count_all()), so that the next build counts a source
+    // it reuses without reading its record: from tallies (a watch's, by source) where they are
+    // made, else taken again of the few results the index takes anew. Before fill().
     void use_tallies(const std::vector<Tally>& tallies) { m_tallies = &tallies; }
 
     BuildIndex index;                // the next build's (fill())

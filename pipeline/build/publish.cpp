@@ -82,14 +82,14 @@ private:
         // this is a shard (a share of the site, and its final build warns).
         // (A watch rebuild with the same sources as the last build counts the sources it reused
         // as they were from what that build counted.)
-        // Each source's tally goes into its index entry: the next build counts what it reuses
-        // without reading its record.
-        Tallies* tallies = &m_tallies;
+        // (Each source's tally also goes into its index entry: the next build counts what it
+        // reuses without reading its record.)
+        Tallies* tallies = nullptr;
         if (m_memory) {
             tallies = &m_memory->tallies;
             tallies->same_sources = !m_session.pairing.empty();
+            m_next.use_tallies(tallies->by_source);
         }
-        m_next.use_tallies(tallies->by_source);
         count_all(m_assets, m_plan.results, m_plan.skipped,
                   m_config.preset.budgets.empty() && !m_config.shard ? k_large_file_bytes : 0, m_config.jobs, summary,
                   tallies);
@@ -372,7 +372,6 @@ private:
     BuildMemory::Kept* m_memory;
     const FileSystem& m_fs;
     NextIndex m_next;         // the next build's index
-    Tallies m_tallies;        // this build's, without a watch's memory
     IndexFiles m_index_files; // where it stands on disk
 };
 
