@@ -669,6 +669,27 @@ TEST_CASE("a rebuild decodes the index entries of what it builds only, and count
     CHECK(counts(again) == counts(full));
 }
 
+TEST_CASE("a changed file whose name starts as many others do decodes none of their entries", "[cache][e2e]")
+{
+    // Its new and old output names are looked up among the sources whose paths start as they
+    // do ("a" here: a0.txt ... a59.txt), by their index entries' lists of outputs.
+    test::TempDir dir;
+    const fs::path src = dir / "site";
+    test::spit(src / "a.css", "body { color: red }\n");
+    for (int i = 0; i < 60; ++i)
+        test::spit(src / ("a" + std::to_string(i) + ".txt"), std::to_string(i) + "\n");
+    age(src);
+    const std::string config = no_retention(dir, "c.toml");
+    build(src, dir / "out", dir / "cache", {"--config", config});
+    test::spit(src / "a.css", "body { color: teal }\n");
+    const Build one = build(src, dir / "out", dir / "cache", {"--config", config, "--timings"});
+    CHECK(one.summary["built"] == 1);
+    const auto at = one.process.err.find("build done (");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoi(one.process.err.substr(at + std::strlen("build done ("))) <= 1); // (the stylesheet's own)
+    CHECK(tree(dir / "out") == fresh(dir, src, "fresh"));
+}
+
 TEST_CASE("an index of several chunks is read whole, and a damaged one is not used", "[cache][e2e]")
 {
     test::TempDir dir;

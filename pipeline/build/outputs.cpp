@@ -38,7 +38,7 @@ std::size_t ReusedOutputs::conflict(std::string_view path, std::string_view dige
                          [](const Asset& a, std::string_view p) { return std::string_view(a.path) < p; }) -
         m_assets.begin());
     for (; i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
-        if (!m_reused[i])
+        if (!m_reused[i] || !m_results[i].names_output(path)) // (no record decoded for a name it does not have)
             continue;
         const AssetRecord& record = m_results[i].final_record();
         const auto& blobs = m_results[i].entry ? m_results[i].entry->entry.get().blobs : m_states[i].blobs;

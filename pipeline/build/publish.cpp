@@ -152,15 +152,8 @@ private:
         const std::string_view prefix = owner_prefix(path);
         for (std::size_t i = m_targets.find_first(prefix);
              i < m_assets.size() && std::string_view(m_assets[i].path).starts_with(prefix); ++i) {
-            if (failed(i))
-                continue;
-            for (const auto& o : m_plan.results[i].final_record().outputs) {
-                if (o.path == path)
-                    return true;
-                for (const auto& e : o.encodings)
-                    if (e.path == path)
-                        return true;
-            }
+            if (!failed(i) && m_plan.results[i].names_output(path))
+                return true;
         }
         return false;
     }

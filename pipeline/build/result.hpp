@@ -28,6 +28,22 @@ struct AssetResult {
     // source's looks first for what the index entry holds without it.)
     const AssetRecord& final_record() const { return entry ? entry->entry.get().record : record; }
     const std::vector<std::string>& final_warnings() const { return entry ? entry->entry.get().warnings : warnings; }
+
+    // Whether one of its output files (an output or an encoding) is at path: for a reused
+    // source, from its index entry's list of outputs, so that no record is decoded to say no.
+    bool names_output(std::string_view path) const
+    {
+        if (entry && !entry->outputs.empty())
+            return !each_output(entry->outputs, [&](std::string_view p, const FileStat&) { return p != path; });
+        for (const auto& o : final_record().outputs) {
+            if (o.path == path)
+                return true;
+            for (const auto& e : o.encodings)
+                if (e.path == path)
+                    return true;
+        }
+        return false;
+    }
 };
 
 } // namespace cachet
