@@ -51,6 +51,26 @@ TEST_CASE("write_file_atomic creates folders, and failures name the path", "[ato
     }
 }
 
+TEST_CASE("write_file_atomic writes pieces in order: more than one writev() takes, empty ones, a large one",
+          "[atomic_file]")
+{
+    test::TempDir dir;
+    std::vector<std::string> texts;
+    for (int i = 0; i < 3000; ++i) // IOV_MAX is 1,024
+        texts.push_back(i % 7 == 0 ? std::string() : std::to_string(i) + ",");
+    texts.push_back(std::string(5 << 20, 'z'));
+    texts.push_back("end");
+    std::vector<std::string_view> pieces(texts.begin(), texts.end());
+    std::string whole;
+    for (const auto& t : texts)
+        whole += t;
+    write_file_atomic(dir / "m.json", pieces, Durability::cache);
+    CHECK(as_text(test::slurp(dir / "m.json")) == whole);
+    write_file_atomic(dir / "empty", std::vector<std::string_view>{"", ""}, Durability::flushed);
+    CHECK(test::slurp(dir / "empty").empty());
+    CHECK(test::list_files(dir.path()) == std::vector<std::string>{"empty", "m.json"});
+}
+
 TEST_CASE("read_file reads everything and names a missing file", "[atomic_file]")
 {
     test::TempDir dir;

@@ -209,6 +209,14 @@ TEST_CASE("render_manifest from stored fragments gives nlohmann::json's dump of 
     for (std::size_t i = recs.size(); i-- > 0;)
         entries.push_back({recs[i].source, fragments[i], {}});
     CHECK(render_manifest(entries, preset, generations) == expected);
+    // As pieces (what a build writes with writev()), the same bytes.
+    ManifestText text;
+    render_manifest(text, entries, preset, generations);
+    CHECK(text.size() == expected.size());
+    CHECK(text == expected);
+    CHECK_FALSE(text == expected.substr(0, expected.size() - 1));
+    CHECK_FALSE(text == std::string(expected.size(), ' '));
+    CHECK(text.pieces().size() < 4 * entries.size()); // the short texts between fragments are one piece
 
     // Read back: the same id and generations.
     test::TempDir dir;

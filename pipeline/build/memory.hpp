@@ -16,7 +16,7 @@ struct BuildMemory::Kept {
     bool valid = false; // false: nothing kept yet, or the last build did not complete
     ScanResult scan;
     BuildIndex index;
-    std::string document; // the memory the manifest is rendered into, kept for the next build
+    ManifestText manifest; // the memory the manifest is rendered into, kept for the next build
     // esbuild's services, kept running between the builds of a watch session (minifier_for:
     // the text.esbuild and cache folder it was made for).
     std::shared_ptr<const Minifier> minifier;

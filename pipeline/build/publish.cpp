@@ -243,8 +243,11 @@ private:
             m_written.flush(); // every output reaches the disk before the manifest naming it
             m_reporter.phase("outputs flushed");
         }
-        std::string rendered;
-        std::string& document = m_memory ? m_memory->document : rendered;
+        // One file: its text as the pieces it is made of (the entries' fragments where the
+        // index holds them). In parts: the top, in one string.
+        ManifestText rendered;
+        ManifestText& text = m_memory ? m_memory->manifest : rendered;
+        std::string top;
         ManifestHead& last = m_session.last;
         // In parts: the parts that changed are written now, named by their content, and the
         // top naming them all is what is published below.
@@ -264,7 +267,7 @@ private:
             parts =
                 on_disk.write(fragments, static_cast<std::size_t>(m_config.preset.output.manifest_parts), parts_before,
                               sync ? Durability::flushed : Durability::cache, last.build_id, wrote_parts);
-            document = render_manifest_top(parts, last.build_id, m_config.preset, last.generations);
+            top = render_manifest_top(parts, last.build_id, m_config.preset, last.generations);
             m_reporter.phase("manifest parts written");
         }
         // A build that encoded nothing (sources touched, outputs restored from the cache) may
@@ -276,13 +279,15 @@ private:
         if (same) {
             m_reporter.phase("manifest as published");
         } else if (!in_parts) {
-            last.build_id = render_manifest(document, std::move(fragments), m_config.preset, last.generations);
+            last.build_id = render_manifest(text, std::move(fragments), m_config.preset, last.generations);
             m_reporter.phase("manifest rendered");
         }
         try {
             std::error_code ec;
-            same = same || (!built_any && !wrote_parts && fs::file_size(m_session.manifest, ec) == document.size() &&
-                            as_text(m_fs.read(m_session.manifest)) == document);
+            const std::size_t size = in_parts ? top.size() : text.size();
+            same = same || (!built_any && !wrote_parts && fs::file_size(m_session.manifest, ec) == size &&
+                            (in_parts ? as_text(m_fs.read(m_session.manifest)) == top
+                                      : text == as_text(m_fs.read(m_session.manifest))));
         } catch (const Error&) {
         }
         // The outputs at names the last manifest may describe, and the manifest, go into place
@@ -292,9 +297,14 @@ private:
         if (!same) {
             const std::string name = m_session.manifest.lexically_relative(m_config.output).generic_string();
             const std::string staged = WrittenFiles::staging_name(name);
-            m_fs.write(m_config.output / staged, as_bytes(document), sync ? Durability::flushed : Durability::cache);
+            const Durability durability = sync ? Durability::flushed : Durability::cache;
+            if (in_parts)
+                m_fs.write(m_config.output / staged, as_bytes(top), durability);
+            else
+                m_fs.write_pieces(m_config.output / staged, text.pieces(), durability);
             renames.emplace_back(staged, name);
         }
+        text.clear(); // (its views are of this build's entries; its memory is kept)
         try {
             RenameJournal::commit(m_config.output, renames, sync);
         } catch (const Error&) {

@@ -5,14 +5,30 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace cachet {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Creates path's folder if it is not there ("cachet.nginx": the working folder).
+void make_parent(const fs::path& path)
+{
+    std::error_code ec;
+    if (!path.parent_path().empty())
+        fs::create_directories(path.parent_path(), ec);
+    if (ec)
+        throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
+}
+
+} // namespace
 
 std::string temporary_name(std::string_view name, std::string_view kind)
 {
@@ -58,6 +74,35 @@ void AtomicFile::write(ByteView data)
     }
 }
 
+void AtomicFile::write(const std::vector<std::string_view>& pieces)
+{
+    std::vector<iovec> batch;
+    std::size_t next = 0;   // the first piece not wholly written
+    std::size_t offset = 0; // how much of it was
+    while (true) {
+        batch.clear();
+        for (std::size_t i = next; i < pieces.size() && batch.size() < IOV_MAX; ++i)
+            if (!pieces[i].empty())
+                batch.push_back({const_cast<char*>(pieces[i].data()), pieces[i].size()});
+        if (batch.empty())
+            return;
+        batch.front().iov_base = static_cast<char*>(batch.front().iov_base) + offset;
+        batch.front().iov_len -= offset;
+        const ssize_t n = ::writev(m_fd, batch.data(), static_cast<int>(batch.size()));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw io_error(m_destination.string(), "cannot write", n < 0 ? errno : EIO);
+        // Past what was written: whole pieces, then part of one.
+        auto written = static_cast<std::size_t>(n) + offset;
+        while (next < pieces.size() && written >= pieces[next].size()) {
+            written -= pieces[next].size();
+            ++next;
+        }
+        offset = written;
+    }
+}
+
 void AtomicFile::commit_as(const fs::path& destination, Durability durability)
 {
     m_destination = destination;
@@ -79,23 +124,23 @@ void AtomicFile::commit(Durability durability)
 
 void write_file_atomic(const fs::path& path, ByteView data, Durability durability)
 {
-    std::error_code ec;
-    if (!path.parent_path().empty()) // ("cachet.nginx": the working folder)
-        fs::create_directories(path.parent_path(), ec);
-    if (ec)
-        throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
+    make_parent(path);
     AtomicFile file(path);
     file.write(data);
     file.commit(durability);
 }
 
+void write_file_atomic(const fs::path& path, const std::vector<std::string_view>& pieces, Durability durability)
+{
+    make_parent(path);
+    AtomicFile file(path);
+    file.write(pieces);
+    file.commit(durability);
+}
+
 void link_atomic(const fs::path& existing, const fs::path& path)
 {
-    std::error_code ec;
-    if (!path.parent_path().empty())
-        fs::create_directories(path.parent_path(), ec);
-    if (ec)
-        throw io_error(path.parent_path().string(), "cannot create folder", ec.value());
+    make_parent(path);
     // A temporary name with AtomicFile's prefix (a scan recognises leftovers), one per target:
     // OUT is locked by this build and each target written once.
     const fs::path temporary = path.parent_path() / (temporary_name(path.filename().string(), "") + ".link");

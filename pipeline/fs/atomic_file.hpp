@@ -2,6 +2,8 @@
 #include "pipeline/model/bytes.hpp"
 
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 namespace cachet {
 
@@ -21,6 +23,7 @@ public:
     ~AtomicFile();
 
     void write(ByteView data);
+    void write(const std::vector<std::string_view>& pieces); // in order, gathered (writev())
     // Flushes to disk (unless durability is cache) and renames over the destination.
     void commit(Durability durability = Durability::flushed);
     // The same, renaming to another name in the same folder (one known only once the content is).
@@ -34,6 +37,8 @@ private:
 
 // Writes data to path atomically, creating parent folders.
 void write_file_atomic(const std::filesystem::path& path, ByteView data, Durability durability = Durability::flushed);
+void write_file_atomic(const std::filesystem::path& path, const std::vector<std::string_view>& pieces,
+                       Durability durability);
 
 // Makes path name the same file as existing, atomically (a hard link renamed into place),
 // or a copy of it where the file system has no hard links. Unflushed. Throws Error(io).

@@ -22,6 +22,11 @@ public:
     {
         write_file_atomic(path, data, durability);
     }
+    void write_pieces(const std::filesystem::path& path, const std::vector<std::string_view>& pieces,
+                      Durability durability) const override
+    {
+        write_file_atomic(path, pieces, durability);
+    }
     Bytes read_end(const std::filesystem::path& path, std::size_t bytes) const override
     {
         const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -25,6 +25,16 @@ public:
     virtual Bytes read(const std::filesystem::path& path) const = 0;
     // Writes data to path atomically, creating parent folders. Throws Error(io) naming it.
     virtual void write(const std::filesystem::path& path, ByteView data, Durability durability) const = 0;
+    // The same with the pieces of data in order, so that a large file made of views of many
+    // texts is not first copied into one. (The real one writes them with writev().)
+    virtual void write_pieces(const std::filesystem::path& path, const std::vector<std::string_view>& pieces,
+                              Durability durability) const
+    {
+        std::string data;
+        for (const std::string_view piece : pieces)
+            data += piece;
+        write(path, as_bytes(data), durability);
+    }
     // The last bytes of path (all of it if it is shorter). Throws Error(io) naming it.
     virtual Bytes read_end(const std::filesystem::path& path, std::size_t bytes) const
     {

@@ -312,32 +312,99 @@ std::string render_manifest(const std::vector<AssetRecord>& records, const Prese
 std::string render_manifest(std::vector<ManifestEntry> fragments, const Preset& preset,
                             const std::vector<Generation>& generations)
 {
-    std::string out;
+    ManifestText out;
     render_manifest(out, std::move(fragments), preset, generations);
+    return out.joined();
+}
+
+void ManifestText::clear()
+{
+    m_pieces.clear();
+    m_held.clear();
+    m_views.clear();
+    m_size = 0;
+}
+
+void ManifestText::view(std::string_view text)
+{
+    if (!text.empty())
+        m_pieces.push_back({text.data(), text.size()});
+    m_size += text.size();
+}
+
+void ManifestText::copy(std::string_view text)
+{
+    if (text.empty())
+        return;
+    if (!m_pieces.empty() && m_pieces.back().data == nullptr) // one piece with the last
+        m_pieces.back().size += text.size();
+    else
+        m_pieces.push_back({nullptr, text.size()});
+    m_held += text;
+    m_size += text.size();
+}
+
+void ManifestText::finish()
+{
+    m_views.clear();
+    m_views.reserve(m_pieces.size());
+    std::size_t held = 0;
+    for (const Piece& p : m_pieces) {
+        m_views.emplace_back(p.data ? p.data : m_held.data() + held, p.size);
+        held += p.data ? 0 : p.size;
+    }
+}
+
+std::string ManifestText::joined() const
+{
+    std::string out;
+    out.reserve(m_size);
+    for (const std::string_view piece : m_views)
+        out += piece;
     return out;
+}
+
+bool ManifestText::operator==(std::string_view bytes) const
+{
+    if (bytes.size() != m_size)
+        return false;
+    std::size_t at = 0;
+    for (const std::string_view piece : m_views) {
+        if (bytes.substr(at, piece.size()) != piece)
+            return false;
+        at += piece.size();
+    }
+    return true;
 }
 
 namespace {
 
+// append_assets() into one string (a ManifestText is the other place it writes to).
+struct StringSink {
+    std::string& out;
+    void view(std::string_view text) { out += text; }
+    void copy(std::string_view text) { out += text; }
+};
+
 // The document's opening and its "assets" member, one line per asset: '{"assets":{...}'.
-void append_assets(std::string& out, const ManifestEntry* begin, const ManifestEntry* end)
+template <typename Sink>
+void append_assets(Sink& out, const ManifestEntry* begin, const ManifestEntry* end)
 {
-    out += "{\"assets\":{";
+    out.view("{\"assets\":{");
     for (const ManifestEntry* e = begin; e != end; ++e) {
-        out += e == begin ? "\n" : ",\n";
+        out.copy(e == begin ? "\n\"" : ",\n\"");
         const std::string_view key = e->source;
         if (std::all_of(key.begin(), key.end(),
                         [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; })) {
-            out += '"'; // nothing to escape: what dump() would write
-            out += key;
-            out += '"';
+            out.copy(key); // nothing to escape: what dump() would write
         } else {
-            out += nlohmann::json(std::string(key)).dump();
+            const std::string quoted = nlohmann::json(std::string(key)).dump();
+            out.copy(std::string_view(quoted).substr(1, quoted.size() - 2));
         }
-        out += ':';
-        out += e->fragment;
+        out.copy("\":");
+        out.view(e->fragment);
     }
-    out += begin == end ? "}" : "\n}";
+    out.view(begin == end ? "}" : "\n}");
 }
 
 std::size_t rendered_size(const ManifestEntry* begin, const ManifestEntry* end)
@@ -362,7 +429,7 @@ void append_tail(std::string& out, const Preset& preset, const std::vector<Gener
 
 } // namespace
 
-std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragments, const Preset& preset,
+std::string render_manifest(ManifestText& out, std::vector<ManifestEntry> fragments, const Preset& preset,
                             const std::vector<Generation>& generations)
 {
     // What nlohmann::json's dump() of {"assets", "build_id", "generations", "generator", "preset",
@@ -374,10 +441,10 @@ std::string render_manifest(std::string& out, std::vector<ManifestEntry> fragmen
     const ManifestEntry* begin = fragments.data();
     const ManifestEntry* end = begin + fragments.size();
     out.clear();
-    out.reserve(rendered_size(begin, end));
     append_assets(out, begin, end);
     std::string build_id = build_id_of(fragments);
-    out += manifest_tail(build_id, preset, generations);
+    out.copy(manifest_tail(build_id, preset, generations));
+    out.finish();
     return build_id;
 }
 
@@ -402,7 +469,8 @@ void render_manifest_part(std::string& out, const ManifestEntry* begin, const Ma
 {
     out.clear();
     out.reserve(rendered_size(begin, end));
-    append_assets(out, begin, end);
+    StringSink sink{out};
+    append_assets(sink, begin, end);
     out += ",\"version\":" + std::to_string(k_manifest_parts_version) + "}\n";
 }
 
