@@ -13,6 +13,7 @@
 #include "pipeline/text/fingerprint.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <thread>
 #include <tuple>
@@ -239,10 +240,18 @@ private:
         std::jthread indexer;
         if (m_session.cache && !shard)
             indexer = m_next.encode(encoded_index, journal);
-        if (m_options.sync == SyncWrites::yes) {
-            m_written.flush(); // every output reaches the disk before the manifest naming it
-            m_reporter.phase("outputs flushed");
-        }
+        // Every output reaches the disk before the manifest naming it goes into place: they are
+        // flushed while the manifest is made and written.
+        std::exception_ptr flush_error; // (before the thread, which the end of its scope waits for)
+        std::jthread flusher;
+        if (m_options.sync == SyncWrites::yes)
+            flusher = std::jthread([&] {
+                try {
+                    m_written.flush();
+                } catch (...) {
+                    flush_error = std::current_exception();
+                }
+            });
         // One file: its text as the pieces it is made of (the entries' fragments where the
         // index holds them). In parts: the top, in one string.
         ManifestText rendered;
@@ -305,6 +314,12 @@ private:
             renames.emplace_back(staged, name);
         }
         text.clear(); // (its views are of this build's entries; its memory is kept)
+        if (flusher.joinable()) {
+            flusher.join();
+            if (flush_error)
+                std::rethrow_exception(flush_error);
+            m_reporter.phase("outputs flushed");
+        }
         try {
             RenameJournal::commit(m_config.output, renames, sync);
         } catch (const Error&) {
