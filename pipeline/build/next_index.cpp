@@ -6,6 +6,28 @@
 #include <algorithm>
 
 namespace cachet {
+namespace {
+
+// e's members from the result and state of a source this build built: taken from them if
+// they are rvalues, else copied; its fragment copied if copy_fragment (the manifest is being
+// rendered from it). tally: what the totals took of the record (before it moves).
+template <typename Result, typename State>
+void fill_built(IndexEntry& e, Result&& r, State&& s, std::string tally, bool copy_fragment)
+{
+    e.outputs = encode_outputs(r.record, s.output_stats);
+    e.set_entry(CacheEntry{std::forward<State>(s).key, std::forward<Result>(r).record, std::forward<Result>(r).warnings,
+                           std::forward<State>(s).blobs});
+    e.fragment = copy_fragment ? s.fragment : std::forward<State>(s).fragment;
+    e.fragment_digest = copy_fragment ? s.fragment_digest : std::forward<State>(s).fragment_digest;
+    e.settings = std::forward<State>(s).settings;
+    e.tally = std::move(tally);
+    e.loads = std::forward<State>(s).loads;
+    e.back = std::forward<State>(s).back;
+    e.script_names = std::forward<State>(s).script_names;
+    e.kept = std::forward<State>(s).kept;
+}
+
+} // namespace
 
 // The next build's index, from this build's results (which it takes over).
 void NextIndex::fill(Fragments fragments)
@@ -63,24 +85,8 @@ void NextIndex::fill_entry(IndexEntry& e, std::size_t i, Fragments fragments)
             e.tally = tally_text(i);
         return;
     }
-    AssetState& state = m_plan.states.edit(i);
     std::string tally = tally_text(i); // (of the record, before it moves)
-    e.outputs = encode_outputs(result.record, state.output_stats);
-    e.set_entry(
-        CacheEntry{std::move(state.key), std::move(result.record), std::move(result.warnings), std::move(state.blobs)});
-    if (fragments == Fragments::copy) {
-        e.fragment = state.fragment;
-        e.fragment_digest = state.fragment_digest;
-    } else {
-        e.fragment = std::move(state.fragment);
-        e.fragment_digest = std::move(state.fragment_digest);
-    }
-    e.settings = std::move(state.settings);
-    e.tally = std::move(tally);
-    e.loads = std::move(state.loads);
-    e.back = std::move(state.back);
-    e.script_names = std::move(state.script_names);
-    e.kept = std::move(state.kept);
+    fill_built(e, std::move(result), std::move(m_plan.states.edit(i)), std::move(tally), fragments == Fragments::copy);
     e.keep.reset(); // (no view of the last snapshot is left)
 }
 
@@ -143,19 +149,8 @@ std::jthread NextIndex::encode(std::string& encoded, bool& journal)
                     encoded += Cache::encode_journal_entry(m_assets[i].path, *e, m_session.trusted_stat(m_assets[i]));
                     continue;
                 }
-                const AssetState& s = m_plan.states[i];
-                const AssetResult& r = m_plan.results[i];
                 IndexEntry entry;
-                entry.fragment = s.fragment;
-                entry.fragment_digest = s.fragment_digest;
-                entry.set_entry(CacheEntry{s.key, r.record, r.warnings, s.blobs});
-                entry.outputs = encode_outputs(r.record, s.output_stats);
-                entry.settings = s.settings;
-                entry.tally = tally_text(i);
-                entry.loads = s.loads;
-                entry.back = s.back;
-                entry.script_names = s.script_names;
-                entry.kept = s.kept;
+                fill_built(entry, m_plan.results[i], m_plan.states[i], tally_text(i), true);
                 encoded += Cache::encode_journal_entry(m_assets[i].path, entry, m_session.trusted_stat(m_assets[i]));
             }
             for (const auto& path : gone)
