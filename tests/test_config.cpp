@@ -249,6 +249,15 @@ TEST_CASE("the rate control's steps and floor parse, change the settings key and
     apply_config_text(p, "[images.webp]\nsmall_quality = 70\n", "x");
     CHECK(p.images.webp.small_quality == 70);
     CHECK(settings_key(p.images) != small_before);
+    const std::string raised_before = settings_key(p.images);
+    apply_config_text(p, "[images.avif]\nraised_step_factor = 1\n", "x"); // as it was: the same key
+    CHECK(settings_key(p.images) == raised_before);
+    apply_config_text(p, "[images.avif]\nraised_step_factor = 0.5\n", "x");
+    CHECK(p.images.avif.raised_step_factor == 0.5);
+    CHECK(settings_key(p.images) != raised_before);
+    CHECK(config_error("[images.avif]\nraised_step_factor = 1.5\n") ==
+          "cachet.toml:2: images.avif.raised_step_factor must be a number from 0 to 1 (a fraction of quality_step, "
+          "for an image max_distance raised)");
     CHECK(config_error("[images.webp]\nsmall_quality = 101\n") ==
           "cachet.toml:2: images.webp.small_quality must be an integer from 0 to 100");
     CHECK(config_error("[images.avif]\nquality_step = -1\n") ==

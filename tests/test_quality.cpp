@@ -81,7 +81,11 @@ TEST_CASE("settings_for_size lowers quality per doubling of pixels over the refe
     CHECK(big.webp.quality == 71);
     CHECK(big.jpeg.distance == Approx(2.2));
     CHECK(settings_for_size(images, 8u * 640u * 427u, 5).avif.quality == 46); // the floor's raise, then the step
-    const ImageSettings tiny = settings_for_size(images, 100, 0);             // below the reference: as configured
+    images.avif.raised_step_factor = 0.5; // an image the floor raised goes down half as fast: 55 - 4.5
+    CHECK(settings_for_size(images, 8u * 640u * 427u, 5).avif.quality == 51);
+    CHECK(settings_for_size(images, 8u * 640u * 427u, 0).avif.quality == 41); // one it did not: 50 - 9
+    images.avif.raised_step_factor = 1;
+    const ImageSettings tiny = settings_for_size(images, 100, 0); // below the reference: as configured
     CHECK(tiny.avif.quality == 50);
     CHECK(tiny.webp.quality == 75);
     CHECK(tiny.jpeg.distance == Approx(1.8));

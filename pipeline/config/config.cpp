@@ -135,7 +135,7 @@ std::string settings_key(const ImageSettings& i)
 {
     // A new field in these structs must be added here, or changing it would reuse stale cache
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
-    static_assert(field_count<ImageSettings>() == 18 && field_count<AvifOptions>() == 10 &&
+    static_assert(field_count<ImageSettings>() == 18 && field_count<AvifOptions>() == 11 &&
                       field_count<WebpOptions>() == 7 && field_count<JpegOptions>() == 6 &&
                       field_count<JxlOptions>() == 3 && field_count<PngOptions>() == 7,
                   "update settings_key(ImageSettings) for the new field");
@@ -158,6 +158,8 @@ std::string settings_key(const ImageSettings& i)
     out << "\navif " << a.quality << ' ' << static_cast<int>(a.quality_mode) << ' ' << a.speed << ' ' << a.alpha_quality
         << ' ' << static_cast<int>(a.chroma) << ' ' << to_string(a.codec) << ' ' << a.quality_step << ' '
         << a.max_distance << ' ' << a.floor_width;
+    if (a.raised_step_factor != 1) // (only then: the keys of every other setting stay as they were)
+        out << " raised_step_factor " << a.raised_step_factor;
     for (const auto& [key, value] : a.aom_options)
         out << ' ' << key << '=' << value;
     const WebpOptions& w = i.webp;

@@ -37,6 +37,9 @@ struct AvifOptions {
     // Per image: quality raised until its output at the reference size is within this
     // Butteraugli 3-norm distance (one trial encode, more for hard images); 0 = no floor.
     double max_distance = 1.7;
+    // The quality_step of an image the floor raised (a hard image: its large outputs lose the
+    // most at a low quality), as a fraction of quality_step.
+    double raised_step_factor = 1;
     // The width of the floor's trial output (an image narrower keeps its own); 0 = the reference
     // width (images.auto.reference_width).
     int floor_width = 0;

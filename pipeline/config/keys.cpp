@@ -161,6 +161,8 @@ const std::map<std::string, Setter>& setters()
          number(FIELD(images.avif.quality_step), 0, 20, false, " (quality per doubling of an output's pixels)")},
         {"images.avif.max_distance",
          number(FIELD(images.avif.max_distance), 0, 20, false, " (a Butteraugli 3-norm distance, 0 = no floor)")},
+        {"images.avif.raised_step_factor", number(FIELD(images.avif.raised_step_factor), 0, 1, false,
+                                                  " (a fraction of quality_step, for an image max_distance raised)")},
         {"images.avif.floor_width", integer(FIELD(images.avif.floor_width), 0, 8192)},
         {"images.avif.chroma",
          choice(FIELD(images.avif.chroma),

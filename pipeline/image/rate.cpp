@@ -47,7 +47,8 @@ ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixel
     const int avif_top = std::max(99, images.avif.quality);
     if (images.avif.quality_step != 0 || avif_raise != 0)
         sized.avif.quality =
-            lowered(std::min(avif_top, images.avif.quality + avif_raise), images.avif.quality_step, avif_top);
+            lowered(std::min(avif_top, images.avif.quality + avif_raise),
+                    images.avif.quality_step * (avif_raise > 0 ? images.avif.raised_step_factor : 1.0), avif_top);
     if (images.webp.quality_step != 0)
         sized.webp.quality = lowered(images.webp.quality, images.webp.quality_step, 100);
     if (const double halvings = halvings_under_reference(images, pixels);
