@@ -593,12 +593,19 @@ TEST_CASE("cachet build: the rate control lowers AVIF and WebP quality as output
 
     // The floor: a distance the reference size misses at quality 50 raises every width.
     // (At 120 px the AVIF is not smaller than the WebP, so it does not ship.)
-    test::spit(dir / "floor.toml", rate("max_distance = 1.2\n"));
+    test::spit(dir / "floor.toml", rate("max_distance = 1.2\nraised_step_factor = 1\n"));
     REQUIRE(build(src, dir / "floor", {"--config", (dir / "floor.toml").string(), "-j", "1"}).exit_code == 0);
     const auto floored = outputs(dir / "floor");
     const int raised = floored.at({"avif", 240}).at("quality").get<int>();
     CHECK(raised > 42);
     CHECK(floored.at({"avif", 480}).at("quality") == raised - 8);
+    // An image the floor raised steps down at raised_step_factor times the step (the raise is
+    // found at the reference size, so it is the same raise).
+    test::spit(dir / "gentle.toml", rate("max_distance = 1.2\nraised_step_factor = 0.5\n"));
+    REQUIRE(build(src, dir / "gentle", {"--config", (dir / "gentle.toml").string(), "-j", "1"}).exit_code == 0);
+    const auto gentle = outputs(dir / "gentle");
+    CHECK(gentle.at({"avif", 240}).value("quality", 50) == raised + 4);
+    CHECK(gentle.at({"avif", 480}).value("quality", 50) == raised);
     // Deterministic: the same build at another -j gives the same manifest.
     REQUIRE(build(src, dir / "again", {"--config", (dir / "floor.toml").string(), "-j", "2"}).exit_code == 0);
     CHECK(test::slurp(dir / "again/cachet-manifest.json") == test::slurp(dir / "floor/cachet-manifest.json"));
