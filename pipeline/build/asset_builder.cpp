@@ -160,8 +160,7 @@ std::shared_ptr<ImageJob> AssetBuilder::start(const Asset& asset, AssetResult& r
         result.cache_problem = problem;
     }
     if (asset.kind == AssetKind::image) {
-        auto job =
-            start_image_job(m_preset, asset, std::move(source), result, state, m_config.jobs, m_preset.build.memory);
+        auto job = start_image_job(m_preset, asset, std::move(source), result, state, m_preset.build.memory);
         job->keep_source = wants_original(asset) || asset.stable; // a stable name answers too
         return job;
     }

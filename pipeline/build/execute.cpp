@@ -106,19 +106,13 @@ private:
         if (!m_jobs[i])
             return;
         ImageJob& job = *m_jobs[i];
-        // The image's whole work holds its estimated memory from its decode on: it waits for
-        // that much room under the budget (see image_memory()).
+        // The image waits for room for its decode and its largest step (image_memory()); from
+        // its decode on it holds its pixels and that room, which its steps take one at a time,
+        // and each step beside it holds its own estimate while it runs.
+        const ImageMemory& memory = job.memory;
         context.spawn(
             [this, &job](Scheduler::Context& decoding) {
                 image_task([&] { m_builder.decode(job); });
-                if (job.alone) { // one step at a time: its steps side by side would not fit
-                    for (std::size_t w = job.widths.size(); w-- > 0;) {
-                        image_task([&] { resize_width(job, w); });
-                        for (std::size_t f = job.formats.size(); f-- > 0;)
-                            image_task([&] { encode_width(job, w, f); });
-                    }
-                    return;
-                }
                 for (std::size_t w = job.widths.size(); w-- > 0;)
                     decoding.spawn(
                         [this, &job, w](Scheduler::Context& inner) {
@@ -126,11 +120,12 @@ private:
                             for (std::size_t f = job.formats.size(); f-- > 0;)
                                 inner.spawn([this, &job, w,
                                              f](Scheduler::Context&) { image_task([&] { encode_width(job, w, f); }); },
-                                            Scheduler::Where::front);
+                                            Scheduler::Where::front,
+                                            encode_memory(job.header, job.widths[w]->width, job.formats[f]));
                         },
-                        Scheduler::Where::back);
+                        Scheduler::Where::back, resize_memory(job.header, job.widths[w]->width));
             },
-            Scheduler::Where::front, job.memory, Scheduler::Hold::until_over);
+            Scheduler::Where::front, memory.alone, memory.kept + memory.room, memory.room);
     }
 
     // Asset i and all its tasks are over.

@@ -15,9 +15,10 @@ namespace cachet {
 // decodes an image), resizing one width of an image, and encoding one width in one format.
 // Work in flight comes first, so few images are in memory at once and a large image's widths
 // and formats spread over every core; each task runs single-threaded (libvips concurrency 1,
-// encoders 1 thread): jobs threads in all. An image's work holds its estimated memory from its
-// decode to its end, within memory_budget (see image_memory()). A failing asset fails alone. Throws Error(io) after
-// an I/O error (which stops the build), Error(interrupted) if cancel turned true.
+// encoders 1 thread): jobs threads in all. Within memory_budget, an image holds its pixels and
+// room for its largest step from its decode to its end, and each step beside that its own
+// estimate while it runs (see image_memory()). A failing asset fails alone. Throws Error(io)
+// after an I/O error (which stops the build), Error(interrupted) if cancel turned true.
 void execute_plan(const std::vector<Asset>& assets, Plan& plan, const AssetBuilder& builder, const OutputWriter& writer,
                   Targets& targets, Reporter& reporter, unsigned jobs, std::uint64_t memory_budget,
                   const std::atomic<bool>* cancel);

@@ -57,18 +57,12 @@ std::string human_size(std::uint64_t bytes)
     return text;
 }
 
-// The memory of one encode in format at width w: its encoder's, and the width's pixels when
-// resized.
-std::uint64_t encode_memory(const ImageHeader& header, int w, ImageFormat f)
+// The pixels of the image at width w (a frame's).
+std::uint64_t width_pixels(const ImageHeader& header, int w)
 {
-    const auto frames = static_cast<std::uint64_t>(header.frames);
     const std::uint64_t own = static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height);
-    const std::uint64_t pixels = own * static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(w) /
-                                 (static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.width));
-    const std::uint64_t resized = w == header.width ? 0 : k_kept_per_pixel * pixels * frames;
-    // An animation's encoders hold a few frames at a time, and the GIF quantizer all of them.
-    const std::uint64_t held_frames = f == ImageFormat::gif ? frames : std::min<std::uint64_t>(frames, 4);
-    return resized + encode_per_pixel(f) * pixels * held_frames;
+    return own * static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(w) /
+           (static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.width));
 }
 
 std::uint64_t kept_memory(const ImageHeader& header)
@@ -79,31 +73,38 @@ std::uint64_t kept_memory(const ImageHeader& header)
 
 } // namespace
 
+std::uint64_t resize_memory(const ImageHeader& header, int width)
+{
+    return width == header.width
+               ? 0
+               : k_kept_per_pixel * width_pixels(header, width) * static_cast<std::uint64_t>(header.frames);
+}
+
+std::uint64_t encode_memory(const ImageHeader& header, int width, ImageFormat format)
+{
+    const auto frames = static_cast<std::uint64_t>(header.frames);
+    // An animation's encoders hold a few frames at a time, and the GIF quantizer all of them.
+    const std::uint64_t held_frames = format == ImageFormat::gif ? frames : std::min<std::uint64_t>(frames, 4);
+    return resize_memory(header, width) + encode_per_pixel(format) * width_pixels(header, width) * held_frames;
+}
+
 bool over_budget(const ImageHeader& header, int width, ImageFormat format, std::uint64_t memory_budget)
 {
     return format == ImageFormat::jxl && kept_memory(header) + encode_memory(header, width, format) > memory_budget;
 }
 
 ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
-                         const std::vector<ImageFormat>& formats, unsigned jobs, std::uint64_t memory_budget)
+                         const std::vector<ImageFormat>& formats, std::uint64_t memory_budget)
 {
-    const auto frames = static_cast<std::uint64_t>(header.frames);
-    const std::uint64_t own = static_cast<std::uint64_t>(header.width) * static_cast<std::uint64_t>(header.height);
-    const std::uint64_t decode = k_decode_per_pixel * own * frames;
-    // Every encode at every width, with the pixels of its width when resized; the largest
-    // `jobs` of them may run side by side.
-    std::vector<std::uint64_t> encodes;
+    ImageMemory memory;
+    memory.kept = kept_memory(header);
     for (const int w : widths)
         for (const ImageFormat f : formats)
             if (!over_budget(header, w, f, memory_budget))
-                encodes.push_back(encode_memory(header, w, f));
-    std::sort(encodes.rbegin(), encodes.rend());
-    const std::uint64_t kept = kept_memory(header);
-    ImageMemory memory{std::max(decode, kept + (encodes.empty() ? 0 : encodes.front())), 0};
-    std::uint64_t side_by_side = kept;
-    for (std::size_t n = 0; n < encodes.size() && n < std::max(1u, jobs); ++n)
-        side_by_side += encodes[n];
-    memory.side_by_side = std::max(decode, side_by_side);
+                memory.room = std::max(memory.room, encode_memory(header, w, f));
+    const std::uint64_t decode = k_decode_per_pixel * static_cast<std::uint64_t>(header.width) *
+                                 static_cast<std::uint64_t>(header.height) * static_cast<std::uint64_t>(header.frames);
+    memory.alone = std::max(decode, memory.kept + memory.room);
     return memory;
 }
 
@@ -113,7 +114,7 @@ int max_side(ImageFormat format)
 }
 
 std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, Bytes source, AssetResult& result,
-                                          AssetState& state, unsigned jobs, std::uint64_t memory_budget)
+                                          AssetState& state, std::uint64_t memory_budget)
 {
     const ImageStack& stack = image_stack();
     auto job = std::make_shared<ImageJob>();
@@ -133,10 +134,9 @@ std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& ass
     std::vector<ImageFormat> formats = images.formats;
     if (images.fallback)
         formats.push_back(ImageFormat::jpeg); // (whichever fallback: the modern formats weigh more)
-    const ImageMemory memory = image_memory(h, output_widths(images.widths, h.width), formats, jobs, memory_budget);
+    const ImageMemory memory = image_memory(h, output_widths(images.widths, h.width), formats, memory_budget);
     job->memory_budget = memory_budget;
-    job->alone = memory.side_by_side > memory_budget;
-    job->memory = job->alone ? memory_budget : memory.side_by_side;
+    job->memory = memory;
     if (memory.alone > memory_budget)
         throw Error(ErrorKind::asset, "needs about " + human_size(memory.alone) + " of memory (" +
                                           std::to_string(h.width) + "x" + std::to_string(h.height) +

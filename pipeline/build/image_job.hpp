@@ -19,6 +19,18 @@ namespace cachet {
 // The widths an image of source_width is built at: every configured width below it, then its own.
 std::vector<int> output_widths(const std::vector<int>& widths, int source_width);
 
+// The memory of the work on an image with header, estimated from what each step was measured
+// to take a pixel (bench/memory.sh). Its decoded pixels (`kept`) stay from its decode to its
+// end; each encode takes encode_memory() while it runs. `room` is its largest encode: the image
+// holds kept + room from its decode on, so that it can always go on one step at a time, and its
+// other steps run beside that as the budget allows. `alone`, the most it takes one step at a
+// time (its decode, or kept + room), must fit the budget.
+struct ImageMemory {
+    std::uint64_t alone = 0;
+    std::uint64_t kept = 0;
+    std::uint64_t room = 0;
+};
+
 // One image in flight: its decode, then per width a resize and an encode per format, each a
 // task any worker may run; the last ships what is not bigger.
 struct ImageJob {
@@ -66,11 +78,8 @@ struct ImageJob {
     // name), for when no output in its own format at its own width ships.
     Bytes source;
     bool keep_source = false;
-    ImageHeader header;       // what its header says
-    std::uint64_t memory = 0; // the memory its work holds from its decode to its end
-    // Its steps side by side would not fit the budget: they run one at a time (and hold the
-    // whole budget, so that nothing else runs beside it).
-    bool alone = false;
+    ImageHeader header; // what its header says
+    ImageMemory memory; // its estimated memory (image_memory())
 
     // Frees the pixels (the job is over).
     void release()
@@ -82,16 +91,15 @@ struct ImageJob {
     }
 };
 
-// The most memory the work on an image with header takes at once: its decode, or its pixels
-// with its largest encode (and that width's pixels), and with its `jobs` largest encodes side
-// by side. Estimated from what each step was measured to take a pixel (bench/memory.sh).
-struct ImageMemory {
-    std::uint64_t alone = 0;        // one step at a time
-    std::uint64_t side_by_side = 0; // its steps on `jobs` threads
-};
 // Encodes over_budget() leaves out are not counted.
 ImageMemory image_memory(const ImageHeader& header, const std::vector<int>& widths,
-                         const std::vector<ImageFormat>& formats, unsigned jobs, std::uint64_t memory_budget);
+                         const std::vector<ImageFormat>& formats, std::uint64_t memory_budget);
+
+// What resizing the image to width takes (its pixels at that width; none at its own width),
+// and what encoding that width in format takes: the encoder's working set, with the width's
+// pixels.
+std::uint64_t resize_memory(const ImageHeader& header, int width);
+std::uint64_t encode_memory(const ImageHeader& header, int width, ImageFormat format);
 
 // Whether the output of format at width is left out for memory: JPEG XL (libjxl 0.7 takes
 // about 130 bytes a pixel while it encodes) at a width whose encode would not fit
@@ -104,10 +112,10 @@ int max_side(ImageFormat format);
 
 // Starts the image asset from its source bytes: reads its header (not its pixels), and
 // estimates the memory its work takes. Throws Error(asset) if the image is over the preset's
-// limits, or if its work cannot fit memory_budget even one step at a time (whatever jobs is,
-// so that whether an image fails does not depend on -j).
+// limits, or if its work cannot fit memory_budget even one step at a time (so that whether an
+// image fails does not depend on -j).
 std::shared_ptr<ImageJob> start_image_job(const Preset& preset, const Asset& asset, Bytes source, AssetResult& result,
-                                          AssetState& state, unsigned jobs, std::uint64_t memory_budget);
+                                          AssetState& state, std::uint64_t memory_budget);
 
 // Decodes the image and plans its widths and formats (running quality = "auto" searches; a
 // width a format cannot hold is left out of it, with a warning); fills in the record's

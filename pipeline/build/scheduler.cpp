@@ -43,15 +43,22 @@ bool Scheduler::stopping() const
 
 bool Scheduler::admits(std::uint64_t cost) const
 {
-    return idle() || (m_held <= m_budget && cost <= m_budget - m_held);
+    return m_held <= m_budget && cost <= m_budget - m_held;
+}
+
+bool Scheduler::fits_room(const Child& child) const
+{
+    const Node& node = m_nodes[child.task];
+    return child.kept == 0 && !node.room_taken && child.cost <= node.room;
 }
 
 std::deque<Scheduler::Child>::iterator Scheduler::next_child()
 {
     for (auto it = m_children.begin(); it != m_children.end(); ++it)
-        if (m_nodes[it->task].error || stopping() || admits(it->cost))
+        if (m_nodes[it->task].error || stopping() || fits_room(*it) || admits(it->cost))
             return it;
-    return m_children.end();
+    // None fits, and nothing runs that could make room: the first runs over the budget.
+    return idle() ? m_children.begin() : m_children.end();
 }
 
 void Scheduler::hold(std::uint64_t cost)
@@ -60,10 +67,11 @@ void Scheduler::hold(std::uint64_t cost)
     m_peak = std::max(m_peak, m_held);
 }
 
-void Scheduler::Context::spawn(Work child, Where where, std::uint64_t cost, Hold hold)
+void Scheduler::Context::spawn(Work child, Where where, std::uint64_t cost, std::uint64_t kept, std::uint64_t room)
 {
     std::lock_guard lock(m_scheduler.m_mutex);
-    Child c{m_task, std::move(child), cost, hold};
+    kept = std::min(kept, cost);
+    Child c{m_task, std::move(child), cost, kept, std::min(room, kept)};
     if (where == Where::front)
         m_scheduler.m_children.push_front(std::move(c));
     else
@@ -139,7 +147,11 @@ void Scheduler::work()
             }
             Child child = std::move(*it);
             m_children.erase(it);
-            hold(child.cost);
+            child.in_room = fits_room(child);
+            if (child.in_room)
+                node.room_taken = true;
+            else
+                hold(child.cost);
             ++m_running;
             lock.unlock();
             Context context(*this, child.task);
@@ -151,10 +163,13 @@ void Scheduler::work()
             child.run = nullptr; // what it captured goes before the task may finish
             lock.lock();
             --m_running;
-            if (child.hold == Hold::until_over)
-                m_nodes[child.task].kept += child.cost; // released when the task is over
-            else
-                m_held -= child.cost;
+            if (child.in_room) {
+                node.room_taken = false;
+            } else {
+                node.kept += child.kept; // released when the task is over
+                node.room += child.room;
+                m_held -= child.cost - child.kept;
+            }
             part_over(lock, child.task);
             m_changed.notify_all();
         } else if (!m_ready.empty()) {
@@ -165,7 +180,7 @@ void Scheduler::work()
                 finish(lock, task, Outcome::cancelled);
                 continue;
             }
-            if (!admits(node.task.cost)) {
+            if (!admits(node.task.cost) && !idle()) {
                 m_changed.wait(lock);
                 continue;
             }

@@ -24,8 +24,11 @@ namespace cachet {
 // a dependent when its last prerequisite is over.
 //
 // Admission: the cost of a task is held from its start until it is over, a child's while it
-// runs (or, with Hold::until_over, from its start until its task is over: what it leaves in
-// memory for its siblings); nothing starts that would take the costs held past the budget,
+// runs, except the part of it the child keeps: that stays held until its task is over (what it
+// leaves in memory for its siblings). Part of what a child keeps may be room for its siblings:
+// once it has run, one child of the task at a time whose cost fits that room runs in it,
+// holding nothing more (so a task that reserved room for its largest step can always go on,
+// one step at a time). Nothing starts that would take the costs held past the budget,
 // unless nothing runs (so that a task bigger than the budget runs alone rather than never).
 // The first queued child that fits runs; while some child waits for room, no new task starts.
 class Scheduler {
@@ -39,8 +42,6 @@ public:
     enum class Outcome { done, failed, cancelled };
     // Where a spawned child joins the queue of work in flight.
     enum class Where { front, back };
-    // How long a child's cost is held: while it runs, or until its task is over.
-    enum class Hold { while_running, until_over };
     // What the failure or cancellation of a prerequisite does to a dependent.
     enum class IfFailed { cancel, run };
 
@@ -59,8 +60,10 @@ public:
     // What a running task (or child) may do.
     class Context {
     public:
-        // Queues a child of the same task; it holds cost while it runs, or until the task is over.
-        void spawn(Work child, Where where, std::uint64_t cost = 0, Hold hold = Hold::while_running);
+        // Queues a child of the same task; it holds cost while it runs, and keeps `kept` of it
+        // (at most cost) held until the task is over, of which `room` (at most kept) is room
+        // for the task's other children once it has run (see Admission).
+        void spawn(Work child, Where where, std::uint64_t cost = 0, std::uint64_t kept = 0, std::uint64_t room = 0);
         // Whether the task has failed or the scheduler was cancelled: its queued children will
         // not run, so a long child may stop early.
         bool stopped() const;
@@ -108,22 +111,27 @@ private:
         bool started = false;
         bool dropped = false;   // a part was cancelled before it ran
         std::size_t parts = 0;  // its run and its children, not yet over
-        std::uint64_t kept = 0; // the costs of its children with Hold::until_over that ran
+        std::uint64_t kept = 0; // what its children that ran keep held until it is over
+        std::uint64_t room = 0; // of that, room one child at a time runs in
+        bool room_taken = false;
         std::exception_ptr error;
     };
     struct Child {
         TaskId task;
         Work run;
         std::uint64_t cost;
-        Hold hold;
+        std::uint64_t kept; // <= cost
+        std::uint64_t room; // <= kept
+        bool in_room = false;
     };
 
     void work();
     bool stopping() const;                                           // under m_mutex
     bool idle() const { return m_running == 0 && m_finishing == 0; } // under m_mutex
     bool admits(std::uint64_t cost) const;
+    bool fits_room(const Child& child) const; // under m_mutex
     // The first queued child that is to be dropped (its task failed, or everything stops) or
-    // fits the budget; m_children.end() if none.
+    // fits the budget; else, if nothing runs, the first; else m_children.end().
     std::deque<Child>::iterator next_child();
     void hold(std::uint64_t cost);
     // One part of task is over: when it was the last, finishes the task and releases its
