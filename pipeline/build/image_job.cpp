@@ -209,19 +209,12 @@ void decode_image_job(ImageJob& job_ref)
             images.png.quantize = true;
             job->chosen[ImageFormat::png] = QualityChoice{0, *distance};
         }
-        std::optional<NearTrial> best;
-        int best_near = 0;
-        for (int near = 1; near <= images.png.near_lossless && !images.png.quantize; ++near) {
-            const auto trial = stack.near_lossless_trial(raster, images, near);
-            if (!trial || trial->distance > images.png.lossy_distance)
-                break;
-            best = trial;
-            best_near = near;
-        }
-        if (best && best->size_ratio <= 1 - k_near_lossless_saving) {
-            images.png.near = best_near;
-            job->chosen[ImageFormat::png] = QualityChoice{0, best->distance};
-        }
+        if (!images.png.quantize)
+            if (const auto best = stack.near_lossless_choice(raster, images);
+                best && best->size_ratio <= 1 - k_near_lossless_saving) {
+                images.png.near = best->near;
+                job->chosen[ImageFormat::png] = QualityChoice{0, best->distance};
+            }
     }
     // Never heavier than the source: its own bytes may stand in for the fallback at its width.
     // Not when EXIF turns it or holds fields to keep, nor with a profile converted away.

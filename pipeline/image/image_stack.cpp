@@ -37,8 +37,8 @@ void check_versions()
                         " (tools/build-aom.sh): its AVIF output would differ from what was tested; rebuild cachet");
 }
 
-const ImageStack k_stack{decode_image, probe_image,     resize_raster,    make_placeholder,    find_quality,
-                         avif_floor,   jxl_at_distance, palette_distance, near_lossless_trial, butteraugli_distance,
+const ImageStack k_stack{decode_image, probe_image,     resize_raster,    make_placeholder,     find_quality,
+                         avif_floor,   jxl_at_distance, palette_distance, near_lossless_choice, butteraugli_distance,
                          kept_exif,    encoder_for,     versions,         check_versions};
 
 } // namespace

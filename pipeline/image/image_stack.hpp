@@ -25,7 +25,7 @@ struct ImageStack {
     QualityChoice (*avif_floor)(const Raster& source, const ImageSettings& images, int threads);
     JxlChoice (*jxl_at_distance)(const Raster& source, const ImageSettings& images, double target);
     std::optional<double> (*palette_distance)(const Raster& source, const ImageSettings& images);
-    std::optional<NearTrial> (*near_lossless_trial)(const Raster& source, const ImageSettings& images, int near);
+    std::optional<NearTrial> (*near_lossless_choice)(const Raster& source, const ImageSettings& images);
     double (*butteraugli_distance)(const Raster& original, const Raster& distorted);
     Bytes (*kept_exif)(ByteView exif, const std::vector<MetadataField>& keep);
     const Encoder& (*encoder_for)(ImageFormat format);

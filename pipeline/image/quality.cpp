@@ -84,19 +84,26 @@ std::optional<double> palette_distance(const Raster& source, const ImageSettings
     return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
 }
 
-std::optional<NearTrial> near_lossless_trial(const Raster& source, const ImageSettings& images, int near)
+std::optional<NearTrial> near_lossless_choice(const Raster& source, const ImageSettings& images)
 {
-    if (source.bands < 3 || distinct_colours(source, 256) <= 256)
+    if (source.bands < 3 || images.png.near_lossless < 1 || distinct_colours(source, 256) <= 256)
         return std::nullopt;
     const Raster reference = reference_raster(source, images);
     PngOptions png = images.png; // (as compressed at every width, so that the sizes compare)
     png.quantize = false;
-    const Bytes lossless = encode_png(reference, png);
-    png.near = near;
-    const Bytes encoded = encode_png(reference, png);
-    return NearTrial{
-        butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster),
-        static_cast<double>(encoded.size()) / static_cast<double>(std::max<std::size_t>(1, lossless.size()))};
+    png.near = 0;
+    const double lossless = static_cast<double>(std::max<std::size_t>(1, encode_png(reference, png).size()));
+    std::optional<NearTrial> best;
+    for (int near = 1; near <= images.png.near_lossless; ++near) {
+        png.near = near;
+        const Bytes encoded = encode_png(reference, png);
+        const double distance =
+            butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+        if (distance > images.png.lossy_distance)
+            break;
+        best = NearTrial{near, distance, static_cast<double>(encoded.size()) / lossless};
+    }
+    return best;
 }
 
 QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads)

@@ -39,15 +39,18 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
 // its PNG is not quantized anyway: grey, or of at most 256 colours (an exact palette).
 std::optional<double> palette_distance(const Raster& source, const ImageSettings& images);
 
-// The trial of images.png.near_lossless, when the palette is not within lossy_distance:
-// source's near-lossless PNG at that error (images.png.near) at the reference width as for
-// the palette, its distance, and how many bytes it takes for each of the lossless PNG's (both
-// compressed as images.png says). Nullopt when its PNG is an exact palette anyway (at most 256 colours).
+// The trials of images.png.near_lossless, when the palette is not within lossy_distance:
+// source's near-lossless PNGs at the reference width as for the palette, at errors from 1 up
+// to images.png.near_lossless (a larger error is never closer). The largest error whose PNG is
+// within images.png.lossy_distance, its distance, and how many bytes it takes for each of the
+// lossless PNG's (both compressed as images.png says). Nullopt when none is within, or when
+// its PNG is an exact palette anyway (at most 256 colours).
 struct NearTrial {
+    int near = 0;
     double distance = 0;
     double size_ratio = 1;
 };
-std::optional<NearTrial> near_lossless_trial(const Raster& source, const ImageSettings& images, int near);
+std::optional<NearTrial> near_lossless_choice(const Raster& source, const ImageSettings& images);
 
 // JPEG XL at the AVIF's distance: the largest libjxl distance setting (images.jxl.distance is
 // where the search starts) whose output at the reference size (as avif_floor's) is within
