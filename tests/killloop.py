@@ -116,7 +116,12 @@ def main():
     def finish_build(use_cache):
         p = subprocess.run(build_cmd(use_cache), env=env, capture_output=True, text=True)
         if p.returncode != 0:
-            sys.exit(f"a build to the end failed ({p.returncode}): {p.stderr}")
+            # (once, in CI, a stopped build's lock seemed still held: show who held what)
+            holders = subprocess.run(["ps", "-eo", "pid,ppid,stat,args"], capture_output=True, text=True).stdout
+            with open("/proc/locks") as f:
+                locks = f.read()
+            sys.exit(f"a build to the end failed ({p.returncode}): {p.stderr}\nprocesses:\n{holders}\n"
+                     f"/proc/locks:\n{locks}")
 
     try:
         make_site(src, args.fixtures, rnd, 0)

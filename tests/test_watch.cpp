@@ -451,6 +451,7 @@ TEST_CASE("a second build into the same OUT is refused while the first runs, wit
     const auto second = test::run_cachet({"build", src.string(), "-o", out, "--cache-dir", cache});
     CHECK(second.exit_code == 2);
     CHECK_THAT(second.err, Catch::Contains("another cachet is building into"));
+    CHECK_THAT(second.err, Catch::Contains("(process " + std::to_string(first.pid()) + " holds ")); // which to stop
     // The lock is OUT's, not the cache's: a build without a cache is kept out too.
     const auto third = test::run_cachet({"build", src.string(), "-o", out, "--no-cache"});
     CHECK(third.exit_code == 2);

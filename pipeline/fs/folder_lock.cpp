@@ -5,11 +5,29 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <string>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace cachet {
+namespace {
+
+// The process id its holder wrote in the lock file fd, if it is one (digits only).
+std::string holder_of(int fd)
+{
+    char text[24] = {};
+    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    std::string pid;
+    for (ssize_t i = 0; i < n && text[i] != '\n'; ++i) {
+        if (text[i] < '0' || text[i] > '9')
+            return {};
+        pid += text[i];
+    }
+    return pid;
+}
+
+} // namespace
 
 FolderLock::FolderLock(const std::filesystem::path& file, const std::filesystem::path& folder) : m_file(file)
 {
@@ -29,9 +47,11 @@ FolderLock::FolderLock(const std::filesystem::path& file, const std::filesystem:
         }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
+            const std::string holder = err == EWOULDBLOCK ? holder_of(fd) : std::string();
             ::close(fd);
             if (err == EWOULDBLOCK)
-                throw Error(ErrorKind::usage, "another cachet is building into " + folder.string() + " (it holds " +
+                throw Error(ErrorKind::usage, "another cachet is building into " + folder.string() + " (" +
+                                                  (holder.empty() ? "it" : "process " + holder) + " holds " +
                                                   file.string() + "); wait for it or stop it");
             throw io_error(file.string(), "cannot lock", err);
         }
@@ -41,6 +61,12 @@ FolderLock::FolderLock(const std::filesystem::path& file, const std::filesystem:
             held.st_dev == named.st_dev) {
             m_fd = fd;
             m_stale = !created;
+            // Its holder's process id, for the message of a build that finds it held (if this
+            // fails, only that message lacks it).
+            const std::string pid = std::to_string(::getpid()) + "\n";
+            const bool written =
+                ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
+            static_cast<void>(written);
             return;
         }
         ::close(fd); // we locked a file its holder had just deleted: again
