@@ -250,8 +250,8 @@ TEST_CASE("the rate control's steps and floor parse, change the settings key and
     CHECK(p.images.webp.small_quality == 70);
     CHECK(settings_key(p.images) != small_before);
     const std::string raised_before = settings_key(p.images);
-    CHECK(p.images.avif.raised_step_factor == 0.8);                         // the default preset's
-    apply_config_text(p, "[images.avif]\nraised_step_factor = 0.8\n", "x"); // as it was: the same key
+    CHECK(p.images.avif.raised_step_factor == 0.9);                         // the default preset's
+    apply_config_text(p, "[images.avif]\nraised_step_factor = 0.9\n", "x"); // as it was: the same key
     CHECK(settings_key(p.images) == raised_before);
     apply_config_text(p, "[images.avif]\nraised_step_factor = 0.5\n", "x");
     CHECK(p.images.avif.raised_step_factor == 0.5);

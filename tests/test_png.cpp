@@ -374,6 +374,27 @@ TEST_CASE("cachet build writes a near-lossless PNG where the palette is too far 
     CHECK(worst == 1); // the largest error within 0.6
 }
 
+TEST_CASE("near_lossless_choice keeps the chosen error's trial PNG, the bytes of that output", "[png][image]")
+{
+    const Raster shaded = gradient(300, 240); // (near-lossless 0.53 at an error of 1, 1.02 at 2)
+    ImageSettings images = load_preset("default").images;
+    images.png.lossy_distance = 0.6;
+    images.png.near_lossless = 3;
+    const auto best = near_lossless_choice(shaded, images);
+    REQUIRE(best);
+    CHECK(best->near == 1);
+    PngOptions png = images.png;
+    png.near = 1;
+    const Bytes output = encode_png(shaded, png); // as the build encodes its own width
+    CHECK(best->output.bytes == output);
+    images.png.near = 1;
+    CHECK(same_output(best->output, ImageFormat::png, 300, 240, images));
+    png.near = 0;
+    CHECK(best->size_ratio == Approx(static_cast<double>(output.size()) / encode_png(shaded, png).size()));
+    images.png.near = 0; // the lossless output is encoded
+    CHECK_FALSE(same_output(best->output, ImageFormat::png, 300, 240, images));
+}
+
 TEST_CASE("a grey image stays grey in its PNG, exactly, and gets no palette", "[png][image]")
 {
     for (const bool alpha : {false, true}) {

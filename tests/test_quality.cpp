@@ -71,7 +71,7 @@ TEST_CASE("settings_for_size lowers quality per doubling of pixels over the refe
     images.webp.quality_step = 2;
     images.jpeg.distance = 1.8;
     images.jpeg.distance_step = 0.2;
-    images.avif.raised_step_factor = 1; // (the default preset's is 0.8: below)
+    images.avif.raised_step_factor = 1; // (the default preset's is 0.9: below)
     CHECK(reference_pixels(images) == 640u * 427u);
     const ImageSettings same = settings_for_size(images, 640u * 427u, 0);
     CHECK(same.avif.quality == 50);
@@ -140,6 +140,32 @@ TEST_CASE("avif_floor raises quality just enough to bring the reference size wit
     const Raster at_160 = resize_raster(r, 160);
     CHECK(distance_at(ImageFormat::avif, at_160, 30 + narrow.quality) == Approx(narrow.distance));
     CHECK(distance_at(ImageFormat::avif, reference, 30 + narrow.quality) != Approx(narrow.distance));
+}
+
+TEST_CASE("avif_floor's trial AVIF is the output of its size at the raise it chose, byte for byte", "[quality][rate]")
+{
+    // The build ships it instead of encoding that output again (ImageJob::trials), so it must be
+    // exactly what the output's own encode gives, at the raise chosen, not the last one tried.
+    const Raster r = hero();
+    ImageSettings settings = load_preset("default").images;
+    settings.auto_reference_width = 240;
+    settings.avif.quality = 30;
+    settings.avif.max_distance = avif_floor(r, settings, 1).distance * 0.7; // a raise, found by bisection
+    const QualityChoice floor = avif_floor(r, settings, 1);
+    REQUIRE(floor.quality > 0);
+    REQUIRE(floor.output);
+    const Raster reference = resize_raster(r, 240, k_any_height);
+    const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
+    const ImageSettings sized = settings_for_size(settings, pixels, floor.quality);
+    CHECK(floor.output->width == reference.width);
+    CHECK(floor.output->height == reference.height);
+    CHECK(floor.output->bytes == encoder_for(ImageFormat::avif).encode(reference, EncodeOptions{sized, 1}));
+    CHECK(same_output(*floor.output, ImageFormat::avif, reference.width, reference.height, sized));
+    // Any other output is encoded: another raise, size or format.
+    CHECK_FALSE(same_output(*floor.output, ImageFormat::avif, reference.width, reference.height,
+                            settings_for_size(settings, pixels, floor.quality - 1)));
+    CHECK_FALSE(same_output(*floor.output, ImageFormat::avif, reference.width + 1, reference.height, sized));
+    CHECK_FALSE(same_output(*floor.output, ImageFormat::webp, reference.width, reference.height, sized));
 }
 
 #if defined(__x86_64__)

@@ -178,8 +178,10 @@ void decode_image_job(ImageJob& job_ref)
     // images.avif.max_distance: the floor of the rate control, from trials at the reference size.
     if (images.avif.max_distance > 0 && !animation && !job->chosen.contains(ImageFormat::avif) &&
         std::find(images.formats.begin(), images.formats.end(), ImageFormat::avif) != images.formats.end()) {
-        const QualityChoice floor = stack.avif_floor(raster, images, 1);
+        QualityChoice floor = stack.avif_floor(raster, images, 1);
         job->avif_raise = floor.quality;
+        if (floor.output)
+            job->trials.push_back(std::move(*floor.output));
         // JPEG XL at the AVIF's distance at the reference size (it ships only where smaller).
         if (std::find(images.formats.begin(), images.formats.end(), ImageFormat::jxl) != images.formats.end())
             job->images.jxl.distance = stack.jxl_at_distance(raster, images, floor.distance).setting;
@@ -207,13 +209,14 @@ void decode_image_job(ImageJob& job_ref)
         if (const auto distance = stack.palette_distance(raster, images);
             distance && *distance <= images.png.lossy_distance) {
             images.png.quantize = true;
-            job->chosen[ImageFormat::png] = QualityChoice{0, *distance};
+            job->chosen[ImageFormat::png] = QualityChoice{0, *distance, std::nullopt};
         }
         if (!images.png.quantize)
-            if (const auto best = stack.near_lossless_choice(raster, images);
+            if (auto best = stack.near_lossless_choice(raster, images);
                 best && best->size_ratio <= 1 - k_near_lossless_saving) {
                 images.png.near = best->near;
-                job->chosen[ImageFormat::png] = QualityChoice{0, best->distance};
+                job->chosen[ImageFormat::png] = QualityChoice{0, best->distance, std::nullopt};
+                job->trials.push_back(std::move(best->output));
             }
     }
     // Never heavier than the source: its own bytes may stand in for the fallback at its width.
@@ -311,8 +314,14 @@ void encode_width(ImageJob& job, std::size_t width_index, std::size_t format_ind
         w.quality[format_index] = sized.avif.quality;
     else if (format == ImageFormat::webp && sized.webp.quality != job.images.webp.quality)
         w.quality[format_index] = sized.webp.quality;
+    const auto trial =
+        animation ? job.trials.end() : std::find_if(job.trials.begin(), job.trials.end(), [&](const TrialOutput& t) {
+            return same_output(t, format, w.shape.width, w.shape.height, sized);
+        });
     if (std::find(w.skip.begin(), w.skip.end(), format) != w.skip.end())
         w.encoded[format_index].reset(); // (told in a warning when planned)
+    else if (trial != job.trials.end())
+        w.encoded[format_index] = std::move(trial->bytes); // a trial's output, the same bytes (once)
     else
         w.encoded[format_index] =
             animation ? stack.encoder_for(format).encode_animation(own ? *animation : w.animation, options)

@@ -60,7 +60,10 @@ struct ImageJob {
     std::optional<ImageFormat> fallback;
     std::map<ImageFormat, QualityChoice> chosen; // quality = "auto" results, and a lossy palette PNG's
     int avif_raise = 0;                          // images.avif.max_distance: AVIF quality raised by this
-    std::uint64_t memory_budget = 0;             // the build's (over_budget())
+    // Outputs the trials encoded at the reference size (the AVIF floor's, the near-lossless
+    // PNG's): the output of that size and settings ships them instead of encoding them again.
+    std::vector<TrialOutput> trials;
+    std::uint64_t memory_budget = 0; // the build's (over_budget())
     std::vector<std::unique_ptr<Width>> widths;
     // The source keeps its name (output.stable): its own width is named as the source, and the
     // output in the source's own format keeps the source's extension as written.

@@ -49,6 +49,8 @@ struct AvifOptions {
     // used only when codec is aom.
     std::map<std::string, std::string> aom_options{
         {"tune", "ssimulacra2"}, {"enable-cdef", "1"}, {"deltaq-strength", "38"}};
+
+    bool operator==(const AvifOptions&) const = default;
 };
 
 struct WebpOptions {
@@ -95,6 +97,8 @@ struct PngOptions {
     // tried when the quantized palette is not within lossy_distance; 0 = never.
     int near_lossless = 0;
     int near = 0; // per image, from near_lossless and lossy_distance (not a key): write it at this error
+
+    bool operator==(const PngOptions&) const = default;
 };
 
 struct ImageSettings;

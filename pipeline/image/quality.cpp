@@ -91,17 +91,21 @@ std::optional<NearTrial> near_lossless_choice(const Raster& source, const ImageS
     const Raster reference = reference_raster(source, images);
     PngOptions png = images.png; // (as compressed at every width, so that the sizes compare)
     png.quantize = false;
-    png.near = 0;
-    const double lossless = static_cast<double>(std::max<std::size_t>(1, encode_png(reference, png).size()));
     std::optional<NearTrial> best;
     for (int near = 1; near <= images.png.near_lossless; ++near) {
         png.near = near;
-        const Bytes encoded = encode_png(reference, png);
+        Bytes encoded = encode_png(reference, png);
         const double distance =
             butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
         if (distance > images.png.lossy_distance)
             break;
-        best = NearTrial{near, distance, static_cast<double>(encoded.size()) / lossless};
+        best = NearTrial{near, distance, 1,
+                         TrialOutput{ImageFormat::png, reference.width, reference.height, {}, png, std::move(encoded)}};
+    }
+    if (best) {
+        png.near = 0;
+        const double lossless = static_cast<double>(std::max<std::size_t>(1, encode_png(reference, png).size()));
+        best->size_ratio = static_cast<double>(best->output.bytes.size()) / lossless;
     }
     return best;
 }
@@ -111,12 +115,22 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
     const int width = images.avif.floor_width > 0 ? images.avif.floor_width : images.auto_reference_width;
     const Raster reference = source.width > width ? resize_raster(source, width) : source;
     const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
+    // Each trial's AVIF, kept for the answer (the output of that size at the raise chosen).
     auto measure = [&](int raise) {
         const ImageSettings trial = settings_for_size(images, pixels, raise);
-        const Bytes encoded = encoder_for(ImageFormat::avif).encode(reference, EncodeOptions{trial, threads});
-        return butteraugli_distance(reference, decode_image(encoded, std::uint64_t{1} << 40, Colour::keep).raster);
+        QualityChoice choice{
+            raise, 0,
+            TrialOutput{ImageFormat::avif,
+                        reference.width,
+                        reference.height,
+                        trial.avif,
+                        {},
+                        encoder_for(ImageFormat::avif).encode(reference, EncodeOptions{trial, threads})}};
+        choice.distance = butteraugli_distance(
+            reference, decode_image(choice.output->bytes, std::uint64_t{1} << 40, Colour::keep).raster);
+        return choice;
     };
-    QualityChoice best{0, measure(0)};
+    QualityChoice best = measure(0);
     if (best.distance <= images.avif.max_distance)
         return best;
     // Galloping (most images that miss need a few points), then bisection below the raise
@@ -124,12 +138,9 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
     const int most = std::max(0, 99 - images.avif.quality); // (100 is lossless)
     int lo = 1;
     for (int raise = std::min(4, most); raise > 0; raise = std::min(raise * 2, most)) {
-        const double d = measure(raise);
-        if (d <= images.avif.max_distance) {
-            best = {raise, d};
+        best = measure(raise);
+        if (best.distance <= images.avif.max_distance)
             break;
-        }
-        best = {raise, d};
         lo = raise + 1;
         if (raise == most)
             return best; // even the most misses
@@ -137,9 +148,8 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
     int hi = best.quality;
     while (lo < hi) {
         const int mid = (lo + hi) / 2;
-        const double d = measure(mid);
-        if (d <= images.avif.max_distance) {
-            best = {mid, d};
+        if (QualityChoice trial = measure(mid); trial.distance <= images.avif.max_distance) {
+            best = std::move(trial);
             hi = mid;
         } else {
             lo = mid + 1;
@@ -191,14 +201,14 @@ QualityChoice find_quality(ImageFormat format, const Raster& source, const Image
     };
     int lo = 20;
     int hi = 95;
-    QualityChoice best{hi, measure(hi)};
+    QualityChoice best{hi, measure(hi), std::nullopt};
     if (best.distance > images.auto_distance)
         return best;
     while (lo < hi) {
         const int mid = (lo + hi) / 2;
         const double d = measure(mid);
         if (d <= images.auto_distance) {
-            best = {mid, d};
+            best = {mid, d, std::nullopt};
             hi = mid;
         } else {
             lo = mid + 1;

@@ -15,9 +15,34 @@ void hold_highway_to_sse4();
 // Throws Error(internal) if libjxl cannot compute it.
 double butteraugli_distance(const Raster& original, const Raster& distorted);
 
+// What a trial encoded for its answer: the output of one size at the settings an output of
+// that size gets, which the build ships as it is instead of encoding it again (same resize,
+// same encoder, same options: the same bytes).
+struct TrialOutput {
+    ImageFormat format = ImageFormat::avif;
+    int width = 0;
+    int height = 0;
+    AvifOptions avif; // the encoder's options (format avif)
+    PngOptions png;   // ... (format png)
+    Bytes bytes;
+};
+
+// Whether `trial` is the output an encode of format at width x height with `images` would
+// make (AVIF and PNG encoders read only their own options). Inline: the build calls it, and the
+// image module (cachet-images.so) is not linked into it.
+inline bool same_output(const TrialOutput& trial, ImageFormat format, int width, int height,
+                        const ImageSettings& images)
+{
+    if (trial.format != format || trial.width != width || trial.height != height)
+        return false;
+    return format == ImageFormat::avif ? trial.avif == images.avif
+                                       : format == ImageFormat::png && trial.png == images.png;
+}
+
 struct QualityChoice {
     int quality = 0;
-    double distance = 0; // Butteraugli 3-norm at the reference width
+    double distance = 0;               // Butteraugli 3-norm at the reference width
+    std::optional<TrialOutput> output; // avif_floor(): the AVIF at the reference size, at this raise
 };
 
 // The lowest quality of format (avif or webp) whose output, decoded again, stays within
@@ -30,7 +55,7 @@ QualityChoice find_quality(ImageFormat format, const Raster& source, const Image
 // (0: images.auto_reference_width; source's own width if smaller), encoded at the quality
 // settings_for_size() gives that size, is within images.avif.max_distance; by bisection after one
 // trial at no raise. If even the largest raise misses, that raise. `quality` in the answer is
-// the raise.
+// the raise; `output` the trial AVIF at it.
 QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int threads);
 
 // The Butteraugli 3-norm distance of source's quantized palette PNG (images.png with quantize)
@@ -45,10 +70,13 @@ std::optional<double> palette_distance(const Raster& source, const ImageSettings
 // within images.png.lossy_distance, its distance, and how many bytes it takes for each of the
 // lossless PNG's (both compressed as images.png says). Nullopt when none is within, or when
 // its PNG is an exact palette anyway (at most 256 colours).
+// The lossless PNG is encoded for the ratio only when an error is within (most images that
+// miss, miss at 1). `output` is the chosen error's trial PNG.
 struct NearTrial {
     int near = 0;
     double distance = 0;
     double size_ratio = 1;
+    TrialOutput output;
 };
 std::optional<NearTrial> near_lossless_choice(const Raster& source, const ImageSettings& images);
 
