@@ -261,6 +261,13 @@ TEST_CASE("the rate control's steps and floor parse, change the settings key and
           "for an image max_distance raised)");
     CHECK(config_error("[images.webp]\nsmall_quality = 101\n") ==
           "cachet.toml:2: images.webp.small_quality must be an integer from 0 to 100");
+    const std::string avif_small_before = settings_key(p.images);
+    CHECK(load_preset("default").images.avif.small_quality == 0); // off (docs/rate-control.md)
+    apply_config_text(p, "[images.avif]\nsmall_quality = 40\n", "x");
+    CHECK(p.images.avif.small_quality == 40);
+    CHECK(settings_key(p.images) != avif_small_before);
+    CHECK(config_error("[images.avif]\nsmall_quality = -1\n") ==
+          "cachet.toml:2: images.avif.small_quality must be an integer from 0 to 100");
     CHECK(config_error("[images.avif]\nquality_step = -1\n") ==
           "cachet.toml:2: images.avif.quality_step must be a number from 0 to 20 (quality per doubling of an "
           "output's pixels)");

@@ -108,6 +108,18 @@ TEST_CASE("settings_for_size lowers quality per doubling of pixels over the refe
     CHECK(settings_for_size(images, 100, 0).webp.quality == 85);
     images.webp.quality = 75;
     images.webp.quality_step = 2;
+    // AVIF likewise with its own small_quality (0 above: off); an image the floor raised gets
+    // its raise on both ends.
+    images.avif.quality = 56;
+    images.avif.quality_step = 5;
+    images.avif.small_quality = 50;
+    CHECK(settings_for_size(images, 480u * 320u, 0).avif.quality == 52); // 0.83 halvings: 51.8
+    CHECK(settings_for_size(images, 320u * 213u, 0).avif.quality == 50); // two halvings: 46, held at 50
+    CHECK(settings_for_size(images, 320u * 213u, 4).avif.quality == 54); // 60 - 10, held at 50 + 4
+    CHECK(settings_for_size(images, 480u * 320u, 4).avif.quality == 56); // 60 - 4.2
+    CHECK(settings_for_size(images, 640u * 427u, 0).avif.quality == 56); // the reference size: as configured
+    images.avif.small_quality = 0;
+    CHECK(settings_for_size(images, 320u * 213u, 0).avif.quality == 56);
     images.avif.quality = 97;
     CHECK(settings_for_size(images, 100, 5).avif.quality == 99); // (100 is lossless)
     images.avif.quality = 100;

@@ -135,7 +135,7 @@ std::string settings_key(const ImageSettings& i)
 {
     // A new field in these structs must be added here, or changing it would reuse stale cache
     // entries; the field counts below fail to compile as a reminder (rules are applied already).
-    static_assert(field_count<ImageSettings>() == 18 && field_count<AvifOptions>() == 11 &&
+    static_assert(field_count<ImageSettings>() == 18 && field_count<AvifOptions>() == 12 &&
                       field_count<WebpOptions>() == 7 && field_count<JpegOptions>() == 6 &&
                       field_count<JxlOptions>() == 3 && field_count<PngOptions>() == 7,
                   "update settings_key(ImageSettings) for the new field");
@@ -160,6 +160,8 @@ std::string settings_key(const ImageSettings& i)
         << a.max_distance << ' ' << a.floor_width;
     if (a.raised_step_factor != 1) // (only then: the keys of every other setting stay as they were)
         out << " raised_step_factor " << a.raised_step_factor;
+    if (a.small_quality != 0) // (likewise)
+        out << " small_quality " << a.small_quality;
     for (const auto& [key, value] : a.aom_options)
         out << ' ' << key << '=' << value;
     const WebpOptions& w = i.webp;

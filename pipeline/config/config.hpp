@@ -43,6 +43,9 @@ struct AvifOptions {
     // The width of the floor's trial output (an image narrower keeps its own); 0 = the reference
     // width (images.auto.reference_width).
     int floor_width = 0;
+    // Outputs under the reference size: quality lowered by quality_step per halving of pixels
+    // under it, to no lower than this (as images.webp.small_quality); 0 = they keep `quality`.
+    int small_quality = 0;
     Chroma chroma = Chroma::yuv444;
     AvifCodec codec = AvifCodec::aom;
     // libaom's own options, passed through libavif as they are (tune = "ssimulacra2", ...);

@@ -177,6 +177,7 @@ const std::map<std::string, Setter>& setters()
         {"images.webp.quality_step",
          number(FIELD(images.webp.quality_step), 0, 20, false, " (quality per doubling of an output's pixels)")},
         {"images.webp.small_quality", integer(FIELD(images.webp.small_quality), 0, 100)},
+        {"images.avif.small_quality", integer(FIELD(images.avif.small_quality), 0, 100)},
         {"images.webp.sharp_yuv", boolean(FIELD(images.webp.sharp_yuv))},
         {"images.webp.alpha_quality", integer(FIELD(images.webp.alpha_quality), 0, 100)},
         {"images.jxl.distance", number(FIELD(images.jxl.distance), 0.1, 25, false, " (a Butteraugli distance)")},

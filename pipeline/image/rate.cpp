@@ -45,19 +45,23 @@ ImageSettings settings_for_size(const ImageSettings& images, std::uint64_t pixel
     // AVIF quality 100 is lossless, which libaom's tunings refuse: the rate control stops at
     // 99 unless 100 is what was configured.
     const int avif_top = std::max(99, images.avif.quality);
+    // Under the reference size: down by the step per halving, to no lower than small (nor
+    // than the quality itself, when that is lower), both raised by the floor's raise.
+    const double halvings = halvings_under_reference(images, pixels);
+    auto small = [&](int quality, double step, int small_quality, int raise, int top) {
+        const int least = std::min(small_quality, quality) + raise;
+        return std::clamp(static_cast<int>(std::lround(quality + raise - step * halvings)), std::min(least, top),
+                          std::min(quality + raise, top));
+    };
+    const double avif_step = images.avif.quality_step * (avif_raise > 0 ? images.avif.raised_step_factor : 1.0);
     if (images.avif.quality_step != 0 || avif_raise != 0)
-        sized.avif.quality =
-            lowered(std::min(avif_top, images.avif.quality + avif_raise),
-                    images.avif.quality_step * (avif_raise > 0 ? images.avif.raised_step_factor : 1.0), avif_top);
+        sized.avif.quality = lowered(std::min(avif_top, images.avif.quality + avif_raise), avif_step, avif_top);
+    if (images.avif.quality_step != 0 && images.avif.small_quality > 0 && halvings > 0)
+        sized.avif.quality = small(images.avif.quality, avif_step, images.avif.small_quality, avif_raise, avif_top);
     if (images.webp.quality_step != 0)
         sized.webp.quality = lowered(images.webp.quality, images.webp.quality_step, 100);
-    if (const double halvings = halvings_under_reference(images, pixels);
-        images.webp.quality_step != 0 && images.webp.small_quality > 0 && halvings > 0) {
-        const int floor = std::min(images.webp.small_quality, images.webp.quality);
-        sized.webp.quality =
-            std::clamp(static_cast<int>(std::lround(images.webp.quality - images.webp.quality_step * halvings)), floor,
-                       images.webp.quality);
-    }
+    if (images.webp.quality_step != 0 && images.webp.small_quality > 0 && halvings > 0)
+        sized.webp.quality = small(images.webp.quality, images.webp.quality_step, images.webp.small_quality, 0, 100);
     if (images.jpeg.distance_step != 0)
         sized.jpeg.distance = std::clamp(images.jpeg.distance + images.jpeg.distance_step * doublings, 0.1, 25.0);
     if (images.jxl.distance_step != 0)
