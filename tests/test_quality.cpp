@@ -180,6 +180,37 @@ TEST_CASE("avif_floor's trial AVIF is the output of its size at the raise it cho
     CHECK_FALSE(same_output(*floor.output, ImageFormat::webp, reference.width, reference.height, sized));
 }
 
+TEST_CASE("avif_floor measures a wide image at the reference size's quality, not at its output's lower one",
+          "[quality][rate]")
+{
+    // hero's top 200 rows: 480x200, wider than 3:2. At a reference width of 240 its output is
+    // 240x100, 0.68 halvings under the reference size (240x160), which images.avif.small_quality
+    // lowers; the floor holds the quality of the reference size, so its trial is at 30.
+    const Raster hero_raster = hero();
+    Raster wide = hero_raster;
+    wide.height = 200;
+    wide.pixels.resize(static_cast<std::size_t>(wide.width) * 200 * static_cast<std::size_t>(wide.bands));
+    ImageSettings settings = load_preset("default").images;
+    settings.auto_reference_width = 240;
+    settings.avif.quality = 30;
+    settings.avif.small_quality = 20;
+    settings.avif.max_distance = 20; // no raise
+    const QualityChoice floor = avif_floor(wide, settings, 1);
+    REQUIRE(floor.output);
+    CHECK(floor.output->width == 240);
+    CHECK(floor.output->height == 100);
+    CHECK(floor.output->avif.quality == 30);
+    const ImageSettings output = settings_for_size(settings, 240u * 100u, 0);
+    CHECK(output.avif.quality == 27);                                             // 30 - 5 x 0.68
+    CHECK_FALSE(same_output(*floor.output, ImageFormat::avif, 240, 100, output)); // encoded at its own
+    // An image narrower than the reference width is measured at its own size and quality.
+    settings.auto_reference_width = 640;
+    const QualityChoice own = avif_floor(wide, settings, 1);
+    REQUIRE(own.output);
+    CHECK(own.output->avif.quality == settings_for_size(settings, 480u * 200u, 0).avif.quality);
+    CHECK(own.output->avif.quality < 30);
+}
+
 #if defined(__x86_64__)
 TEST_CASE("butteraugli_distance holds libjxl's Highway to SSE4, so distances do not depend on the CPU",
           "[quality][rate]")

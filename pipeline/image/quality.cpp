@@ -114,10 +114,14 @@ QualityChoice avif_floor(const Raster& source, const ImageSettings& images, int 
 {
     const int width = images.avif.floor_width > 0 ? images.avif.floor_width : images.auto_reference_width;
     const Raster reference = source.width > width ? resize_raster(source, width) : source;
+    // The floor holds the quality of the reference size: an image wider than 3:2 is measured at
+    // it, not at the lower quality images.avif.small_quality gives its output at that width (a
+    // narrower image, at its own width, at its own). Each trial's AVIF is kept for the answer:
+    // the output of that size at the raise chosen, when that output's quality is the trial's.
     const auto pixels = static_cast<std::uint64_t>(reference.width) * static_cast<std::uint64_t>(reference.height);
-    // Each trial's AVIF, kept for the answer (the output of that size at the raise chosen).
+    const std::uint64_t rule_pixels = source.width > width ? std::max(pixels, reference_pixels(images)) : pixels;
     auto measure = [&](int raise) {
-        const ImageSettings trial = settings_for_size(images, pixels, raise);
+        const ImageSettings trial = settings_for_size(images, rule_pixels, raise);
         QualityChoice choice{
             raise, 0,
             TrialOutput{ImageFormat::avif,
