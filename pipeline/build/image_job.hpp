@@ -90,6 +90,7 @@ struct ImageJob {
         decoded = DecodedImage{};
         widths.clear();
         stand_in.reset();
+        trials.clear();
         source = Bytes{};
     }
 };
