@@ -9,6 +9,7 @@
 #include "pipeline/model/error.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace cachet {
 
@@ -70,40 +71,52 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
         if (options.quantize && rgb && colours > 256)
             return save(colours, VIPS_FOREIGN_PNG_FILTER_NONE);
         Bytes full;
-        if (options.near > 0 && colours > 256) {
-            // Near-lossless: cachet's own rows (png_near.hpp) in libvips' file (its header, with
-            // the height set, and profile; its image data replaced).
-            const int channels = grey ? (raster.has_alpha() ? 2 : 1) : raster.bands;
-            Bytes rows;
-            {
-                const Bytes grey_copy = grey ? grey_samples(raster) : Bytes();
-                rows = near_lossless_rows(grey ? ByteView(grey_copy) : ByteView(raster.pixels), raster.width,
-                                          raster.height, channels, channels % 2 == 0 ? channels - 1 : channels,
-                                          options.near);
-            }
-            // libvips' file of the image's first row: the chunks of the whole image's.
-            const Bytes strip = blob_bytes(
-                image.crop(0, 0, raster.width, 1)
-                    .pngsave_buffer(VImage::option()->set("compression", 1)->set("strip", raster.icc.empty())));
-            const int level = options.deflate > 0 ? options.deflate : std::max(1, options.compression);
-            if (auto near = png_with_image_data(strip, static_cast<std::uint32_t>(raster.height), rows, level))
-                return std::move(*near);
-            throw Error(ErrorKind::internal, "near-lossless PNG: libvips' file does not hold these rows");
-        }
+        // cachet's own filtered rows (png_near.hpp) in libvips' file: its header, with the
+        // height set, and profile; its image data replaced, deflated at level.
+        const int channels = grey ? (raster.has_alpha() ? 2 : 1) : raster.bands;
+        auto own_rows = [&](int near, RowFilter choice) {
+            const Bytes grey_copy = grey ? grey_samples(raster) : Bytes();
+            return near_lossless_rows(grey ? ByteView(grey_copy) : ByteView(raster.pixels), raster.width, raster.height,
+                                      channels, channels % 2 == 0 ? channels - 1 : channels, near, choice);
+        };
+        std::optional<Bytes> strip; // libvips' file of the image's first row: the whole image's chunks
+        auto with_rows = [&](const Bytes& rows, int level) {
+            if (!strip)
+                strip = blob_bytes(
+                    image.crop(0, 0, raster.width, 1)
+                        .pngsave_buffer(VImage::option()->set("compression", 1)->set("strip", raster.icc.empty())));
+            if (auto written = png_with_image_data(*strip, static_cast<std::uint32_t>(raster.height), rows, level))
+                return std::move(*written);
+            throw Error(ErrorKind::internal, "PNG: libvips' file does not hold these rows");
+        };
+        if (options.near > 0 && colours > 256) // near-lossless
+            return with_rows(own_rows(options.near, RowFilter::smallest_sum),
+                             options.deflate > 0 ? options.deflate : std::max(1, options.compression));
         if (options.deflate > 0) {
-            // libpng's choice of filter for each row, or none at all: whichever libdeflate's
-            // fastest level deflates smaller (it ranks them as the chosen level does) is
-            // deflated again at that level.
-            auto at_level_1 = [&](VipsForeignPngFilter filter) {
-                VipsBlob* blob = image.pngsave_buffer(
-                    VImage::option()->set("compression", 1)->set("strip", raster.icc.empty())->set("filter", filter));
-                Bytes bytes = blob_bytes(blob);
-                const std::size_t size = deflated(bytes, 1).size();
-                return std::pair{std::move(bytes), size};
-            };
-            auto [all, all_size] = at_level_1(VIPS_FOREIGN_PNG_FILTER_ALL);
-            auto [none, none_size] = at_level_1(VIPS_FOREIGN_PNG_FILTER_NONE);
-            full = deflated(none_size < all_size ? std::move(none) : std::move(all), options.deflate);
+            // Three ways to filter the rows: each row as its residuals' entropy is least
+            // (cachet's own), as their sum is smallest (libpng's), or none. Whichever
+            // libdeflate's fastest level deflates smallest (it ranks them as the chosen level
+            // does) is deflated again at that level. (The least entropy is the smallest on most
+            // photographic PNGs: 1% to 3.5% fewer bytes than libpng's choice; docs/png.md.)
+            // (libvips' two first, the better kept, then the rows: three files are never held.)
+            Bytes by_libvips;
+            std::size_t libvips_size = 0;
+            for (const VipsForeignPngFilter filter : {VIPS_FOREIGN_PNG_FILTER_ALL, VIPS_FOREIGN_PNG_FILTER_NONE}) {
+                Bytes bytes = blob_bytes(image.pngsave_buffer(
+                    VImage::option()->set("compression", 1)->set("strip", raster.icc.empty())->set("filter", filter)));
+                if (const std::size_t size = deflated(bytes, 1).size(); by_libvips.empty() || size < libvips_size) {
+                    libvips_size = size;
+                    by_libvips = std::move(bytes);
+                }
+            }
+            Bytes rows = own_rows(0, RowFilter::least_entropy);
+            if (with_rows(rows, 1).size() < libvips_size) {
+                Bytes().swap(by_libvips);
+                full = with_rows(rows, options.deflate);
+            } else {
+                Bytes().swap(rows);
+                full = deflated(std::move(by_libvips), options.deflate);
+            }
         } else {
             full = save(0, VIPS_FOREIGN_PNG_FILTER_ALL);
         }

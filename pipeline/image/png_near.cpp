@@ -1,6 +1,7 @@
 #include "pipeline/image/png_near.hpp"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -27,9 +28,27 @@ int predict(Filter filter, int a, int b, int c)
     return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
+// log2(x) for x >= 1 in 1/65536ths, in integers only: the bits of the fraction come from
+// squaring the mantissa (in [1, 2), 30 fractional bits) and halving it when it reaches 2.
+std::uint64_t log2_fixed(std::uint64_t x)
+{
+    const int whole = 63 - std::countl_zero(x);
+    std::uint64_t result = static_cast<std::uint64_t>(whole) << 16;
+    std::uint64_t y = whole > 30 ? x >> (whole - 30) : x << (30 - whole); // [2^30, 2^31)
+    for (int bit = 15; bit >= 0; --bit) {
+        y = (y * y) >> 30;
+        if (y >= (std::uint64_t{2} << 30)) {
+            y >>= 1;
+            result |= std::uint64_t{1} << bit;
+        }
+    }
+    return result;
+}
+
 } // namespace
 
-Bytes near_lossless_rows(ByteView pixels, int width, int height, int channels, int colour_channels, int near)
+Bytes near_lossless_rows(ByteView pixels, int width, int height, int channels, int colour_channels, int near,
+                         RowFilter choice)
 {
     const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
     const auto rows = static_cast<std::size_t>(height);
@@ -41,6 +60,17 @@ Bytes near_lossless_rows(ByteView pixels, int width, int height, int channels, i
         const int d = static_cast<int>(i) - 255;
         rounded[i] = (d < 0 ? -1 : 1) * ((std::abs(d) + near) / step) * step;
     }
+
+    // For least_entropy: count * log2(count) for every count a row can have, in 1/65536ths. A
+    // row's entropy (in bits) is stride * log2(stride) - sum over its byte values of that, so
+    // the least entropy is the largest sum.
+    std::vector<std::uint64_t> count_log;
+    if (choice == RowFilter::least_entropy) {
+        count_log.resize(stride + 1, 0);
+        for (std::size_t k = 2; k <= stride; ++k)
+            count_log[k] = k * log2_fixed(k);
+    }
+    std::array<std::uint32_t, 256> histogram{};
 
     std::vector<std::uint8_t> above(stride, 0); // the row above as rebuilt (zeros above the first)
     constexpr std::array<Filter, 4> k_filters{sub, up, average, paeth};
@@ -74,6 +104,15 @@ Bytes near_lossless_rows(ByteView pixels, int width, int height, int channels, i
                 cost += static_cast<std::uint64_t>(std::abs(static_cast<int>(static_cast<std::int8_t>(e[i]))));
                 if (++channel == static_cast<std::size_t>(channels))
                     channel = 0;
+            }
+            if (choice == RowFilter::least_entropy) {
+                histogram.fill(0);
+                for (std::size_t i = 0; i < stride; ++i)
+                    ++histogram[e[i]];
+                std::uint64_t order = 0;
+                for (const std::uint32_t k : histogram)
+                    order += count_log[k];
+                cost = std::numeric_limits<std::uint64_t>::max() - order; // (order < stride * 2^33)
             }
             if (cost < best_cost) {
                 best_cost = cost;
