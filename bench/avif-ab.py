@@ -9,7 +9,8 @@ A and then B on top of the default preset; measures every output with build/cach
 and prints, per half (bench/halves.py), width and quality, the bytes B takes at the distance A
 reached (interpolated in log bytes between B's qualities) over the images B's points bracket,
 and each setting's build time. ONLY keeps the sources whose name ends so (.jpg: the photos).
-The raw figures go to /tmp/avif-ab.json. (bench/avif-chroma.py is the 4:2:0 case of this.)
+The raw figures go to /tmp/avif-ab.json. 4:2:0 against 4:4:4 on the photos (docs/benchmarks.md):
+ONLY=.jpg A='chroma = "444"' B='chroma = "420"'.
 """
 import json, math, os, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
