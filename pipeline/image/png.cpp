@@ -98,7 +98,7 @@ Bytes encode_png(const Raster& raster, const PngOptions& options)
             // libdeflate's fastest level deflates smallest (it ranks them as the chosen level
             // does) is deflated again at that level. (The least entropy is the smallest on most
             // photographic PNGs: 1% to 3.5% fewer bytes than libpng's choice; docs/png.md.)
-            // (libvips' two first, the better kept, then the rows: three files are never held.)
+            // libvips' two go first and only the better is kept while the rows are ranked.
             Bytes by_libvips;
             std::size_t libvips_size = 0;
             for (const VipsForeignPngFilter filter : {VIPS_FOREIGN_PNG_FILTER_ALL, VIPS_FOREIGN_PNG_FILTER_NONE}) {
