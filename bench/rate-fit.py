@@ -28,7 +28,9 @@ not raised for smaller outputs), and with CAP, the per-image floor
 640 px output within CAP (as measured here by interpolation, an approximation of cachet's trial
 at the reference size). "Q0,STEP,CAP,RAISED_STEP,LEAST" (experiments, not in cachet): the
 images the floor raised get RAISED_STEP per doubling instead (-1: STEP) and never a quality
-under LEAST. Prints, per half, bytes against sharp over the pairs both shipped, the
+under LEAST. "...,LEAST,CEILING" (an experiment of 2026-12-06, not in cachet; CAP > 0): an image
+the floor did not raise is lowered instead, by the most points that keep its 640 px output within
+CEILING (a quality for easy images, which a fixed quality over-spends on). Prints, per half, bytes against sharp over the pairs both shipped, the
 mean distance of both, the worst image's mean distance of both, and the mean raise.
 """
 import math
@@ -109,6 +111,7 @@ def main(argv):
         q0, step, cap = parts[0], parts[1], (parts[2] if len(parts) > 2 else 0)
         raised_step = parts[3] if len(parts) > 3 and parts[3] >= 0 else step
         least = parts[4] if len(parts) > 4 else 1
+        ceiling = parts[5] if len(parts) > 5 else 0
         knob = (lambda pixels, raise_: jpeg_distance_at(q0, step, pixels)) if jpeg else \
             (lambda pixels, raise_: max(least if raise_ > 0 else 1, quality_at(int(q0), raised_step if raise_ > 0 else step, pixels,
                                                           raise_)))
@@ -125,6 +128,11 @@ def main(argv):
                     if r is None or r[1] <= cap:
                         break
                     raise_ += 1
+                while ceiling > 0 and raise_ <= 0 and raise_ > -q0 + 1:
+                    r = interpolate(points[key], knob(ref * height[key], raise_ - 1), reach)
+                    if r is None or r[1] > ceiling:
+                        break
+                    raise_ -= 1
             raises[source] = raise_
         line = [f"{rule:>14s}"]
         for h in ("tune", "check"):
