@@ -28,10 +28,12 @@ not raised for smaller outputs), and with CAP, the per-image floor
 640 px output within CAP (as measured here by interpolation, an approximation of cachet's trial
 at the reference size). "Q0,STEP,CAP,RAISED_STEP,LEAST" (experiments, not in cachet): the
 images the floor raised get RAISED_STEP per doubling instead (-1: STEP) and never a quality
-under LEAST. "...,LEAST,CEILING" (an experiment of 2026-12-06, not in cachet; CAP > 0): an image
-the floor did not raise is lowered instead, by the most points that keep its 640 px output within
-CEILING (a quality for easy images, which a fixed quality over-spends on). Prints, per half, bytes against sharp over the pairs both shipped, the
-mean distance of both, the worst image's mean distance of both, and the mean raise.
+under LEAST. "...,LEAST,CEILING" (an experiment of 2026-12-06, not in cachet; CAP > 0): an
+image the floor did not raise is lowered instead, by the most points that keep its 640 px
+output within CEILING (a fixed quality over-spends on easy images; bench/rate-runs-2026-12-06.tsv
+run q46 holds the low qualities it reaches). Prints, per half, bytes against sharp over the
+pairs both shipped, the mean distance of both, the worst image's mean distance of both, and
+the mean raise.
 """
 import math
 import sys
